@@ -1,0 +1,269 @@
+//! The widget's API (`/api/v1/...`), served by the proxy and decoded by the
+//! widget: plain camelCase JSON, canonical values only. These types are the
+//! contract between the two.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    enums::{CallType, ChannelFlag, ChannelState, UserState, WorkMode},
+    error::{CccError, ErrorSource},
+    wire::{CallContext, ChannelContext, PollUserStatusData, UserContext},
+};
+
+/// `GET /api/v1/session`: who the agent is and what the widget may offer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// The CCC `UserId` (`name@instance`).
+    pub user_id: String,
+    /// Name to greet the agent with.
+    pub display_name: String,
+    /// The agent's extension.
+    #[serde(default)]
+    pub extension: Option<String>,
+    /// The CCC instance.
+    pub instance_id: String,
+    /// Break reasons the agent may pick, in configured order.
+    #[serde(default)]
+    pub break_codes: Vec<String>,
+    /// Work modes the agent may switch between.
+    #[serde(default)]
+    pub work_modes: Vec<WorkMode>,
+}
+
+/// `GET /api/v1/agent`: everything the toolbar shows, as of `context_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentSnapshot {
+    /// CCC's change marker; grows on every change.
+    pub context_id: i64,
+    /// The agent.
+    pub agent: Agent,
+    /// The current call, if any.
+    #[serde(default)]
+    pub call: Option<Call>,
+    /// True when the agent's own channel carries `MUTED` (server truth).
+    #[serde(default)]
+    pub muted: bool,
+    /// The proxy's clock when the snapshot was taken (epoch ms), for skew correction.
+    pub server_time: i64,
+}
+
+/// The agent part of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agent {
+    /// The CCC state.
+    pub state: UserState,
+    /// Reason of a BREAK.
+    #[serde(default)]
+    pub break_code: Option<String>,
+    /// How calls reach the agent.
+    #[serde(default)]
+    pub work_mode: Option<WorkMode>,
+    /// The extension.
+    #[serde(default)]
+    pub extension: Option<String>,
+    /// The device CCC considers active.
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// The current call id.
+    #[serde(default)]
+    pub job_id: Option<String>,
+    /// Personal phone for OFF_SITE.
+    #[serde(default)]
+    pub mobile: Option<String>,
+    /// Outbound-only mode.
+    #[serde(default)]
+    pub outbound_scenario: bool,
+    /// Last operation time (epoch ms): the start of the current state.
+    #[serde(default)]
+    pub heartbeat: Option<i64>,
+    /// Skill groups the agent is signed into.
+    #[serde(default)]
+    pub signed_skill_groups: Vec<String>,
+}
+
+impl From<&UserContext> for Agent {
+    fn from(u: &UserContext) -> Self {
+        Agent {
+            state: u.user_state.clone(),
+            break_code: u.break_code.clone(),
+            work_mode: u.work_mode.clone(),
+            extension: u.extension.clone(),
+            device_id: u.device_id.clone(),
+            job_id: u.job_id.clone(),
+            mobile: u.mobile.clone(),
+            outbound_scenario: u.outbound_scenario,
+            heartbeat: u.heartbeat,
+            signed_skill_groups: u.signed_skill_group_id_list.clone(),
+        }
+    }
+}
+
+/// The call part of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Call {
+    /// The call id.
+    pub job_id: String,
+    /// Direction / kind of call.
+    #[serde(default)]
+    pub call_type: Option<CallType>,
+    /// The legs.
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+}
+
+impl From<&CallContext> for Call {
+    fn from(c: &CallContext) -> Self {
+        Call {
+            job_id: c.job_id.clone(),
+            call_type: c.call_type.clone(),
+            channels: c.channel_contexts.iter().map(Channel::from).collect(),
+        }
+    }
+}
+
+impl Call {
+    /// The customer's leg (the one without a user id).
+    pub fn customer_channel(&self) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.user_id.is_none())
+    }
+
+    /// `user_id`'s own leg.
+    pub fn channel_of(&self, user_id: &str) -> Option<&Channel> {
+        self.channels
+            .iter()
+            .find(|c| c.user_id.as_deref() == Some(user_id))
+    }
+}
+
+/// One leg of a call.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Channel {
+    /// The channel id.
+    pub channel_id: String,
+    /// The leg's state.
+    pub state: ChannelState,
+    /// Flags such as `MUTED`.
+    #[serde(default)]
+    pub flags: Vec<ChannelFlag>,
+    /// Who placed it.
+    #[serde(default)]
+    pub originator: Option<String>,
+    /// Who receives it.
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// The agent on this leg (none for the customer).
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Last change (epoch ms).
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+}
+
+impl From<&ChannelContext> for Channel {
+    fn from(c: &ChannelContext) -> Self {
+        Channel {
+            channel_id: c.channel_id.clone(),
+            state: c.channel_state.clone(),
+            flags: c.channel_flags.clone(),
+            originator: c.originator.clone(),
+            destination: c.destination.clone(),
+            user_id: c.user_id.clone(),
+            timestamp: c.timestamp,
+        }
+    }
+}
+
+impl Default for ChannelState {
+    fn default() -> Self {
+        ChannelState::None
+    }
+}
+
+impl AgentSnapshot {
+    /// Builds the snapshot from a PollUserStatus answer, taken at `server_time` (epoch ms).
+    pub fn from_poll(data: &PollUserStatusData, server_time: i64) -> Self {
+        let user = &data.user_context;
+        AgentSnapshot {
+            context_id: data.context_id,
+            agent: Agent::from(user),
+            call: data.call_context.as_ref().map(Call::from),
+            muted: data
+                .call_context
+                .as_ref()
+                .is_some_and(|c| c.is_muted(&user.user_id)),
+            server_time,
+        }
+    }
+}
+
+/// Body of `POST /api/v1/agent/break`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BreakRequest {
+    /// The break reason; must be one of the session's `breakCodes`.
+    pub code: String,
+}
+
+/// Body of `POST /api/v1/agent/work-mode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkModeRequest {
+    /// The new mode.
+    pub mode: WorkMode,
+    /// Personal phone; required for OFF_SITE.
+    #[serde(default)]
+    pub mobile: Option<String>,
+}
+
+/// Body of `POST /api/v1/agent/ready`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReadyRequest {
+    /// Outbound-only mode.
+    #[serde(default)]
+    pub outbound_only: bool,
+}
+
+/// Every error answer of the widget's API: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiErrorBody {
+    /// The error.
+    pub error: ApiError,
+}
+
+/// One error of the widget's API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiError {
+    /// CCC's code (e.g. `InvalidOperation.UserState`) or the proxy's own
+    /// (e.g. `Proxy.Unauthenticated`).
+    pub code: String,
+    /// Human-readable message (CCC's own for CCC errors).
+    pub message: String,
+    /// CCC's `Params`, for precise explanations.
+    #[serde(default)]
+    pub params: Vec<String>,
+    /// CCC's request id, when there is one.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// Who produced the error.
+    pub source: ErrorSource,
+}
+
+impl From<&CccError> for ApiError {
+    fn from(e: &CccError) -> Self {
+        ApiError {
+            code: e.code.as_str().to_owned(),
+            message: e.message.clone(),
+            params: e.params.clone(),
+            request_id: (!e.request_id.is_empty()).then(|| e.request_id.clone()),
+            source: ErrorSource::Ccc,
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Alibaba Cloud Contact Center (CCC, API 2020-07-01) model, shared by the
+//! widget, the proxy and the simulator.
+//!
+//! - [`wire`]: CCC's own response bodies (PascalCase), decoded tolerantly
+//!   (strings for numbers, `无` placeholders, lists as JSON text) and encoded
+//!   canonically.
+//! - [`enums`]: `UserState`, `WorkMode`, `ChannelState`, `CallType`,
+//!   `ChannelFlag`, each with an `Unknown(String)` fallback.
+//! - [`error`]: the documented error codes with HTTP status and message template.
+//! - [`rules`]: which action each agent state allows.
+//! - [`api`]: the widget's camelCase API served by the proxy.
+//!
+//! The crate depends on `serde` only, so it stays small inside the widget.
+
+pub mod api;
+pub mod de;
+pub mod enums;
+pub mod error;
+pub mod rules;
+#[cfg(feature = "signing")]
+pub mod signing;
+pub mod wire;
+
+pub use enums::{break_codes, CallType, ChannelFlag, ChannelState, UserState, WorkMode};
+pub use error::{CccError, ErrorCode, ErrorSource};
+pub use rules::{AgentAction, Refusal};
+pub use wire::{
+    CallActionData, CallContext, ChannelContext, Envelope, LoginDetails, PollUserStatusData,
+    UserContext,
+};
+
+/// The CCC API version this crate models.
+pub const API_VERSION: &str = "2020-07-01";

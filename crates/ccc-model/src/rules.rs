@@ -1,0 +1,201 @@
+//! Which agent actions CCC allows in which state: one table, used by the
+//! simulator to refuse (with the documented `InvalidOperation.UserState`
+//! error and its `Params`) and by the widget to enable controls and say why
+//! one is disabled.
+//!
+//! Documented (ccc-api.md §2.2): ReadyForService only from BREAK, READY,
+//! WORKING; Mute/Unmute only while TALKING; ResetAgentState from any state.
+//! Inferred and documented here: TakeBreak from READY, BREAK, WORKING;
+//! sign-in, sign-out and ChangeWorkMode whenever the agent is not in a call.
+
+use std::fmt;
+
+use crate::{
+    enums::UserState,
+    error::{CccError, ErrorCode},
+};
+
+/// An action the agent can take from the toolbar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AgentAction {
+    /// SignInGroup: go online (lands in BREAK / `Warm-up`).
+    SignIn,
+    /// SignOutGroup: go offline.
+    SignOut,
+    /// ReadyForService.
+    Ready,
+    /// TakeBreak with a reason code.
+    Break,
+    /// ChangeWorkMode.
+    ChangeWorkMode,
+    /// ResetAgentState: the escape hatch from a stuck state.
+    Reset,
+    /// MuteCall on the agent's own channel.
+    Mute,
+    /// UnmuteCall on the agent's own channel.
+    Unmute,
+}
+
+impl AgentAction {
+    /// Every action.
+    pub const ALL: [AgentAction; 8] = [
+        AgentAction::SignIn,
+        AgentAction::SignOut,
+        AgentAction::Ready,
+        AgentAction::Break,
+        AgentAction::ChangeWorkMode,
+        AgentAction::Reset,
+        AgentAction::Mute,
+        AgentAction::Unmute,
+    ];
+
+    /// The CCC action behind it.
+    pub fn ccc_action(self) -> &'static str {
+        match self {
+            AgentAction::SignIn => "SignInGroup",
+            AgentAction::SignOut => "SignOutGroup",
+            AgentAction::Ready => "ReadyForService",
+            AgentAction::Break => "TakeBreak",
+            AgentAction::ChangeWorkMode => "ChangeWorkMode",
+            AgentAction::Reset => "ResetAgentState",
+            AgentAction::Mute => "MuteCall",
+            AgentAction::Unmute => "UnmuteCall",
+        }
+    }
+
+    /// The states this action is allowed from; `None` means every state.
+    pub fn allowed_from(self) -> Option<&'static [UserState]> {
+        use UserState::*;
+        const NOT_IN_CALL: &[UserState] = &[Offline, Ready, Break, Working];
+        match self {
+            AgentAction::Ready => Some(&[Break, Ready, Working]),
+            AgentAction::Break => Some(&[Ready, Break, Working]),
+            AgentAction::SignIn | AgentAction::SignOut | AgentAction::ChangeWorkMode => {
+                Some(NOT_IN_CALL)
+            }
+            AgentAction::Mute | AgentAction::Unmute => Some(&[Talking]),
+            AgentAction::Reset => None,
+        }
+    }
+
+    /// The expected states as CCC writes them in `Params` (`BREAK,READY,WORKING`).
+    pub fn expectation(self) -> String {
+        match self.allowed_from() {
+            Some(states) => states
+                .iter()
+                .map(UserState::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            None => "*".to_owned(),
+        }
+    }
+
+    /// Checks the action against the current state.
+    pub fn check(self, state: &UserState) -> Result<(), Refusal> {
+        match self.allowed_from() {
+            None => Ok(()),
+            Some(states) if states.contains(state) => Ok(()),
+            Some(_) => Err(Refusal {
+                action: self,
+                state: state.clone(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for AgentAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.ccc_action())
+    }
+}
+
+/// Why an action is not allowed right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The refused action.
+    pub action: AgentAction,
+    /// The state that refused it.
+    pub state: UserState,
+}
+
+impl Refusal {
+    /// The error CCC answers with: `InvalidOperation.UserState`,
+    /// Params `[<state>, <expected states>]`.
+    pub fn to_ccc_error(&self) -> CccError {
+        ErrorCode::UserState
+            .with_params([self.state.as_str().to_owned(), self.action.expectation()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use UserState::*;
+
+    #[test]
+    fn ready_only_from_break_ready_working() {
+        for s in UserState::ALL {
+            let ok = AgentAction::Ready.check(s).is_ok();
+            assert_eq!(ok, matches!(s, Break | Ready | Working), "{s}");
+        }
+    }
+
+    #[test]
+    fn ready_from_offline_is_the_documented_error() {
+        let e = AgentAction::Ready
+            .check(&Offline)
+            .unwrap_err()
+            .to_ccc_error();
+        assert_eq!(e.code, ErrorCode::UserState);
+        assert_eq!(e.params, vec!["OFFLINE", "BREAK,READY,WORKING"]);
+        assert_eq!(
+            e.message,
+            "The operation is not allowed. User state (OFFLINE) does not meet expectations (BREAK,READY,WORKING)."
+        );
+    }
+
+    #[test]
+    fn mute_only_while_talking() {
+        for s in UserState::ALL {
+            assert_eq!(AgentAction::Mute.check(s).is_ok(), *s == Talking, "{s}");
+            assert_eq!(AgentAction::Unmute.check(s).is_ok(), *s == Talking, "{s}");
+        }
+    }
+
+    #[test]
+    fn reset_from_anything_even_unknown() {
+        for s in UserState::ALL {
+            assert!(AgentAction::Reset.check(s).is_ok());
+        }
+        assert!(AgentAction::Reset.check(&Unknown("X".into())).is_ok());
+    }
+
+    #[test]
+    fn nothing_but_reset_during_a_call_except_mute() {
+        for s in [Dialing, Ringing, Talking] {
+            for a in [
+                AgentAction::SignIn,
+                AgentAction::SignOut,
+                AgentAction::Ready,
+                AgentAction::Break,
+                AgentAction::ChangeWorkMode,
+            ] {
+                assert!(a.check(&s).is_err(), "{a} from {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn break_expectation_spelling() {
+        assert_eq!(AgentAction::Break.expectation(), "READY,BREAK,WORKING");
+        assert_eq!(AgentAction::Reset.expectation(), "*");
+    }
+
+    #[test]
+    fn unknown_state_refuses_everything_but_reset() {
+        let s = Unknown("NEW".into());
+        for a in AgentAction::ALL {
+            assert_eq!(a.check(&s).is_ok(), a == AgentAction::Reset, "{a}");
+        }
+    }
+}
