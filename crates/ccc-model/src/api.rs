@@ -178,12 +178,6 @@ impl From<&ChannelContext> for Channel {
     }
 }
 
-impl Default for ChannelState {
-    fn default() -> Self {
-        ChannelState::None
-    }
-}
-
 impl AgentSnapshot {
     /// Builds the snapshot from a PollUserStatus answer, taken at `server_time` (epoch ms).
     pub fn from_poll(data: &PollUserStatusData, server_time: i64) -> Self {

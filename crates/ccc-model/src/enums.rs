@@ -84,8 +84,10 @@ macro_rules! wire_enum {
 
 wire_enum! {
     /// The agent state (`UserState`): the seven documented values.
+    #[derive(Default)]
     UserState {
         /// 离线: signed out.
+        #[default]
         Offline => "OFFLINE",
         /// 空闲/就绪: available for calls.
         Ready => "READY",
@@ -112,12 +114,6 @@ impl UserState {
     }
 }
 
-impl Default for UserState {
-    fn default() -> Self {
-        UserState::Offline
-    }
-}
-
 wire_enum! {
     /// How calls reach the agent (`WorkMode`).
     WorkMode {
@@ -132,7 +128,9 @@ wire_enum! {
 
 wire_enum! {
     /// The state of one leg of a call (`ChannelState`).
+    #[derive(Default)]
     ChannelState {
+        #[default]
         None => "NONE",
         Created => "CREATED",
         EarlyMedia => "EARLY_MEDIA",

@@ -133,7 +133,10 @@ fn poll_user_status_with_flags_in_every_form() {
     );
     assert_eq!(
         call.channel_contexts[1].channel_flags,
-        vec![ChannelFlag::Muted, ChannelFlag::Unknown("BRAND_NEW_FLAG".into())]
+        vec![
+            ChannelFlag::Muted,
+            ChannelFlag::Unknown("BRAND_NEW_FLAG".into())
+        ]
     );
     assert!(call.is_muted("agent@ccc-test"));
 
@@ -142,7 +145,10 @@ fn poll_user_status_with_flags_in_every_form() {
     assert_eq!(snap.context_id, 106);
     assert_eq!(snap.agent.state, UserState::Talking);
     let c = snap.call.as_ref().unwrap();
-    assert_eq!(c.customer_channel().unwrap().originator.as_deref(), Some("01012345678"));
+    assert_eq!(
+        c.customer_channel().unwrap().originator.as_deref(),
+        Some("01012345678")
+    );
     assert!(c.channel_of("agent@ccc-test").is_some());
     round_trip(&env);
 }
@@ -185,11 +191,17 @@ fn canonical_encoding_uses_real_types() {
         v["Data"]["SignedSkillGroupIdList"],
         serde_json::json!(["skill-group@ccc-test"])
     );
-    assert!(v["Data"].get("JobId").is_none(), "placeholder fields are omitted");
+    assert!(
+        v["Data"].get("JobId").is_none(),
+        "placeholder fields are omitted"
+    );
     assert!(v.get("Message").is_none());
     let take_break: Envelope<UserContext> = decode("take_break.json");
     let v = serde_json::to_value(&take_break).unwrap();
-    assert_eq!(v["Data"]["Heartbeat"], serde_json::json!(1_609_249_563_836_i64));
+    assert_eq!(
+        v["Data"]["Heartbeat"],
+        serde_json::json!(1_609_249_563_836_i64)
+    );
     assert_eq!(v["Data"]["Mobile"], serde_json::json!("13900000001"));
 }
 

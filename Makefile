@@ -1,0 +1,33 @@
+# The two commands a newcomer needs:
+#   make run    install what is missing, build, start proxy + simulator, print the URL
+#   make test   every check CI runs (.ci/run calls exactly this)
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: help setup widget run test bench fmt clean-dist
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## install missing tools (wasm target, Trunk, wasm-bindgen-cli, chromium, binaryen)
+	@scripts/setup.sh
+
+widget: setup ## build the release widget into dist/ (with .br/.gz siblings)
+	@scripts/build-widget.sh
+
+run: widget ## build everything and start proxy + CCC simulator on $(LISTEN)
+	@scripts/run.sh $(LISTEN)
+
+test: setup ## fmt, clippy, native tests, browser tests, bundle size, end-to-end
+	@scripts/test.sh
+
+bench: widget ## print performance figures (bundle size, ...)
+	@scripts/bench.sh
+
+fmt: ## format the code
+	@cargo fmt --all
+
+clean-dist:
+	@rm -rf dist

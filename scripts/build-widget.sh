@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the release widget into dist/ and writes pre-compressed .br and .gz
+# siblings for the proxy to serve.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> building the widget (trunk build --release --offline)" >&2
+trunk build --release --offline >/tmp/ccc-trunk-build.log 2>&1 || {
+  cat /tmp/ccc-trunk-build.log >&2
+  echo "trunk build failed (log above)" >&2
+  exit 1
+}
+find dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) |
+  while read -r f; do
+    gzip -9 -k -f -n "$f"
+    brotli -q 11 -k -f "$f"
+  done

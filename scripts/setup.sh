@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what building and testing the toolbar needs, and nothing that is
+# already there. Safe to run again: quiet when everything is present.
+#
+#   - Rust target wasm32-unknown-unknown (rustup)
+#   - Trunk 0.21.14 (cargo install --locked)
+#   - wasm-bindgen-cli, the exact version of the wasm-bindgen crate in Cargo.lock
+#   - Debian packages: chromium, chromium-driver (browser tests), binaryen
+#     (wasm-opt), brotli and gzip (pre-compressed assets)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# --- Rust target ----------------------------------------------------------
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding Rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# --- Debian packages ------------------------------------------------------
+need_pkgs=()
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
+command -v wasm-opt >/dev/null 2>&1 || need_pkgs+=(binaryen)
+command -v brotli >/dev/null 2>&1 || need_pkgs+=(brotli)
+command -v gzip >/dev/null 2>&1 || need_pkgs+=(gzip)
+if ((${#need_pkgs[@]})); then
+  say "installing Debian packages: ${need_pkgs[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install: ${need_pkgs[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# --- Trunk ------------------------------------------------------------------
+if [ "$(trunk --version 2>/dev/null || true)" != "trunk $TRUNK_VERSION" ]; then
+  say "installing Trunk $TRUNK_VERSION (takes a few minutes, once)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked --quiet
+fi
+
+# --- wasm-bindgen CLI (must equal the crate version exactly) -----------------
+if [ ! -f Cargo.lock ]; then
+  cargo generate-lockfile --quiet
+fi
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$WB_VERSION" ]; then
+  echo "could not read the wasm-bindgen version from Cargo.lock" >&2
+  exit 1
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WB_VERSION" ] ||
+  ! command -v wasm-bindgen-test-runner >/dev/null 2>&1; then
+  say "installing wasm-bindgen-cli $WB_VERSION (about two minutes, once)"
+  # Not --locked: its lock file pins a crate version the registry here lacks.
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --quiet
+fi

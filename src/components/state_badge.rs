@@ -1,0 +1,73 @@
+//! The agent-state badge: state label, break reason and work mode.
+
+use ccc_model::{api::Agent, UserState};
+use leptos::prelude::*;
+
+use crate::i18n::{break_label, state_label, work_mode_label, Lang};
+
+/// CSS modifier for a state, so colour follows state (the label says it too:
+/// colour is never the only signal).
+pub fn state_class(state: &UserState) -> &'static str {
+    match state {
+        UserState::Offline => "offline",
+        UserState::Ready => "ready",
+        UserState::Break => "break",
+        UserState::Dialing | UserState::Ringing => "alerting",
+        UserState::Talking => "talking",
+        UserState::Working => "working",
+        UserState::Unknown(_) => "unknown",
+    }
+}
+
+/// Shows the agent's state, break code (BREAK only) and work mode.
+#[component]
+pub fn StateBadge(
+    /// The agent as last reported by the server.
+    #[prop(into)]
+    agent: Signal<Agent>,
+    /// Display language.
+    #[prop(into, optional)]
+    lang: Signal<Lang>,
+) -> impl IntoView {
+    let state = Memo::new(move |_| agent.with(|a| a.state.clone()));
+    let break_code = move || {
+        agent.with(|a| match (&a.state, &a.break_code) {
+            (UserState::Break, Some(code)) => Some(break_label(code, lang.get())),
+            _ => None,
+        })
+    };
+    let work_mode =
+        move || agent.with(|a| a.work_mode.as_ref().map(|m| work_mode_label(m, lang.get())));
+    view! {
+        <div
+            class=move || format!("ccc-badge ccc-badge--{}", state_class(&state.get()))
+            data-testid="state-badge"
+            data-state=move || state.get().as_str().to_owned()
+        >
+            <span class="ccc-badge__dot" aria-hidden="true"></span>
+            <span class="ccc-badge__state" data-testid="agent-state">
+                {move || state_label(&state.get(), lang.get())}
+            </span>
+            {move || {
+                break_code()
+                    .map(|code| {
+                        view! {
+                            <span class="ccc-badge__break" data-testid="break-code">
+                                {code}
+                            </span>
+                        }
+                    })
+            }}
+            {move || {
+                work_mode()
+                    .map(|mode| {
+                        view! {
+                            <span class="ccc-badge__mode" data-testid="work-mode">
+                                {mode}
+                            </span>
+                        }
+                    })
+            }}
+        </div>
+    }
+}

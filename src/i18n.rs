@@ -1,0 +1,114 @@
+//! Labels in English and Simplified Chinese. Plain functions, plain tests.
+
+use ccc_model::{break_codes, UserState, WorkMode};
+
+/// The toolbar's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// Picks the language from a BCP 47 tag such as the browser's
+    /// `navigator.language` (`zh`, `zh-CN`, `zh-Hans-CN` → Chinese; else English).
+    pub fn from_tag(tag: &str) -> Self {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    /// The BCP 47 tag to put in `lang` attributes.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+}
+
+/// The agent state as a word an agent reads at a glance.
+pub fn state_label(state: &UserState, lang: Lang) -> String {
+    let (en, zh) = match state {
+        UserState::Offline => ("Offline", "离线"),
+        UserState::Ready => ("Ready", "空闲"),
+        UserState::Break => ("Break", "小休"),
+        UserState::Dialing => ("Dialing", "拨号中"),
+        UserState::Ringing => ("Ringing", "振铃中"),
+        UserState::Talking => ("Talking", "通话中"),
+        UserState::Working => ("After-call work", "话后处理"),
+        UserState::Unknown(s) => return s.clone(),
+    };
+    match lang {
+        Lang::En => en.to_owned(),
+        Lang::Zh => zh.to_owned(),
+    }
+}
+
+/// A break code as shown: system codes get their own words, custom codes
+/// are shown as configured.
+pub fn break_label(code: &str, lang: Lang) -> String {
+    let (en, zh) = match code {
+        break_codes::WARM_UP => ("Warming up", "上线预热"),
+        break_codes::RINGING_TIMEOUT => ("Missed call", "振铃超时"),
+        break_codes::REJECT_CALL => ("Rejected call", "拒接来电"),
+        other => return other.to_owned(),
+    };
+    match lang {
+        Lang::En => en.to_owned(),
+        Lang::Zh => zh.to_owned(),
+    }
+}
+
+/// The work mode in words.
+pub fn work_mode_label(mode: &WorkMode, lang: Lang) -> String {
+    let (en, zh) = match mode {
+        WorkMode::OnSite => ("Softphone", "场内（浏览器）"),
+        WorkMode::OffSite => ("Mobile phone", "场外（手机）"),
+        WorkMode::OfficePhone => ("Desk phone", "办公电话"),
+        WorkMode::Unknown(s) => return s.clone(),
+    };
+    match lang {
+        Lang::En => en.to_owned(),
+        Lang::Zh => zh.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_from_browser_tags() {
+        assert_eq!(Lang::from_tag("zh-CN"), Lang::Zh);
+        assert_eq!(Lang::from_tag("zh"), Lang::Zh);
+        assert_eq!(Lang::from_tag("ZH_hans"), Lang::Zh);
+        assert_eq!(Lang::from_tag("en-US"), Lang::En);
+        assert_eq!(Lang::from_tag(""), Lang::En);
+    }
+
+    #[test]
+    fn every_state_has_a_label_in_both_languages() {
+        for s in UserState::ALL {
+            assert!(!state_label(s, Lang::En).is_empty());
+            assert_ne!(state_label(s, Lang::En), state_label(s, Lang::Zh));
+        }
+        assert_eq!(
+            state_label(&UserState::Unknown("NEW".into()), Lang::Zh),
+            "NEW"
+        );
+    }
+
+    #[test]
+    fn system_break_codes_have_their_own_labels() {
+        assert_eq!(break_label("Warm-up", Lang::En), "Warming up");
+        assert_eq!(break_label("RingingTimeout", Lang::Zh), "振铃超时");
+        assert_eq!(break_label("lunch", Lang::En), "lunch");
+    }
+}
