@@ -1,0 +1,188 @@
+//! The CCC actions the simulator implements, on top of the state machine.
+
+use ccc_model::{CallActionData, CccError, ErrorCode, LoginDetails, PollUserStatusData};
+use serde_json::Value;
+
+use crate::auth::{Caller, SignedRequest};
+use crate::state_machine::{Agent, HangupBy, HangupOutcome};
+use crate::{now_ms, SimState};
+
+/// Every action the simulator answers; others get `InvalidAction.NotFound`.
+pub const ACTIONS: [&str; 12] = [
+    "SignInGroup",
+    "SignOutGroup",
+    "ReadyForService",
+    "TakeBreak",
+    "ChangeWorkMode",
+    "ResetAgentState",
+    "PollUserStatus",
+    "MuteCall",
+    "UnmuteCall",
+    "AnswerCall",
+    "ReleaseCall",
+    "GetLoginDetails",
+];
+
+/// True when `action` is implemented.
+pub fn is_known(action: &str) -> bool {
+    ACTIONS.contains(&action)
+}
+
+/// Parses `SignedSkillGroupIdList`: a JSON array of strings (a bare
+/// comma-separated list is tolerated).
+fn skill_groups(req: &SignedRequest) -> Result<Option<Vec<String>>, CccError> {
+    let Some(raw) = req.param("SignedSkillGroupIdList").map(str::trim) else {
+        return Ok(None);
+    };
+    if raw.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    if raw.starts_with('[') {
+        return serde_json::from_str::<Vec<String>>(raw)
+            .map(Some)
+            .map_err(|_| ErrorCode::InvalidParameter.with_params(["SignedSkillGroupIdList"]));
+    }
+    Ok(Some(
+        raw.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
+fn boolean(req: &SignedRequest, name: &str) -> Result<bool, CccError> {
+    match req.param(name).map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(ErrorCode::InvalidParameter.with_params([name])),
+    }
+}
+
+fn call_data(agent: &Agent, call: Option<ccc_model::CallContext>) -> Value {
+    let data = CallActionData {
+        user_context: agent.user_context(),
+        call_context: call,
+    };
+    serde_json::to_value(data).unwrap_or(Value::Null)
+}
+
+fn user_data(agent: &Agent) -> Value {
+    serde_json::to_value(agent.user_context()).unwrap_or(Value::Null)
+}
+
+/// Runs `action` for an authenticated `caller`; returns the envelope's `Data`.
+pub fn dispatch(
+    state: &SimState,
+    action: &str,
+    req: &SignedRequest,
+    caller: &Caller,
+) -> Result<Value, CccError> {
+    let instance = req
+        .param("InstanceId")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ErrorCode::MissingParameter.with_params(["InstanceId"]))?;
+    if !state.has_instance(instance) {
+        return Err(ErrorCode::NoInstance.with_params([instance]));
+    }
+    let user_id = state.resolve_user(req.param("UserId"), &caller.access_key_id)?;
+    if action == "GetLoginDetails" {
+        // "Only the agent itself may call it": a key mapped to an agent
+        // cannot read another agent's details (inference).
+        if let Some(own) = state.default_user_of(&caller.access_key_id) {
+            if own != user_id {
+                return Err(ErrorCode::Permission.with_params([format!(
+                    "GetLoginDetails is only allowed for the user itself ({own})."
+                )]));
+            }
+        }
+    }
+    let now = now_ms();
+    let mut after_call = None;
+    let data = {
+        let mut world = state.world();
+        let agent = world
+            .agents
+            .get_mut(&user_id)
+            .filter(|a| a.instance_id == instance)
+            .ok_or_else(|| ErrorCode::NoUser.with_params([user_id.as_str(), instance]))?;
+        let device = req.param("DeviceId");
+        let job = req.param("JobId");
+        let channel = req.param("ChannelId");
+        match action {
+            "SignInGroup" => {
+                let previous = agent.sign_in(device, skill_groups(req)?, now)?;
+                if let Some(previous) = previous {
+                    tracing::info!(user_id, previous, new = device, "device takeover");
+                }
+                user_data(agent)
+            }
+            "SignOutGroup" => {
+                agent.sign_out(now)?;
+                user_data(agent)
+            }
+            "ReadyForService" => {
+                agent.ready(boolean(req, "OutboundScenario")?, now)?;
+                user_data(agent)
+            }
+            "TakeBreak" => {
+                agent.take_break(req.param("Code"), now)?;
+                user_data(agent)
+            }
+            "ChangeWorkMode" => {
+                agent.change_work_mode(
+                    req.param("WorkMode"),
+                    req.param("Mobile"),
+                    skill_groups(req)?,
+                    now,
+                )?;
+                user_data(agent)
+            }
+            "ResetAgentState" => {
+                agent.reset(now);
+                user_data(agent)
+            }
+            "PollUserStatus" => serde_json::to_value(PollUserStatusData {
+                context_id: agent.context_id,
+                user_context: agent.user_context(),
+                call_context: agent.call_context(),
+            })
+            .unwrap_or(Value::Null),
+            "MuteCall" | "UnmuteCall" => {
+                agent.set_muted(action == "MuteCall", job, channel, now)?;
+                call_data(agent, agent.call_context())
+            }
+            "AnswerCall" => {
+                agent.answer(job, channel, now)?;
+                call_data(agent, agent.call_context())
+            }
+            "ReleaseCall" => {
+                let mut before = agent.call.clone();
+                let outcome = agent.release(job, channel, now)?;
+                if let Some(call) = before.as_mut() {
+                    call.release_all(HangupBy::Agent, now);
+                }
+                if outcome == HangupOutcome::AfterCall {
+                    after_call = before.as_ref().map(|c| c.job_id.clone());
+                }
+                call_data(agent, before.map(|c| c.context))
+            }
+            "GetLoginDetails" => serde_json::to_value(LoginDetails {
+                user_id: agent.user_id.clone(),
+                display_name: agent.display_name.clone(),
+                extension: agent.extension.clone(),
+                work_mode: Some(agent.work_mode.clone()),
+                device_id: agent.device_id.clone(),
+                sip_server_url: Some("sh-sip-ccc.aliyuncs.com:443".to_owned()),
+            })
+            .unwrap_or(Value::Null),
+            other => return Err(ErrorCode::ActionNotFound.with_params([other])),
+        }
+    };
+    if let Some(job) = after_call {
+        state.schedule_after_call(&user_id, &job);
+    }
+    Ok(data)
+}

@@ -1,0 +1,340 @@
+//! Simulator configuration: instances, agents, key pairs and timings, from
+//! code ([`SimConfig::demo`]) or a TOML file ([`SimConfig::from_toml_str`]).
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use crate::SimError;
+
+/// The demo instance id.
+pub const DEMO_INSTANCE: &str = "ccc-demo";
+/// The demo AccessKeyId.
+pub const DEMO_ACCESS_KEY_ID: &str = "LTAI-demo-access-key";
+/// The demo AccessKeySecret.
+pub const DEMO_ACCESS_KEY_SECRET: &str = "demo-secret-do-not-use-in-production";
+
+/// The whole configuration.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    /// Instances with their agents.
+    #[serde(default)]
+    pub instances: Vec<InstanceConfig>,
+    /// Accepted key pairs.
+    #[serde(default)]
+    pub access_keys: Vec<KeyConfig>,
+    /// Timers.
+    #[serde(default)]
+    pub timings: Timings,
+}
+
+/// One CCC instance.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// The instance id, e.g. `ccc-demo`.
+    pub id: String,
+    /// Its agents.
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
+}
+
+/// One agent of an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `name@instance`; a bare `name` gets `@<instance>` appended.
+    pub user_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// 8-digit extension.
+    pub extension: String,
+    /// Personal phone number (OFF_SITE work mode).
+    #[serde(default)]
+    pub mobile: Option<String>,
+}
+
+/// An accepted key pair. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// AccessKeyId.
+    pub id: String,
+    /// AccessKeySecret.
+    pub secret: String,
+    /// The agent (`name@instance`) this key acts for when a request omits
+    /// `UserId`, like the RAM user mapped to an agent in the real cloud.
+    #[serde(default)]
+    pub default_user: Option<String>,
+}
+
+impl std::fmt::Debug for KeyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyConfig")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .field("default_user", &self.default_user)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("instances", &self.instances)
+            .field("access_keys", &self.access_keys)
+            .field("timings", &self.timings)
+            .finish()
+    }
+}
+
+/// Timers, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timings {
+    /// Unanswered ringing → BREAK / `RingingTimeout` (default 30 000).
+    pub ringing_timeout_ms: u64,
+    /// WORKING → READY after a call (default 15 000, as the web SDK).
+    pub after_call_ms: u64,
+    /// Answer ringing calls automatically after this delay (default: never).
+    pub auto_answer_ms: Option<u64>,
+    /// Generate an inbound call for a READY agent every N seconds (default: off).
+    pub demo_calls_secs: Option<u64>,
+    /// How long a generated demo call talks before the customer hangs up
+    /// (default 30 000).
+    pub demo_talk_ms: u64,
+    /// Allowed clock skew of signed requests, in seconds (default 900).
+    pub clock_window_secs: u64,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            ringing_timeout_ms: 30_000,
+            after_call_ms: 15_000,
+            auto_answer_ms: None,
+            demo_calls_secs: None,
+            demo_talk_ms: 30_000,
+            clock_window_secs: 900,
+        }
+    }
+}
+
+/// An agent as the proxy's demo sign-in page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimAgent {
+    /// `name@instance`.
+    pub user_id: String,
+    /// The instance.
+    pub instance_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// 8-digit extension.
+    pub extension: String,
+}
+
+impl SimConfig {
+    /// The demo: instance `ccc-demo` with four agents and the demo key pair.
+    pub fn demo() -> Self {
+        let agent = |name: &str, display: &str, ext: &str| AgentConfig {
+            user_id: format!("{name}@{DEMO_INSTANCE}"),
+            display_name: display.to_owned(),
+            extension: ext.to_owned(),
+            mobile: None,
+        };
+        SimConfig {
+            instances: vec![InstanceConfig {
+                id: DEMO_INSTANCE.to_owned(),
+                agents: vec![
+                    agent("agent1", "Ada Li", "80010001"),
+                    agent("agent2", "Bo Wang", "80010002"),
+                    agent("agent3", "Chen Zhao", "80010003"),
+                    agent("supervisor", "Dana Xu", "80010009"),
+                ],
+            }],
+            access_keys: vec![KeyConfig {
+                id: DEMO_ACCESS_KEY_ID.to_owned(),
+                secret: DEMO_ACCESS_KEY_SECRET.to_owned(),
+                default_user: None,
+            }],
+            timings: Timings::default(),
+        }
+    }
+
+    /// Parses and validates a TOML configuration (see `sim.example.toml`).
+    pub fn from_toml_str(s: &str) -> Result<Self, SimError> {
+        let mut config: SimConfig =
+            toml::from_str(s).map_err(|e| SimError::Config(e.to_string()))?;
+        config.normalize();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads [`SimConfig::from_toml_str`] from a file.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self, SimError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SimError::Config(format!("{}: {e}", path.display())))?;
+        Self::from_toml_str(&text)
+    }
+
+    /// Adds an accepted key pair.
+    pub fn with_access_key(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.access_keys.push(KeyConfig {
+            id: id.into(),
+            secret: secret.into(),
+            default_user: None,
+        });
+        self
+    }
+
+    /// The (id, secret) pairs accepted.
+    pub fn access_keys(&self) -> Vec<(String, String)> {
+        self.access_keys
+            .iter()
+            .map(|k| (k.id.clone(), k.secret.clone()))
+            .collect()
+    }
+
+    /// Every configured agent.
+    pub fn agents(&self) -> Vec<SimAgent> {
+        self.instances
+            .iter()
+            .flat_map(|i| {
+                i.agents.iter().map(|a| SimAgent {
+                    user_id: a.user_id.clone(),
+                    instance_id: i.id.clone(),
+                    display_name: a.display_name.clone(),
+                    extension: a.extension.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn normalize(&mut self) {
+        for inst in &mut self.instances {
+            for a in &mut inst.agents {
+                if !a.user_id.contains('@') {
+                    a.user_id = format!("{}@{}", a.user_id, inst.id);
+                }
+            }
+        }
+    }
+
+    /// Checks ids, extensions and key pairs.
+    pub fn validate(&self) -> Result<(), SimError> {
+        let bad = |m: String| Err(SimError::Config(m));
+        let mut instances = BTreeSet::new();
+        let mut users = BTreeSet::new();
+        for inst in &self.instances {
+            if inst.id.trim().is_empty() || !instances.insert(inst.id.as_str()) {
+                return bad(format!("instance id {:?} is empty or repeated", inst.id));
+            }
+            for a in &inst.agents {
+                if a.user_id.rsplit_once('@').map(|(_, i)| i) != Some(inst.id.as_str()) {
+                    return bad(format!("user {} must end with @{}", a.user_id, inst.id));
+                }
+                if !users.insert(a.user_id.as_str()) {
+                    return bad(format!("user {} is repeated", a.user_id));
+                }
+                if a.extension.len() != 8 || !a.extension.bytes().all(|b| b.is_ascii_digit()) {
+                    return bad(format!(
+                        "extension {:?} of {} must be 8 digits",
+                        a.extension, a.user_id
+                    ));
+                }
+            }
+        }
+        let mut keys = BTreeSet::new();
+        for k in &self.access_keys {
+            if k.id.is_empty() || k.secret.is_empty() || !keys.insert(k.id.as_str()) {
+                return bad(format!("access key {:?} is empty or repeated", k.id));
+            }
+            if let Some(u) = &k.default_user {
+                if !users.contains(u.as_str()) {
+                    return bad(format!("default_user {u} of key {} is not an agent", k.id));
+                }
+            }
+        }
+        if self.timings.ringing_timeout_ms == 0 {
+            return bad("ringing_timeout_ms must be positive".to_owned());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_matches_the_contract() {
+        let c = SimConfig::demo();
+        c.validate().unwrap();
+        assert_eq!(
+            c.access_keys(),
+            vec![(
+                DEMO_ACCESS_KEY_ID.to_owned(),
+                DEMO_ACCESS_KEY_SECRET.to_owned()
+            )]
+        );
+        let agents = c.agents();
+        let ids: Vec<_> = agents.iter().map(|a| a.user_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "agent1@ccc-demo",
+                "agent2@ccc-demo",
+                "agent3@ccc-demo",
+                "supervisor@ccc-demo"
+            ]
+        );
+        assert_eq!(agents[0].display_name, "Ada Li");
+        assert_eq!(agents[3].extension, "80010009");
+        assert!(!format!("{c:?}").contains(DEMO_ACCESS_KEY_SECRET));
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let c = SimConfig::from_toml_str(include_str!("../sim.example.toml")).unwrap();
+        assert!(!c.agents().is_empty());
+        assert!(!c.access_keys().is_empty());
+    }
+
+    #[test]
+    fn toml_with_bare_names_and_defaults() {
+        let c = SimConfig::from_toml_str(
+            r#"
+            [[instances]]
+            id = "inst"
+            [[instances.agents]]
+            user_id = "bob"
+            display_name = "Bob"
+            extension = "12345678"
+            [[access_keys]]
+            id = "k"
+            secret = "s"
+            default_user = "bob@inst"
+            [timings]
+            after_call_ms = 5
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.agents()[0].user_id, "bob@inst");
+        assert_eq!(c.timings.after_call_ms, 5);
+        assert_eq!(c.timings.ringing_timeout_ms, 30_000);
+    }
+
+    #[test]
+    fn toml_errors() {
+        for bad in [
+            "[[instances]]\nid = \"i\"\n[[instances.agents]]\nuser_id = \"a\"\ndisplay_name = \"A\"\nextension = \"123\"",
+            "[[instances]]\nid = \"i\"\n[[instances.agents]]\nuser_id = \"a@other\"\ndisplay_name = \"A\"\nextension = \"12345678\"",
+            "[[access_keys]]\nid = \"k\"\nsecret = \"s\"\ndefault_user = \"x@y\"",
+            "unknown_field = 1",
+            "[[instances]]\nid = \"i\"\n[[instances]]\nid = \"i\"",
+        ] {
+            assert!(SimConfig::from_toml_str(bad).is_err(), "{bad}");
+        }
+    }
+}
