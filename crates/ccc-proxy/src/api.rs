@@ -1,0 +1,378 @@
+//! The widget's API under `/api/v1`: session, agent snapshot (with
+//! long-poll) and the state-changing commands. The proxy fills `InstanceId`,
+//! `UserId` and (for mute) `JobId` itself; the browser's say is never used.
+
+use std::time::Duration;
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Query, Request, State},
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use ccc_model::{
+    api::{Agent, AgentSnapshot, BreakRequest, Call, ReadyRequest, Session, WorkModeRequest},
+    WorkMode,
+};
+use serde::{de::DeserializeOwned, Deserialize};
+
+use crate::{
+    errors::AppError,
+    identity::CurrentAgent,
+    poller::{DEFAULT_DEVICE_ID, MAX_WAIT},
+    state::AppState,
+    upstream::now_ms,
+};
+
+/// Largest accepted JSON body.
+pub const MAX_BODY: usize = 4096;
+/// Header carrying the browser's device id.
+pub const DEVICE_HEADER: &str = "x-ccc-device-id";
+
+/// A JSON object body in the house error format: empty means `{}`,
+/// oversized or malformed bodies are 400s.
+#[derive(Debug)]
+pub struct JsonBody(pub serde_json::Map<String, serde_json::Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+            AppError::bad_request(format!(
+                "The body is larger than {MAX_BODY} bytes or could not be read."
+            ))
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonBody(serde_json::Map::new()));
+        }
+        match serde_json::from_slice(&bytes) {
+            Ok(serde_json::Value::Object(map)) => Ok(JsonBody(map)),
+            Ok(_) => Err(AppError::bad_request("The body must be a JSON object.")),
+            Err(_) => Err(AppError::bad_request("The body is not valid JSON.")),
+        }
+    }
+}
+
+impl JsonBody {
+    fn parse<T: DeserializeOwned>(self) -> Result<T, AppError> {
+        serde_json::from_value(serde_json::Value::Object(self.0))
+            .map_err(|e| AppError::bad_request(format!("Invalid body: {e}.")))
+    }
+}
+
+/// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`).
+pub fn device_id(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(v) = headers.get(DEVICE_HEADER) else {
+        return Ok(None);
+    };
+    let ok = (1..=128).contains(&v.len())
+        && v.as_bytes()
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    match v.to_str() {
+        Ok(s) if ok => Ok(Some(s.to_owned())),
+        _ => Err(AppError::bad_request(
+            "X-CCC-Device-Id must be 1 to 128 of A-Z a-z 0-9 . _ : -",
+        )),
+    }
+}
+
+fn json_no_store<T: serde::Serialize>(value: T) -> Response {
+    let mut res = Json(value).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// `GET /api/v1/session`.
+pub async fn session(
+    State(state): State<AppState>,
+    agent: CurrentAgent,
+) -> Result<Response, AppError> {
+    let details = state.client.get_login_details(&agent.user_id).await?;
+    let demo = state
+        .demo_agents
+        .as_deref()
+        .and_then(|a| a.iter().find(|a| a.user_id == agent.user_id));
+    let display_name = match (details.display_name.trim(), demo) {
+        ("", Some(d)) => d.display_name.clone(),
+        ("", None) => agent.user_id.clone(),
+        (name, _) => name.to_owned(),
+    };
+    let extension = Some(details.extension)
+        .filter(|e| !e.is_empty())
+        .or_else(|| demo.map(|d| d.extension.clone()));
+    Ok(json_no_store(Session {
+        user_id: agent.user_id,
+        display_name,
+        extension,
+        instance_id: state.client.instance_id().to_owned(),
+        break_codes: state.config.break_codes.clone(),
+        work_modes: state.config.work_modes.clone(),
+    }))
+}
+
+/// Query of `GET /api/v1/agent`.
+#[derive(Debug, Deserialize)]
+pub struct AgentQuery {
+    since: Option<String>,
+    wait: Option<String>,
+}
+
+/// `GET /api/v1/agent[?since=<contextId>&wait=<seconds>]`.
+pub async fn get_agent(
+    State(state): State<AppState>,
+    agent: CurrentAgent,
+    headers: HeaderMap,
+    query: Result<Query<AgentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(q) = query.map_err(|_| AppError::bad_request("Invalid query string."))?;
+    let device = device_id(&headers)?;
+    let since = q
+        .since
+        .map(|s| s.trim().parse::<i64>())
+        .transpose()
+        .map_err(|_| AppError::bad_request("since must be a contextId (integer)."))?;
+    let wait = q
+        .wait
+        .map(|w| w.trim().parse::<u64>())
+        .transpose()
+        .map_err(|_| AppError::bad_request("wait must be a number of seconds."))?
+        .map_or(MAX_WAIT, |w| Duration::from_secs(w).min(MAX_WAIT));
+    let snapshot = match since {
+        Some(since) => {
+            state
+                .hub
+                .wait_change(&agent.user_id, device.as_deref(), since, wait)
+                .await?
+        }
+        None => {
+            let latest = state.hub.touch(&agent.user_id, device.as_deref());
+            latest.snapshot.filter(|_| latest.error.is_none())
+        }
+    };
+    let snapshot = match snapshot {
+        Some(s) => s,
+        None => fetch(&state, &agent.user_id, device.as_deref()).await?,
+    };
+    Ok(json_no_store(snapshot))
+}
+
+/// Fetches a fresh snapshot and publishes it to the agent's long-pollers.
+async fn fetch(
+    state: &AppState,
+    user_id: &str,
+    device: Option<&str>,
+) -> Result<AgentSnapshot, AppError> {
+    let data = state
+        .client
+        .poll_user_status(user_id, device.unwrap_or(DEFAULT_DEVICE_ID))
+        .await?;
+    let snapshot = AgentSnapshot::from_poll(&data, now_ms());
+    state.hub.publish(user_id, &snapshot);
+    Ok(snapshot)
+}
+
+/// A state change, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// SignInGroup.
+    SignIn,
+    /// SignOutGroup.
+    SignOut,
+    /// ReadyForService.
+    Ready {
+        /// Outbound-only mode.
+        outbound_only: bool,
+    },
+    /// TakeBreak.
+    Break {
+        /// Configured break code.
+        code: String,
+    },
+    /// ChangeWorkMode.
+    WorkMode {
+        /// The new mode.
+        mode: WorkMode,
+        /// Personal phone (OFF_SITE).
+        mobile: Option<String>,
+    },
+    /// ResetAgentState.
+    Reset,
+    /// MuteCall on the current call.
+    Mute,
+    /// UnmuteCall on the current call.
+    Unmute,
+}
+
+impl Command {
+    /// Validates `body` for the command named by the URL segment `name`.
+    pub fn parse(name: &str, body: JsonBody, state: &AppState) -> Result<Self, AppError> {
+        Ok(match name {
+            "sign-in" => Command::SignIn,
+            "sign-out" => Command::SignOut,
+            "reset" => Command::Reset,
+            "mute" => Command::Mute,
+            "unmute" => Command::Unmute,
+            "ready" => Command::Ready {
+                outbound_only: body.parse::<ReadyRequest>()?.outbound_only,
+            },
+            "break" => {
+                let code = body.parse::<BreakRequest>()?.code;
+                if !state.config.break_codes.contains(&code) {
+                    return Err(AppError::invalid(
+                        "Proxy.InvalidBreakCode",
+                        format!("Break code {code:?} is not one of the configured break codes."),
+                    ));
+                }
+                Command::Break { code }
+            }
+            "work-mode" => {
+                let req = body.parse::<WorkModeRequest>()?;
+                if !req.mode.is_known() || !state.config.work_modes.contains(&req.mode) {
+                    return Err(AppError::invalid(
+                        "Proxy.InvalidWorkMode",
+                        format!("Work mode {} is not offered.", req.mode),
+                    ));
+                }
+                let mobile = req
+                    .mobile
+                    .map(|m| m.trim().to_owned())
+                    .filter(|m| !m.is_empty());
+                if let Some(m) = &mobile {
+                    let digits = m.strip_prefix('+').unwrap_or(m);
+                    if !(3..=20).contains(&digits.len())
+                        || !digits.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        return Err(AppError::invalid(
+                            "Proxy.InvalidMobile",
+                            "The mobile number must be 3 to 20 digits, optionally after a +.",
+                        ));
+                    }
+                }
+                if req.mode == WorkMode::OffSite && mobile.is_none() {
+                    return Err(AppError::invalid(
+                        "Proxy.MobileRequired",
+                        "OFF_SITE needs the mobile number calls are sent to.",
+                    ));
+                }
+                Command::WorkMode {
+                    mode: req.mode,
+                    mobile,
+                }
+            }
+            _ => return Err(AppError::not_found()),
+        })
+    }
+}
+
+/// `POST /api/v1/agent/{command}`.
+pub async fn command(
+    State(state): State<AppState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    agent: CurrentAgent,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, AppError> {
+    let device = device_id(&headers)?.unwrap_or_else(|| DEFAULT_DEVICE_ID.to_owned());
+    let command = Command::parse(&name, body, &state)?;
+    if !state.limiter.check(&agent.user_id) {
+        return Err(AppError::rate_limited());
+    }
+    tracing::info!(user_id = %agent.user_id, ?command, "state change");
+    let fallback = execute(&state, &agent.user_id, &device, &command).await?;
+    // The answer and every long-poller see the server's truth after the change.
+    let snapshot = match fetch(&state, &agent.user_id, Some(&device)).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "poll after a state change failed; answering with the action's result");
+            fallback
+        }
+    };
+    Ok(json_no_store(snapshot))
+}
+
+/// Runs `command` upstream; returns the snapshot implied by its answer.
+async fn execute(
+    state: &AppState,
+    user_id: &str,
+    device: &str,
+    command: &Command,
+) -> Result<AgentSnapshot, AppError> {
+    let c = &state.client;
+    let s = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let user = match command {
+        Command::SignIn => {
+            c.user_action("SignInGroup", user_id, device, vec![])
+                .await?
+        }
+        Command::SignOut => {
+            c.user_action("SignOutGroup", user_id, device, vec![])
+                .await?
+        }
+        Command::Reset => {
+            c.user_action("ResetAgentState", user_id, device, vec![])
+                .await?
+        }
+        Command::Ready { outbound_only } => {
+            let v = if *outbound_only { "true" } else { "false" };
+            c.user_action(
+                "ReadyForService",
+                user_id,
+                device,
+                vec![s("OutboundScenario", v)],
+            )
+            .await?
+        }
+        Command::Break { code } => {
+            c.user_action("TakeBreak", user_id, device, vec![s("Code", code)])
+                .await?
+        }
+        Command::WorkMode { mode, mobile } => {
+            let mut extra = vec![s("WorkMode", mode.as_str())];
+            if let Some(m) = mobile {
+                extra.push(s("Mobile", m));
+            }
+            c.user_action("ChangeWorkMode", user_id, device, extra)
+                .await?
+        }
+        Command::Mute | Command::Unmute => {
+            let current = c.poll_user_status(user_id, device).await?;
+            let job = current
+                .call_context
+                .as_ref()
+                .map(|call| call.job_id.clone())
+                .filter(|j| !j.is_empty())
+                .or(current.user_context.job_id.clone())
+                .ok_or_else(AppError::no_call)?;
+            let action = if *command == Command::Mute {
+                "MuteCall"
+            } else {
+                "UnmuteCall"
+            };
+            let data = c.call_action(action, user_id, device, &job).await?;
+            let call = data.call_context.as_ref();
+            return Ok(AgentSnapshot {
+                context_id: state.hub.context_id(user_id).unwrap_or(current.context_id),
+                agent: Agent::from(&data.user_context),
+                call: call.map(Call::from),
+                muted: call.is_some_and(|c| c.is_muted(user_id)),
+                server_time: now_ms(),
+            });
+        }
+    };
+    Ok(AgentSnapshot {
+        context_id: state.hub.context_id(user_id).unwrap_or_default(),
+        agent: Agent::from(&user),
+        call: None,
+        muted: false,
+        server_time: now_ms(),
+    })
+}
+
+/// Any other `/api/...` path.
+pub async fn not_found() -> AppError {
+    AppError::not_found()
+}

@@ -1,0 +1,457 @@
+//! Command-line flags (with environment fallbacks) and the validated
+//! [`Config`] the proxy runs with. Secrets never appear in `Debug` output.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use ccc_model::{signing::AccessKey, WorkMode};
+use clap::{Parser, ValueEnum};
+
+use crate::identity::TrustedPeers;
+
+/// Default CCC endpoint (East China 2, Shanghai).
+pub const DEFAULT_ENDPOINT: &str = "https://ccc.cn-shanghai.aliyuncs.com";
+
+/// Environment variable holding the AccessKeyId.
+pub const ENV_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
+/// Environment variable holding the AccessKeySecret.
+pub const ENV_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
+/// Environment variable holding an optional STS security token.
+pub const ENV_SECURITY_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
+
+const AFTER_HELP: &str = "\
+Credentials (environment only, never flags, never logged):
+  ALIBABA_CLOUD_ACCESS_KEY_ID       AccessKeyId of a RAM user allowed to call CCC
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET   its AccessKeySecret
+  ALIBABA_CLOUD_SECURITY_TOKEN      optional STS token
+  (not needed with --demo, which uses the simulator's demo key pair)
+
+Examples:
+  ccc-proxy --demo --static-dir dist
+  ccc-proxy --instance-id my-instance --auth header --trusted-proxies 10.0.0.5
+  ccc-proxy --instance-id my-instance --auth jwt --jwt-hs256-secret-file /run/secrets/jwt
+";
+
+/// How the proxy learns which CCC agent a browser session belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthKind {
+    /// Trusted header set by a single-sign-on reverse proxy.
+    Header,
+    /// Bearer JWT handed to the widget by the CRM page (`sub` = UserId).
+    Jwt,
+    /// Sign-in page listing the simulator's agents (implied by `--demo`).
+    Demo,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable compact lines.
+    Compact,
+}
+
+/// `ccc-proxy`: the only server the CCC toolbar widget talks to.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ccc-proxy", version, about, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Start the CCC simulator in-process and use it (implies --auth demo).
+    #[arg(long, env = "CCC_DEMO")]
+    pub demo: bool,
+    /// CCC OpenAPI endpoint.
+    #[arg(long, env = "CCC_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+    /// CCC instance id (required unless --demo).
+    #[arg(long, env = "CCC_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "CCC_PROXY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Agent identification: header, jwt or demo (default: demo with --demo, else header).
+    #[arg(long, env = "CCC_PROXY_AUTH", value_enum)]
+    pub auth: Option<AuthKind>,
+    /// Trusted header carrying the CCC UserId (--auth header).
+    #[arg(
+        long,
+        env = "CCC_PROXY_AUTH_HEADER",
+        default_value = "X-Forwarded-User"
+    )]
+    pub auth_header: String,
+    /// Peers whose auth header is believed: comma-separated IPs or CIDRs.
+    #[arg(
+        long,
+        env = "CCC_PROXY_TRUSTED_PROXIES",
+        default_value = "127.0.0.1/8,::1"
+    )]
+    pub trusted_proxies: String,
+    /// HS256 shared secret (--auth jwt); prefer the env variable or the file.
+    #[arg(long, env = "CCC_PROXY_JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<Secret>,
+    /// File holding the HS256 shared secret (--auth jwt).
+    #[arg(long, env = "CCC_PROXY_JWT_HS256_SECRET_FILE")]
+    pub jwt_hs256_secret_file: Option<PathBuf>,
+    /// PEM file with the RS256 public key (--auth jwt).
+    #[arg(long, env = "CCC_PROXY_JWT_RS256_PUBLIC_KEY_FILE")]
+    pub jwt_rs256_public_key_file: Option<PathBuf>,
+    /// Required `iss` claim (--auth jwt, optional).
+    #[arg(long, env = "CCC_PROXY_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim (--auth jwt, optional).
+    #[arg(long, env = "CCC_PROXY_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// File holding the key that signs the demo cookie (default: random per start).
+    #[arg(long, env = "CCC_PROXY_COOKIE_KEY_FILE")]
+    pub cookie_key_file: Option<PathBuf>,
+    /// Break codes the agent may pick, comma-separated, in display order.
+    #[arg(
+        long,
+        env = "CCC_BREAK_CODES",
+        default_value = "default,lunch,meeting,training"
+    )]
+    pub break_codes: String,
+    /// Work modes the agent may pick, comma-separated.
+    #[arg(
+        long,
+        env = "CCC_WORK_MODES",
+        default_value = "ON_SITE,OFF_SITE,OFFICE_PHONE"
+    )]
+    pub work_modes: String,
+    /// Directory of the built widget (Trunk's `dist/`).
+    #[arg(long, env = "CCC_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+    /// CSP `frame-ancestors` sources allowed to embed the toolbar in an iframe.
+    #[arg(long, env = "CCC_PROXY_FRAME_ANCESTORS", default_value = "'self'")]
+    pub frame_ancestors: String,
+    /// Timeout of each upstream CCC call, in milliseconds.
+    #[arg(long, env = "CCC_UPSTREAM_TIMEOUT_MS", default_value_t = 5000)]
+    pub upstream_timeout_ms: u64,
+    /// Interval of the per-agent PollUserStatus loop, in milliseconds.
+    #[arg(long, env = "CCC_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub poll_interval_ms: u64,
+    /// Stop an agent's poll loop after this many seconds without any reader.
+    #[arg(long, env = "CCC_POLL_IDLE_SECS", default_value_t = 30)]
+    pub poll_idle_secs: u64,
+    /// State changes allowed per agent per minute (sustained rate).
+    #[arg(long, env = "CCC_PROXY_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
+    pub rate_limit_per_minute: u32,
+    /// State changes an agent may make in a burst.
+    #[arg(long, env = "CCC_PROXY_RATE_LIMIT_BURST", default_value_t = 10)]
+    pub rate_limit_burst: u32,
+    /// Seconds between simulated inbound calls in --demo mode (0: none).
+    #[arg(long, env = "CCC_DEMO_CALLS_SECS", default_value_t = 45)]
+    pub demo_calls_secs: u64,
+    /// Log format.
+    #[arg(
+        long,
+        env = "CCC_PROXY_LOG_FORMAT",
+        value_enum,
+        default_value = "compact"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// A secret value whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps raw secret bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    /// The raw bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret::new(s.as_bytes()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// JWT verification key.
+#[derive(Debug, Clone)]
+pub enum JwtKey {
+    /// HS256 shared secret.
+    Hs256(Secret),
+    /// RS256 public key, PEM.
+    Rs256Pem(Vec<u8>),
+}
+
+/// JWT settings for `--auth jwt`.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    /// The verification key.
+    pub key: JwtKey,
+    /// Required issuer.
+    pub issuer: Option<String>,
+    /// Required audience.
+    pub audience: Option<String>,
+}
+
+/// Agent identification, fully configured.
+#[derive(Debug, Clone)]
+pub enum AuthConfig {
+    /// Trusted header from trusted peers.
+    Header {
+        /// Header name.
+        name: String,
+        /// Peers allowed to set it.
+        trusted: TrustedPeers,
+    },
+    /// Bearer JWT.
+    Jwt(JwtConfig),
+    /// Demo sign-in page and signed cookie.
+    Demo,
+}
+
+/// Where CCC is and how to sign for it.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// Base URL, e.g. `https://ccc.cn-shanghai.aliyuncs.com`.
+    pub endpoint: String,
+    /// The key pair requests are signed with.
+    pub access_key: AccessKey,
+    /// Per-call timeout.
+    pub timeout: Duration,
+}
+
+/// Everything the proxy needs to run. `Debug` is safe to log.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Start the simulator in-process.
+    pub demo: bool,
+    /// Seconds between simulated calls in demo mode (`None`: none).
+    pub demo_calls_secs: Option<u64>,
+    /// CCC endpoint and credentials (replaced by the simulator's in demo mode).
+    pub upstream: UpstreamConfig,
+    /// CCC instance id.
+    pub instance_id: String,
+    /// Agent identification.
+    pub auth: AuthConfig,
+    /// Key signing the demo cookie.
+    pub cookie_key: Secret,
+    /// Allowed break codes.
+    pub break_codes: Vec<String>,
+    /// Allowed work modes.
+    pub work_modes: Vec<WorkMode>,
+    /// Built widget directory.
+    pub static_dir: PathBuf,
+    /// CSP `frame-ancestors` value.
+    pub frame_ancestors: String,
+    /// Poll loop interval.
+    pub poll_interval: Duration,
+    /// Poll loop idle shutdown.
+    pub poll_idle: Duration,
+    /// Sustained state changes per agent per minute.
+    pub rate_limit_per_minute: u32,
+    /// Burst of state changes per agent.
+    pub rate_limit_burst: u32,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// A configuration that cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Required environment variables are missing.
+    #[error("missing environment variable(s): {0} (set them, or run with --demo)")]
+    MissingEnv(String),
+    /// A flag has a bad value.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Validates `args`, reading credentials through `env` (a lookup such as
+    /// `|k| std::env::var(k).ok()`).
+    pub fn from_args(
+        args: Args,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |m: String| ConfigError::Invalid(m);
+        let auth_kind = match (args.demo, args.auth) {
+            (true, None) | (true, Some(AuthKind::Demo)) => AuthKind::Demo,
+            (true, Some(k)) => k,
+            // `--auth demo` against an external simulator is fine for a
+            // caller that supplies the agents (`AppState::new`); `run` needs `--demo`.
+            (false, Some(k)) => k,
+            (false, None) => AuthKind::Header,
+        };
+        let access_key = if args.demo {
+            // Replaced by the simulator's key pair once it has started.
+            AccessKey::new("", "")
+        } else {
+            let id = env(ENV_KEY_ID).filter(|v| !v.is_empty());
+            let secret = env(ENV_KEY_SECRET).filter(|v| !v.is_empty());
+            match (id, secret) {
+                (Some(id), Some(secret)) => {
+                    let key = AccessKey::new(id, secret);
+                    match env(ENV_SECURITY_TOKEN).filter(|v| !v.is_empty()) {
+                        Some(t) => key.with_security_token(t),
+                        None => key,
+                    }
+                }
+                (id, secret) => {
+                    let missing: Vec<&str> = [
+                        (ENV_KEY_ID, id.is_none()),
+                        (ENV_KEY_SECRET, secret.is_none()),
+                    ]
+                    .into_iter()
+                    .filter_map(|(n, m)| m.then_some(n))
+                    .collect();
+                    return Err(ConfigError::MissingEnv(missing.join(", ")));
+                }
+            }
+        };
+        let instance_id = match (&args.instance_id, args.demo) {
+            (Some(i), _) if !i.trim().is_empty() => i.trim().to_owned(),
+            (_, true) => "ccc-demo".to_owned(),
+            _ => {
+                return Err(ConfigError::MissingEnv(
+                    "CCC_INSTANCE_ID (or --instance-id)".into(),
+                ))
+            }
+        };
+        url::Url::parse(&args.endpoint)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "--endpoint {:?} is not an http(s) URL",
+                    args.endpoint
+                ))
+            })?;
+        let auth = match auth_kind {
+            AuthKind::Demo => AuthConfig::Demo,
+            AuthKind::Header => {
+                axum::http::HeaderName::try_from(args.auth_header.as_str()).map_err(|_| {
+                    invalid(format!(
+                        "--auth-header {:?} is not a header name",
+                        args.auth_header
+                    ))
+                })?;
+                AuthConfig::Header {
+                    name: args.auth_header.to_ascii_lowercase(),
+                    trusted: TrustedPeers::parse(&args.trusted_proxies).map_err(invalid)?,
+                }
+            }
+            AuthKind::Jwt => AuthConfig::Jwt(jwt_config(&args)?),
+        };
+        let cookie_key = match &args.cookie_key_file {
+            Some(p) => Secret::new(read_trimmed(p)?),
+            None => Secret::new(rand::random::<[u8; 32]>().to_vec()),
+        };
+        let break_codes = split_list(&args.break_codes);
+        if break_codes.iter().any(|c| c.len() > 64) {
+            return Err(invalid(
+                "--break-codes: each code must be at most 64 bytes".into(),
+            ));
+        }
+        let work_modes: Vec<WorkMode> = split_list(&args.work_modes)
+            .iter()
+            .map(|m| WorkMode::parse(m))
+            .collect();
+        if let Some(bad) = work_modes.iter().find(|m| !m.is_known()) {
+            return Err(invalid(format!("--work-modes: unknown work mode {bad}")));
+        }
+        if args.rate_limit_per_minute == 0 || args.rate_limit_burst == 0 {
+            return Err(invalid("rate limits must be at least 1".into()));
+        }
+        Ok(Config {
+            listen: args.listen,
+            demo: args.demo,
+            demo_calls_secs: (args.demo_calls_secs > 0).then_some(args.demo_calls_secs),
+            upstream: UpstreamConfig {
+                endpoint: args.endpoint.trim_end_matches('/').to_owned(),
+                access_key,
+                timeout: Duration::from_millis(args.upstream_timeout_ms.max(1)),
+            },
+            instance_id,
+            auth,
+            cookie_key,
+            break_codes,
+            work_modes,
+            static_dir: args.static_dir,
+            frame_ancestors: args.frame_ancestors,
+            poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
+            poll_idle: Duration::from_secs(args.poll_idle_secs),
+            rate_limit_per_minute: args.rate_limit_per_minute,
+            rate_limit_burst: args.rate_limit_burst,
+            log_format: args.log_format,
+        })
+    }
+}
+
+fn jwt_config(args: &Args) -> Result<JwtConfig, ConfigError> {
+    let sources = (
+        &args.jwt_hs256_secret,
+        &args.jwt_hs256_secret_file,
+        &args.jwt_rs256_public_key_file,
+    );
+    let key = match sources {
+        (Some(s), None, None) if s.expose().len() >= 16 => JwtKey::Hs256(s.clone()),
+        (Some(_), None, None) => {
+            return Err(ConfigError::Invalid(
+                "the HS256 secret needs at least 16 bytes".into(),
+            ))
+        }
+        (None, Some(p), None) => JwtKey::Hs256(Secret::new(read_trimmed(p)?)),
+        (None, None, Some(p)) => {
+            let pem = std::fs::read(p).map_err(|e| {
+                ConfigError::Invalid(format!("cannot read {}: {e}", p.display()))
+            })?;
+            jsonwebtoken::DecodingKey::from_rsa_pem(&pem).map_err(|_| {
+                ConfigError::Invalid(format!("{} is not an RSA public key (PEM)", p.display()))
+            })?;
+            JwtKey::Rs256Pem(pem)
+        }
+        _ => {
+            return Err(ConfigError::Invalid(
+                "--auth jwt needs exactly one of --jwt-hs256-secret, --jwt-hs256-secret-file or --jwt-rs256-public-key-file"
+                    .into(),
+            ))
+        }
+    };
+    Ok(JwtConfig {
+        key,
+        issuer: args.jwt_issuer.clone(),
+        audience: args.jwt_audience.clone(),
+    })
+}
+
+fn read_trimmed(p: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    let bytes = std::fs::read(p)
+        .map_err(|e| ConfigError::Invalid(format!("cannot read {}: {e}", p.display())))?;
+    let trimmed = bytes.trim_ascii().to_vec();
+    if trimmed.len() < 16 {
+        return Err(ConfigError::Invalid(format!(
+            "{}: a key needs at least 16 bytes",
+            p.display()
+        )));
+    }
+    Ok(trimmed)
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        if !out.iter().any(|o| o == item) {
+            out.push(item.to_owned());
+        }
+    }
+    out
+}

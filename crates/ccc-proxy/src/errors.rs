@@ -1,0 +1,162 @@
+//! The one error type of every handler: [`AppError`], rendered as the widget
+//! API's `{"error": {...}}` body. CCC errors keep CCC's code, message and
+//! params (`source: "ccc"`); the proxy's own use `Proxy.*` codes. No
+//! internal details (addresses, transport messages) ever reach a body; they
+//! go to the log.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use ccc_model::{
+    api::{ApiError, ApiErrorBody},
+    CccError, ErrorSource,
+};
+
+use crate::upstream::UpstreamError;
+
+/// Every failure a handler can answer with.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    /// The proxy refuses or fails the request itself.
+    #[error("{code} ({status}): {message}")]
+    Proxy {
+        /// HTTP status.
+        status: StatusCode,
+        /// `Proxy.*` code.
+        code: &'static str,
+        /// Message for the widget.
+        message: String,
+    },
+    /// CCC answered, or could not be reached.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+impl AppError {
+    fn proxy(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Proxy {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 401 `Proxy.Unauthenticated`.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::proxy(StatusCode::UNAUTHORIZED, "Proxy.Unauthenticated", message)
+    }
+
+    /// 403 `Proxy.Forbidden` (CSRF and origin rules).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::proxy(StatusCode::FORBIDDEN, "Proxy.Forbidden", message)
+    }
+
+    /// 400 `Proxy.BadRequest`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::proxy(StatusCode::BAD_REQUEST, "Proxy.BadRequest", message)
+    }
+
+    /// 400 with a specific validation code (`Proxy.InvalidBreakCode`, ...).
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::proxy(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 409 `Proxy.NoCall`.
+    pub fn no_call() -> Self {
+        Self::proxy(
+            StatusCode::CONFLICT,
+            "Proxy.NoCall",
+            "The agent is not in a call.",
+        )
+    }
+
+    /// 429 `Proxy.RateLimited`.
+    pub fn rate_limited() -> Self {
+        Self::proxy(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Proxy.RateLimited",
+            "Too many state changes; wait a moment and try again.",
+        )
+    }
+
+    /// 404 `Proxy.NotFound`.
+    pub fn not_found() -> Self {
+        Self::proxy(StatusCode::NOT_FOUND, "Proxy.NotFound", "No such API.")
+    }
+
+    /// 503 `Proxy.ShuttingDown`.
+    pub fn shutting_down() -> Self {
+        Self::proxy(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Proxy.ShuttingDown",
+            "The proxy is restarting; try again in a moment.",
+        )
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Proxy { status, .. } => *status,
+            AppError::Upstream(UpstreamError::Ccc(e)) => ccc_status(e),
+            AppError::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// The body this error answers with.
+    pub fn api_error(&self) -> ApiError {
+        match self {
+            AppError::Proxy { code, message, .. } => proxy_error(code, message),
+            AppError::Upstream(UpstreamError::Ccc(e)) => ApiError::from(e),
+            AppError::Upstream(UpstreamError::Timeout) => proxy_error(
+                "Proxy.UpstreamTimeout",
+                "Contact Center did not answer in time.",
+            ),
+            AppError::Upstream(_) => proxy_error(
+                "Proxy.UpstreamUnavailable",
+                "Contact Center is unreachable or answered with an invalid response.",
+            ),
+        }
+    }
+}
+
+/// CCC's own status for 4xx; a CCC 5xx becomes 502 (the gateway's view of
+/// a failing upstream) while keeping CCC's code and message.
+fn ccc_status(e: &CccError) -> StatusCode {
+    match StatusCode::from_u16(e.http_status) {
+        Ok(s) if s.is_client_error() => s,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+fn proxy_error(code: &str, message: &str) -> ApiError {
+    ApiError {
+        code: code.to_owned(),
+        message: message.to_owned(),
+        params: Vec::new(),
+        request_id: None,
+        source: ErrorSource::Proxy,
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let error = self.api_error();
+        if status.is_server_error() {
+            tracing::warn!(code = %error.code, status = status.as_u16(), detail = %self, "request failed");
+        } else {
+            tracing::info!(code = %error.code, status = status.as_u16(), "request refused");
+        }
+        let mut res = (status, Json(ApiErrorBody { error })).into_response();
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}

@@ -1,0 +1,180 @@
+//! `ccc-proxy`: the only server the CCC agent toolbar widget talks to.
+//!
+//! It serves the built widget, knows which CCC agent a browser session is
+//! (trusted SSO header, bearer JWT, or the demo sign-in cookie), calls CCC
+//! with V3-signed requests through one pooled client, and long-polls agent
+//! state through one shared upstream loop per watched agent.
+//!
+//! - [`app`] builds the router for a given [`AppState`] (tests use it with
+//!   `oneshot`); [`run`] starts everything, including the in-process
+//!   simulator with `--demo`.
+//! - Modules: [`config`], [`upstream`], [`identity`], [`poller`], [`api`],
+//!   [`errors`], [`security`], [`static_files`], [`metrics`], [`demo`].
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod errors;
+pub mod identity;
+pub mod metrics;
+pub mod poller;
+pub mod ratelimit;
+mod router;
+pub mod security;
+pub mod state;
+pub mod static_files;
+pub mod upstream;
+
+use std::{future::Future, net::SocketAddr};
+
+use ccc_model::signing::AccessKey;
+use tokio::net::TcpListener;
+
+pub use config::{Args, Config};
+pub use router::app;
+pub use state::AppState;
+
+use crate::demo::DemoAgent;
+
+/// Why the proxy could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration cannot run.
+    #[error("{0}")]
+    Config(String),
+    /// The in-process simulator failed to start.
+    #[error("cannot start the simulator: {0}")]
+    Simulator(#[from] ccc_sim::SimError),
+    /// Binding or serving failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Starts the demo simulator on a loopback port and points `config` at it
+/// (endpoint, demo key pair, instance). Returns the running simulator and
+/// its agents for the sign-in page.
+pub async fn start_simulator(
+    config: &mut Config,
+) -> Result<(ccc_sim::RunningSim, Vec<DemoAgent>), RunError> {
+    let mut sim_config = ccc_sim::SimConfig::demo();
+    sim_config.timings.demo_calls_secs = config.demo_calls_secs;
+    let (id, secret) = sim_config
+        .access_keys()
+        .into_iter()
+        .next()
+        .ok_or_else(|| RunError::Config("the demo simulator has no key pair".into()))?;
+    let agents: Vec<DemoAgent> = sim_config
+        .agents()
+        .into_iter()
+        .map(|a| DemoAgent {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            extension: a.extension,
+        })
+        .collect();
+    if let Some(instance) = sim_config.agents().first().map(|a| a.instance_id.clone()) {
+        config.instance_id = instance;
+    }
+    let sim = ccc_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    config.upstream.endpoint = sim.endpoint();
+    config.upstream.access_key = AccessKey::new(id, secret);
+    tracing::info!(endpoint = %sim.endpoint(), "in-process CCC simulator started");
+    Ok((sim, agents))
+}
+
+/// Runs the proxy until Ctrl-C or SIGTERM (simulator included with `--demo`).
+pub async fn run(mut config: Config) -> Result<(), RunError> {
+    if !config.demo && matches!(config.auth, config::AuthConfig::Demo) {
+        return Err(RunError::Config(
+            "--auth demo lists the in-process simulator's agents: add --demo".into(),
+        ));
+    }
+    let (sim, agents) = if config.demo {
+        let (sim, agents) = start_simulator(&mut config).await?;
+        (Some(sim), Some(agents))
+    } else {
+        (None, None)
+    };
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(config, agents).map_err(RunError::Config)?;
+    tracing::info!(%addr, endpoint = %state.config.upstream.endpoint, instance = %state.client.instance_id(), "ccc-proxy listening");
+    {
+        use std::io::Write as _;
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            addr.ip().to_string()
+        };
+        let url = if addr.is_ipv6() {
+            format!("http://[{host}]:{}/", addr.port())
+        } else {
+            format!("http://{host}:{}/", addr.port())
+        };
+        let _ = writeln!(std::io::stdout(), "CCC toolbar: open {url}");
+    }
+    serve(listener, state, shutdown_signal()).await?;
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    tracing::info!("ccc-proxy stopped");
+    Ok(())
+}
+
+/// Serves [`app`] on `listener` (with peer addresses for `--auth header`)
+/// until `shutdown` completes, then drains gracefully: poll loops stop and
+/// waiting long-polls answer at once.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app(state.clone());
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        state.begin_shutdown();
+    })
+    .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Installs the `tracing` subscriber (JSON or compact, `RUST_LOG` filter).
+pub fn init_tracing(format: config::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,hyper=warn,reqwest=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
+    let _ = match format {
+        config::LogFormat::Json => builder.json().with_current_span(true).try_init(),
+        config::LogFormat::Compact => builder.compact().try_init(),
+    };
+}

@@ -1,0 +1,115 @@
+//! The router and its middleware stack.
+
+use std::time::Duration;
+
+use axum::{
+    extract::{DefaultBodyLimit, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{any, get, post},
+    Json, Router,
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::{api, demo, poller::MAX_WAIT, security, state::AppState, static_files};
+
+/// The whole application for `state`: widget API, static widget, demo
+/// sign-in, `/healthz` and `/metrics`, with the middleware stack
+/// RequestId → Trace → Timeout → security headers → metrics → handler.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/session", get(api::session))
+        .route("/api/v1/agent", get(api::get_agent))
+        .route("/api/v1/agent/{command}", post(api::command))
+        .route("/api/{*rest}", any(api::not_found))
+        .layer(middleware::from_fn(security::csrf))
+        .layer(DefaultBodyLimit::max(api::MAX_BODY));
+    let files = Router::new()
+        .fallback_service(static_files::serve_dir(&state.config.static_dir))
+        .layer(middleware::from_fn(static_files::cache_headers));
+    let mut router = Router::new()
+        .merge(api)
+        .route("/", get(static_files::index))
+        .route("/index.html", get(static_files::index))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics));
+    if state.demo_agents.is_some() {
+        router = router
+            .route("/signin", get(demo::signin_page).post(demo::signin))
+            .route("/signout", get(demo::signout));
+    }
+    // Long-polls last up to MAX_WAIT; then a fresh fetch may take a few
+    // upstream timeouts (with read retries).
+    let request_timeout = MAX_WAIT + state.config.upstream.timeout * 4 + Duration::from_secs(5);
+    router
+        .merge(files)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::headers,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(make_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    request_timeout,
+                )),
+        )
+        .with_state(state)
+}
+
+/// The request span: method, path (never the query or headers, which may
+/// carry tokens) and the request id.
+fn make_span(req: &Request) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+}
+
+async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_owned();
+    let res = next.run(req).await;
+    state.metrics.http_request(&method, res.status().as_u16());
+    res
+}
+
+async fn healthz() -> Response {
+    let mut res = Json(serde_json::json!({ "status": "ok" })).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,218 @@
+//! Browser-facing security rules: CSRF checks on state-changing requests,
+//! the Content-Security-Policy (with hashes of the inline scripts Trunk puts
+//! into `index.html`) and the other response headers.
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use sha2::{Digest, Sha256};
+
+use crate::{errors::AppError, state::AppState};
+
+/// The value the widget sends in `X-Requested-With`.
+pub const REQUESTED_WITH: &str = "ccc-toolbar";
+
+/// Refuses (403) a state-changing request that lacks the JSON content type
+/// or `X-Requested-With: ccc-toolbar`, or that comes from another origin.
+pub fn check_csrf(method: &Method, headers: &HeaderMap) -> Result<(), AppError> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| url::Url::parse(o).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .and_then(|u| {
+                let h = u.host_str()?.to_owned();
+                Some(match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h,
+                })
+            })
+            .zip(host)
+            .is_some_and(|(o, h)| o.eq_ignore_ascii_case(h));
+        if !same {
+            return Err(AppError::forbidden(
+                "Cross-origin requests are not allowed.",
+            ));
+        }
+    }
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return Err(AppError::forbidden("Cross-site requests are not allowed."));
+    }
+    if headers.get("x-requested-with").map(HeaderValue::as_bytes) != Some(REQUESTED_WITH.as_bytes())
+    {
+        return Err(AppError::forbidden(
+            "Missing header X-Requested-With: ccc-toolbar.",
+        ));
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(AppError::forbidden(
+            "State changes need Content-Type: application/json.",
+        ));
+    }
+    Ok(())
+}
+
+/// Middleware form of [`check_csrf`].
+pub async fn csrf(req: Request, next: Next) -> Response {
+    match check_csrf(req.method(), req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The CSP, allowing wasm, the given inline script and style hashes, and
+/// `frame_ancestors` as the embedding policy.
+pub fn csp(frame_ancestors: &str, script_hashes: &[String], style_hashes: &[String]) -> String {
+    let join = |hashes: &[String]| hashes.iter().map(|h| format!(" '{h}'")).collect::<String>();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{}; style-src 'self'{}; \
+         connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
+         object-src 'none'; frame-ancestors {frame_ancestors}",
+        join(script_hashes),
+        join(style_hashes)
+    )
+}
+
+/// `sha256-<base64>` of `content`, as CSP hash sources spell it.
+pub fn csp_hash(content: &str) -> String {
+    format!(
+        "sha256-{}",
+        STANDARD.encode(Sha256::digest(content.as_bytes()))
+    )
+}
+
+/// Hashes of every inline `<script>` (without `src`) and `<style>` in `html`.
+pub fn inline_hashes(html: &str) -> (Vec<String>, Vec<String>) {
+    (inline_blocks(html, "script"), inline_blocks(html, "style"))
+}
+
+fn inline_blocks(html: &str, tag: &str) -> Vec<String> {
+    let lower = html.to_ascii_lowercase();
+    let (open, close) = (format!("<{tag}"), format!("</{tag}"));
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(start) = lower[pos..].find(&open).map(|i| i + pos) {
+        let after = start + open.len();
+        // Only whole tag names: `<script>` or `<script ...>`, not `<scripts`.
+        if !lower[after..].starts_with(['>', ' ', '\t', '\n', '\r', '/']) {
+            pos = after;
+            continue;
+        }
+        let Some(tag_end) = lower[after..].find('>').map(|i| i + after) else {
+            break;
+        };
+        let attrs = &lower[after..tag_end];
+        let Some(end) = lower[tag_end..].find(&close).map(|i| i + tag_end) else {
+            break;
+        };
+        let body = &html[tag_end + 1..end];
+        let external = tag == "script" && has_src(attrs);
+        if !external && !body.is_empty() {
+            let h = csp_hash(body);
+            if !out.contains(&h) {
+                out.push(h);
+            }
+        }
+        pos = end + close.len();
+    }
+    out
+}
+
+fn has_src(attrs: &str) -> bool {
+    attrs
+        .split(|c: char| c.is_whitespace())
+        .any(|a| a == "src" || a.starts_with("src="))
+}
+
+/// Adds the default CSP (when the handler set none) and the other
+/// security headers to every response.
+pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, state.base_csp.clone());
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        // same-origin, not no-referrer: under no-referrer browsers send
+        // `Origin: null` on form posts, which the sign-in origin check refuses.
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, HeaderValue::from_static(v));
+        }
+        m
+    }
+
+    const OK: [(&str, &str); 3] = [
+        ("host", "127.0.0.1:8080"),
+        ("x-requested-with", "ccc-toolbar"),
+        ("content-type", "application/json; charset=utf-8"),
+    ];
+
+    #[test]
+    fn csrf_rules() {
+        assert!(check_csrf(&Method::POST, &h(&OK)).is_ok());
+        let mut same = OK.to_vec();
+        same.push(("origin", "http://127.0.0.1:8080"));
+        assert!(check_csrf(&Method::POST, &h(&same)).is_ok());
+        for origin in ["http://evil.example", "null", "http://127.0.0.1:8081"] {
+            let mut other = OK.to_vec();
+            other.push(("origin", origin));
+            assert!(check_csrf(&Method::POST, &h(&other)).is_err(), "{origin}");
+        }
+        assert!(check_csrf(&Method::POST, &h(&OK[..2])).is_err());
+        assert!(check_csrf(&Method::POST, &h(&[OK[0], OK[2]])).is_err());
+        assert!(check_csrf(&Method::GET, &h(&[])).is_ok());
+    }
+
+    #[test]
+    fn hashes_inline_scripts_only() {
+        let html = "<script type=\"module\">import init from '/a.js';</script>\
+                    <script src=\"/b.js\"></script><style>p{}</style>";
+        let (scripts, styles) = inline_hashes(html);
+        assert_eq!(scripts, vec![csp_hash("import init from '/a.js';")]);
+        assert_eq!(styles, vec![csp_hash("p{}")]);
+        assert_eq!(
+            csp_hash(""),
+            "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+        let policy = csp("'self' https://crm.example", &scripts, &[]);
+        assert!(policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
+        assert!(policy.ends_with("frame-ancestors 'self' https://crm.example"));
+    }
+}

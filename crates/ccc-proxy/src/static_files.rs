@@ -1,0 +1,130 @@
+//! Serving the built widget: `index.html` with a CSP that names its inline
+//! scripts, hashed assets with a year-long immutable cache and brotli/gzip
+//! siblings when the browser accepts them, and a helpful page (never a blank
+//! one) when the widget has not been built.
+
+use std::path::Path;
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use tower_http::services::ServeDir;
+
+use crate::{security, state::AppState};
+
+/// The service serving files of `dir` (pre-compressed siblings preferred).
+pub fn serve_dir(dir: &Path) -> ServeDir {
+    ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false)
+}
+
+/// `GET /` and `/index.html`: the widget's page (demo mode: sign-in first).
+pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.demo_agents.is_some()
+        && state
+            .auth
+            .user_id(&headers, None, state.client.instance_id())
+            .is_err()
+    {
+        return Redirect::to("/signin").into_response();
+    }
+    let path = state.config.static_dir.join("index.html");
+    match tokio::fs::read_to_string(&path).await {
+        Ok(html) => {
+            let (scripts, styles) = security::inline_hashes(&html);
+            let policy = security::csp(&state.config.frame_ancestors, &scripts, &styles);
+            let mut res = Html(html).into_response();
+            let h = res.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            if let Ok(v) = HeaderValue::from_str(&policy) {
+                h.insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            res
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "widget not built");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CACHE_CONTROL, "no-store")],
+                Html(not_built_page(&state.config.static_dir)),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn not_built_page(dir: &Path) -> String {
+    let dir = html_escape(&dir.display().to_string());
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>CCC toolbar: widget not built</title></head><body>\
+         <h1>The toolbar widget has not been built yet</h1>\
+         <p>The proxy is running, but <code>{dir}/index.html</code> does not exist.</p>\
+         <p>Build the widget and start everything with <code>make run</code>, \
+         or build it alone with <code>trunk build --release</code> and restart \
+         the proxy with <code>--static-dir dist</code>.</p>\
+         <p>The API is available under <code>/api/v1/</code>; health at <code>/healthz</code>.</p>\
+         </body></html>"
+    )
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// True for Trunk's content-hashed names (`name-<12..16 hex>[_bg].ext`;
+/// Trunk drops leading zeros, so the hash may be shorter than 16).
+pub fn is_hashed(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let stem = file.split('.').next().unwrap_or(file);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(name, hash)| {
+        !name.is_empty() && hash.len() >= 12 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Sets `Cache-Control` on static files: immutable for hashed names,
+/// `no-cache` for everything else.
+pub async fn cache_headers(req: Request, next: Next) -> Response {
+    let hashed = is_hashed(req.uri().path());
+    let mut res = next.run(req).await;
+    if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
+        let value = if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        // The same URL may be answered br, gzip or plain.
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_trunk_hashed_names() {
+        assert!(is_hashed("/ccc-toolbar-1a2b3c4d5e6f7a8b_bg.wasm"));
+        assert!(is_hashed("/ccc-toolbar-1a2b3c4d5e6f7a8b.js"));
+        assert!(is_hashed("/toolbar-0123456789abcdef.css"));
+        assert!(is_hashed("/toolbar-7d87173ec68b77c.css"));
+        assert!(!is_hashed("/my-snippet.js"));
+        assert!(!is_hashed("/index.html"));
+        assert!(!is_hashed("/ccc-toolbar.js"));
+        assert!(!is_hashed("/favicon.ico"));
+    }
+}

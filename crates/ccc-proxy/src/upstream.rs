@@ -1,0 +1,404 @@
+//! The CCC client: one pooled `reqwest` client (rustls), RPC calls signed
+//! with V3 (`ACS3-HMAC-SHA256`) like the official SDKs send them (POST,
+//! parameters in the query, empty body), a timeout on every call, retries
+//! with backoff for reads only. A state change is retried only when the
+//! request provably never left (connection refused), so it is never replayed
+//! blindly.
+
+use std::{sync::Arc, time::Duration};
+
+use ccc_model::{
+    signing::{canonical_query, v3, AccessKey},
+    CallActionData, CccError, Envelope, LoginDetails, PollUserStatusData, UserContext, API_VERSION,
+};
+use serde::de::DeserializeOwned;
+
+use crate::{config::UpstreamConfig, metrics::Metrics};
+
+/// A failed upstream call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// CCC answered with an error envelope.
+    #[error("CCC error {0}")]
+    Ccc(CccError),
+    /// No answer within the timeout.
+    #[error("CCC did not answer in time")]
+    Timeout,
+    /// The connection could not be opened (the request never left).
+    #[error("cannot connect to CCC: {0}")]
+    Connect(String),
+    /// The connection broke while sending or receiving.
+    #[error("transport error talking to CCC: {0}")]
+    Transport(String),
+    /// The answer was not a CCC envelope (HTTP status kept for the log).
+    #[error("malformed answer from CCC (HTTP {status}): {detail}")]
+    Malformed {
+        /// HTTP status of the answer.
+        status: u16,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl UpstreamError {
+    fn outcome(&self) -> &'static str {
+        match self {
+            UpstreamError::Ccc(_) => "ccc_error",
+            UpstreamError::Timeout => "timeout",
+            UpstreamError::Connect(_) | UpstreamError::Transport(_) => "transport",
+            UpstreamError::Malformed { .. } => "malformed",
+        }
+    }
+
+    fn retryable(&self, kind: CallKind) -> bool {
+        match (self, kind) {
+            (UpstreamError::Connect(_), _) => true,
+            (_, CallKind::Write) => false,
+            (UpstreamError::Transport(_) | UpstreamError::Malformed { .. }, CallKind::Read) => true,
+            (UpstreamError::Ccc(e), CallKind::Read) => e.code.is_transient(),
+            (UpstreamError::Timeout, CallKind::Read) => false,
+        }
+    }
+}
+
+/// Whether a call only reads (safe to retry) or changes state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// PollUserStatus, GetLoginDetails.
+    Read,
+    /// Everything that changes the agent or the call.
+    Write,
+}
+
+/// Attempts made for a read (the first included).
+const READ_ATTEMPTS: u32 = 3;
+/// First retry delay; doubled each time, with jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+
+/// The signed CCC client. Cheap to clone (shares one connection pool).
+#[derive(Debug, Clone)]
+pub struct CccClient {
+    http: reqwest::Client,
+    endpoint: url::Url,
+    host: String,
+    key: Arc<AccessKey>,
+    instance_id: String,
+    timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl CccClient {
+    /// Builds the client (one pool for the whole process).
+    pub fn new(
+        config: &UpstreamConfig,
+        instance_id: &str,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, String> {
+        let endpoint = url::Url::parse(&config.endpoint)
+            .map_err(|e| format!("bad endpoint {:?}: {e}", config.endpoint))?;
+        let host = match (endpoint.host_str(), endpoint.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => return Err(format!("endpoint {:?} has no host", config.endpoint)),
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeout)
+            .timeout(config.timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("ccc-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(CccClient {
+            http,
+            endpoint,
+            host,
+            key: Arc::new(config.access_key.clone()),
+            instance_id: instance_id.to_owned(),
+            timeout: config.timeout,
+            metrics,
+        })
+    }
+
+    /// The CCC instance every call targets.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// `PollUserStatus` for `user_id`.
+    pub async fn poll_user_status(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<PollUserStatusData, UpstreamError> {
+        let params = user_params(user_id, device_id);
+        self.call("PollUserStatus", params, CallKind::Read).await
+    }
+
+    /// `GetLoginDetails` for `user_id`.
+    pub async fn get_login_details(&self, user_id: &str) -> Result<LoginDetails, UpstreamError> {
+        let params = vec![("UserId".to_owned(), user_id.to_owned())];
+        self.call("GetLoginDetails", params, CallKind::Read).await
+    }
+
+    /// An agent action answering with a `UserContext` (SignInGroup,
+    /// SignOutGroup, ReadyForService, TakeBreak, ChangeWorkMode, ResetAgentState).
+    pub async fn user_action(
+        &self,
+        action: &str,
+        user_id: &str,
+        device_id: &str,
+        extra: Vec<(String, String)>,
+    ) -> Result<UserContext, UpstreamError> {
+        let mut params = user_params(user_id, device_id);
+        params.extend(extra);
+        self.call(action, params, CallKind::Write).await
+    }
+
+    /// A call action answering with `{CallContext, UserContext}` (MuteCall, UnmuteCall).
+    pub async fn call_action(
+        &self,
+        action: &str,
+        user_id: &str,
+        device_id: &str,
+        job_id: &str,
+    ) -> Result<CallActionData, UpstreamError> {
+        let mut params = user_params(user_id, device_id);
+        params.push(("JobId".to_owned(), job_id.to_owned()));
+        self.call(action, params, CallKind::Write).await
+    }
+
+    /// Calls `action` with `params` (plus `InstanceId`), retrying reads.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        action: &str,
+        mut params: Vec<(String, String)>,
+        kind: CallKind,
+    ) -> Result<T, UpstreamError> {
+        params.retain(|(k, _)| k != "InstanceId");
+        params.push(("InstanceId".to_owned(), self.instance_id.clone()));
+        let attempts = if kind == CallKind::Read {
+            READ_ATTEMPTS
+        } else {
+            2
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let started = tokio::time::Instant::now();
+            let result = self.call_once::<T>(action, &params).await;
+            let outcome = result.as_ref().err().map_or("ok", UpstreamError::outcome);
+            self.metrics
+                .upstream_call(action, outcome, started.elapsed().as_secs_f64());
+            match result {
+                Err(e) if attempt < attempts && e.retryable(kind) => {
+                    let delay = BACKOFF_BASE * 2u32.pow(attempt - 1);
+                    let jitter = rand::random::<f64>() * 0.3 + 0.85;
+                    tracing::debug!(action, attempt, error = %e, "retrying CCC call");
+                    tokio::time::sleep(delay.mul_f64(jitter)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        action: &str,
+        params: &[(String, String)],
+    ) -> Result<T, UpstreamError> {
+        let query = canonical_query(params);
+        let mut headers = vec![
+            ("host".to_owned(), self.host.clone()),
+            ("x-acs-action".to_owned(), action.to_owned()),
+            ("x-acs-version".to_owned(), API_VERSION.to_owned()),
+            ("x-acs-date".to_owned(), iso8601_now()),
+            ("x-acs-signature-nonce".to_owned(), nonce()),
+        ];
+        let authorization = v3::sign(&self.key, "POST", "/", params, &mut headers, b"");
+        let mut url = self.endpoint.clone();
+        url.set_path("/");
+        url.set_query(Some(&query));
+        let mut req = self.http.post(url).timeout(self.timeout);
+        for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        let res = req
+            .header("authorization", authorization)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = res.status().as_u16();
+        let body = res.bytes().await.map_err(transport)?;
+        decode(status, &body)
+    }
+}
+
+fn user_params(user_id: &str, device_id: &str) -> Vec<(String, String)> {
+    vec![
+        ("UserId".to_owned(), user_id.to_owned()),
+        ("DeviceId".to_owned(), device_id.to_owned()),
+    ]
+}
+
+fn transport(e: reqwest::Error) -> UpstreamError {
+    let e = e.without_url();
+    if e.is_timeout() {
+        UpstreamError::Timeout
+    } else if e.is_connect() {
+        UpstreamError::Connect(e.to_string())
+    } else {
+        UpstreamError::Transport(format!("{e}: {}", source_chain(&e)))
+    }
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = Vec::new();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push(s.to_string());
+        cur = s.source();
+    }
+    out.join(": ")
+}
+
+/// Decodes a CCC answer: an OK envelope with `Data`, or a CCC error.
+pub fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, UpstreamError> {
+    let env: Envelope<T> = serde_json::from_slice(body).map_err(|e| UpstreamError::Malformed {
+        status,
+        detail: format!("not a CCC envelope: {e}"),
+    })?;
+    if let Some(mut err) = CccError::from_envelope(&env) {
+        if status >= 400 && err.http_status < 400 {
+            err.http_status = status;
+        }
+        return Err(UpstreamError::Ccc(err));
+    }
+    if status >= 400 {
+        return Err(UpstreamError::Malformed {
+            status,
+            detail: "error status with an OK envelope".into(),
+        });
+    }
+    env.data.ok_or_else(|| UpstreamError::Malformed {
+        status,
+        detail: "OK envelope without Data".into(),
+    })
+}
+
+fn nonce() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Now as `yyyy-MM-ddTHH:mm:ssZ` (UTC).
+pub fn iso8601_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    iso8601(secs)
+}
+
+/// Formats epoch seconds as `yyyy-MM-ddTHH:mm:ssZ` (UTC).
+pub fn iso8601(epoch_secs: u64) -> String {
+    let days = i64::try_from(epoch_secs / 86_400).unwrap_or(0);
+    let rem = epoch_secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Epoch milliseconds now (the snapshot's `serverTime`).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccc_model::ErrorCode;
+
+    #[test]
+    fn formats_dates_like_the_v3_example() {
+        assert_eq!(iso8601(1_698_315_752), "2023-10-26T10:22:32Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn signs_the_published_v3_vector() {
+        let key = AccessKey::new("YourAccessKeyId", "YourAccessKeySecret");
+        let query = vec![
+            ("RegionId".to_owned(), "cn-shanghai".to_owned()),
+            (
+                "ImageId".to_owned(),
+                "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd".to_owned(),
+            ),
+        ];
+        let mut headers = vec![
+            ("host".to_owned(), "ecs.cn-shanghai.aliyuncs.com".to_owned()),
+            ("x-acs-action".to_owned(), "RunInstances".to_owned()),
+            ("x-acs-version".to_owned(), "2014-05-26".to_owned()),
+            ("x-acs-date".to_owned(), iso8601(1_698_315_752)),
+            (
+                "x-acs-signature-nonce".to_owned(),
+                "3156853299f313e23d1673dc12e1703d".to_owned(),
+            ),
+        ];
+        let auth = v3::sign(&key, "POST", "/", &query, &mut headers, b"");
+        assert!(auth.ends_with(
+            "Signature=06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0"
+        ));
+    }
+
+    #[test]
+    fn decodes_ok_error_and_garbage() {
+        let ok: PollUserStatusData = decode(
+            200,
+            br#"{"Code":"OK","HttpStatusCode":200,"RequestId":"r","Data":{"ContextId":7,"UserContext":{"UserId":"a@i","UserState":"READY"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.context_id, 7);
+        let err = decode::<UserContext>(
+            400,
+            br#"{"Code":"InvalidOperation.UserState","HttpStatusCode":400,"Message":"m","RequestId":"r","Params":["OFFLINE","BREAK,READY,WORKING"]}"#,
+        )
+        .unwrap_err();
+        match err {
+            UpstreamError::Ccc(e) => assert_eq!(e.code, ErrorCode::UserState),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            decode::<UserContext>(502, b"<html>bad gateway</html>"),
+            Err(UpstreamError::Malformed { status: 502, .. })
+        ));
+        assert!(matches!(
+            decode::<UserContext>(200, br#"{"Code":"OK","RequestId":"r"}"#),
+            Err(UpstreamError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn only_reads_retry_after_the_request_left() {
+        let t = UpstreamError::Transport("reset".into());
+        assert!(t.retryable(CallKind::Read));
+        assert!(!t.retryable(CallKind::Write));
+        assert!(UpstreamError::Connect("refused".into()).retryable(CallKind::Write));
+        assert!(!UpstreamError::Timeout.retryable(CallKind::Read));
+    }
+}

@@ -1,0 +1,162 @@
+//! Shared helpers: an in-process simulator, a proxy configured against it,
+//! and request builders for `oneshot`.
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{
+    body::Body,
+    extract::connect_info::MockConnectInfo,
+    http::{HeaderMap, Request, StatusCode},
+    Router,
+};
+use ccc_proxy::{app, AppState, Args, Config};
+use clap::Parser;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const KEY_ID: &str = "LTAI-demo-access-key";
+pub const KEY_SECRET: &str = "demo-secret-do-not-use-in-production";
+pub const AGENT: &str = "agent1@ccc-demo";
+pub const AGENT2: &str = "agent2@ccc-demo";
+pub const DEVICE: &str = "browser-test-1";
+
+/// A simulator on 127.0.0.1:0 with the demo configuration (no demo calls).
+pub async fn sim() -> ccc_sim::RunningSim {
+    ccc_sim::spawn(
+        ccc_sim::SimConfig::demo(),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator starts")
+}
+
+/// A header-auth configuration against `endpoint`, plus `extra` flags.
+pub fn config(endpoint: &str, extra: &[&str]) -> Config {
+    let mut argv = vec![
+        "ccc-proxy",
+        "--endpoint",
+        endpoint,
+        "--instance-id",
+        "ccc-demo",
+        "--upstream-timeout-ms",
+        "800",
+        "--poll-interval-ms",
+        "200",
+    ];
+    if !extra.contains(&"--static-dir") {
+        argv.extend_from_slice(&["--static-dir", "/nonexistent-ccc-dist"]);
+    }
+    argv.extend_from_slice(extra);
+    let args = Args::try_parse_from(argv).expect("flags parse");
+    Config::from_args(args, |k| match k {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some(KEY_ID.to_owned()),
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some(KEY_SECRET.to_owned()),
+        _ => None,
+    })
+    .expect("config is valid")
+}
+
+/// The proxy's router for `config`, as if every request came from `peer`.
+pub fn router_from(config: Config, peer: [u8; 4]) -> (Router, AppState) {
+    let state = AppState::new(config, None).expect("state builds");
+    let router = app(state.clone()).layer(MockConnectInfo(SocketAddr::from((peer, 40_000))));
+    (router, state)
+}
+
+/// A simulator and a header-auth proxy router against it (loopback peer).
+pub async fn setup(extra: &[&str]) -> (ccc_sim::RunningSim, Router, AppState) {
+    let sim = sim().await;
+    let (router, state) = router_from(config(&sim.endpoint(), extra), [127, 0, 0, 1]);
+    (sim, router, state)
+}
+
+/// `GET path` as `user` (header auth).
+pub fn get(path: &str, user: &str) -> Request<Body> {
+    Request::get(path)
+        .header("host", "127.0.0.1:8080")
+        .header("x-forwarded-user", user)
+        .header("x-ccc-device-id", DEVICE)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// `POST path` as `user` with a JSON `body` and the CSRF headers.
+pub fn post(path: &str, user: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("host", "127.0.0.1:8080")
+        .header("x-forwarded-user", user)
+        .header("x-ccc-device-id", DEVICE)
+        .header("content-type", "application/json")
+        .header("x-requested-with", "ccc-toolbar")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+/// Sends `req`; returns status, headers and the body as JSON (or a string).
+pub async fn send(router: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let res = tokio::time::timeout(Duration::from_secs(20), router.clone().oneshot(req))
+        .await
+        .expect("the proxy answers within 20 s")
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, headers, body)
+}
+
+/// Asserts an error body: status, code and source.
+pub fn assert_error(
+    (status, _, body): &(StatusCode, HeaderMap, Value),
+    want_status: u16,
+    code: &str,
+    source: &str,
+) {
+    assert_eq!(status.as_u16(), want_status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["error"]["source"], source, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+}
+
+/// Admin API of the simulator.
+pub async fn admin(sim: &ccc_sim::RunningSim, method: &str, path: &str, body: Value) -> Value {
+    let client = reqwest::Client::new();
+    let url = format!("{}/_sim{path}", sim.endpoint());
+    let req = match method {
+        "PUT" => client.put(url),
+        "DELETE" => client.delete(url),
+        "GET" => client.get(url),
+        _ => client.post(url),
+    };
+    let res = req
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("admin API answers");
+    assert!(res.status().is_success(), "admin {path}: {}", res.status());
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Signs `AGENT` in and makes it READY through the proxy.
+pub async fn ready_agent(router: &Router, user: &str) -> Value {
+    let (s, _, b) = send(router, post("/api/v1/agent/sign-in", user, "{}")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _, b) = send(router, post("/api/v1/agent/ready", user, "{}")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["agent"]["state"], "READY");
+    b
+}
+
+/// The value of metric line `name` (exact match of the label part).
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
