@@ -3,6 +3,7 @@
 # siblings for the proxy to serve.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/env.sh
 
 echo "==> building the widget (trunk build --release --offline)" >&2
 trunk build --release --offline >/tmp/ccc-trunk-build.log 2>&1 || {

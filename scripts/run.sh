@@ -3,6 +3,7 @@
 # The proxy prints the URL once it is listening.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/env.sh
 LISTEN=${1:-127.0.0.1:8080}
 
 echo "==> building the proxy and the simulator" >&2

@@ -5,8 +5,10 @@
 #   - Rust target wasm32-unknown-unknown (rustup)
 #   - Trunk 0.21.14 (cargo install --locked)
 #   - wasm-bindgen-cli, the exact version of the wasm-bindgen crate in Cargo.lock
-#   - Debian packages: chromium, chromium-driver (browser tests), binaryen
-#     (wasm-opt), brotli and gzip (pre-compressed assets)
+#   - wasm-opt from binaryen 132 (npm, locked in tools/package-lock.json):
+#     Debian's wasm-opt 108 corrupts wasm-bindgen's externref table
+#   - Debian packages: chromium, chromium-driver (browser tests), brotli and
+#     gzip (pre-compressed assets), npm (only if missing)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,7 +26,7 @@ fi
 need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
-command -v wasm-opt >/dev/null 2>&1 || need_pkgs+=(binaryen)
+command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 command -v brotli >/dev/null 2>&1 || need_pkgs+=(brotli)
 command -v gzip >/dev/null 2>&1 || need_pkgs+=(gzip)
 if ((${#need_pkgs[@]})); then
@@ -36,6 +38,12 @@ if ((${#need_pkgs[@]})); then
   fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# --- wasm-opt (binaryen from npm, exact version from the lock file) ----------
+if [ "$(tools/node_modules/.bin/wasm-opt --version 2>/dev/null || true)" != "wasm-opt version 132 (version_132)" ]; then
+  say "installing wasm-opt (binaryen 132, npm)"
+  (cd tools && npm ci --silent --no-audit --no-fund --loglevel=error)
 fi
 
 # --- Trunk ------------------------------------------------------------------

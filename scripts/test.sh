@@ -2,6 +2,7 @@
 # Every check CI runs, in order of cost. Fails on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/env.sh
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
