@@ -1,0 +1,228 @@
+//! Headless Debian Chromium through chromedriver (WebDriver), with a fresh
+//! profile per browser, closed networking flags, and helpers that find
+//! elements by `data-testid`.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::process::{Child, Command};
+
+use crate::eventually;
+
+/// How long UI conditions may take before a test fails.
+pub const UI_DEADLINE: Duration = Duration::from_secs(10);
+
+/// One browser (its own chromedriver, profile and session).
+#[derive(Debug)]
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: Client,
+    driver: Child,
+    profile: PathBuf,
+}
+
+/// Options for [`Browser::start`].
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOptions {
+    /// Report `prefers-color-scheme: dark`.
+    pub dark: bool,
+    /// Browser UI language, e.g. `zh-CN`.
+    pub lang: Option<String>,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free loopback port and opens a session.
+    pub async fn start(opts: BrowserOptions) -> Browser {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = free_port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (run `make setup`)"));
+        let profile =
+            std::env::temp_dir().join(format!("ccc-e2e-profile-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
+        std::fs::create_dir_all(&profile).unwrap();
+
+        let mut args = vec![
+            "--headless=new".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--hide-scrollbars".into(),
+            "--window-size=1280,900".into(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        if opts.dark {
+            args.push("--force-dark-mode".into());
+            args.push("--blink-settings=preferredColorScheme=0".into());
+        }
+        if let Some(lang) = &opts.lang {
+            args.push(format!("--lang={lang}"));
+        }
+        let mut caps = serde_json::Map::new();
+        let mut chrome = serde_json::json!({ "args": args });
+        if let Some(lang) = &opts.lang {
+            chrome["prefs"] = serde_json::json!({ "intl.accept_languages": lang });
+        }
+        caps.insert("goog:chromeOptions".into(), chrome);
+
+        let url = format!("http://127.0.0.1:{port}");
+        let client = eventually("chromedriver to accept a session", UI_DEADLINE, || {
+            let caps = caps.clone();
+            let url = url.clone();
+            async move {
+                ClientBuilder::new(HttpConnector::new())
+                    .capabilities(caps)
+                    .connect(&url)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await;
+        Browser {
+            client,
+            driver,
+            profile,
+        }
+    }
+
+    /// Opens `url`.
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("goto {url}: {e}"));
+    }
+
+    /// The element with `data-testid=id`, waiting for it to appear.
+    pub async fn testid(&self, id: &str) -> Element {
+        let sel = format!("[data-testid=\"{id}\"]");
+        eventually(&format!("element {sel}"), UI_DEADLINE, || {
+            let sel = sel.clone();
+            async move {
+                self.client
+                    .find(Locator::Css(&sel))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await
+    }
+
+    /// Clicks the element with `data-testid=id` once it is enabled.
+    pub async fn click(&self, id: &str) {
+        let el = self.testid(id).await;
+        eventually(&format!("{id} to be enabled"), UI_DEADLINE, || {
+            let el = el.clone();
+            async move {
+                let disabled = el.attr("disabled").await.map_err(|e| e.to_string())?;
+                let aria = el.attr("aria-disabled").await.map_err(|e| e.to_string())?;
+                if disabled.is_some() || aria.as_deref() == Some("true") {
+                    Err(format!(
+                        "{id} disabled (title: {:?})",
+                        el.attr("title").await.ok()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("click {id}: {e}"));
+    }
+
+    /// Waits until the attribute `attr` of `data-testid=id` equals `want`.
+    pub async fn wait_attr(&self, id: &str, attr: &str, want: &str) {
+        let sel = format!("[data-testid=\"{id}\"]");
+        eventually(&format!("{sel}[{attr}={want}]"), UI_DEADLINE, || {
+            let sel = sel.clone();
+            async move {
+                let el = self
+                    .client
+                    .find(Locator::Css(&sel))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let got = el.attr(attr).await.map_err(|e| e.to_string())?;
+                if got.as_deref() == Some(want) {
+                    Ok(())
+                } else {
+                    Err(format!("{attr}={got:?}"))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits until the text of `data-testid=id` contains `want`.
+    pub async fn wait_text(&self, id: &str, want: &str) -> String {
+        let sel = format!("[data-testid=\"{id}\"]");
+        eventually(&format!("{sel} to contain {want:?}"), UI_DEADLINE, || {
+            let sel = sel.clone();
+            async move {
+                let el = self
+                    .client
+                    .find(Locator::Css(&sel))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let text = el.text().await.map_err(|e| e.to_string())?;
+                if text.contains(want) {
+                    Ok(text)
+                } else {
+                    Err(format!("text {text:?}"))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits for the toolbar root's `data-state`.
+    pub async fn wait_state(&self, state: &str) {
+        self.wait_attr("ccc-toolbar", "data-state", state).await;
+    }
+
+    /// Saves a PNG screenshot of the page.
+    pub async fn screenshot(&self, path: &Path) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+
+    /// Runs JavaScript in the page and returns its result.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Ends the session and the driver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}

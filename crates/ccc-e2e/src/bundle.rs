@@ -1,0 +1,59 @@
+//! Sizes of the release bundle in `dist/`.
+
+use std::{io::Write, path::Path};
+
+use flate2::{write::GzEncoder, Compression};
+
+/// One file of the bundle.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// File name.
+    pub name: String,
+    /// Bytes on disk.
+    pub raw: usize,
+    /// Bytes after gzip -9.
+    pub gzip: usize,
+}
+
+/// The wasm, JS and CSS files of `dist/` (not the pre-compressed siblings).
+pub fn assets(dist: &Path) -> Result<Vec<Asset>, String> {
+    let entries = std::fs::read_dir(dist).map_err(|e| {
+        format!(
+            "{}: {e}; build the widget first (scripts/build-widget.sh)",
+            dist.display()
+        )
+    })?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if !(name.ends_with(".wasm") || name.ends_with(".js") || name.ends_with(".css")) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push(Asset {
+            name,
+            raw: bytes.len(),
+            gzip: gzip_len(&bytes),
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    if !out.iter().any(|a| a.name.ends_with(".wasm")) {
+        return Err(format!(
+            "no .wasm in {}; build the widget first (scripts/build-widget.sh)",
+            dist.display()
+        ));
+    }
+    Ok(out)
+}
+
+/// Length of `bytes` compressed with gzip level 9.
+pub fn gzip_len(bytes: &[u8]) -> usize {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(bytes).expect("in-memory write");
+    enc.finish().expect("in-memory gzip").len()
+}

@@ -1,0 +1,171 @@
+//! The product as `make run` starts it, on loopback ports chosen by the OS:
+//! the CCC simulator (with short timings so calls move quickly in tests) and
+//! the proxy in demo-auth mode serving the release widget from `dist/`.
+
+use std::{net::SocketAddr, time::Duration};
+
+use ccc_proxy::{demo::DemoAgent, AppState, Args, Config};
+use ccc_sim::{RunningSim, SimConfig};
+use serde_json::Value;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+/// Knobs for a test stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// WORKING → READY after a call.
+    pub after_call_ms: u64,
+    /// Unanswered ringing → BREAK / RingingTimeout.
+    pub ringing_timeout_ms: u64,
+    /// Extra proxy flags.
+    pub proxy_flags: Vec<String>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            after_call_ms: 1_500,
+            ringing_timeout_ms: 30_000,
+            proxy_flags: Vec::new(),
+        }
+    }
+}
+
+/// A running simulator + proxy.
+#[derive(Debug)]
+pub struct Stack {
+    /// The simulator (its admin API is at `sim.endpoint()/_sim/...`).
+    pub sim: RunningSim,
+    /// The proxy's base URL, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+    http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Stack {
+    /// Starts the simulator and the proxy (demo sign-in, widget from `dist/`).
+    pub async fn start(opts: StackOptions) -> Stack {
+        let mut sim_config = SimConfig::demo();
+        sim_config.timings.after_call_ms = opts.after_call_ms;
+        sim_config.timings.ringing_timeout_ms = opts.ringing_timeout_ms;
+        sim_config.timings.demo_calls_secs = None;
+        let (key_id, key_secret) = sim_config.access_keys().into_iter().next().unwrap();
+        let agents: Vec<DemoAgent> = sim_config
+            .agents()
+            .into_iter()
+            .map(|a| DemoAgent {
+                user_id: a.user_id,
+                display_name: a.display_name,
+                extension: a.extension,
+            })
+            .collect();
+        let sim = ccc_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("simulator starts");
+
+        let dist = crate::workspace_root().join("dist");
+        let mut argv: Vec<String> = [
+            "ccc-proxy",
+            "--auth",
+            "demo",
+            "--endpoint",
+            &sim.endpoint(),
+            "--instance-id",
+            "ccc-demo",
+            "--static-dir",
+            dist.to_str().unwrap(),
+            "--poll-interval-ms",
+            "250",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        argv.extend(opts.proxy_flags.iter().cloned());
+        let args = <Args as clap::Parser>::try_parse_from(&argv).expect("proxy flags parse");
+        let config = Config::from_args(args, |k| match k {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some(key_id.clone()),
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some(key_secret.clone()),
+            _ => None,
+        })
+        .expect("proxy configuration is valid");
+        let state = AppState::new(config, Some(agents)).expect("proxy state builds");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(ccc_proxy::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let stack = Stack {
+            sim,
+            base,
+            http,
+            stop: Some(stop),
+            task: Some(task),
+        };
+        crate::eventually(
+            "the proxy to answer /healthz",
+            Duration::from_secs(10),
+            || {
+                let url = stack.url("/healthz");
+                let http = stack.http.clone();
+                async move {
+                    match http.get(&url).send().await {
+                        Ok(r) if r.status().is_success() => Ok(()),
+                        Ok(r) => Err(format!("status {}", r.status())),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            },
+        )
+        .await;
+        stack
+    }
+
+    /// `base + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Calls the simulator's admin API and returns the JSON answer.
+    pub async fn admin(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.sim.endpoint());
+        let req = match method {
+            "GET" => self.http.get(&url),
+            "PUT" => self.http.put(&url).json(&body),
+            "DELETE" => self.http.delete(&url),
+            _ => self.http.post(&url).json(&body),
+        };
+        let res = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        let status = res.status();
+        let value: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{method} {path} → {status}: {value}");
+        value
+    }
+
+    /// Rings `user_id` with an inbound call from `caller`; returns the job id.
+    pub async fn ring(&self, user_id: &str, caller: &str) -> String {
+        let v = self
+            .admin(
+                "POST",
+                "/_sim/calls",
+                serde_json::json!({"userId": user_id, "caller": caller}),
+            )
+            .await;
+        v["jobId"].as_str().expect("jobId in answer").to_owned()
+    }
+
+    /// Stops the proxy and the simulator.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        self.sim.shutdown().await;
+    }
+}
