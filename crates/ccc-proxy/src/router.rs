@@ -38,6 +38,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .route("/", get(static_files::index))
         .route("/index.html", get(static_files::index))
+        .route("/ccc-toolbar.js", get(static_files::loader))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics));
     if state.demo_agents.is_some() {
