@@ -16,6 +16,11 @@ pub struct StackOptions {
     pub after_call_ms: u64,
     /// Unanswered ringing → BREAK / RingingTimeout.
     pub ringing_timeout_ms: u64,
+    /// Proxy `--auth` mode: `demo` (sign-in page and cookie) or `header`
+    /// (`X-Forwarded-User` from loopback).
+    pub auth: &'static str,
+    /// The proxy's upstream PollUserStatus interval.
+    pub poll_interval_ms: u64,
     /// Extra proxy flags.
     pub proxy_flags: Vec<String>,
 }
@@ -25,6 +30,8 @@ impl Default for StackOptions {
         StackOptions {
             after_call_ms: 1_500,
             ringing_timeout_ms: 30_000,
+            auth: "demo",
+            poll_interval_ms: 250,
             proxy_flags: Vec::new(),
         }
     }
@@ -67,7 +74,7 @@ impl Stack {
         let mut argv: Vec<String> = [
             "ccc-proxy",
             "--auth",
-            "demo",
+            opts.auth,
             "--endpoint",
             &sim.endpoint(),
             "--instance-id",
@@ -75,20 +82,22 @@ impl Stack {
             "--static-dir",
             dist.to_str().unwrap(),
             "--poll-interval-ms",
-            "250",
+            &opts.poll_interval_ms.to_string(),
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         argv.extend(opts.proxy_flags.iter().cloned());
-        let args = <Args as clap::Parser>::try_parse_from(&argv).expect("proxy flags parse");
+        let args = <Args as clap::Parser>::try_parse_from(&argv)
+            .unwrap_or_else(|e| panic!("proxy flags: {e}"));
         let config = Config::from_args(args, |k| match k {
             "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some(key_id.clone()),
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some(key_secret.clone()),
             _ => None,
         })
         .expect("proxy configuration is valid");
-        let state = AppState::new(config, Some(agents)).expect("proxy state builds");
+        let demo_agents = (opts.auth == "demo").then_some(agents);
+        let state = AppState::new(config, demo_agents).expect("proxy state builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();

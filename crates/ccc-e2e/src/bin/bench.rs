@@ -1,0 +1,217 @@
+//! `make bench`: prints the figures that matter for the toolbar.
+//!
+//! - the release bundle (wasm + JS + CSS), raw and gzip -9 bytes;
+//! - a state change through proxy → signed CCC call → simulator → fresh
+//!   snapshot, round-trip latency over many commands;
+//! - long-poll fan-out: how fast 100 waiting tabs of one agent see a change;
+//! - upstream load: PollUserStatus calls per second while 100 tabs wait.
+//!
+//! Everything runs on loopback; the numbers are for comparing builds on the
+//! same machine, not absolute truths.
+
+// Printing figures is this binary's whole job.
+#![allow(clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use ccc_e2e::{bundle, workspace_root, Stack, StackOptions};
+use serde_json::Value;
+
+const AGENT: &str = "agent1@ccc-demo";
+const COMMANDS: usize = 200;
+const WAITERS: usize = 100;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    bundle_figures();
+    let stack = Stack::start(StackOptions {
+        auth: "header",
+        proxy_flags: vec![
+            "--rate-limit-per-minute".into(),
+            "100000".into(),
+            "--rate-limit-burst".into(),
+            "100000".into(),
+        ],
+        poll_interval_ms: 1000,
+        ..StackOptions::default()
+    })
+    .await;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(WAITERS + 8)
+        .timeout(Duration::from_secs(40))
+        .build()
+        .unwrap();
+    let api = Api {
+        http: &http,
+        base: &stack.base,
+    };
+    api.post("sign-in", "{}").await;
+    command_latency(&api).await;
+    fan_out(&api).await;
+    stack.stop().await;
+}
+
+fn bundle_figures() {
+    match bundle::assets(&workspace_root().join("dist")) {
+        Ok(assets) => {
+            println!("bundle (dist/):");
+            for a in &assets {
+                println!("  {:<44} {:>8} B  {:>7} B gzip", a.name, a.raw, a.gzip);
+            }
+            let raw: usize = assets.iter().map(|a| a.raw).sum();
+            let gz: usize = assets.iter().map(|a| a.gzip).sum();
+            println!(
+                "  {:<44} {raw:>8} B  {gz:>7} B gzip (limit 153600)",
+                "total"
+            );
+        }
+        Err(e) => println!("bundle: {e}"),
+    }
+}
+
+struct Api<'a> {
+    http: &'a reqwest::Client,
+    base: &'a str,
+}
+
+impl Api<'_> {
+    async fn post(&self, command: &str, body: &str) -> Value {
+        let res = self
+            .http
+            .post(format!("{}/api/v1/agent/{command}", self.base))
+            .header("x-forwarded-user", AGENT)
+            .header("x-ccc-device-id", "bench")
+            .header("content-type", "application/json")
+            .header("x-requested-with", "ccc-toolbar")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("proxy answers");
+        let status = res.status();
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{command}: {status} {v}");
+        v
+    }
+
+    async fn agent(&self, since: Option<i64>, wait: u64) -> Value {
+        let mut url = format!("{}/api/v1/agent", self.base);
+        if let Some(since) = since {
+            url.push_str(&format!("?since={since}&wait={wait}"));
+        }
+        self.http
+            .get(url)
+            .header("x-forwarded-user", AGENT)
+            .header("x-ccc-device-id", "bench")
+            .send()
+            .await
+            .expect("proxy answers")
+            .json()
+            .await
+            .expect("snapshot")
+    }
+
+    async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+async fn command_latency(api: &Api<'_>) {
+    let session: Value = api
+        .http
+        .get(format!("{}/api/v1/session", api.base))
+        .header("x-forwarded-user", AGENT)
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("session JSON");
+    let code = session["breakCodes"][0]
+        .as_str()
+        .expect("at least one configured break code")
+        .to_owned();
+    let break_body = serde_json::json!({ "code": code }).to_string();
+    let mut times = Vec::with_capacity(COMMANDS);
+    for i in 0..COMMANDS {
+        let (cmd, body) = if i % 2 == 0 {
+            ("ready", "{}")
+        } else {
+            ("break", break_body.as_str())
+        };
+        let t = Instant::now();
+        api.post(cmd, body).await;
+        times.push(t.elapsed());
+    }
+    println!("state change round trip (browser API → signed CCC call → simulator → snapshot), {COMMANDS} commands:");
+    print_stats(&mut times);
+}
+
+async fn fan_out(api: &Api<'_>) {
+    let snap = api.agent(None, 0).await;
+    let since = snap["contextId"].as_i64().expect("contextId");
+    let mut waiters = Vec::with_capacity(WAITERS);
+    for _ in 0..WAITERS {
+        let http = api.http.clone();
+        let base = api.base.to_owned();
+        waiters.push(tokio::spawn(async move {
+            let res = http
+                .get(format!("{base}/api/v1/agent?since={since}&wait=25"))
+                .header("x-forwarded-user", AGENT)
+                .header("x-ccc-device-id", "bench")
+                .send()
+                .await
+                .expect("long-poll answers");
+            let _ = res.bytes().await;
+            Instant::now()
+        }));
+    }
+    // Let every waiter park, then measure the upstream load while they wait.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while api.metric("ccc_proxy_longpoll_waiters").await < WAITERS as f64 {
+        assert!(Instant::now() < deadline, "waiters did not all park");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    const POLLS: &str = "ccc_proxy_upstream_requests_total{action=\"PollUserStatus\"";
+    let before = api.metric(POLLS).await;
+    let window = Duration::from_secs(5);
+    tokio::time::sleep(window).await;
+    let after = api.metric(POLLS).await;
+    println!(
+        "upstream PollUserStatus while {WAITERS} tabs long-poll one agent: {:.2} calls/s (one shared loop)",
+        (after - before) / window.as_secs_f64()
+    );
+
+    let changed = Instant::now();
+    api.post("ready", "{}").await;
+    let mut seen = Vec::with_capacity(WAITERS);
+    for w in waiters {
+        let at = w.await.expect("waiter task");
+        seen.push(at.saturating_duration_since(changed));
+    }
+    println!("long-poll fan-out: {WAITERS} waiting tabs see a state change after:");
+    print_stats(&mut seen);
+}
+
+fn print_stats(times: &mut [Duration]) {
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "  p50 {:.2} ms   p95 {:.2} ms   max {:.2} ms",
+        ms(pct(0.50)),
+        ms(pct(0.95)),
+        ms(pct(1.0))
+    );
+}
