@@ -1,6 +1,8 @@
 //! Labels in English and Simplified Chinese. Plain functions, plain tests.
 
-use ccc_model::{break_codes, UserState, WorkMode};
+use ccc_model::{break_codes, CallType, UserState, WorkMode};
+
+use crate::logic::CommandKind;
 
 /// The toolbar's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,6 +32,14 @@ impl Lang {
             Lang::En => "en",
             Lang::Zh => "zh-CN",
         }
+    }
+}
+
+/// Picks the English or Chinese wording.
+pub fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Zh => zh,
     }
 }
 
@@ -78,6 +88,40 @@ pub fn work_mode_label(mode: &WorkMode, lang: Lang) -> String {
         Lang::En => en.to_owned(),
         Lang::Zh => zh.to_owned(),
     }
+}
+
+/// A command's button label, and its label while pending.
+pub fn command_label(kind: CommandKind, pending: bool, lang: Lang) -> &'static str {
+    let (en, zh, en_p, zh_p) = match kind {
+        CommandKind::SignIn => ("Go online", "上线", "Going online…", "正在上线…"),
+        CommandKind::SignOut => ("Go offline", "下线", "Going offline…", "正在下线…"),
+        CommandKind::Ready => ("Ready", "置闲", "Getting ready…", "正在置闲…"),
+        CommandKind::Break => ("Break", "小休", "Starting break…", "正在小休…"),
+        CommandKind::WorkMode => ("Switch", "切换", "Switching…", "正在切换…"),
+        CommandKind::Reset => ("Reset state", "重置状态", "Resetting…", "正在重置…"),
+        CommandKind::Mute => ("Mute", "静音", "Muting…", "正在静音…"),
+        CommandKind::Unmute => ("Unmute", "取消静音", "Unmuting…", "正在取消静音…"),
+    };
+    if pending {
+        tr(lang, en_p, zh_p)
+    } else {
+        tr(lang, en, zh)
+    }
+}
+
+/// The call's direction in words.
+pub fn call_type_label(t: &CallType, lang: Lang) -> String {
+    let (en, zh) = match t {
+        CallType::Inbound => ("Inbound", "呼入"),
+        CallType::Outbound => ("Outbound", "呼出"),
+        CallType::Internal => ("Internal", "内部"),
+        CallType::Consultant => ("Consultation", "咨询"),
+        CallType::Conference => ("Conference", "会议"),
+        CallType::Monitor => ("Monitoring", "监听"),
+        CallType::Predictive => ("Predictive", "预测外呼"),
+        other => return other.as_str().to_owned(),
+    };
+    tr(lang, en, zh).to_owned()
 }
 
 #[cfg(test)]

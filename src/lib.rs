@@ -1,24 +1,25 @@
 //! The CCC agent toolbar: a Leptos widget that shows the agent's CCC state and
 //! drives it through the same-origin proxy.
 //!
-//! `main.rs` only mounts [`App`]; every component is public here so that
-//! `tests/web.rs` can mount it in a real browser.
+//! - [`logic`]: business rules, plain Rust with plain tests.
+//! - [`api`]: the proxy API behind a trait; [`testing`]: a fake of it.
+//! - [`state`]: signals with the last server truth, the sync loop, commands.
+//! - [`components`]: one `#[component]` per file; [`runtime`]: browser hooks;
+//!   [`events`]: host-page events and iframe messages; [`embed`]: the JS API
+//!   (`mount`) and the standalone page's auto-start.
+//!
+//! The crate is built by Trunk as a `cdylib` (no binary): `embed::start`
+//! mounts the standalone page, `embed::mount` is exported for CRM hosts.
 
+pub mod api;
+pub mod browser;
 pub mod components;
+pub mod embed;
+pub mod events;
 pub mod i18n;
+pub mod logic;
+pub mod runtime;
+pub mod state;
+pub mod testing;
 
-use ccc_model::api::Agent;
-use leptos::prelude::*;
-
-use crate::components::StateBadge;
-
-/// The whole toolbar.
-#[component]
-pub fn App() -> impl IntoView {
-    let agent = RwSignal::new(Agent::default());
-    view! {
-        <div class="ccc-toolbar" data-testid="ccc-toolbar" data-state=move || agent.with(|a| a.state.as_str().to_owned())>
-            <StateBadge agent=agent />
-        </div>
-    }
-}
+pub use embed::{mount, ToolbarHandle};

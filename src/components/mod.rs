@@ -1,5 +1,36 @@
-//! The toolbar's components.
+//! The toolbar's components, one per file. Each reads the [`crate::state::Toolbar`]
+//! from context (except [`StateBadge`] and [`StateTimer`], which take signals).
 
+pub mod action_button;
+pub mod break_picker;
+pub mod call_info;
+pub mod connection_status;
+pub mod error_message;
+pub mod lang_switch;
+pub mod live_region;
+pub mod mute_button;
+pub mod ready_button;
+pub mod reset_button;
+pub mod sign_in_out;
 pub mod state_badge;
+pub mod state_timer;
+pub mod takeover_banner;
+pub mod toolbar_view;
+pub mod work_mode_picker;
 
+pub use action_button::ActionButton;
+pub use break_picker::BreakPicker;
+pub use call_info::CallInfo;
+pub use connection_status::ConnectionStatus;
+pub use error_message::ErrorMessage;
+pub use lang_switch::LangSwitch;
+pub use live_region::LiveRegion;
+pub use mute_button::MuteButton;
+pub use ready_button::ReadyButton;
+pub use reset_button::ResetButton;
+pub use sign_in_out::SignInOut;
 pub use state_badge::StateBadge;
+pub use state_timer::StateTimer;
+pub use takeover_banner::TakeoverBanner;
+pub use toolbar_view::{Theme, ToolbarView};
+pub use work_mode_picker::WorkModePicker;

@@ -1,4 +1,4 @@
-//! The agent-state badge: state label, break reason and work mode.
+//! The agent-state badge: state label, break reason, work mode and extension.
 
 use ccc_model::{api::Agent, UserState};
 use leptos::prelude::*;
@@ -19,7 +19,7 @@ pub fn state_class(state: &UserState) -> &'static str {
     }
 }
 
-/// Shows the agent's state, break code (BREAK only) and work mode.
+/// Shows the agent's state, break code (BREAK only), work mode and extension.
 #[component]
 pub fn StateBadge(
     /// The agent as last reported by the server.
@@ -38,6 +38,7 @@ pub fn StateBadge(
     };
     let work_mode =
         move || agent.with(|a| a.work_mode.as_ref().map(|m| work_mode_label(m, lang.get())));
+    let extension = move || agent.with(|a| a.extension.clone());
     view! {
         <div
             class=move || format!("ccc-badge ccc-badge--{}", state_class(&state.get()))
@@ -64,6 +65,16 @@ pub fn StateBadge(
                         view! {
                             <span class="ccc-badge__mode" data-testid="work-mode">
                                 {mode}
+                            </span>
+                        }
+                    })
+            }}
+            {move || {
+                extension()
+                    .map(|ext| {
+                        view! {
+                            <span class="ccc-badge__ext" data-testid="extension">
+                                {ext}
                             </span>
                         }
                     })

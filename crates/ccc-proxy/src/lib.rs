@@ -95,7 +95,12 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     } else {
         (None, None)
     };
-    let listener = TcpListener::bind(config.listen).await?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+        RunError::Config(format!(
+            "cannot listen on {}: {e} (pick another address with --listen, or `make run LISTEN=127.0.0.1:9000`)",
+            config.listen
+        ))
+    })?;
     let addr = listener.local_addr()?;
     let state = AppState::new(config, agents).map_err(RunError::Config)?;
     tracing::info!(%addr, endpoint = %state.config.upstream.endpoint, instance = %state.client.instance_id(), "ccc-proxy listening");
@@ -111,7 +116,12 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         } else {
             format!("http://{host}:{}/", addr.port())
         };
-        let _ = writeln!(std::io::stdout(), "CCC toolbar: open {url}");
+        let what = if state.demo_agents.is_some() {
+            "pick an agent on the sign-in page, then press \"Go online\"; simulated calls ring READY agents."
+        } else {
+            "the agent is taken from the configured --auth mode."
+        };
+        let _ = writeln!(std::io::stdout(), "CCC toolbar: open {url} and {what}");
     }
     serve(listener, state, shutdown_signal()).await?;
     if let Some(sim) = sim {

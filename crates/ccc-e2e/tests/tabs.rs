@@ -1,0 +1,68 @@
+//! Two browsers of one agent: a change made in one shows in the other
+//! without any interaction (one shared upstream loop in the proxy). Each
+//! browser is its own device: the one that is not active says so and offers
+//! to take the agent over; taking over shows the same offer on the other.
+
+use ccc_e2e::{browser::BrowserOptions, Browser, Stack, StackOptions};
+
+const AGENT: &str = "agent2@ccc-demo";
+
+async fn open_as_agent(stack: &Stack) -> Browser {
+    let b = Browser::start(BrowserOptions::default()).await;
+    b.goto(&stack.url("/")).await;
+    b.click(&format!("signin-{AGENT}")).await;
+    b.wait_attr("ccc-toolbar", "data-connection", "connected")
+        .await;
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tabs_agree_and_takeover_is_shown_with_a_way_back() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let first = open_as_agent(&stack).await;
+    let second = open_as_agent(&stack).await;
+    first.wait_state("OFFLINE").await;
+    second.wait_state("OFFLINE").await;
+
+    // A change in the first browser reaches the second by itself.
+    first.click("sign-in").await;
+    first.wait_state("BREAK").await;
+    second.wait_state("BREAK").await;
+    first.click("ready").await;
+    second.wait_state("READY").await;
+
+    // The second browser is another device: it says so and offers to take over.
+    second.testid("takeover-banner").await;
+    assert_no_banner(&first).await;
+    second.click("take-back").await;
+    // Now the first is the inactive one, and can take the agent back.
+    first.testid("takeover-banner").await;
+    assert_no_banner(&second).await;
+    first.click("take-back").await;
+    second.testid("takeover-banner").await;
+    assert_no_banner(&first).await;
+    // Taking over keeps the agent online.
+    first.wait_state("BREAK").await;
+
+    first.close().await;
+    second.close().await;
+    stack.stop().await;
+}
+
+async fn assert_no_banner(b: &Browser) {
+    ccc_e2e::eventually(
+        "no takeover banner",
+        ccc_e2e::browser::UI_DEADLINE,
+        || async {
+            match b
+                .client
+                .find(fantoccini::Locator::Css("[data-testid=takeover-banner]"))
+                .await
+            {
+                Ok(_) => Err("banner still shown".to_owned()),
+                Err(_) => Ok(()),
+            }
+        },
+    )
+    .await;
+}

@@ -1,0 +1,64 @@
+// The fake CRM page's script: loads the toolbar module, mounts it, logs its
+// events, and drives it through the handle. Loaded from a file (CSP: no
+// inline scripts).
+
+async function loadToolbar() {
+  // Production: the proxy serves a stable loader that re-exports `mount`
+  // after initialising the wasm.
+  try {
+    const m = await import("/ccc-toolbar.js");
+    if (typeof m.mount === "function") {
+      if (typeof m.default === "function" && !m.__initialised) {
+        try { await m.default(); } catch (_) { /* already initialised */ }
+      }
+      return m;
+    }
+  } catch (_) {
+    // Fall through: find Trunk's hashed module in the standalone page.
+  }
+  const html = await (await fetch("/index.html", { credentials: "same-origin" })).text();
+  const found = html.match(/\/ccc-toolbar-[0-9a-f]+\.js/);
+  if (!found) throw new Error("toolbar module not found");
+  const m = await import(found[0]);
+  await m.default();
+  return m;
+}
+
+function log(text) {
+  const li = document.createElement("li");
+  li.textContent = new Date().toLocaleTimeString() + " " + text;
+  const list = document.getElementById("crm-log");
+  list.prepend(li);
+}
+
+const params = new URLSearchParams(location.search);
+const theme = params.get("theme") === "dark" ? "dark" : "light";
+document.body.classList.toggle("crm-dark", theme === "dark");
+document.getElementById("crm-theme").value = theme;
+document.getElementById("crm-theme").addEventListener("change", (e) => {
+  params.set("theme", e.target.value);
+  location.search = params.toString();
+});
+
+const host = document.getElementById("ccc-toolbar-host");
+for (const type of ["state", "call", "mute", "error", "connection", "pending"]) {
+  host.addEventListener("ccc:" + type, (e) => {
+    log("ccc:" + type + " " + JSON.stringify(e.detail));
+  });
+}
+
+const toolbar = await loadToolbar();
+const handle = toolbar.mount(host, {
+  basePath: "",
+  lang: params.get("lang") || "auto",
+  theme,
+  shortcuts: { mute: "Alt+Shift+M", ready: "Alt+Shift+R", break: "Alt+Shift+B" },
+});
+window.cccToolbar = handle;
+
+document.getElementById("crm-ready").addEventListener("click", () => {
+  log("handle.command('ready') -> " + handle.command("ready", {}));
+});
+document.getElementById("crm-lunch").addEventListener("click", () => {
+  log("handle.command('break') -> " + handle.command("break", { code: "lunch" }));
+});

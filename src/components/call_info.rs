@@ -1,0 +1,73 @@
+//! The current call: caller, direction, duration.
+
+use ccc_model::{api::Call, CallType};
+use leptos::prelude::*;
+
+use crate::{
+    i18n::{call_type_label, tr},
+    logic::clock::{elapsed_since, format_duration},
+    state::Toolbar,
+};
+
+/// The other party's number: the customer leg's originator on inbound calls,
+/// its destination otherwise.
+pub fn other_party(call: &Call) -> Option<String> {
+    let ch = call.customer_channel().or_else(|| call.channels.first())?;
+    match call.call_type {
+        Some(CallType::Outbound) | Some(CallType::Predictive) => ch.destination.clone(),
+        _ => ch.originator.clone(),
+    }
+}
+
+/// When the call began: the earliest leg timestamp (server clock).
+pub fn call_start(call: &Call) -> Option<i64> {
+    call.channels.iter().filter_map(|c| c.timestamp).min()
+}
+
+/// The call panel (always present; says "No call" between calls).
+#[component]
+pub fn CallInfo() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    let call = Memo::new(move |_| {
+        tb.snapshot
+            .with(|s| s.as_ref().and_then(|s| s.call.clone()))
+    });
+    view! {
+        <div
+            class="ccc-call"
+            data-testid="call-info"
+            data-job-id=move || call.with(|c| c.as_ref().map(|c| c.job_id.clone()))
+        >
+            {move || {
+                let lang = tb.lang.get();
+                match call.get() {
+                    None => view! {
+                        <span class="ccc-call__none">{tr(lang, "No call", "无通话")}</span>
+                    }
+                    .into_any(),
+                    Some(c) => {
+                        let direction = c
+                            .call_type
+                            .as_ref()
+                            .map(|t| call_type_label(t, lang))
+                            .unwrap_or_default();
+                        let party = other_party(&c).unwrap_or_else(|| "—".into());
+                        let start = call_start(&c);
+                        view! {
+                            <span class="ccc-call__dir" data-testid="call-direction">{direction}</span>
+                            <span class="ccc-call__party" data-testid="call-party">{party}</span>
+                            <span class="ccc-call__time" data-testid="call-duration" role="timer">
+                                {move || {
+                                    start
+                                        .map(|s| format_duration(elapsed_since(s, tb.now.get(), tb.offset.get())))
+                                        .unwrap_or_default()
+                                }}
+                            </span>
+                        }
+                        .into_any()
+                    }
+                }
+            }}
+        </div>
+    }
+}

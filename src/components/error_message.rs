@@ -1,0 +1,44 @@
+//! The last error in plain words, announced to screen readers.
+
+use leptos::prelude::*;
+
+use crate::{i18n::tr, state::Toolbar};
+
+/// The error line under the controls (always in the DOM so it is announced).
+#[component]
+pub fn ErrorMessage() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    view! {
+        <div
+            class="ccc-error"
+            class:ccc-error--shown=move || tb.error.with(Option::is_some)
+            data-testid="error-message"
+            role="alert"
+            aria-live="assertive"
+            data-code=move || tb.error.with(|e| e.as_ref().map(|e| e.code()))
+            data-command=move || {
+                tb.error.with(|e| e.as_ref().and_then(|e| e.command).map(|c| c.name()))
+            }
+        >
+            {move || {
+                tb.error
+                    .get()
+                    .map(|e| {
+                        let lang = tb.lang.get();
+                        view! {
+                            <span class="ccc-error__text">{e.text(lang)}</span>
+                            <button
+                                type="button"
+                                class="ccc-btn ccc-btn--link"
+                                data-testid="dismiss-error"
+                                aria-label=tr(lang, "Dismiss", "关闭")
+                                on:click=move |_| tb.error.set(None)
+                            >
+                                "×"
+                            </button>
+                        }
+                    })
+            }}
+        </div>
+    }
+}

@@ -1,0 +1,40 @@
+//! Mute / unmute: only during a call; pressed = the server's MUTED truth.
+
+use leptos::prelude::*;
+
+use crate::{
+    components::ActionButton,
+    i18n::command_label,
+    logic::{Command, CommandKind},
+    state::Toolbar,
+};
+
+/// The mute toggle.
+#[component]
+pub fn MuteButton() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    let muted = Memo::new(move |_| tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.muted)));
+    let kind = Signal::derive(move || {
+        if muted.get() {
+            CommandKind::Unmute
+        } else {
+            CommandKind::Mute
+        }
+    });
+    let label = Signal::derive(move || {
+        let icon = if muted.get() { "🔇 " } else { "🎙 " };
+        format!("{icon}{}", command_label(kind.get(), false, tb.lang.get()))
+    });
+    view! {
+        <ActionButton
+            kind=kind
+            testid="mute"
+            label=label
+            pressed=muted
+            class="ccc-btn--mute"
+            on_press=move |_| {
+                tb.run(if muted.get_untracked() { Command::Unmute } else { Command::Mute });
+            }
+        />
+    }
+}

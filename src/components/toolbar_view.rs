@@ -1,0 +1,133 @@
+//! The whole toolbar: root element with the DOM contract attributes, status
+//! row, controls, error line, call panel, live region.
+
+use leptos::prelude::*;
+
+use crate::{components::*, i18n::tr, state::Toolbar};
+
+/// Colour theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Theme {
+    /// Light (default).
+    #[default]
+    Light,
+    /// Dark.
+    Dark,
+    /// Follow `prefers-color-scheme`.
+    Auto,
+}
+
+impl Theme {
+    /// Parses `light`, `dark`, `auto` (anything else: light).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "dark" => Theme::Dark,
+            "auto" => Theme::Auto,
+            _ => Theme::Light,
+        }
+    }
+
+    /// `data-theme` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+            Theme::Auto => "auto",
+        }
+    }
+}
+
+/// The toolbar. Provides `toolbar` as context to its parts.
+#[component]
+pub fn ToolbarView(
+    /// The state and its API.
+    toolbar: Toolbar,
+    /// Full softphone-tab layout instead of the compact bar.
+    #[prop(optional)]
+    standalone: bool,
+    /// Colour theme.
+    #[prop(optional, into)]
+    theme: Signal<Theme>,
+) -> impl IntoView {
+    provide_context(toolbar);
+    let tb = toolbar;
+    let agent = Signal::derive(move || {
+        tb.snapshot
+            .with(|s| s.as_ref().map(|s| s.agent.clone()).unwrap_or_default())
+    });
+    let elapsed = Signal::derive(move || tb.time_in_state());
+    let lang = Signal::derive(move || tb.lang.get());
+    let class = move || {
+        let mut c = String::from("ccc-toolbar");
+        c.push_str(if standalone {
+            " ccc-toolbar--standalone"
+        } else {
+            " ccc-toolbar--bar"
+        });
+        match theme.get() {
+            Theme::Dark => c.push_str(" ccc-toolbar--dark"),
+            Theme::Auto => c.push_str(" ccc-toolbar--auto"),
+            Theme::Light => {}
+        }
+        c
+    };
+    view! {
+        <div
+            class=class
+            data-testid="ccc-toolbar"
+            data-theme=move || theme.get().as_str()
+            data-state=move || {
+                tb.snapshot.with(|s| s.as_ref().map(|s| s.agent.state.as_str().to_owned()))
+            }
+            data-connection=move || tb.connection().as_str()
+            data-muted=move || tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.muted)).to_string()
+            lang=move || tb.lang.get().tag()
+            role="region"
+            aria-label=move || tr(tb.lang.get(), "Contact center agent toolbar", "联络中心坐席工具条")
+        >
+            {standalone
+                .then(|| {
+                    view! {
+                        <header class="ccc-header">
+                            <span class="ccc-header__name" data-testid="agent-name">
+                                {move || {
+                                    tb.session
+                                        .with(|s| s.as_ref().map(|s| s.display_name.clone()))
+                                        .unwrap_or_default()
+                                }}
+                            </span>
+                            <span class="ccc-header__user">
+                                {move || {
+                                    tb.session
+                                        .with(|s| s.as_ref().map(|s| s.user_id.clone()))
+                                        .unwrap_or_default()
+                                }}
+                            </span>
+                        </header>
+                    }
+                })}
+            <div class="ccc-row ccc-row--status">
+                <StateBadge agent=agent lang=lang />
+                <StateTimer elapsed=elapsed />
+                <ConnectionStatus />
+                <LangSwitch />
+            </div>
+            <TakeoverBanner />
+            <div
+                class="ccc-row ccc-row--controls"
+                role="group"
+                aria-label=move || tr(tb.lang.get(), "Agent state", "坐席状态")
+            >
+                <SignInOut />
+                <ReadyButton />
+                <BreakPicker />
+                <MuteButton />
+                <WorkModePicker />
+                <ResetButton />
+            </div>
+            <ErrorMessage />
+            <CallInfo />
+            <LiveRegion />
+        </div>
+    }
+}

@@ -1,0 +1,255 @@
+//! The JS API: `mount(element, options)` → `ToolbarHandle`, and the
+//! auto-start of the standalone page (an element with `data-ccc-toolbar-auto`).
+
+use std::rc::Rc;
+
+use js_sys::Reflect;
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlElement;
+
+use crate::{
+    api::{AgentApi, HttpApi},
+    browser::device_id,
+    components::{Theme, ToolbarView},
+    events::{host_command, listen_parent_commands, use_host_events, Emitter},
+    i18n::Lang,
+    logic::{
+        host::{is_origin, HostCommand},
+        shortcuts::{self, Combo, ShortcutAction},
+    },
+    runtime::{use_shortcuts, use_sync},
+    state::{SyncConfig, Toolbar},
+};
+
+/// Everything `mount` accepts, decoded.
+#[derive(Debug, Clone, Default)]
+pub struct MountOptions {
+    /// Prefix of `/api/v1/...` (`""`: same origin root).
+    pub base_path: String,
+    /// Language (`None`: the browser's).
+    pub lang: Option<Lang>,
+    /// Theme.
+    pub theme: Theme,
+    /// Bearer token provider (jwt mode).
+    pub token: Option<js_sys::Function>,
+    /// Shortcut table (empty: none).
+    pub shortcuts: Vec<(ShortcutAction, Combo)>,
+    /// Iframe mode: the parent's origin.
+    pub parent_origin: Option<String>,
+    /// Full softphone-tab layout.
+    pub standalone: bool,
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    if obj.is_object() {
+        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// The browser's language.
+pub fn browser_lang() -> Lang {
+    web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .map(|t| Lang::from_tag(&t))
+        .unwrap_or_default()
+}
+
+impl MountOptions {
+    /// Decodes the JS options object; refuses iframe mode without a proper origin.
+    pub fn from_js(options: &JsValue) -> Result<Self, JsValue> {
+        let mut o = MountOptions {
+            base_path: get(options, "basePath").as_string().unwrap_or_default(),
+            lang: get(options, "lang")
+                .as_string()
+                .filter(|l| l != "auto")
+                .map(|l| Lang::from_tag(&l)),
+            theme: get(options, "theme")
+                .as_string()
+                .map(|t| Theme::parse(&t))
+                .unwrap_or_default(),
+            token: get(options, "token").dyn_into::<js_sys::Function>().ok(),
+            standalone: get(options, "layout").as_string().as_deref() == Some("standalone"),
+            ..Default::default()
+        };
+        let sc = get(options, "shortcuts");
+        o.shortcuts = if sc.as_bool() == Some(false) {
+            Vec::new()
+        } else {
+            let overrides: Vec<(String, Option<String>)> = ShortcutAction::DEFAULTS
+                .iter()
+                .filter_map(|(_, name, _)| {
+                    let v = get(&sc, name);
+                    if v.is_undefined() {
+                        None
+                    } else {
+                        Some((name.to_string(), v.as_string()))
+                    }
+                })
+                .collect();
+            shortcuts::table(&overrides)
+        };
+        let iframe = get(options, "iframe");
+        if !iframe.is_undefined() && !iframe.is_null() && iframe.as_bool() != Some(false) {
+            let origin = get(&iframe, "parentOrigin").as_string().unwrap_or_default();
+            if !is_origin(&origin) {
+                return Err(JsValue::from_str(
+                    "ccc-toolbar: iframe mode needs iframe.parentOrigin, an exact origin such as \"https://crm.example.com\" (never \"*\")",
+                ));
+            }
+            o.parent_origin = Some(origin);
+        }
+        Ok(o)
+    }
+}
+
+/// A mounted toolbar.
+#[wasm_bindgen]
+pub struct ToolbarHandle {
+    toolbar: Toolbar,
+    mounted: Option<SendWrapper<Box<dyn std::any::Any>>>,
+}
+
+impl std::fmt::Debug for ToolbarHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolbarHandle")
+            .field("mounted", &self.mounted.is_some())
+            .finish()
+    }
+}
+
+#[wasm_bindgen]
+impl ToolbarHandle {
+    /// Removes the toolbar and stops its sync, listeners and timers.
+    pub fn unmount(&mut self) {
+        self.mounted.take();
+    }
+
+    /// Runs a command: `name` is `sign-in`, `sign-out`, `ready`, `break`,
+    /// `work-mode`, `reset`, `mute`, `unmute`, `toggle-mute` or `resync`;
+    /// `args` is `{code}`, `{outboundOnly}` or `{mode, mobile}`. Answers
+    /// `true` when sent, `false` when not allowed now; throws on bad input.
+    pub fn command(&self, name: &str, args: JsValue) -> Result<bool, JsValue> {
+        let mut cmd: HostCommand = if args.is_object() {
+            serde_wasm_bindgen::from_value(args).unwrap_or_default()
+        } else {
+            HostCommand::default()
+        };
+        cmd.command = name.to_owned();
+        host_command(self.toolbar, &cmd).map_err(JsValue::from_str)
+    }
+
+    /// The last server state (`UserState`), or `undefined` before the first sync.
+    pub fn state(&self) -> Option<String> {
+        self.toolbar
+            .snapshot
+            .with_untracked(|s| s.as_ref().map(|s| s.agent.state.as_str().to_owned()))
+    }
+}
+
+/// Mounts a toolbar talking to `api` into `element` (used by `mount` and the tests).
+pub fn mount_with_api(
+    element: HtmlElement,
+    api: Rc<dyn AgentApi>,
+    options: MountOptions,
+    config: SyncConfig,
+) -> ToolbarHandle {
+    let lang = options.lang.unwrap_or_else(browser_lang);
+    let toolbar = Toolbar::new(api, config, lang);
+    let host: web_sys::EventTarget = element.clone().into();
+    let handle = leptos::mount::mount_to(element, move || {
+        use_sync(toolbar);
+        use_shortcuts(toolbar, options.shortcuts.clone());
+        use_host_events(
+            toolbar,
+            Emitter {
+                host: Some(host.clone()),
+                parent_origin: options.parent_origin.clone(),
+            },
+        );
+        if let Some(origin) = options.parent_origin.clone() {
+            let guard = SendWrapper::new(listen_parent_commands(toolbar, origin));
+            on_cleanup(move || drop(guard));
+        }
+        view! { <ToolbarView toolbar=toolbar standalone=options.standalone theme=options.theme /> }
+    });
+    ToolbarHandle {
+        toolbar,
+        mounted: Some(SendWrapper::new(Box::new(handle))),
+    }
+}
+
+/// Mounts the toolbar into `element`. Options (all optional): `basePath`
+/// (`""`), `lang` (`"en"`, `"zh-CN"`, `"auto"`), `theme` (`"light"`,
+/// `"dark"`, `"auto"`), `token` (function returning a string or a Promise of
+/// one: jwt mode), `shortcuts` (`false`, or `{mute, ready, break}` combos or
+/// `false` each), `iframe: {parentOrigin}`, `layout` (`"bar"`, `"standalone"`).
+#[wasm_bindgen]
+pub fn mount(element: HtmlElement, options: JsValue) -> Result<ToolbarHandle, JsValue> {
+    let options = MountOptions::from_js(&options)?;
+    let api = HttpApi::new(&options.base_path, device_id(), options.token.clone());
+    Ok(mount_with_api(
+        element,
+        Rc::new(api),
+        options,
+        SyncConfig::default(),
+    ))
+}
+
+/// The standalone page: mounts into `[data-ccc-toolbar-auto]` if the page has
+/// one (attributes `data-base-path`, `data-theme`, `data-lang`; the URL query
+/// `?parentOrigin=<origin>` turns on iframe mode). Does nothing otherwise.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(Some(el)) = doc.query_selector("[data-ccc-toolbar-auto]") else {
+        return;
+    };
+    let Ok(el) = el.dyn_into::<HtmlElement>() else {
+        return;
+    };
+    let opts = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| {
+        let _ = Reflect::set(&opts, &JsValue::from_str(k), &v);
+    };
+    for (attr, key) in [
+        ("data-base-path", "basePath"),
+        ("data-theme", "theme"),
+        ("data-lang", "lang"),
+        ("data-layout", "layout"),
+    ] {
+        if let Some(v) = el.get_attribute(attr) {
+            set(key, JsValue::from_str(&v));
+        }
+    }
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    if let Some(origin) = query_param(&search, "parentOrigin") {
+        let iframe = js_sys::Object::new();
+        let _ = Reflect::set(&iframe, &"parentOrigin".into(), &JsValue::from_str(&origin));
+        set("iframe", iframe.into());
+        set("layout", JsValue::from_str("bar"));
+    }
+    if let Some(theme) = query_param(&search, "theme") {
+        set("theme", JsValue::from_str(&theme));
+    }
+    match mount(el, opts.into()) {
+        Ok(handle) => std::mem::forget(handle),
+        Err(e) => web_sys::console::error_1(&e),
+    }
+}
+
+/// A decoded query parameter.
+fn query_param(search: &str, name: &str) -> Option<String> {
+    search.trim_start_matches('?').split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| js_sys::decode_uri_component(v).ok()?.as_string())?
+    })
+}

@@ -1,0 +1,315 @@
+//! Typed, versioned events for the host page: `CustomEvent`s on the host
+//! element (`ccc:state`, `ccc:call`, `ccc:mute`, `ccc:error`,
+//! `ccc:connection`, `ccc:pending`) and, in iframe mode, the same `detail`
+//! posted to the parent window at its configured origin (never `*`).
+//! Commands come back from that origin only.
+
+use ccc_model::WorkMode;
+use leptos::{prelude::*, reactive::effect::RenderEffect};
+use send_wrapper::SendWrapper;
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{CustomEvent, CustomEventInit, EventTarget, MessageEvent};
+
+use crate::{
+    browser::{listen, Listener},
+    components::call_info::{call_start, other_party},
+    logic::host::{HostCommand, HostRequest, SCHEMA_VERSION},
+    state::Toolbar,
+};
+
+/// Where events go.
+#[derive(Debug, Clone, Default)]
+pub struct Emitter {
+    /// The element events are dispatched on.
+    pub host: Option<EventTarget>,
+    /// Iframe mode: the parent's origin.
+    pub parent_origin: Option<String>,
+}
+
+impl Emitter {
+    /// Dispatches `ccc:<kind>` with `detail` (and posts it in iframe mode).
+    pub fn emit<T: Serialize>(&self, kind: &str, detail: &T) {
+        let Ok(detail) = detail.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        else {
+            return;
+        };
+        if let Some(host) = &self.host {
+            let init = CustomEventInit::new();
+            init.set_bubbles(true);
+            init.set_detail(&detail);
+            if let Ok(ev) = CustomEvent::new_with_event_init_dict(&format!("ccc:{kind}"), &init) {
+                let _ = host.dispatch_event(&ev);
+            }
+        }
+        if let Some(origin) = &self.parent_origin {
+            if let Some(parent) = web_sys::window().and_then(|w| w.parent().ok().flatten()) {
+                let _ = parent.post_message(&detail, origin);
+            }
+        }
+    }
+}
+
+/// `ccc:state` detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateEvent {
+    /// Schema version (1).
+    pub version: u32,
+    /// `"state"`.
+    pub r#type: &'static str,
+    /// CCC `UserState`.
+    pub state: String,
+    /// Break code in BREAK.
+    pub break_code: Option<String>,
+    /// Work mode.
+    pub work_mode: Option<String>,
+    /// Extension.
+    pub extension: Option<String>,
+    /// Start of the state (server epoch ms).
+    pub since: Option<i64>,
+    /// The active device.
+    pub device_id: Option<String>,
+}
+
+/// `ccc:call` detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallEvent {
+    /// Schema version (1).
+    pub version: u32,
+    /// `"call"`.
+    pub r#type: &'static str,
+    /// The call, `null` when there is none.
+    pub call: Option<CallDetail>,
+}
+
+/// A call in events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallDetail {
+    /// CCC job id.
+    pub job_id: String,
+    /// `INBOUND`, `OUTBOUND`, ...
+    pub call_type: Option<String>,
+    /// The customer's number.
+    pub other_party: Option<String>,
+    /// Server epoch ms of the first leg.
+    pub started_at: Option<i64>,
+}
+
+/// `ccc:mute` detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MuteEvent {
+    /// Schema version (1).
+    pub version: u32,
+    /// `"mute"`.
+    pub r#type: &'static str,
+    /// Server truth.
+    pub muted: bool,
+}
+
+/// `ccc:error` detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEvent {
+    /// Schema version (1).
+    pub version: u32,
+    /// `"error"`.
+    pub r#type: &'static str,
+    /// API code (`InvalidOperation.UserState`, `Proxy.*`) or `Widget.*`.
+    pub code: String,
+    /// In plain words (toolbar language).
+    pub message: String,
+    /// The command that failed; `null` for the sync.
+    pub command: Option<&'static str>,
+}
+
+/// `ccc:connection` detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionEvent {
+    /// Schema version (1).
+    pub version: u32,
+    /// `"connection"`.
+    pub r#type: &'static str,
+    /// `connected`, `reconnecting`, `offline`.
+    pub connection: &'static str,
+    /// Local epoch ms of the last good sync.
+    pub last_sync_at: Option<f64>,
+}
+
+/// `ccc:pending` detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingEvent {
+    /// Schema version (1).
+    pub version: u32,
+    /// `"pending"`.
+    pub r#type: &'static str,
+    /// The command in flight, `null` when none.
+    pub command: Option<&'static str>,
+}
+
+/// The payloads of the current state, compared with the last ones emitted.
+#[derive(Debug, Default, PartialEq)]
+struct Emitted {
+    state: Option<StateEvent>,
+    call: Option<CallEvent>,
+    mute: Option<MuteEvent>,
+    error_seq: Option<u32>,
+    connection: Option<&'static str>,
+    pending: Option<Option<&'static str>>,
+}
+
+/// Emits an event for every change while the owner lives (one effect).
+pub fn use_host_events(tb: Toolbar, emitter: Emitter) {
+    let emitter = SendWrapper::new(emitter);
+    let effect = RenderEffect::new(move |prev: Option<Emitted>| {
+        let prev = prev.unwrap_or_default();
+        let mut next = Emitted::default();
+        tb.snapshot.with(|s| {
+            if let Some(s) = s {
+                next.state = Some(StateEvent {
+                    version: SCHEMA_VERSION,
+                    r#type: "state",
+                    state: s.agent.state.as_str().to_owned(),
+                    break_code: s.agent.break_code.clone(),
+                    work_mode: s
+                        .agent
+                        .work_mode
+                        .as_ref()
+                        .map(|m| WorkMode::as_str(m).to_owned()),
+                    extension: s.agent.extension.clone(),
+                    since: s.agent.heartbeat,
+                    device_id: s.agent.device_id.clone(),
+                });
+                next.call = Some(CallEvent {
+                    version: SCHEMA_VERSION,
+                    r#type: "call",
+                    call: s.call.as_ref().map(|c| CallDetail {
+                        job_id: c.job_id.clone(),
+                        call_type: c.call_type.as_ref().map(|t| t.as_str().to_owned()),
+                        other_party: other_party(c),
+                        started_at: call_start(c),
+                    }),
+                });
+                next.mute = Some(MuteEvent {
+                    version: SCHEMA_VERSION,
+                    r#type: "mute",
+                    muted: s.muted,
+                });
+            }
+        });
+        if next.state != prev.state {
+            if let Some(d) = &next.state {
+                emitter.emit("state", d);
+            }
+        }
+        if next.call != prev.call {
+            if let Some(d) = &next.call {
+                emitter.emit("call", d);
+            }
+        }
+        if next.mute != prev.mute {
+            if let Some(d) = &next.mute {
+                emitter.emit("mute", d);
+            }
+        }
+        let connection = tb.connection().as_str();
+        next.connection = Some(connection);
+        if next.connection != prev.connection {
+            emitter.emit(
+                "connection",
+                &ConnectionEvent {
+                    version: SCHEMA_VERSION,
+                    r#type: "connection",
+                    connection,
+                    last_sync_at: tb.health.with_untracked(|h| h.last_success_ms),
+                },
+            );
+        }
+        let pending = tb.pending.with(|p| p.current()).map(|c| c.name());
+        next.pending = Some(pending);
+        if prev.pending.is_some() && next.pending != prev.pending {
+            emitter.emit(
+                "pending",
+                &PendingEvent {
+                    version: SCHEMA_VERSION,
+                    r#type: "pending",
+                    command: pending,
+                },
+            );
+        }
+        tb.error.with(|e| {
+            next.error_seq = e.as_ref().map(|e| e.seq);
+            if let Some(err) = e {
+                if next.error_seq != prev.error_seq {
+                    emitter.emit(
+                        "error",
+                        &ErrorEvent {
+                            version: SCHEMA_VERSION,
+                            r#type: "error",
+                            code: err.code(),
+                            message: err.text(tb.lang.get_untracked()),
+                            command: err.command.map(|c| c.name()),
+                        },
+                    );
+                }
+            }
+        });
+        next
+    });
+    let held = SendWrapper::new(effect);
+    on_cleanup(move || drop(held));
+}
+
+/// Runs a host command; `Ok(false)` when it is not allowed now (or another
+/// command is in flight), `Err` when it is malformed.
+pub fn host_command(tb: Toolbar, cmd: &HostCommand) -> Result<bool, &'static str> {
+    let muted = tb
+        .snapshot
+        .with_untracked(|s| s.as_ref().is_some_and(|s| s.muted));
+    match cmd.request(muted)? {
+        HostRequest::Resync => {
+            tb.resync();
+            Ok(true)
+        }
+        HostRequest::Command(c) => {
+            if tb.why_not(c.kind()).is_some() {
+                return Ok(false);
+            }
+            Ok(tb.run(c))
+        }
+    }
+}
+
+/// Iframe mode: accepts `{version: 1, command, ...}` messages only from the
+/// parent window at `parent_origin`.
+pub fn listen_parent_commands(tb: Toolbar, parent_origin: String) -> Option<Listener> {
+    let window = web_sys::window()?;
+    let target: EventTarget = window.clone().into();
+    Some(listen(&target, "message", move |ev| {
+        let Some(msg) = ev.dyn_ref::<MessageEvent>() else {
+            return;
+        };
+        if msg.origin() != parent_origin {
+            return;
+        }
+        let parent = window.parent().ok().flatten();
+        let from_parent = match (msg.source(), parent) {
+            (Some(src), Some(p)) => js_sys::Object::is(&src, &JsValue::from(p)),
+            _ => false,
+        };
+        if !from_parent {
+            return;
+        }
+        let Ok(cmd) = serde_wasm_bindgen::from_value::<HostCommand>(msg.data()) else {
+            return;
+        };
+        if cmd.version == Some(SCHEMA_VERSION) {
+            let _ = host_command(tb, &cmd);
+        }
+    }))
+}

@@ -1,0 +1,131 @@
+//! Commands from the host page (`handle.command(...)`, iframe `postMessage`).
+
+use ccc_model::WorkMode;
+use serde::Deserialize;
+
+use super::command::Command;
+
+/// The version of the event and command schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `{version: 1, command: "ready" | "break" | ..., code?, outboundOnly?, mode?, mobile?}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostCommand {
+    /// Schema version (must be 1 in iframe messages).
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// `sign-in`, `sign-out`, `ready`, `break`, `work-mode`, `reset`, `mute`,
+    /// `unmute`, `toggle-mute`, `resync`.
+    pub command: String,
+    /// Break reason.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Ready outbound-only.
+    #[serde(default)]
+    pub outbound_only: bool,
+    /// Work mode.
+    #[serde(default)]
+    pub mode: Option<WorkMode>,
+    /// Mobile for OFF_SITE.
+    #[serde(default)]
+    pub mobile: Option<String>,
+}
+
+/// What a host command asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostRequest {
+    /// Send a command.
+    Command(Command),
+    /// Sync now.
+    Resync,
+}
+
+impl HostCommand {
+    /// The request, given whether the call is muted now (for `toggle-mute`).
+    pub fn request(&self, muted: bool) -> Result<HostRequest, &'static str> {
+        let c = match self.command.as_str() {
+            "sign-in" => Command::SignIn,
+            "sign-out" => Command::SignOut,
+            "ready" => Command::Ready {
+                outbound_only: self.outbound_only,
+            },
+            "break" => Command::Break {
+                code: self
+                    .code
+                    .clone()
+                    .filter(|c| !c.is_empty())
+                    .ok_or("break needs a code")?,
+            },
+            "work-mode" => Command::WorkMode {
+                mode: self.mode.clone().ok_or("work-mode needs a mode")?,
+                mobile: self.mobile.clone(),
+            },
+            "reset" => Command::Reset,
+            "mute" => Command::Mute,
+            "unmute" => Command::Unmute,
+            "toggle-mute" if muted => Command::Unmute,
+            "toggle-mute" => Command::Mute,
+            "resync" => return Ok(HostRequest::Resync),
+            _ => return Err("unknown command"),
+        };
+        Ok(HostRequest::Command(c))
+    }
+}
+
+/// True for `scheme://host[:port]` (what `MessageEvent.origin` looks like), never `*`.
+pub fn is_origin(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.contains(['/', '*', '?', '#', ' ', '@'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(name: &str) -> HostCommand {
+        HostCommand {
+            command: name.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(
+            cmd("reset").request(false),
+            Ok(HostRequest::Command(Command::Reset))
+        );
+        assert_eq!(
+            cmd("toggle-mute").request(true),
+            Ok(HostRequest::Command(Command::Unmute))
+        );
+        assert_eq!(cmd("resync").request(false), Ok(HostRequest::Resync));
+        assert!(cmd("break").request(false).is_err());
+        assert!(cmd("dance").request(false).is_err());
+        let b = HostCommand {
+            code: Some("lunch".into()),
+            ..cmd("break")
+        };
+        assert_eq!(
+            b.request(false),
+            Ok(HostRequest::Command(Command::Break {
+                code: "lunch".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn origins() {
+        assert!(is_origin("https://crm.example.com"));
+        assert!(is_origin("http://127.0.0.1:8080"));
+        assert!(!is_origin("*"));
+        assert!(!is_origin("https://crm.example.com/path"));
+        assert!(!is_origin("crm.example.com"));
+        assert!(!is_origin("https://*.example.com"));
+    }
+}

@@ -1,0 +1,19 @@
+//! The toolbar's business rules as plain Rust types with plain `#[test]`s:
+//! nothing here touches the browser, so it all runs in `cargo test`.
+
+pub mod backoff;
+pub mod breaks;
+pub mod clock;
+pub mod command;
+pub mod connection;
+pub mod controls;
+pub mod device;
+pub mod explain;
+pub mod host;
+pub mod shortcuts;
+pub mod takeover;
+
+pub use backoff::Backoff;
+pub use command::{Command, CommandKind, Pending};
+pub use connection::{ConnectionState, SyncHealth};
+pub use explain::{explain, explain_failure, Failure};

@@ -1,0 +1,382 @@
+//! The toolbar's state (signals holding the last server truth) and the two
+//! things that change it: the sync loop and commands.
+
+use std::{cell::Cell, rc::Rc};
+
+use ccc_model::api::{AgentSnapshot, Session};
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    api::AgentApi,
+    browser::{now_ms, race, random, sleep, Either, Notify},
+    i18n::{tr, Lang},
+    logic::{
+        breaks,
+        clock::{elapsed_since, skew_offset},
+        command::{Command, CommandKind, Pending},
+        controls::{why_not, ControlContext},
+        explain_failure, takeover, Backoff, ConnectionState, Failure, SyncHealth,
+    },
+};
+
+/// localStorage key of the recently used break codes.
+pub const RECENT_BREAKS_KEY: &str = "ccc-toolbar.recent-breaks";
+
+/// Timings of the sync loop (tests shorten them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SyncConfig {
+    /// Long-poll `wait` (seconds).
+    pub wait_secs: u32,
+    /// First retry delay (ms); doubles per failure.
+    pub backoff_base_ms: f64,
+    /// Longest retry delay (ms).
+    pub backoff_cap_ms: f64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            wait_secs: 25,
+            backoff_base_ms: 1_000.0,
+            backoff_cap_ms: 30_000.0,
+        }
+    }
+}
+
+/// A problem shown in the `error-message` element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A request failed.
+    Failed(Failure),
+    /// The server's mute state is not what was asked for.
+    MuteMismatch {
+        /// What was asked.
+        wanted: bool,
+    },
+}
+
+/// What the `error-message` element shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownError {
+    /// The command that failed (`None`: the sync).
+    pub command: Option<CommandKind>,
+    /// What went wrong.
+    pub problem: Problem,
+    /// Increases with every error, so the same error twice is announced twice.
+    pub seq: u32,
+}
+
+impl ShownError {
+    /// The error code (API code, `Widget.*`).
+    pub fn code(&self) -> String {
+        match &self.problem {
+            Problem::Failed(f) => f.code(),
+            Problem::MuteMismatch { .. } => "Widget.MuteMismatch".into(),
+        }
+    }
+
+    /// In plain words.
+    pub fn text(&self, lang: Lang) -> String {
+        match &self.problem {
+            Problem::Failed(f) => explain_failure(f, lang),
+            Problem::MuteMismatch { wanted: true } => tr(
+                lang,
+                "Contact Center still reports the call as NOT muted.",
+                "联络中心显示通话仍未静音。",
+            )
+            .to_owned(),
+            Problem::MuteMismatch { wanted: false } => tr(
+                lang,
+                "Contact Center still reports the call as muted.",
+                "联络中心显示通话仍处于静音。",
+            )
+            .to_owned(),
+        }
+    }
+}
+
+/// The toolbar's state and actions; `Copy`, shared through context.
+#[derive(Debug, Clone, Copy)]
+pub struct Toolbar {
+    /// Last server snapshot (`None` until the first sync).
+    pub snapshot: RwSignal<Option<AgentSnapshot>>,
+    /// The session (`None` until fetched).
+    pub session: RwSignal<Option<Session>>,
+    /// Sync health (connection indicator).
+    pub health: RwSignal<SyncHealth>,
+    /// Server clock minus local clock (ms).
+    pub offset: RwSignal<f64>,
+    /// Local clock, ticking every second while mounted.
+    pub now: RwSignal<f64>,
+    /// The command in flight.
+    pub pending: RwSignal<Pending>,
+    /// The error shown.
+    pub error: RwSignal<Option<ShownError>>,
+    /// Display language.
+    pub lang: RwSignal<Lang>,
+    /// True once this device had the agent (signed in here, or a snapshot named it).
+    pub owned: RwSignal<bool>,
+    /// Recently used break codes, most recent first.
+    pub recent_breaks: RwSignal<Vec<String>>,
+    /// The break menu is open.
+    pub break_menu_open: RwSignal<bool>,
+    device_id: StoredValue<String>,
+    api: StoredValue<Rc<dyn AgentApi>, LocalStorage>,
+    wake: StoredValue<Rc<Notify>, LocalStorage>,
+    config: StoredValue<SyncConfig>,
+}
+
+impl Toolbar {
+    /// A toolbar talking to `api`.
+    pub fn new(api: Rc<dyn AgentApi>, config: SyncConfig, lang: Lang) -> Self {
+        let recent = crate::browser::load(RECENT_BREAKS_KEY)
+            .map(|s| breaks::parse_recent(&s))
+            .unwrap_or_default();
+        Toolbar {
+            snapshot: RwSignal::new(None),
+            session: RwSignal::new(None),
+            health: RwSignal::new(SyncHealth::default()),
+            offset: RwSignal::new(0.0),
+            now: RwSignal::new(now_ms()),
+            pending: RwSignal::new(Pending::default()),
+            error: RwSignal::new(None),
+            lang: RwSignal::new(lang),
+            owned: RwSignal::new(false),
+            recent_breaks: RwSignal::new(recent),
+            break_menu_open: RwSignal::new(false),
+            device_id: StoredValue::new(api.device_id()),
+            api: StoredValue::new_local(api),
+            wake: StoredValue::new_local(Rc::new(Notify::default())),
+            config: StoredValue::new(config),
+        }
+    }
+
+    /// This browser's device id.
+    pub fn device_id(&self) -> String {
+        self.device_id.get_value()
+    }
+
+    /// The connection indicator's state.
+    pub fn connection(&self) -> ConnectionState {
+        self.health.with(SyncHealth::state)
+    }
+
+    /// Applies a server snapshot received at local time `received_ms`, unless
+    /// it is older than the one shown.
+    pub fn apply(&self, snap: AgentSnapshot, received_ms: f64) {
+        self.offset.set(skew_offset(snap.server_time, received_ms));
+        let older = self
+            .snapshot
+            .with_untracked(|s| s.as_ref().is_some_and(|s| s.context_id > snap.context_id));
+        if older {
+            return;
+        }
+        if takeover::is_ours(&snap, &self.device_id()) && !self.owned.get_untracked() {
+            self.owned.set(true);
+        }
+        if self.snapshot.with_untracked(|s| s.as_ref() != Some(&snap)) {
+            self.snapshot.set(Some(snap));
+        }
+    }
+
+    /// The device that took the agent over, if any.
+    pub fn other_device(&self) -> Option<String> {
+        let ours = self.device_id();
+        let owned = self.owned.get();
+        self.snapshot.with(|s| {
+            s.as_ref()
+                .and_then(|s| takeover::other_device(s, &ours, owned))
+                .map(str::to_owned)
+        })
+    }
+
+    /// Why `kind` cannot be sent now (`None`: it can).
+    pub fn why_not(&self, kind: CommandKind) -> Option<String> {
+        let pending = self.pending.with(Pending::current);
+        let other_device = self.other_device().is_some();
+        let lang = self.lang.get();
+        self.snapshot.with(|s| {
+            why_not(
+                kind,
+                ControlContext {
+                    state: s.as_ref().map(|s| &s.agent.state),
+                    pending,
+                    other_device,
+                },
+                lang,
+            )
+        })
+    }
+
+    /// Time in the current state (ms), skew-corrected; `None` without a heartbeat.
+    pub fn time_in_state(&self) -> Option<i64> {
+        let hb = self.snapshot.with(|s| s.as_ref()?.agent.heartbeat)?;
+        Some(elapsed_since(hb, self.now.get(), self.offset.get()))
+    }
+
+    fn show(&self, command: Option<CommandKind>, problem: Problem) {
+        let seq = self
+            .error
+            .with_untracked(|e| e.as_ref().map_or(1, |e| e.seq + 1));
+        self.error.set(Some(ShownError {
+            command,
+            problem,
+            seq,
+        }));
+    }
+
+    /// Sends `cmd` unless another command is in flight (then it is ignored and
+    /// `false` returned). The control shows pending until the proxy answers;
+    /// then the server's snapshot is shown, or, on failure, the previous state
+    /// stays and the error is explained.
+    pub fn run(&self, cmd: Command) -> bool {
+        let kind = cmd.kind();
+        let mut started = false;
+        self.pending.update(|p| started = p.try_start(kind));
+        if !started {
+            return false;
+        }
+        self.error.set(None);
+        let this = *self;
+        let api = self.api.get_value();
+        spawn_local(async move {
+            let result = api.command(cmd.clone()).await;
+            match result {
+                Ok(snap) => {
+                    let muted = snap.muted;
+                    this.apply(snap, now_ms());
+                    match &cmd {
+                        Command::SignIn => this.owned.set(true),
+                        Command::Break { code } => this.remember_break(code),
+                        Command::Mute | Command::Unmute => {
+                            let wanted = matches!(cmd, Command::Mute);
+                            if muted != wanted {
+                                this.show(Some(kind), Problem::MuteMismatch { wanted });
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Err(f) => this.show(Some(kind), Problem::Failed(f)),
+            }
+            this.pending.update(Pending::finish);
+        });
+        true
+    }
+
+    fn remember_break(&self, code: &str) {
+        self.recent_breaks.update(|r| breaks::remember(r, code));
+        let joined = self.recent_breaks.with_untracked(|r| r.join("\n"));
+        crate::browser::store(RECENT_BREAKS_KEY, &joined);
+    }
+
+    /// Syncs now: ends a sleeping backoff or a long-poll and fetches a fresh snapshot.
+    pub fn resync(&self) {
+        self.wake.with_value(|w| w.notify());
+    }
+
+    /// Sets whether the browser says it is offline.
+    pub fn set_browser_offline(&self, offline: bool) {
+        self.health.update(|h| h.browser_offline = offline);
+    }
+
+    /// Starts the sync loop; it runs until [`SyncHandle::stop`] (or drop).
+    pub fn start_sync(&self) -> SyncHandle {
+        let stop = Rc::new(Cell::new(false));
+        let handle = SyncHandle {
+            stop: stop.clone(),
+            wake: self.wake.get_value(),
+        };
+        let this = *self;
+        spawn_local(sync_loop(this, stop));
+        handle
+    }
+}
+
+/// Stops the sync loop when dropped.
+#[derive(Debug)]
+pub struct SyncHandle {
+    stop: Rc<Cell<bool>>,
+    wake: Rc<Notify>,
+}
+
+impl SyncHandle {
+    /// Stops the loop and aborts its request.
+    pub fn stop(&self) {
+        self.stop.set(true);
+        self.wake.notify();
+    }
+}
+
+impl Drop for SyncHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Long-polls the agent's snapshot; backs off on failure; wakes at once on
+/// `resync()`.
+async fn sync_loop(tb: Toolbar, stop: Rc<Cell<bool>>) {
+    let Some(api) = tb.api.try_get_value() else {
+        return;
+    };
+    let Some(wake) = tb.wake.try_get_value() else {
+        return;
+    };
+    let Some(config) = tb.config.try_get_value() else {
+        return;
+    };
+    let mut backoff = Backoff::new(config.backoff_base_ms, config.backoff_cap_ms);
+    let mut fresh = true;
+    while !stop.get() {
+        let since = if fresh {
+            None
+        } else {
+            tb.snapshot
+                .try_with_untracked(|s| s.as_ref().map(|s| s.context_id))
+                .flatten()
+        };
+        let need_session = tb
+            .session
+            .try_with_untracked(Option::is_none)
+            .unwrap_or(false);
+        let attempt = async {
+            if need_session {
+                let s = api.session().await?;
+                tb.session.try_set(Some(s));
+            }
+            api.agent(since, config.wait_secs).await
+        };
+        let outcome = race(attempt, wake.notified()).await;
+        if stop.get() {
+            return;
+        }
+        match outcome {
+            Either::Left(Ok(snap)) => {
+                let now = now_ms();
+                tb.apply(snap, now);
+                tb.health.update(|h| h.success(now));
+                if tb
+                    .error
+                    .with_untracked(|e| e.as_ref().is_some_and(|e| e.command.is_none()))
+                {
+                    tb.error.set(None);
+                }
+                backoff.reset();
+                fresh = false;
+            }
+            Either::Left(Err(f)) => {
+                tb.health.update(SyncHealth::failure);
+                if f.is_unauthenticated() {
+                    tb.show(None, Problem::Failed(f));
+                }
+                fresh = true;
+                let delay = backoff.next_delay(random());
+                if let Either::Right(()) = race(sleep(delay), wake.notified()).await {
+                    backoff.reset();
+                }
+            }
+            Either::Right(()) => fresh = true,
+        }
+    }
+}

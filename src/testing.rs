@@ -1,0 +1,195 @@
+//! A scripted stand-in for the proxy, for the browser tests: a tiny agent
+//! state machine (refusing with CCC's own `InvalidOperation.UserState` from
+//! `AgentAction::check`), call counters and controllable failures.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::VecDeque,
+    rc::Rc,
+};
+
+use ccc_model::{
+    api::{AgentSnapshot, ApiError, Session},
+    break_codes, UserState, WorkMode,
+};
+
+use crate::{
+    api::{AgentApi, LocalFuture},
+    browser::{now_ms, Notify},
+    logic::{Command, Failure},
+};
+
+/// The fake proxy. Share it as `Rc<FakeApi>` (it implements [`AgentApi`] through `Rc`).
+#[derive(Debug, Default)]
+pub struct FakeApi {
+    /// The server's current snapshot.
+    pub server: RefCell<AgentSnapshot>,
+    /// What `session()` answers.
+    pub session: RefCell<Session>,
+    /// Failures the next `agent()` calls answer with, in order.
+    pub agent_failures: RefCell<VecDeque<Failure>>,
+    /// A failure the next command answers with (instead of running it).
+    pub command_failure: RefCell<Option<Failure>>,
+    /// While true, commands wait for [`FakeApi::release`].
+    pub hold_commands: Cell<bool>,
+    /// Local times of every `agent()` call, and its `since`.
+    pub agent_calls: RefCell<Vec<(f64, Option<i64>)>>,
+    /// Every command received.
+    pub commands: RefCell<Vec<Command>>,
+    /// `session()` calls.
+    pub session_calls: Cell<u32>,
+    /// The fake server's clock minus this browser's (ms).
+    pub skew_ms: Cell<f64>,
+    changed: Notify,
+    released: Notify,
+    device: String,
+}
+
+impl FakeApi {
+    /// The fake server's clock (epoch ms).
+    pub fn server_now(&self) -> i64 {
+        (now_ms() + self.skew_ms.get()) as i64
+    }
+
+    /// An agent OFFLINE at context 1, with four break codes and all work modes.
+    pub fn new() -> Rc<Self> {
+        let api = FakeApi {
+            device: "web-test-device".into(),
+            ..Default::default()
+        };
+        *api.session.borrow_mut() = Session {
+            user_id: "agent1@ccc-demo".into(),
+            display_name: "Ada Li".into(),
+            extension: Some("80010001".into()),
+            instance_id: "ccc-demo".into(),
+            break_codes: ["default", "lunch", "meeting", "training"]
+                .map(String::from)
+                .to_vec(),
+            work_modes: WorkMode::ALL.to_vec(),
+        };
+        {
+            let mut s = api.server.borrow_mut();
+            s.context_id = 1;
+            s.agent.extension = Some("80010001".into());
+            s.agent.work_mode = Some(WorkMode::OnSite);
+            s.agent.heartbeat = Some(now_ms() as i64);
+            s.server_time = now_ms() as i64;
+        }
+        Rc::new(api)
+    }
+
+    /// This fake's device id.
+    pub fn our_device(&self) -> &str {
+        &self.device
+    }
+
+    /// Changes the server's snapshot (bumping `contextId`) and answers long-polls.
+    pub fn update(&self, f: impl FnOnce(&mut AgentSnapshot)) {
+        {
+            let mut s = self.server.borrow_mut();
+            f(&mut s);
+            s.context_id += 1;
+        }
+        self.changed.notify();
+    }
+
+    /// Lets held commands through.
+    pub fn release(&self) {
+        self.hold_commands.set(false);
+        self.released.notify();
+    }
+
+    fn apply(&self, cmd: &Command) -> Result<(), Failure> {
+        let state = self.server.borrow().agent.state.clone();
+        if let Err(r) = cmd.kind().action().check(&state) {
+            return Err(Failure::Api {
+                status: 400,
+                error: ApiError::from(&r.to_ccc_error()),
+            });
+        }
+        let now = self.server_now();
+        let device = self.device.clone();
+        self.update(|s| {
+            let a = &mut s.agent;
+            let enter = |a: &mut ccc_model::api::Agent, st: UserState, code: Option<&str>| {
+                a.state = st;
+                a.break_code = code.map(str::to_owned);
+                a.heartbeat = Some(now);
+            };
+            match cmd {
+                Command::SignIn => {
+                    a.device_id = Some(device);
+                    enter(a, UserState::Break, Some(break_codes::WARM_UP));
+                }
+                Command::SignOut | Command::Reset => {
+                    a.device_id = None;
+                    s.call = None;
+                    s.muted = false;
+                    enter(a, UserState::Offline, None);
+                }
+                Command::Ready { outbound_only } => {
+                    a.outbound_scenario = *outbound_only;
+                    enter(a, UserState::Ready, None);
+                }
+                Command::Break { code } => enter(a, UserState::Break, Some(code)),
+                Command::WorkMode { mode, mobile } => {
+                    a.work_mode = Some(mode.clone());
+                    if mobile.is_some() {
+                        a.mobile = mobile.clone();
+                    }
+                }
+                Command::Mute => s.muted = true,
+                Command::Unmute => s.muted = false,
+            }
+        });
+        Ok(())
+    }
+}
+
+impl AgentApi for Rc<FakeApi> {
+    fn session(&self) -> LocalFuture<'_, Result<Session, Failure>> {
+        self.session_calls.set(self.session_calls.get() + 1);
+        let s = self.session.borrow().clone();
+        Box::pin(async move { Ok(s) })
+    }
+
+    fn agent(
+        &self,
+        since: Option<i64>,
+        _wait_secs: u32,
+    ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
+        self.agent_calls.borrow_mut().push((now_ms(), since));
+        let failure = self.agent_failures.borrow_mut().pop_front();
+        Box::pin(async move {
+            if let Some(f) = failure {
+                return Err(f);
+            }
+            while since.is_some() && since == Some(self.server.borrow().context_id) {
+                self.changed.notified().await;
+            }
+            let mut s = self.server.borrow().clone();
+            s.server_time = self.server_now();
+            Ok(s)
+        })
+    }
+
+    fn command(&self, cmd: Command) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
+        self.commands.borrow_mut().push(cmd.clone());
+        Box::pin(async move {
+            while self.hold_commands.get() {
+                self.released.notified().await;
+            }
+            if let Some(f) = self.command_failure.borrow_mut().take() {
+                return Err(f);
+            }
+            self.apply(&cmd)?;
+            let mut s = self.server.borrow().clone();
+            s.server_time = self.server_now();
+            Ok(s)
+        })
+    }
+
+    fn device_id(&self) -> String {
+        self.device.clone()
+    }
+}

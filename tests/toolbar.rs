@@ -1,0 +1,682 @@
+//! The whole toolbar in a real browser against the fake API
+//! (`ccc_toolbar::testing::FakeApi`): sync, commands, failure and rollback,
+//! backoff, resync, takeover, disabled reasons, events, iframe origin check.
+#![cfg(target_arch = "wasm32")]
+
+use std::{cell::RefCell, rc::Rc};
+
+use ccc_model::{
+    api::{ApiError, Call, Channel},
+    CallType, ChannelState, ErrorCode, ErrorSource, UserState,
+};
+use ccc_toolbar::{
+    api::AgentApi,
+    browser::{now_ms, sleep},
+    embed::{mount_with_api, MountOptions, ToolbarHandle},
+    i18n::Lang,
+    logic::{shortcuts, Command, Failure},
+    state::SyncConfig,
+    testing::FakeApi,
+};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A fresh container in the page body with a toolbar on the fake API.
+struct Fixture {
+    el: HtmlElement,
+    api: Rc<FakeApi>,
+    handle: Option<ToolbarHandle>,
+}
+
+fn fast() -> SyncConfig {
+    SyncConfig {
+        wait_secs: 25,
+        backoff_base_ms: 20.0,
+        backoff_cap_ms: 160.0,
+    }
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self::with(FakeApi::new(), MountOptions::default())
+    }
+
+    fn with(api: Rc<FakeApi>, mut options: MountOptions) -> Self {
+        let doc = web_sys::window().unwrap().document().unwrap();
+        let el: HtmlElement = doc.create_element("section").unwrap().unchecked_into();
+        doc.body().unwrap().append_child(&el).unwrap();
+        options.lang.get_or_insert(Lang::En);
+        let dyn_api: Rc<dyn AgentApi> = Rc::new(api.clone());
+        let handle = mount_with_api(el.clone(), dyn_api, options, fast());
+        Fixture {
+            el,
+            api,
+            handle: Some(handle),
+        }
+    }
+
+    fn q(&self, id: &str) -> Option<Element> {
+        self.el
+            .query_selector(&format!("[data-testid=\"{id}\"]"))
+            .unwrap()
+    }
+
+    fn get(&self, id: &str) -> Element {
+        self.q(id)
+            .unwrap_or_else(|| panic!("no [data-testid={id}]"))
+    }
+
+    fn text(&self, id: &str) -> String {
+        self.get(id).text_content().unwrap_or_default()
+    }
+
+    fn attr(&self, id: &str, name: &str) -> Option<String> {
+        self.q(id).and_then(|e| e.get_attribute(name))
+    }
+
+    fn root(&self, name: &str) -> Option<String> {
+        self.attr("ccc-toolbar", name)
+    }
+
+    fn click(&self, id: &str) {
+        self.get(id).unchecked_into::<HtmlElement>().click();
+    }
+
+    /// Waits (polling every 10 ms, up to 2 s) until `cond` holds.
+    async fn until(&self, what: &str, cond: impl Fn(&Self) -> bool) {
+        let deadline = now_ms() + 2_000.0;
+        while !cond(self) {
+            if now_ms() > deadline {
+                panic!(
+                    "timed out waiting for {what}; DOM: {}",
+                    self.el.inner_html()
+                );
+            }
+            sleep(10.0).await;
+        }
+    }
+
+    async fn synced(&self, state: &str) {
+        self.until(&format!("state {state}"), |f| {
+            f.root("data-state").as_deref() == Some(state)
+                && f.root("data-connection").as_deref() == Some("connected")
+        })
+        .await;
+    }
+
+    async fn signed_in(&self) {
+        self.synced("OFFLINE").await;
+        self.click("sign-in");
+        self.synced("BREAK").await;
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(mut h) = self.handle.take() {
+            h.unmount();
+        }
+        self.el.remove();
+    }
+}
+
+fn user_state_error(state: &str) -> Failure {
+    let e = ErrorCode::UserState.with_params([state, "BREAK,READY,WORKING"]);
+    Failure::Api {
+        status: 400,
+        error: ApiError {
+            source: ErrorSource::Ccc,
+            ..ApiError::from(&e)
+        },
+    }
+}
+
+#[wasm_bindgen_test]
+async fn syncs_and_follows_server_changes() {
+    let f = Fixture::new();
+    f.synced("OFFLINE").await;
+    assert_eq!(f.text("agent-state"), "Offline");
+    assert_eq!(f.root("data-muted").as_deref(), Some("false"));
+    assert_eq!(f.text("extension"), "80010001");
+    assert!(f.text("connection-status").contains("Connected"));
+    // A change on the server reaches the long-poll.
+    f.api.update(|s| {
+        s.agent.state = UserState::Ready;
+    });
+    f.synced("READY").await;
+    let calls = f.api.agent_calls.borrow();
+    assert_eq!(calls[0].1, None, "first sync without since");
+    assert!(
+        calls.iter().skip(1).all(|c| c.1.is_some()),
+        "then long-polls with since"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn sign_in_ready_break_sign_out_by_clicks() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    assert_eq!(f.text("break-code"), "Warming up");
+    f.click("ready");
+    f.synced("READY").await;
+    f.click("sign-out");
+    f.synced("OFFLINE").await;
+    assert_eq!(
+        *f.api.commands.borrow(),
+        vec![
+            Command::SignIn,
+            Command::Ready {
+                outbound_only: false
+            },
+            Command::SignOut
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn failure_rolls_back_and_explains_near_the_controls() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    *f.api.command_failure.borrow_mut() = Some(user_state_error("OFFLINE"));
+    f.click("ready");
+    f.until("error text", |f| {
+        f.text("error-message")
+            .contains("You're offline — sign in first.")
+    })
+    .await;
+    assert_eq!(
+        f.root("data-state").as_deref(),
+        Some("BREAK"),
+        "nothing optimistic remains"
+    );
+    assert_eq!(f.attr("ready", "data-pending").as_deref(), Some("false"));
+    assert_eq!(f.attr("error-message", "role").as_deref(), Some("alert"));
+    assert_eq!(
+        f.attr("error-message", "data-code").as_deref(),
+        Some("InvalidOperation.UserState")
+    );
+    assert_eq!(
+        f.attr("error-message", "data-command").as_deref(),
+        Some("ready")
+    );
+    // The next success clears it.
+    f.click("ready");
+    f.synced("READY").await;
+    f.until("error cleared", |f| f.text("error-message").is_empty())
+        .await;
+}
+
+#[wasm_bindgen_test]
+async fn pending_state_and_double_click_sends_one_command() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    f.api.hold_commands.set(true);
+    f.click("ready");
+    f.click("ready");
+    f.until("pending", |f| {
+        f.attr("ready", "data-pending").as_deref() == Some("true")
+    })
+    .await;
+    assert_eq!(f.attr("ready", "aria-busy").as_deref(), Some("true"));
+    assert!(f.text("ready").contains("Getting ready"));
+    assert_eq!(
+        f.attr("break-picker", "aria-disabled").as_deref(),
+        Some("true")
+    );
+    f.click("ready");
+    assert_eq!(f.api.commands.borrow().len(), 2, "sign-in + one ready");
+    f.api.release();
+    f.synced("READY").await;
+    assert_eq!(f.api.commands.borrow().len(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn backoff_grows_then_recovers() {
+    let api = FakeApi::new();
+    for _ in 0..3 {
+        api.agent_failures.borrow_mut().push_back(Failure::Network);
+    }
+    let f = Fixture::with(api, MountOptions::default());
+    f.until("reconnecting", |f| {
+        f.root("data-connection").as_deref() == Some("reconnecting")
+    })
+    .await;
+    f.synced("OFFLINE").await;
+    let t: Vec<f64> = f.api.agent_calls.borrow().iter().map(|c| c.0).collect();
+    assert!(t.len() >= 4, "{t:?}");
+    let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+    // 20 ms, 40 ms, 80 ms nominal, ±30 %.
+    assert!(gaps[0] >= 13.0, "{gaps:?}");
+    assert!(gaps[2] > gaps[0], "delays grow: {gaps:?}");
+    assert!(gaps[2] >= 55.0, "{gaps:?}");
+}
+
+#[wasm_bindgen_test]
+async fn repeated_failures_show_offline_and_stale_since() {
+    let f = Fixture::new();
+    f.synced("OFFLINE").await;
+    for _ in 0..200 {
+        f.api
+            .agent_failures
+            .borrow_mut()
+            .push_back(Failure::Http { status: 502 });
+    }
+    f.api.update(|s| s.agent.state = UserState::Ready);
+    f.until("offline", |f| {
+        f.root("data-connection").as_deref() == Some("offline")
+    })
+    .await;
+    assert!(
+        f.text("stale-since").starts_with("stale since "),
+        "{}",
+        f.text("stale-since")
+    );
+    assert!(f.q("resync-now").is_some());
+    // Mute and state stay the last server truth.
+    assert_eq!(f.root("data-state").as_deref(), Some("READY"));
+    f.api.agent_failures.borrow_mut().clear();
+    f.click("resync-now");
+    f.synced("READY").await;
+    assert!(f.q("stale-since").is_none());
+}
+
+async fn resyncs_on(target: &web_sys::EventTarget, event: &str) {
+    let f = Fixture::new();
+    f.synced("OFFLINE").await;
+    // Let the long-poll start.
+    f.until("long-poll", |f| f.api.agent_calls.borrow().len() >= 2)
+        .await;
+    let before = f.api.agent_calls.borrow().len();
+    target
+        .dispatch_event(&web_sys::Event::new(event).unwrap())
+        .unwrap();
+    f.until("a fresh poll", |f| {
+        let calls = f.api.agent_calls.borrow();
+        calls.len() > before && calls[before].1.is_none()
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn resyncs_at_once_on_visibilitychange_online_pageshow_focus() {
+    let window = web_sys::window().unwrap();
+    let doc: web_sys::EventTarget = window.document().unwrap().into();
+    let win: web_sys::EventTarget = window.into();
+    resyncs_on(&doc, "visibilitychange").await;
+    resyncs_on(&win, "online").await;
+    resyncs_on(&win, "pageshow").await;
+    resyncs_on(&win, "focus").await;
+}
+
+#[wasm_bindgen_test]
+async fn disabled_controls_say_why() {
+    let f = Fixture::new();
+    f.synced("OFFLINE").await;
+    assert_eq!(f.attr("ready", "aria-disabled").as_deref(), Some("true"));
+    assert_eq!(f.attr("ready", "title").as_deref(), Some("Sign in first."));
+    assert_eq!(f.text("ready-reason"), "Sign in first.");
+    let described = f.attr("ready", "aria-describedby").unwrap();
+    assert_eq!(f.get("ready-reason").id(), described);
+    assert_eq!(f.text("mute-reason"), "Only during a call.");
+    assert_eq!(f.text("sign-out-reason"), "You're already offline.");
+    assert_eq!(f.attr("sign-in", "aria-disabled").as_deref(), Some("false"));
+    // A click on a disabled control sends nothing.
+    f.click("ready");
+    f.click("mute");
+    assert!(f.api.commands.borrow().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn takeover_is_shown_and_can_be_taken_back() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    assert!(f.q("takeover-banner").is_none());
+    f.api
+        .update(|s| s.agent.device_id = Some("web-other-browser".into()));
+    f.until("banner", |f| f.q("takeover-banner").is_some())
+        .await;
+    assert!(f.text("takeover-banner").contains("web-other-browser"));
+    f.click("take-back");
+    f.until("banner gone", |f| f.q("takeover-banner").is_none())
+        .await;
+    assert_eq!(f.api.commands.borrow().last(), Some(&Command::SignIn));
+}
+
+fn type_into(f: &Fixture, id: &str, text: &str) {
+    let input: web_sys::HtmlInputElement = f.get(id).unchecked_into();
+    input.set_value(text);
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+}
+
+fn key(f: &Fixture, id: &str, key: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_bubbles(true);
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    f.get(id).dispatch_event(&ev).unwrap();
+}
+
+fn options(f: &Fixture) -> Vec<String> {
+    let list =
+        f.el.query_selector_all("[data-testid=\"break-option\"]")
+            .unwrap();
+    (0..list.length())
+        .map(|i| {
+            list.item(i)
+                .unwrap()
+                .unchecked_into::<Element>()
+                .get_attribute("data-code")
+                .unwrap()
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn break_picker_searches_by_keyboard_and_puts_recent_first() {
+    if let Some(s) = ccc_toolbar::browser::storage() {
+        s.remove_item(ccc_toolbar::state::RECENT_BREAKS_KEY)
+            .unwrap();
+    }
+    let f = Fixture::new();
+    f.signed_in().await;
+    f.click("break-picker");
+    f.until("menu", |f| f.attr("break-menu", "hidden").is_none())
+        .await;
+    assert_eq!(options(&f), ["default", "lunch", "meeting", "training"]);
+    type_into(&f, "break-search", "lun");
+    f.until("filtered", |f| options(f) == ["lunch"]).await;
+    key(&f, "break-search", "Enter");
+    f.until("break lunch", |f| f.text("break-code") == "lunch")
+        .await;
+    assert!(
+        f.attr("break-menu", "hidden").is_some(),
+        "closed after choosing"
+    );
+    // Arrow keys; recently used first.
+    f.click("break-picker");
+    f.until("menu", |f| f.attr("break-menu", "hidden").is_none())
+        .await;
+    assert_eq!(options(&f), ["lunch", "default", "meeting", "training"]);
+    key(&f, "break-search", "ArrowDown");
+    key(&f, "break-search", "ArrowDown");
+    key(&f, "break-search", "Enter");
+    f.until("break meeting", |f| f.text("break-code") == "meeting")
+        .await;
+    // Escape closes without a command.
+    f.click("break-picker");
+    key(&f, "break-search", "Escape");
+    f.until("closed", |f| f.attr("break-menu", "hidden").is_some())
+        .await;
+    assert_eq!(f.api.commands.borrow().len(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn reset_asks_to_confirm() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    f.click("reset");
+    f.until("confirmation", |f| f.q("confirm-reset").is_some())
+        .await;
+    f.click("cancel-reset");
+    f.until("no confirmation", |f| f.q("confirm-reset").is_none())
+        .await;
+    assert_eq!(f.api.commands.borrow().len(), 1);
+    f.click("reset");
+    f.until("confirmation", |f| f.q("confirm-reset").is_some())
+        .await;
+    f.click("confirm-reset");
+    f.synced("OFFLINE").await;
+    assert_eq!(f.api.commands.borrow().last(), Some(&Command::Reset));
+}
+
+fn talking(s: &mut ccc_model::api::AgentSnapshot, since: i64) {
+    s.agent.state = UserState::Talking;
+    s.call = Some(Call {
+        job_id: "job-1".into(),
+        call_type: Some(CallType::Inbound),
+        channels: vec![Channel {
+            channel_id: "ch-c".into(),
+            state: ChannelState::Answered,
+            originator: Some("13800000000".into()),
+            destination: Some("80010001".into()),
+            timestamp: Some(since),
+            ..Default::default()
+        }],
+    });
+}
+
+#[wasm_bindgen_test]
+async fn mute_during_a_call_shows_the_server_truth() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    let now = f.api.server_now();
+    f.api.update(|s| talking(s, now - 5_000));
+    f.synced("TALKING").await;
+    assert_eq!(f.text("call-party"), "13800000000");
+    assert_eq!(f.text("call-direction"), "Inbound");
+    assert_eq!(f.attr("mute", "aria-disabled").as_deref(), Some("false"));
+    assert_eq!(f.attr("mute", "aria-pressed").as_deref(), Some("false"));
+    f.click("mute");
+    f.until("muted", |f| f.root("data-muted").as_deref() == Some("true"))
+        .await;
+    assert_eq!(f.attr("mute", "aria-pressed").as_deref(), Some("true"));
+    assert!(f.text("live-region").contains("Muted"));
+    // The server unmutes by itself: the toolbar follows.
+    f.api.update(|s| s.muted = false);
+    f.until("unmuted", |f| {
+        f.root("data-muted").as_deref() == Some("false")
+    })
+    .await;
+    // No call: no mute.
+    f.api.update(|s| {
+        s.agent.state = UserState::Working;
+        s.call = None;
+    });
+    f.synced("WORKING").await;
+    assert_eq!(f.attr("mute", "aria-disabled").as_deref(), Some("true"));
+    assert!(f.text("call-info").contains("No call"));
+}
+
+#[wasm_bindgen_test]
+async fn timer_uses_server_time_corrected_for_skew() {
+    let api = FakeApi::new();
+    // The server clock is an hour ahead of this browser.
+    api.skew_ms.set(3_600_000.0);
+    let hb = api.server_now() - 65_000;
+    api.update(|s| {
+        s.agent.state = UserState::Break;
+        s.agent.heartbeat = Some(hb);
+    });
+    let f = Fixture::with(api, MountOptions::default());
+    f.synced("BREAK").await;
+    let t = f.text("state-timer");
+    assert!(t == "1:05" || t == "1:06", "{t}");
+}
+
+#[wasm_bindgen_test]
+async fn work_mode_off_site_needs_a_mobile() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    let select: web_sys::HtmlSelectElement = f.get("work-mode-picker").unchecked_into();
+    select.set_value("OFF_SITE");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    f.until("mobile input", |f| f.q("mobile-input").is_some())
+        .await;
+    assert_eq!(
+        f.attr("work-mode-apply", "aria-disabled").as_deref(),
+        Some("true")
+    );
+    type_into(&f, "mobile-input", "13800000001");
+    f.until("apply enabled", |f| {
+        f.attr("work-mode-apply", "aria-disabled").as_deref() == Some("false")
+    })
+    .await;
+    f.click("work-mode-apply");
+    f.until("mode", |f| f.text("work-mode") == "Mobile phone")
+        .await;
+    assert_eq!(
+        f.api.commands.borrow().last(),
+        Some(&Command::WorkMode {
+            mode: ccc_model::WorkMode::OffSite,
+            mobile: Some("13800000001".into())
+        })
+    );
+}
+
+#[wasm_bindgen_test]
+async fn events_on_the_host_element_are_versioned() {
+    let api = FakeApi::new();
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let seen: Rc<RefCell<Vec<JsValue>>> = Rc::default();
+    let f = Fixture::with(api, MountOptions::default());
+    let s = seen.clone();
+    let cb = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+        s.borrow_mut().push(e.detail());
+    });
+    for name in [
+        "ccc:state",
+        "ccc:mute",
+        "ccc:connection",
+        "ccc:error",
+        "ccc:call",
+    ] {
+        f.el.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())
+            .unwrap();
+    }
+    let _ = doc;
+    f.signed_in().await;
+    *f.api.command_failure.borrow_mut() = Some(user_state_error("OFFLINE"));
+    f.click("ready");
+    let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).unwrap();
+    f.until("events", |_| {
+        seen.borrow().iter().any(|d| get(d, "type") == "error")
+            && seen
+                .borrow()
+                .iter()
+                .any(|d| get(d, "type") == "state" && get(d, "state") == "BREAK")
+    })
+    .await;
+    for d in seen.borrow().iter() {
+        assert_eq!(get(d, "version"), 1, "{d:?}");
+    }
+    let err = seen
+        .borrow()
+        .iter()
+        .find(|d| get(d, "type") == "error")
+        .cloned()
+        .unwrap();
+    assert_eq!(get(&err, "code"), "InvalidOperation.UserState");
+    assert_eq!(get(&err, "command"), "ready");
+    assert!(seen
+        .borrow()
+        .iter()
+        .any(|d| get(d, "type") == "connection" && get(d, "connection") == "connected"));
+}
+
+#[wasm_bindgen_test]
+async fn handle_commands_respect_the_rules() {
+    let f = Fixture::new();
+    f.synced("OFFLINE").await;
+    let h = f.handle.as_ref().unwrap();
+    assert_eq!(h.command("ready", JsValue::UNDEFINED), Ok(false));
+    assert!(h.command("dance", JsValue::UNDEFINED).is_err());
+    assert_eq!(h.command("sign-in", JsValue::UNDEFINED), Ok(true));
+    f.synced("BREAK").await;
+    assert_eq!(h.state().as_deref(), Some("BREAK"));
+}
+
+async fn post_to_self(command: &str) {
+    let window = web_sys::window().unwrap();
+    let msg = js_sys::Object::new();
+    js_sys::Reflect::set(&msg, &"version".into(), &1.into()).unwrap();
+    js_sys::Reflect::set(&msg, &"command".into(), &command.into()).unwrap();
+    window.post_message(&msg, "*").unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn iframe_mode_accepts_commands_only_from_the_parent_origin() {
+    let origin = web_sys::window().unwrap().location().origin().unwrap();
+    // Top-level test page: window.parent === window.
+    let wrong = Fixture::with(
+        FakeApi::new(),
+        MountOptions {
+            parent_origin: Some("https://crm.example.com".into()),
+            ..Default::default()
+        },
+    );
+    let right = Fixture::with(
+        FakeApi::new(),
+        MountOptions {
+            parent_origin: Some(origin),
+            ..Default::default()
+        },
+    );
+    wrong.synced("OFFLINE").await;
+    right.synced("OFFLINE").await;
+    post_to_self("sign-in").await;
+    right.synced("BREAK").await;
+    // The same message reached the other toolbar before (messages are delivered
+    // in order to every listener): it refused it.
+    assert!(wrong.api.commands.borrow().is_empty());
+    assert_eq!(wrong.root("data-state").as_deref(), Some("OFFLINE"));
+}
+
+#[wasm_bindgen_test]
+fn mount_options_refuse_iframe_mode_without_an_exact_origin() {
+    let opts = |json: &str| MountOptions::from_js(&js_sys::JSON::parse(json).unwrap());
+    assert!(opts(r#"{"iframe":{}}"#).is_err());
+    assert!(opts(r#"{"iframe":{"parentOrigin":"*"}}"#).is_err());
+    let o = opts(r#"{"iframe":{"parentOrigin":"https://crm.example.com"},"theme":"dark","lang":"zh-CN","shortcuts":false}"#)
+        .unwrap();
+    assert_eq!(o.parent_origin.as_deref(), Some("https://crm.example.com"));
+    assert_eq!(o.lang, Some(Lang::Zh));
+    assert!(o.shortcuts.is_empty());
+    let o = opts(r#"{"shortcuts":{"mute":"Ctrl+Shift+U","break":false}}"#).unwrap();
+    assert_eq!(o.shortcuts.len(), 2);
+}
+
+fn press(target: &web_sys::EventTarget, code: &str, key: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_code(code);
+    init.set_alt_key(true);
+    init.set_shift_key(true);
+    init.set_bubbles(true);
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    target.dispatch_event(&ev).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn shortcuts_work_but_not_inside_text_inputs() {
+    let f = Fixture::with(
+        FakeApi::new(),
+        MountOptions {
+            shortcuts: shortcuts::table(&[]),
+            ..Default::default()
+        },
+    );
+    f.signed_in().await;
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let input = doc.create_element("input").unwrap();
+    doc.body().unwrap().append_child(&input).unwrap();
+    press(&input, "KeyR", "R");
+    assert_eq!(
+        f.api.commands.borrow().len(),
+        1,
+        "typed in a host input: ignored"
+    );
+    input.remove();
+    let body: web_sys::EventTarget = doc.body().unwrap().into();
+    press(&body, "KeyR", "R");
+    f.synced("READY").await;
+    press(&body, "KeyB", "B");
+    f.until("break menu", |f| f.attr("break-menu", "hidden").is_none())
+        .await;
+}
