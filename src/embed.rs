@@ -134,9 +134,15 @@ impl ToolbarHandle {
     /// `true` when sent, `false` when not allowed now; throws on bad input.
     pub fn command(&self, name: &str, args: JsValue) -> Result<bool, JsValue> {
         let mut cmd: HostCommand = if args.is_object() {
-            serde_wasm_bindgen::from_value(args).unwrap_or_default()
-        } else {
+            serde_wasm_bindgen::from_value(args).map_err(|e| {
+                JsValue::from_str(&format!("ccc-toolbar: bad arguments for {name:?}: {e}"))
+            })?
+        } else if args.is_undefined() || args.is_null() {
             HostCommand::default()
+        } else {
+            return Err(JsValue::from_str(
+                "ccc-toolbar: command arguments must be an object",
+            ));
         };
         cmd.command = name.to_owned();
         host_command(self.toolbar, &cmd).map_err(JsValue::from_str)

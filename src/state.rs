@@ -114,8 +114,6 @@ pub struct Toolbar {
     pub error: RwSignal<Option<ShownError>>,
     /// Display language.
     pub lang: RwSignal<Lang>,
-    /// True once this device had the agent (signed in here, or a snapshot named it).
-    pub owned: RwSignal<bool>,
     /// Recently used break codes, most recent first.
     pub recent_breaks: RwSignal<Vec<String>>,
     /// The break menu is open.
@@ -141,7 +139,6 @@ impl Toolbar {
             pending: RwSignal::new(Pending::default()),
             error: RwSignal::new(None),
             lang: RwSignal::new(lang),
-            owned: RwSignal::new(false),
             recent_breaks: RwSignal::new(recent),
             break_menu_open: RwSignal::new(false),
             device_id: StoredValue::new(api.device_id()),
@@ -171,9 +168,6 @@ impl Toolbar {
         if older {
             return;
         }
-        if takeover::is_ours(&snap, &self.device_id()) && !self.owned.get_untracked() {
-            self.owned.set(true);
-        }
         if self.snapshot.with_untracked(|s| s.as_ref() != Some(&snap)) {
             self.snapshot.set(Some(snap));
         }
@@ -182,10 +176,9 @@ impl Toolbar {
     /// The device that took the agent over, if any.
     pub fn other_device(&self) -> Option<String> {
         let ours = self.device_id();
-        let owned = self.owned.get();
         self.snapshot.with(|s| {
             s.as_ref()
-                .and_then(|s| takeover::other_device(s, &ours, owned))
+                .and_then(|s| takeover::other_device(s, &ours))
                 .map(str::to_owned)
         })
     }
@@ -246,7 +239,6 @@ impl Toolbar {
                     let muted = snap.muted;
                     this.apply(snap, now_ms());
                     match &cmd {
-                        Command::SignIn => this.owned.set(true),
                         Command::Break { code } => this.remember_break(code),
                         Command::Mute | Command::Unmute => {
                             let wanted = matches!(cmd, Command::Mute);

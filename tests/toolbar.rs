@@ -590,6 +590,15 @@ async fn handle_commands_respect_the_rules() {
     assert_eq!(h.command("sign-in", JsValue::UNDEFINED), Ok(true));
     f.synced("BREAK").await;
     assert_eq!(h.state().as_deref(), Some("BREAK"));
+    // Arguments are an object without `command` (the name supplies it);
+    // anything else is a clear error, never silently dropped.
+    assert!(h.command("break", JsValue::from_str("lunch")).is_err());
+    let bad = js_sys::Object::new();
+    js_sys::Reflect::set(&bad, &"code".into(), &42.into()).unwrap();
+    assert!(h.command("break", bad.into()).is_err());
+    let args = js_sys::Object::new();
+    js_sys::Reflect::set(&args, &"code".into(), &"lunch".into()).unwrap();
+    assert_eq!(h.command("break", args.into()), Ok(true));
 }
 
 async fn post_to_self(command: &str) {

@@ -16,7 +16,9 @@ pub struct HostCommand {
     #[serde(default)]
     pub version: Option<u32>,
     /// `sign-in`, `sign-out`, `ready`, `break`, `work-mode`, `reset`, `mute`,
-    /// `unmute`, `toggle-mute`, `resync`.
+    /// `unmute`, `toggle-mute`, `resync`. Absent in `handle.command(name,
+    /// args)` arguments, where `name` supplies it.
+    #[serde(default)]
     pub command: String,
     /// Break reason.
     #[serde(default)]

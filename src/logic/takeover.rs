@@ -2,17 +2,13 @@
 
 use ccc_model::{api::AgentSnapshot, UserState};
 
-/// The other device when CCC's active device is set, is not ours, the agent is
-/// online, and this device had the agent (`owned`: we signed in from here, or a
-/// snapshot named our device).
-pub fn other_device<'a>(snap: &'a AgentSnapshot, ours: &str, owned: bool) -> Option<&'a str> {
+/// The other device when the agent is online and CCC's active device is set
+/// and is not ours: either another device took the agent over from us, or
+/// this browser was opened while the agent works elsewhere. Either way the
+/// agent is told, and can move the agent here (sign in from this device).
+pub fn other_device<'a>(snap: &'a AgentSnapshot, ours: &str) -> Option<&'a str> {
     let dev = snap.agent.device_id.as_deref()?;
-    (owned && dev != ours && snap.agent.state != UserState::Offline).then_some(dev)
-}
-
-/// True when the snapshot says this device is the active one.
-pub fn is_ours(snap: &AgentSnapshot, ours: &str) -> bool {
-    snap.agent.device_id.as_deref() == Some(ours)
+    (dev != ours && snap.agent.state != UserState::Offline).then_some(dev)
 }
 
 #[cfg(test)]
@@ -27,19 +23,14 @@ mod tests {
     }
 
     #[test]
-    fn detects_another_device_only_after_we_had_it() {
+    fn detects_another_active_device_while_online() {
         let s = snap(Some("web-b"), UserState::Ready);
-        assert_eq!(other_device(&s, "web-a", true), Some("web-b"));
-        assert_eq!(other_device(&s, "web-a", false), None);
-        assert_eq!(other_device(&s, "web-b", true), None);
+        assert_eq!(other_device(&s, "web-a"), Some("web-b"));
+        assert_eq!(other_device(&s, "web-b"), None);
+        assert_eq!(other_device(&snap(None, UserState::Ready), "web-a"), None);
         assert_eq!(
-            other_device(&snap(None, UserState::Ready), "web-a", true),
+            other_device(&snap(Some("web-b"), UserState::Offline), "web-a"),
             None
         );
-        assert_eq!(
-            other_device(&snap(Some("web-b"), UserState::Offline), "web-a", true),
-            None
-        );
-        assert!(is_ours(&snap(Some("web-a"), UserState::Break), "web-a"));
     }
 }
