@@ -8,7 +8,8 @@
 #   - wasm-opt from binaryen 132 (npm, locked in tools/package-lock.json):
 #     Debian's wasm-opt 108 corrupts wasm-bindgen's externref table
 #   - Debian packages: chromium, chromium-driver (browser tests), brotli and
-#     gzip (pre-compressed assets), npm (only if missing)
+#     gzip (pre-compressed assets), a CJK font (the zh-CN interface in test
+#     screenshots; agents' desktops have one), npm (only if missing)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,6 +30,7 @@ command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 command -v brotli >/dev/null 2>&1 || need_pkgs+=(brotli)
 command -v gzip >/dev/null 2>&1 || need_pkgs+=(gzip)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_pkgs+=(fonts-wqy-microhei)
 if ((${#need_pkgs[@]})); then
   say "installing Debian packages: ${need_pkgs[*]}"
   SUDO=""

@@ -174,3 +174,22 @@ async fn dark_theme_screenshot() {
     b.close().await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follows_the_browser_language() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let b = Browser::start(BrowserOptions {
+        lang: Some("zh-CN".into()),
+        ..BrowserOptions::default()
+    })
+    .await;
+    b.goto(&stack.url("/")).await;
+    b.click(&format!("signin-{AGENT}")).await;
+    b.wait_text("agent-state", "离线").await;
+    b.click("sign-in").await;
+    b.wait_text("agent-state", "小休").await;
+    b.screenshot(&screenshot_dir().join("standalone-zh-CN.png"))
+        .await;
+    b.close().await;
+    stack.stop().await;
+}
