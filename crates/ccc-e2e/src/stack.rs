@@ -57,15 +57,7 @@ impl Stack {
         sim_config.timings.ringing_timeout_ms = opts.ringing_timeout_ms;
         sim_config.timings.demo_calls_secs = None;
         let (key_id, key_secret) = sim_config.access_keys().into_iter().next().unwrap();
-        let agents: Vec<DemoAgent> = sim_config
-            .agents()
-            .into_iter()
-            .map(|a| DemoAgent {
-                user_id: a.user_id,
-                display_name: a.display_name,
-                extension: a.extension,
-            })
-            .collect();
+        let agents: Vec<DemoAgent> = sim_config.agents().into_iter().map(Into::into).collect();
         let sim = ccc_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("simulator starts");

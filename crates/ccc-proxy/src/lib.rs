@@ -63,15 +63,7 @@ pub async fn start_simulator(
         .into_iter()
         .next()
         .ok_or_else(|| RunError::Config("the demo simulator has no key pair".into()))?;
-    let agents: Vec<DemoAgent> = sim_config
-        .agents()
-        .into_iter()
-        .map(|a| DemoAgent {
-            user_id: a.user_id,
-            display_name: a.display_name,
-            extension: a.extension,
-        })
-        .collect();
+    let agents: Vec<DemoAgent> = sim_config.agents().into_iter().map(Into::into).collect();
     if let Some(instance) = sim_config.agents().first().map(|a| a.instance_id.clone()) {
         config.instance_id = instance;
     }

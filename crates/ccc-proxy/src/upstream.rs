@@ -301,24 +301,7 @@ pub fn iso8601_now() -> String {
 
 /// Formats epoch seconds as `yyyy-MM-ddTHH:mm:ssZ` (UTC).
 pub fn iso8601(epoch_secs: u64) -> String {
-    let days = i64::try_from(epoch_secs / 86_400).unwrap_or(0);
-    let rem = epoch_secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    ccc_model::signing::format_timestamp(i64::try_from(epoch_secs).unwrap_or(i64::MAX))
 }
 
 /// Epoch milliseconds now (the snapshot's `serverTime`).
