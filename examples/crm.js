@@ -3,25 +3,9 @@
 // inline scripts).
 
 async function loadToolbar() {
-  // Production: the proxy serves a stable loader that re-exports `mount`
-  // after initialising the wasm.
-  try {
-    const m = await import("/ccc-toolbar.js");
-    if (typeof m.mount === "function") {
-      if (typeof m.default === "function" && !m.__initialised) {
-        try { await m.default(); } catch (_) { /* already initialised */ }
-      }
-      return m;
-    }
-  } catch (_) {
-    // Fall through: find Trunk's hashed module in the standalone page.
-  }
-  const html = await (await fetch("/index.html", { credentials: "same-origin" })).text();
-  const found = html.match(/\/ccc-toolbar-[0-9a-f]+\.js/);
-  if (!found) throw new Error("toolbar module not found");
-  const m = await import(found[0]);
-  await m.default();
-  return m;
+  // The proxy serves a stable loader that initialises the hashed build and
+  // re-exports `mount` (see docs/widget.md).
+  return import("/ccc-toolbar.js");
 }
 
 function log(text) {

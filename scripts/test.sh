@@ -27,5 +27,6 @@ scripts/build-widget.sh
 
 if [ -d crates/ccc-e2e ]; then
   step "end-to-end: widget + proxy + simulator in headless Chromium"
-  cargo test -p ccc-e2e 2>&1
+  # Each test runs its own Chromium and stack: two at a time on small machines.
+  cargo test -p ccc-e2e 2>&1 -- --test-threads=2
 fi

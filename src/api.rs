@@ -5,7 +5,7 @@
 use std::{future::Future, pin::Pin};
 
 use ccc_model::api::{AgentSnapshot, ApiErrorBody, Session};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit, Response};
@@ -150,9 +150,13 @@ impl HttpApi {
     }
 }
 
-fn to_js<T: Serialize>(v: &T) -> Result<JsValue, Failure> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|_| Failure::Decode)
+/// A JSON-shaped request body.
+fn body(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
 }
 
 impl AgentApi for HttpApi {
@@ -175,10 +179,16 @@ impl AgentApi for HttpApi {
     fn command(&self, cmd: Command) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
         Box::pin(async move {
             let body = match cmd.body() {
-                CommandBody::Empty => js_sys::Object::new().into(),
-                CommandBody::Ready(r) => to_js(&r)?,
-                CommandBody::Break(b) => to_js(&b)?,
-                CommandBody::WorkMode(w) => to_js(&w)?,
+                CommandBody::Empty => body(&[]),
+                CommandBody::Ready(r) => body(&[("outboundOnly", r.outbound_only.into())]),
+                CommandBody::Break(b) => body(&[("code", JsValue::from_str(&b.code))]),
+                CommandBody::WorkMode(w) => body(&[
+                    ("mode", JsValue::from_str(w.mode.as_str())),
+                    (
+                        "mobile",
+                        w.mobile.as_deref().map_or(JsValue::NULL, JsValue::from_str),
+                    ),
+                ]),
             };
             self.fetch("POST", &cmd.path(), Some(body)).await
         })

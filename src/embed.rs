@@ -12,7 +12,8 @@ use web_sys::HtmlElement;
 use crate::{
     api::{AgentApi, HttpApi},
     browser::device_id,
-    components::{Theme, ToolbarView},
+    components::{toolbar_view, Theme},
+    dom,
     events::{host_command, listen_parent_commands, use_host_events, Emitter},
     i18n::Lang,
     logic::{
@@ -110,7 +111,7 @@ impl MountOptions {
 #[wasm_bindgen]
 pub struct ToolbarHandle {
     toolbar: Toolbar,
-    mounted: Option<SendWrapper<Box<dyn std::any::Any>>>,
+    mounted: Option<SendWrapper<dom::Mounted>>,
 }
 
 impl std::fmt::Debug for ToolbarHandle {
@@ -135,7 +136,7 @@ impl ToolbarHandle {
     pub fn command(&self, name: &str, args: JsValue) -> Result<bool, JsValue> {
         let mut cmd: HostCommand = if args.is_object() {
             serde_wasm_bindgen::from_value(args).map_err(|e| {
-                JsValue::from_str(&format!("ccc-toolbar: bad arguments for {name:?}: {e}"))
+                JsValue::from_str(&format!("ccc-toolbar: bad arguments for \"{name}\": {e}"))
             })?
         } else if args.is_undefined() || args.is_null() {
             HostCommand::default()
@@ -166,7 +167,7 @@ pub fn mount_with_api(
     let lang = options.lang.unwrap_or_else(browser_lang);
     let toolbar = Toolbar::new(api, config, lang);
     let host: web_sys::EventTarget = element.clone().into();
-    let handle = leptos::mount::mount_to(element, move || {
+    let handle = dom::mount(&element, move || {
         use_sync(toolbar);
         use_shortcuts(toolbar, options.shortcuts.clone());
         use_host_events(
@@ -180,11 +181,11 @@ pub fn mount_with_api(
             let guard = SendWrapper::new(listen_parent_commands(toolbar, origin));
             on_cleanup(move || drop(guard));
         }
-        view! { <ToolbarView toolbar=toolbar standalone=options.standalone theme=options.theme /> }
+        toolbar_view(toolbar, options.standalone, options.theme)
     });
     ToolbarHandle {
         toolbar,
-        mounted: Some(SendWrapper::new(Box::new(handle))),
+        mounted: Some(SendWrapper::new(handle)),
     }
 }
 
@@ -210,7 +211,6 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<ToolbarHandle, Js
 /// `?parentOrigin=<origin>` turns on iframe mode). Does nothing otherwise.
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
@@ -243,8 +243,13 @@ pub fn start() {
         set("iframe", iframe.into());
         set("layout", JsValue::from_str("bar"));
     }
-    if let Some(theme) = query_param(&search, "theme") {
-        set("theme", JsValue::from_str(&theme));
+    let theme = query_param(&search, "theme").or_else(|| el.get_attribute("data-theme"));
+    if let Some(theme) = &theme {
+        set("theme", JsValue::from_str(theme));
+        // The standalone page (ours, never a CRM page) follows the theme too.
+        if let Some(body) = doc.body() {
+            let _ = body.set_attribute("data-theme", Theme::parse(theme).as_str());
+        }
     }
     match mount(el, opts.into()) {
         Ok(handle) => std::mem::forget(handle),

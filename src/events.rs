@@ -29,11 +29,11 @@ pub struct Emitter {
 
 impl Emitter {
     /// Dispatches `ccc:<kind>` with `detail` (and posts it in iframe mode).
-    pub fn emit<T: Serialize>(&self, kind: &str, detail: &T) {
-        let Ok(detail) = detail.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        else {
-            return;
-        };
+    pub fn emit<T: ToJs>(&self, kind: &str, detail: &T) {
+        self.emit_js(kind, detail.to_js());
+    }
+
+    fn emit_js(&self, kind: &str, detail: JsValue) {
         if let Some(host) = &self.host {
             let init = CustomEventInit::new();
             init.set_bubbles(true);
@@ -47,6 +47,115 @@ impl Emitter {
                 let _ = parent.post_message(&detail, origin);
             }
         }
+    }
+}
+
+/// A plain JS object (the `detail` of an event), as JSON would give it.
+pub trait ToJs {
+    /// The object.
+    fn to_js(&self) -> JsValue;
+}
+
+fn js_obj(version: u32, kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    };
+    set("version", &JsValue::from_f64(version as f64));
+    set("type", &JsValue::from_str(kind));
+    for (k, v) in fields {
+        set(k, v);
+    }
+    o.into()
+}
+
+fn js_str(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+fn js_num(n: Option<f64>) -> JsValue {
+    n.map_or(JsValue::NULL, JsValue::from_f64)
+}
+
+impl ToJs for StateEvent {
+    fn to_js(&self) -> JsValue {
+        js_obj(
+            self.version,
+            self.r#type,
+            &[
+                ("state", JsValue::from_str(&self.state)),
+                ("breakCode", js_str(self.break_code.as_deref())),
+                ("workMode", js_str(self.work_mode.as_deref())),
+                ("extension", js_str(self.extension.as_deref())),
+                ("since", js_num(self.since.map(|n| n as f64))),
+                ("deviceId", js_str(self.device_id.as_deref())),
+            ],
+        )
+    }
+}
+
+impl ToJs for CallEvent {
+    fn to_js(&self) -> JsValue {
+        let call = self.call.as_ref().map_or(JsValue::NULL, |c| {
+            let o = js_sys::Object::new();
+            for (k, v) in [
+                ("jobId", JsValue::from_str(&c.job_id)),
+                ("callType", js_str(c.call_type.as_deref())),
+                ("otherParty", js_str(c.other_party.as_deref())),
+                ("startedAt", js_num(c.started_at.map(|n| n as f64))),
+            ] {
+                let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+            }
+            o.into()
+        });
+        js_obj(self.version, self.r#type, &[("call", call)])
+    }
+}
+
+impl ToJs for MuteEvent {
+    fn to_js(&self) -> JsValue {
+        js_obj(
+            self.version,
+            self.r#type,
+            &[("muted", JsValue::from_bool(self.muted))],
+        )
+    }
+}
+
+impl ToJs for ErrorEvent {
+    fn to_js(&self) -> JsValue {
+        js_obj(
+            self.version,
+            self.r#type,
+            &[
+                ("code", JsValue::from_str(&self.code)),
+                ("message", JsValue::from_str(&self.message)),
+                ("command", js_str(self.command)),
+            ],
+        )
+    }
+}
+
+impl ToJs for ConnectionEvent {
+    fn to_js(&self) -> JsValue {
+        js_obj(
+            self.version,
+            self.r#type,
+            &[
+                ("connection", JsValue::from_str(self.connection)),
+                ("lastSyncAt", js_num(self.last_sync_at)),
+            ],
+        )
+    }
+}
+
+impl ToJs for PendingEvent {
+    fn to_js(&self) -> JsValue {
+        js_obj(
+            self.version,
+            self.r#type,
+            &[("command", js_str(self.command))],
+        )
     }
 }
 

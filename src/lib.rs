@@ -14,6 +14,7 @@
 pub mod api;
 pub mod browser;
 pub mod components;
+pub mod dom;
 pub mod embed;
 pub mod events;
 pub mod i18n;

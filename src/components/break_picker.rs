@@ -2,26 +2,28 @@
 //! configured codes, recently used first. Arrow keys, Enter, Escape, typing
 //! filters.
 
-use leptos::{html, prelude::*};
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::Element;
 
 use crate::{
-    components::{action_button::unique_id, ActionButton},
+    components::action_button::{action_button, unique_id, ActionButton},
+    dom::{add, attr, effect, el, focus, on, prop, set_attr, slot, target_value, text},
     i18n::{break_label, tr},
     logic::{breaks, Command, CommandKind},
     state::Toolbar,
 };
 
-/// The break-reason picker.
-#[component]
-pub fn BreakPicker() -> impl IntoView {
-    let tb = expect_context::<Toolbar>();
+/// Appends the break-reason picker to `parent`.
+pub fn break_picker(tb: Toolbar, parent: &Element) {
     let open = tb.break_menu_open;
     let query = RwSignal::new(String::new());
     let active = RwSignal::new(0usize);
-    let search = NodeRef::<html::Input>::new();
     let list_id = unique_id("breaks");
     let opt_prefix = unique_id("opt");
-    let options = Memo::new(move |_| {
+    let options = move || {
         let configured = tb.session.with(|s| {
             s.as_ref()
                 .map(|s| s.break_codes.clone())
@@ -35,7 +37,7 @@ pub fn BreakPicker() -> impl IntoView {
                 .cloned()
                 .collect::<Vec<_>>()
         })
-    });
+    };
     let close = move || {
         open.set(false);
         query.set(String::new());
@@ -45,22 +47,91 @@ pub fn BreakPicker() -> impl IntoView {
         close();
         tb.run(Command::Break { code });
     };
-    // Focus the search box when the menu opens (also by shortcut).
-    Effect::new(move |_| {
-        if open.get() {
-            if let Some(input) = search.get() {
-                let _ = input.focus();
-            }
+
+    let root = el("span", &[("class", "ccc-picker")]);
+    add(parent, &root);
+    let mut button = ActionButton::new(CommandKind::Break, "break-picker", move || {
+        if open.get_untracked() {
+            close()
+        } else {
+            open.set(true)
+        }
+    });
+    button.label = Some(Rc::new(move || {
+        format!("{} ▾", tr(tb.lang.get(), "Break", "小休"))
+    }));
+    action_button(tb, &root, button);
+
+    let popup = el(
+        "div",
+        &[("class", "ccc-popup"), ("data-testid", "break-menu")],
+    );
+    add(&root, &popup);
+    let input = el(
+        "input",
+        &[
+            ("class", "ccc-input"),
+            ("type", "text"),
+            ("role", "combobox"),
+            ("autocomplete", "off"),
+            ("data-testid", "break-search"),
+            ("aria-autocomplete", "list"),
+            ("aria-controls", &list_id),
+        ],
+    );
+    add(&popup, &input);
+    let list = el(
+        "ul",
+        &[
+            ("class", "ccc-listbox"),
+            ("role", "listbox"),
+            ("id", &list_id),
+        ],
+    );
+    add(&popup, &list);
+
+    // Shown when open; the search box gets focus when the menu opens (also
+    // by shortcut).
+    let (p, i) = (popup.clone(), input.clone());
+    effect(move || {
+        let o = open.get();
+        set_attr(&p, "hidden", (!o).then_some(""));
+        set_attr(&i, "aria-expanded", Some(if o { "true" } else { "false" }));
+        if o {
+            focus(&i);
         }
     });
     // A state where break is not allowed closes the menu.
-    Effect::new(move |_| {
+    effect(move || {
         if tb.why_not(CommandKind::Break).is_some() && open.get_untracked() {
             close();
         }
     });
-    let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        let n = options.with(Vec::len);
+    let prefix = opt_prefix.clone();
+    attr(&input, "aria-activedescendant", move || {
+        Some(format!("{prefix}-{}", active.get()))
+    });
+    let i = input.clone();
+    effect(move || {
+        let lang = tb.lang.get();
+        set_attr(&i, "aria-label", Some(tr(lang, "Break reason", "小休原因")));
+        set_attr(
+            &i,
+            "placeholder",
+            Some(tr(lang, "Search reasons…", "搜索原因…")),
+        );
+    });
+    prop(&input, "value", move || query.get().into());
+    on(&input, "input", move |ev| {
+        query.set(target_value(&ev));
+        active.set(0);
+    });
+    on(&input, "keydown", move |ev| {
+        let Some(ev) = ev.dyn_ref::<web_sys::KeyboardEvent>() else {
+            return;
+        };
+        let opts = untrack(options);
+        let n = opts.len();
         match ev.key().as_str() {
             "ArrowDown" => {
                 ev.prevent_default();
@@ -78,7 +149,7 @@ pub fn BreakPicker() -> impl IntoView {
             "End" => active.set(n.saturating_sub(1)),
             "Enter" => {
                 ev.prevent_default();
-                if let Some(code) = options.with(|o| o.get(active.get_untracked()).cloned()) {
+                if let Some(code) = opts.get(active.get_untracked()).cloned() {
                     choose(code);
                 }
             }
@@ -88,71 +159,38 @@ pub fn BreakPicker() -> impl IntoView {
             }
             _ => {}
         }
-    };
-    let label = Signal::derive(move || format!("{} ▾", tr(tb.lang.get(), "Break", "小休")));
-    let prefix = opt_prefix.clone();
-    let list_id2 = list_id.clone();
-    view! {
-        <span class="ccc-picker">
-            <ActionButton
-                kind=CommandKind::Break
-                testid="break-picker"
-                label=label
-                on_press=move |_| {
-                    if open.get_untracked() { close() } else { open.set(true) }
-                }
-            />
-            <div class="ccc-popup" hidden=move || !open.get() data-testid="break-menu">
-                <input
-                    node_ref=search
-                    class="ccc-input"
-                    type="text"
-                    role="combobox"
-                    autocomplete="off"
-                    data-testid="break-search"
-                    aria-autocomplete="list"
-                    aria-expanded=move || open.get().to_string()
-                    aria-controls=list_id
-                    aria-activedescendant=move || format!("{opt_prefix}-{}", active.get())
-                    aria-label=move || tr(tb.lang.get(), "Break reason", "小休原因")
-                    placeholder=move || tr(tb.lang.get(), "Search reasons…", "搜索原因…")
-                    prop:value=move || query.get()
-                    on:input=move |ev| {
-                        query.set(event_target_value(&ev));
-                        active.set(0);
-                    }
-                    on:keydown=on_key
-                />
-                <ul class="ccc-listbox" role="listbox" id=list_id2>
-                    {move || {
-                        let prefix = prefix.clone();
-                        let lang = tb.lang.get();
-                        options
-                            .get()
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, code)| {
-                                let c = code.clone();
-                                view! {
-                                    <li
-                                        role="option"
-                                        id=format!("{prefix}-{i}")
-                                        class="ccc-option"
-                                        class:ccc-option--active=move || active.get() == i
-                                        aria-selected=move || (active.get() == i).to_string()
-                                        data-testid="break-option"
-                                        data-code=code.clone()
-                                        on:mousedown=|ev| ev.prevent_default()
-                                        on:click=move |_| choose(c.clone())
-                                    >
-                                        {break_label(&code, lang)}
-                                    </li>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </ul>
-            </div>
-        </span>
-    }
+    });
+    slot(&list, move || {
+        let lang = tb.lang.get();
+        let current = active.get();
+        options()
+            .into_iter()
+            .enumerate()
+            .map(|(i, code)| {
+                let selected = current == i;
+                let li = el(
+                    "li",
+                    &[
+                        ("role", "option"),
+                        ("id", &format!("{opt_prefix}-{i}")),
+                        (
+                            "class",
+                            if selected {
+                                "ccc-option ccc-option--active"
+                            } else {
+                                "ccc-option"
+                            },
+                        ),
+                        ("aria-selected", if selected { "true" } else { "false" }),
+                        ("data-testid", "break-option"),
+                        ("data-code", &code),
+                    ],
+                );
+                text(&li, &break_label(&code, lang));
+                on(&li, "mousedown", |ev| ev.prevent_default());
+                on(&li, "click", move |_| choose(code.clone()));
+                li
+            })
+            .collect()
+    });
 }

@@ -1,75 +1,87 @@
 //! Reset state, after a confirmation.
 
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::Element;
 
 use crate::{
-    components::ActionButton,
+    components::action_button::{action_button, ActionButton},
+    dom::{add, child, el, focus, on, slot},
     i18n::tr,
     logic::{Command, CommandKind},
     state::Toolbar,
 };
 
-/// The reset button and its inline confirmation.
-#[component]
-pub fn ResetButton() -> impl IntoView {
-    let tb = expect_context::<Toolbar>();
+/// Appends the reset button and its inline confirmation to `parent`.
+pub fn reset_button(tb: Toolbar, parent: &Element) {
     let confirming = RwSignal::new(false);
-    let confirm_ref = NodeRef::<html::Button>::new();
-    Effect::new(move |_| {
-        if confirming.get() {
-            if let Some(b) = confirm_ref.get() {
-                let _ = b.focus();
-            }
+    let group = el("span", &[("class", "ccc-group")]);
+    add(parent, &group);
+    action_button(
+        tb,
+        &group,
+        ActionButton::new(CommandKind::Reset, "reset", move || confirming.set(true))
+            .class("ccc-btn--quiet"),
+    );
+    slot(&group, move || {
+        if !confirming.get() {
+            return Vec::new();
         }
+        let lang = tb.lang.get();
+        let root = el(
+            "span",
+            &[
+                ("class", "ccc-confirm"),
+                ("role", "group"),
+                ("data-testid", "reset-confirmation"),
+            ],
+        );
+        on(&root, "keydown", move |ev| {
+            if ev
+                .dyn_ref::<web_sys::KeyboardEvent>()
+                .is_some_and(|k| k.key() == "Escape")
+            {
+                confirming.set(false);
+            }
+        });
+        child(
+            &root,
+            "span",
+            &[],
+            tr(
+                lang,
+                "Reset your state? You will be signed out.",
+                "确定重置状态？您将被下线。",
+            ),
+        );
+        let yes = child(
+            &root,
+            "button",
+            &[
+                ("type", "button"),
+                ("class", "ccc-btn ccc-btn--danger"),
+                ("data-testid", "confirm-reset"),
+            ],
+            tr(lang, "Reset", "重置"),
+        );
+        on(&yes, "click", move |_| {
+            confirming.set(false);
+            tb.run(Command::Reset);
+        });
+        let no = child(
+            &root,
+            "button",
+            &[
+                ("type", "button"),
+                ("class", "ccc-btn"),
+                ("data-testid", "cancel-reset"),
+            ],
+            tr(lang, "Cancel", "取消"),
+        );
+        on(&no, "click", move |_| confirming.set(false));
+        // Focus moves to the confirm button once it is in the document.
+        let f = yes.clone();
+        leptos::task::spawn_local(async move { focus(&f) });
+        vec![root]
     });
-    view! {
-        <span class="ccc-group">
-            <ActionButton
-                kind=CommandKind::Reset
-                testid="reset"
-                class="ccc-btn--quiet"
-                on_press=move |_| confirming.set(true)
-            />
-            <Show when=move || confirming.get()>
-                <span
-                    class="ccc-confirm"
-                    role="group"
-                    data-testid="reset-confirmation"
-                    on:keydown=move |ev| {
-                        if ev.key() == "Escape" {
-                            confirming.set(false);
-                        }
-                    }
-                >
-                    <span>
-                        {move || tr(
-                            tb.lang.get(),
-                            "Reset your state? You will be signed out.",
-                            "确定重置状态？您将被下线。",
-                        )}
-                    </span>
-                    <button
-                        type="button"
-                        class="ccc-btn ccc-btn--danger"
-                        data-testid="confirm-reset"
-                        node_ref=confirm_ref
-                        on:click=move |_| {
-                            confirming.set(false);
-                            tb.run(Command::Reset);
-                        }
-                    >
-                        {move || tr(tb.lang.get(), "Reset", "重置")}
-                    </button>
-                    <button
-                        type="button"
-                        class="ccc-btn"
-                        data-testid="cancel-reset"
-                        on:click=move |_| confirming.set(false)
-                    >
-                        {move || tr(tb.lang.get(), "Cancel", "取消")}
-                    </button>
-                </span>
-            </Show>
-        </span>
-    }
 }

@@ -1,19 +1,27 @@
 //! Time in the current state (`m:ss` / `h:mm:ss`), from server timestamps.
 
-use leptos::prelude::*;
+use web_sys::Element;
 
-use crate::logic::clock::format_duration;
+use crate::{
+    dom::{el, text_of},
+    logic::clock::format_duration,
+    state::Toolbar,
+};
 
-/// The time-in-state timer.
-#[component]
-pub fn StateTimer(
-    /// Milliseconds in the current state, skew-corrected (`None`: unknown).
-    #[prop(into)]
-    elapsed: Signal<Option<i64>>,
-) -> impl IntoView {
-    view! {
-        <span class="ccc-timer" data-testid="state-timer" role="timer">
-            {move || elapsed.get().map(format_duration).unwrap_or_else(|| "–:––".into())}
-        </span>
-    }
+/// The time-in-state timer (skew-corrected; `–:––` when unknown).
+pub fn state_timer(tb: Toolbar) -> Element {
+    let e = el(
+        "span",
+        &[
+            ("class", "ccc-timer"),
+            ("data-testid", "state-timer"),
+            ("role", "timer"),
+        ],
+    );
+    text_of(&e, move || {
+        tb.time_in_state()
+            .map(format_duration)
+            .unwrap_or_else(|| "–:––".into())
+    });
+    e
 }

@@ -1,28 +1,36 @@
 //! Work mode: ON_SITE / OFF_SITE (with a mobile number) / OFFICE_PHONE.
 
+use std::rc::Rc;
+
 use ccc_model::WorkMode;
 use leptos::prelude::*;
+use web_sys::Element;
 
 use crate::{
-    components::ActionButton,
+    components::action_button::{action_button, ActionButton},
+    dom::{add, effect, el, on, prop, set_attr, show, slot, target_value, text},
     i18n::{tr, work_mode_label},
     logic::{Command, CommandKind},
     state::Toolbar,
 };
 
-/// The work-mode select, the mobile number for OFF_SITE and the switch button.
-#[component]
-pub fn WorkModePicker() -> impl IntoView {
-    let tb = expect_context::<Toolbar>();
-    let server_mode = Memo::new(move |_| {
+/// Appends the work-mode select, the mobile number for OFF_SITE and the
+/// switch button to `parent`.
+pub fn work_mode_picker(tb: Toolbar, parent: &Element) {
+    let server_mode = move || {
         tb.snapshot
             .with(|s| s.as_ref().and_then(|s| s.agent.work_mode.clone()))
-    });
+    };
     // The agent's unsent choice; cleared when the server's mode changes.
     let choice = RwSignal::new(None::<WorkMode>);
     let mobile = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        server_mode.track();
+    let seen = std::cell::RefCell::new(None::<Option<WorkMode>>);
+    effect(move || {
+        let mode = server_mode();
+        if seen.borrow().as_ref() == Some(&mode) {
+            return;
+        }
+        *seen.borrow_mut() = Some(mode);
         choice.set(None);
         if let Some(m) = tb
             .snapshot
@@ -31,7 +39,7 @@ pub fn WorkModePicker() -> impl IntoView {
             mobile.set(m);
         }
     });
-    let selected = move || choice.get().or_else(|| server_mode.get());
+    let selected = move || choice.get().or_else(server_mode);
     let modes = move || {
         tb.session.with(|s| {
             s.as_ref()
@@ -40,12 +48,11 @@ pub fn WorkModePicker() -> impl IntoView {
                 .unwrap_or_else(|| WorkMode::ALL.to_vec())
         })
     };
-    let reason = Memo::new(move |_| tb.why_not(CommandKind::WorkMode));
-    let blocked = Signal::derive(move || {
+    let blocked = move || {
         let lang = tb.lang.get();
         match selected() {
             None => Some(tr(lang, "Choose a work mode.", "请选择工作模式。").to_owned()),
-            Some(m) if Some(&m) == server_mode.get().as_ref() && choice.get().is_none() => Some(
+            Some(m) if Some(&m) == server_mode().as_ref() && choice.get().is_none() => Some(
                 tr(
                     lang,
                     "This is already your work mode.",
@@ -58,63 +65,72 @@ pub fn WorkModePicker() -> impl IntoView {
             }
             _ => None,
         }
-    });
-    let apply = move |_| {
-        if let Some(mode) = selected() {
+    };
+    let apply = move || {
+        if let Some(mode) = untrack(selected) {
             let mobile = (mode == WorkMode::OffSite)
                 .then(|| mobile.get_untracked().trim().to_owned())
                 .filter(|m| !m.is_empty());
             tb.run(Command::WorkMode { mode, mobile });
         }
     };
-    view! {
-        <span class="ccc-group ccc-workmode">
-            <select
-                class="ccc-select"
-                data-testid="work-mode-picker"
-                aria-label=move || tr(tb.lang.get(), "Work mode", "工作模式")
-                disabled=move || reason.with(Option::is_some)
-                title=move || reason.get()
-                on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    choice.set(Some(WorkMode::parse(&v)));
+
+    let group = el("span", &[("class", "ccc-group ccc-workmode")]);
+    add(parent, &group);
+    let select = el(
+        "select",
+        &[("class", "ccc-select"), ("data-testid", "work-mode-picker")],
+    );
+    add(&group, &select);
+    let s = select.clone();
+    effect(move || {
+        let reason = tb.why_not(CommandKind::WorkMode);
+        set_attr(
+            &s,
+            "aria-label",
+            Some(tr(tb.lang.get(), "Work mode", "工作模式")),
+        );
+        set_attr(&s, "disabled", reason.is_some().then_some(""));
+        set_attr(&s, "title", reason.as_deref());
+    });
+    on(&select, "change", move |ev| {
+        choice.set(Some(WorkMode::parse(&target_value(&ev))));
+    });
+    slot(&select, move || {
+        let lang = tb.lang.get();
+        let current = selected();
+        modes()
+            .into_iter()
+            .map(|m| {
+                let o = el("option", &[("value", m.as_str())]);
+                if current.as_ref() == Some(&m) {
+                    let _ = o.set_attribute("selected", "");
                 }
-            >
-                {move || {
-                    let lang = tb.lang.get();
-                    let current = selected();
-                    modes()
-                        .into_iter()
-                        .map(|m| {
-                            let sel = current.as_ref() == Some(&m);
-                            view! {
-                                <option value=m.as_str().to_owned() selected=sel>
-                                    {work_mode_label(&m, lang)}
-                                </option>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </select>
-            <Show when=move || selected() == Some(WorkMode::OffSite)>
-                <input
-                    class="ccc-input"
-                    type="tel"
-                    inputmode="tel"
-                    autocomplete="tel"
-                    data-testid="mobile-input"
-                    aria-label=move || tr(tb.lang.get(), "Mobile number", "手机号")
-                    placeholder=move || tr(tb.lang.get(), "Mobile number", "手机号")
-                    prop:value=move || mobile.get()
-                    on:input=move |ev| mobile.set(event_target_value(&ev))
-                />
-            </Show>
-            <ActionButton
-                kind=CommandKind::WorkMode
-                testid="work-mode-apply"
-                blocked=blocked
-                on_press=apply
-            />
-        </span>
-    }
+                text(&o, &work_mode_label(&m, lang));
+                o
+            })
+            .collect()
+    });
+    let off_site = move || choice.get().or_else(server_mode) == Some(WorkMode::OffSite);
+    show(&group, off_site, move || {
+        let label = tr(tb.lang.get(), "Mobile number", "手机号");
+        let input = el(
+            "input",
+            &[
+                ("class", "ccc-input"),
+                ("type", "tel"),
+                ("inputmode", "tel"),
+                ("autocomplete", "tel"),
+                ("data-testid", "mobile-input"),
+                ("aria-label", label),
+                ("placeholder", label),
+            ],
+        );
+        prop(&input, "value", move || mobile.get().into());
+        on(&input, "input", move |ev| mobile.set(target_value(&ev)));
+        vec![input]
+    });
+    let mut b = ActionButton::new(CommandKind::WorkMode, "work-mode-apply", apply);
+    b.blocked = Some(Rc::new(blocked));
+    action_button(tb, &group, b);
 }

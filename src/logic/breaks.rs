@@ -28,18 +28,21 @@ pub fn remember(recent: &mut Vec<String>, code: &str) {
     recent.truncate(RECENT_MAX);
 }
 
-/// Codes matching `query` (case-insensitive substring of the code or its
-/// label), keeping their order; an empty query matches everything.
+/// Codes matching `query` (ASCII-case-insensitive substring of the code or
+/// its label; Chinese has no case), keeping their order; an empty query
+/// matches everything.
 pub fn filter<'a>(
     codes: &'a [String],
     query: &str,
     label: impl Fn(&str) -> String,
 ) -> Vec<&'a String> {
-    let q = query.trim().to_lowercase();
+    let q = query.trim().to_ascii_lowercase();
     codes
         .iter()
         .filter(|c| {
-            q.is_empty() || c.to_lowercase().contains(&q) || label(c).to_lowercase().contains(&q)
+            q.is_empty()
+                || c.to_ascii_lowercase().contains(&q)
+                || label(c).to_ascii_lowercase().contains(&q)
         })
         .collect()
 }

@@ -16,7 +16,7 @@ use tokio::process::{Child, Command};
 use crate::eventually;
 
 /// How long UI conditions may take before a test fails.
-pub const UI_DEADLINE: Duration = Duration::from_secs(10);
+pub const UI_DEADLINE: Duration = Duration::from_secs(15);
 
 /// One browser (its own chromedriver, profile and session).
 #[derive(Debug)]
