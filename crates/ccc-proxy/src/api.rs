@@ -12,7 +12,10 @@ use axum::{
     Json,
 };
 use ccc_model::{
-    api::{Agent, AgentSnapshot, BreakRequest, Call, ReadyRequest, Session, WorkModeRequest},
+    api::{
+        Agent, AgentSnapshot, BreakRequest, Call, Command, CommandKind, ReadyRequest, Session,
+        WorkModeRequest,
+    },
     WorkMode,
 };
 use serde::{de::DeserializeOwned, Deserialize};
@@ -175,97 +178,63 @@ async fn fetch(
     Ok(snapshot)
 }
 
-/// A state change, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// SignInGroup.
-    SignIn,
-    /// SignOutGroup.
-    SignOut,
-    /// ReadyForService.
-    Ready {
-        /// Outbound-only mode.
-        outbound_only: bool,
-    },
-    /// TakeBreak.
-    Break {
-        /// Configured break code.
-        code: String,
-    },
-    /// ChangeWorkMode.
-    WorkMode {
-        /// The new mode.
-        mode: WorkMode,
-        /// Personal phone (OFF_SITE).
-        mobile: Option<String>,
-    },
-    /// ResetAgentState.
-    Reset,
-    /// MuteCall on the current call.
-    Mute,
-    /// UnmuteCall on the current call.
-    Unmute,
-}
-
-impl Command {
-    /// Validates `body` for the command named by the URL segment `name`.
-    pub fn parse(name: &str, body: JsonBody, state: &AppState) -> Result<Self, AppError> {
-        Ok(match name {
-            "sign-in" => Command::SignIn,
-            "sign-out" => Command::SignOut,
-            "reset" => Command::Reset,
-            "mute" => Command::Mute,
-            "unmute" => Command::Unmute,
-            "ready" => Command::Ready {
-                outbound_only: body.parse::<ReadyRequest>()?.outbound_only,
-            },
-            "break" => {
-                let code = body.parse::<BreakRequest>()?.code;
-                if !state.config.break_codes.contains(&code) {
-                    return Err(AppError::invalid(
-                        "Proxy.InvalidBreakCode",
-                        format!("Break code {code:?} is not one of the configured break codes."),
-                    ));
-                }
-                Command::Break { code }
+/// Validates `body` for the command named by the URL segment `name`
+/// (the names and bodies are the API contract in [`ccc_model::api::Command`]).
+pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Command, AppError> {
+    let kind = CommandKind::parse(name).ok_or_else(AppError::not_found)?;
+    Ok(match kind {
+        CommandKind::SignIn => Command::SignIn,
+        CommandKind::SignOut => Command::SignOut,
+        CommandKind::Reset => Command::Reset,
+        CommandKind::Mute => Command::Mute,
+        CommandKind::Unmute => Command::Unmute,
+        CommandKind::Ready => Command::Ready {
+            outbound_only: body.parse::<ReadyRequest>()?.outbound_only,
+        },
+        CommandKind::Break => {
+            let code = body.parse::<BreakRequest>()?.code;
+            if !state.config.break_codes.contains(&code) {
+                return Err(AppError::invalid(
+                    "Proxy.InvalidBreakCode",
+                    format!("Break code {code:?} is not one of the configured break codes."),
+                ));
             }
-            "work-mode" => {
-                let req = body.parse::<WorkModeRequest>()?;
-                if !req.mode.is_known() || !state.config.work_modes.contains(&req.mode) {
+            Command::Break { code }
+        }
+        CommandKind::WorkMode => {
+            let req = body.parse::<WorkModeRequest>()?;
+            if !req.mode.is_known() || !state.config.work_modes.contains(&req.mode) {
+                return Err(AppError::invalid(
+                    "Proxy.InvalidWorkMode",
+                    format!("Work mode {} is not offered.", req.mode),
+                ));
+            }
+            let mobile = req
+                .mobile
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty());
+            if let Some(m) = &mobile {
+                let digits = m.strip_prefix('+').unwrap_or(m);
+                if !(3..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit())
+                {
                     return Err(AppError::invalid(
-                        "Proxy.InvalidWorkMode",
-                        format!("Work mode {} is not offered.", req.mode),
+                        "Proxy.InvalidMobile",
+                        "The mobile number must be 3 to 20 digits, optionally after a +.",
                     ));
-                }
-                let mobile = req
-                    .mobile
-                    .map(|m| m.trim().to_owned())
-                    .filter(|m| !m.is_empty());
-                if let Some(m) = &mobile {
-                    let digits = m.strip_prefix('+').unwrap_or(m);
-                    if !(3..=20).contains(&digits.len())
-                        || !digits.bytes().all(|b| b.is_ascii_digit())
-                    {
-                        return Err(AppError::invalid(
-                            "Proxy.InvalidMobile",
-                            "The mobile number must be 3 to 20 digits, optionally after a +.",
-                        ));
-                    }
-                }
-                if req.mode == WorkMode::OffSite && mobile.is_none() {
-                    return Err(AppError::invalid(
-                        "Proxy.MobileRequired",
-                        "OFF_SITE needs the mobile number calls are sent to.",
-                    ));
-                }
-                Command::WorkMode {
-                    mode: req.mode,
-                    mobile,
                 }
             }
-            _ => return Err(AppError::not_found()),
-        })
-    }
+            if req.mode == WorkMode::OffSite && mobile.is_none() {
+                return Err(AppError::invalid(
+                    "Proxy.MobileRequired",
+                    "OFF_SITE needs the mobile number calls are sent to.",
+                ));
+            }
+            Command::WorkMode {
+                mode: req.mode,
+                mobile,
+            }
+        }
+    })
 }
 
 /// `POST /api/v1/agent/{command}`.
@@ -277,7 +246,7 @@ pub async fn command(
     body: JsonBody,
 ) -> Result<Response, AppError> {
     let device = device_id(&headers)?.unwrap_or_else(|| DEFAULT_DEVICE_ID.to_owned());
-    let command = Command::parse(&name, body, &state)?;
+    let command = parse_command(&name, body, &state)?;
     if !state.limiter.check(&agent.user_id) {
         return Err(AppError::rate_limited());
     }
