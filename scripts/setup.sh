@@ -45,7 +45,7 @@ fi
 # --- wasm-opt (binaryen from npm, exact version from the lock file) ----------
 if [ "$(tools/node_modules/.bin/wasm-opt --version 2>/dev/null || true)" != "wasm-opt version 132 (version_132)" ]; then
   say "installing wasm-opt (binaryen 132, npm)"
-  (cd tools && npm ci --silent --no-audit --no-fund --loglevel=error)
+  (cd tools && npm ci --silent --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 # --- Trunk ------------------------------------------------------------------

@@ -130,7 +130,8 @@ impl ToolbarHandle {
     }
 
     /// Runs a command: `name` is `sign-in`, `sign-out`, `ready`, `break`,
-    /// `work-mode`, `reset`, `mute`, `unmute`, `toggle-mute` or `resync`;
+    /// `work-mode`, `reset`, `mute`, `unmute`, `toggle-mute`, `answer`, `hangup`
+    /// or `resync`;
     /// `args` is `{code}`, `{outboundOnly}` or `{mode, mobile}`. Answers
     /// `true` when sent, `false` when not allowed now; throws on bad input.
     pub fn command(&self, name: &str, args: JsValue) -> Result<bool, JsValue> {

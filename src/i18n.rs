@@ -101,6 +101,8 @@ pub fn command_label(kind: CommandKind, pending: bool, lang: Lang) -> &'static s
         CommandKind::Reset => ("Reset state", "重置状态", "Resetting…", "正在重置…"),
         CommandKind::Mute => ("Mute", "静音", "Muting…", "正在静音…"),
         CommandKind::Unmute => ("Unmute", "取消静音", "Unmuting…", "正在取消静音…"),
+        CommandKind::Answer => ("Answer", "接听", "Answering…", "正在接听…"),
+        CommandKind::Hangup => ("Hang up", "挂断", "Hanging up…", "正在挂断…"),
     };
     if pending {
         tr(lang, en_p, zh_p)

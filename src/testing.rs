@@ -140,6 +140,16 @@ impl FakeApi {
                 }
                 Command::Mute => s.muted = true,
                 Command::Unmute => s.muted = false,
+                Command::Answer => enter(a, UserState::Talking, None),
+                Command::Hangup => {
+                    s.call = None;
+                    s.muted = false;
+                    if a.state == UserState::Ringing {
+                        enter(a, UserState::Break, Some(break_codes::REJECT_CALL));
+                    } else {
+                        enter(a, UserState::Working, None);
+                    }
+                }
             }
         });
         Ok(())

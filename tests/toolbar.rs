@@ -451,6 +451,30 @@ fn talking(s: &mut ccc_model::api::AgentSnapshot, since: i64) {
 }
 
 #[wasm_bindgen_test]
+async fn answer_a_ringing_call_then_hang_up() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    // No call: both buttons say why they are disabled.
+    assert_eq!(f.attr("answer", "aria-disabled").as_deref(), Some("true"));
+    assert_eq!(f.attr("hangup", "aria-disabled").as_deref(), Some("true"));
+    assert!(!f.attr("answer", "title").unwrap_or_default().is_empty());
+
+    let now = f.api.server_now();
+    f.api.update(|s| {
+        talking(s, now);
+        s.agent.state = UserState::Ringing;
+    });
+    f.synced("RINGING").await;
+    assert_eq!(f.attr("answer", "aria-disabled").as_deref(), Some("false"));
+    f.click("answer");
+    f.synced("TALKING").await;
+    assert_eq!(f.attr("answer", "aria-disabled").as_deref(), Some("true"));
+    f.click("hangup");
+    f.synced("WORKING").await;
+    assert!(f.text("call-info").contains("No call"));
+}
+
+#[wasm_bindgen_test]
 async fn mute_during_a_call_shows_the_server_truth() {
     let f = Fixture::new();
     f.signed_in().await;

@@ -4,6 +4,7 @@
 
 pub mod action_button;
 pub mod break_picker;
+pub mod call_controls;
 pub mod call_info;
 pub mod connection_status;
 pub mod error_message;
@@ -21,6 +22,7 @@ pub mod work_mode_picker;
 
 pub use action_button::{action_button, ActionButton};
 pub use break_picker::break_picker;
+pub use call_controls::call_controls;
 pub use call_info::call_info;
 pub use connection_status::connection_status;
 pub use error_message::error_message;

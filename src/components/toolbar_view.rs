@@ -143,6 +143,7 @@ pub fn toolbar_view(tb: Toolbar, standalone: bool, theme: Theme) -> Element {
     sign_in_out(tb, &controls);
     ready_button(tb, &controls);
     break_picker(tb, &controls);
+    call_controls(tb, &controls);
     mute_button(tb, &controls);
     work_mode_picker(tb, &controls);
     reset_button(tb, &controls);

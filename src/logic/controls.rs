@@ -52,9 +52,10 @@ pub fn why_not(kind: CommandKind, ctx: ControlContext<'_>, lang: Lang) -> Option
 pub fn refusal_reason(action: AgentAction, state: &UserState, lang: Lang) -> String {
     let t = |en, zh| tr(lang, en, zh).to_owned();
     match (action, state) {
-        (AgentAction::Mute | AgentAction::Unmute, _) => {
+        (AgentAction::Mute | AgentAction::Unmute | AgentAction::Hangup, _) => {
             t("Only during a call.", "仅在通话中可用。")
         }
+        (AgentAction::Answer, _) => t("Only while a call is ringing.", "仅在来电振铃时可用。"),
         (_, UserState::Offline) => t("Sign in first.", "请先上线。"),
         (_, s) if s.in_call() => t("Not during a call.", "通话中不可用。"),
         (_, s) => match lang {
@@ -74,6 +75,25 @@ mod tests {
             pending: None,
             other_device: false,
         }
+    }
+
+    #[test]
+    fn answer_and_hang_up_say_when_they_work() {
+        let ready = UserState::Ready;
+        assert_eq!(
+            why_not(CommandKind::Answer, ctx(&ready), Lang::En).as_deref(),
+            Some("Only while a call is ringing.")
+        );
+        assert_eq!(
+            why_not(CommandKind::Hangup, ctx(&ready), Lang::En).as_deref(),
+            Some("Only during a call.")
+        );
+        let ringing = UserState::Ringing;
+        assert_eq!(why_not(CommandKind::Answer, ctx(&ringing), Lang::En), None);
+        assert_eq!(why_not(CommandKind::Hangup, ctx(&ringing), Lang::En), None);
+        let talking = UserState::Talking;
+        assert!(why_not(CommandKind::Answer, ctx(&talking), Lang::En).is_some());
+        assert_eq!(why_not(CommandKind::Hangup, ctx(&talking), Lang::En), None);
     }
 
     #[test]

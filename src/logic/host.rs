@@ -16,7 +16,7 @@ pub struct HostCommand {
     #[serde(default)]
     pub version: Option<u32>,
     /// `sign-in`, `sign-out`, `ready`, `break`, `work-mode`, `reset`, `mute`,
-    /// `unmute`, `toggle-mute`, `resync`. Absent in `handle.command(name,
+    /// `unmute`, `toggle-mute`, `answer`, `hangup`, `resync`. Absent in `handle.command(name,
     /// args)` arguments, where `name` supplies it.
     #[serde(default)]
     pub command: String,
@@ -66,6 +66,8 @@ impl HostCommand {
             "reset" => Command::Reset,
             "mute" => Command::Mute,
             "unmute" => Command::Unmute,
+            "answer" => Command::Answer,
+            "hangup" => Command::Hangup,
             "toggle-mute" if muted => Command::Unmute,
             "toggle-mute" => Command::Mute,
             "resync" => return Ok(HostRequest::Resync),
@@ -107,6 +109,14 @@ mod tests {
             Ok(HostRequest::Command(Command::Unmute))
         );
         assert_eq!(cmd("resync").request(false), Ok(HostRequest::Resync));
+        assert_eq!(
+            cmd("answer").request(false),
+            Ok(HostRequest::Command(Command::Answer))
+        );
+        assert_eq!(
+            cmd("hangup").request(false),
+            Ok(HostRequest::Command(Command::Hangup))
+        );
         assert!(cmd("break").request(false).is_err());
         assert!(cmd("dance").request(false).is_err());
         let b = HostCommand {

@@ -1,6 +1,7 @@
 //! A whole shift, as an agent does it, in headless Chromium against the real
 //! proxy and simulator: sign in, ready, take a call, mute, hang up, break with
-//! a reason, switch work mode, sign out; and a CCC error rolled back and
+//! a reason, switch work mode, sign out (answering and hanging up with the
+//! toolbar's own buttons); and a CCC error rolled back and
 //! explained. Screenshots of the standalone tab (light and dark) are written
 //! to artifacts/screenshots/.
 
@@ -47,13 +48,11 @@ async fn a_whole_shift() {
     b.testid("state-timer").await;
     b.screenshot(&shots.join("standalone-light.png")).await;
 
-    // A customer calls; the phone answers; the agent talks.
-    let job = stack.ring(AGENT, CALLER).await;
+    // A customer calls; the agent answers from the toolbar.
+    stack.ring(AGENT, CALLER).await;
     b.wait_state("RINGING").await;
     b.wait_text("call-info", CALLER).await;
-    stack
-        .admin("POST", &format!("/_sim/calls/{job}/answer"), json!({}))
-        .await;
+    b.click("answer").await;
     b.wait_state("TALKING").await;
 
     // Mute and unmute: the toolbar shows the server's MUTED flag.
@@ -65,7 +64,16 @@ async fn a_whole_shift() {
     b.click("mute").await;
     b.wait_attr("ccc-toolbar", "data-muted", "false").await;
 
-    // The customer hangs up: after-call work, then ready again.
+    // The agent hangs up: after-call work, then ready again.
+    b.click("hangup").await;
+    b.wait_state("WORKING").await;
+    b.wait_state("READY").await;
+
+    // The next caller hangs up first.
+    let job = stack.ring(AGENT, "13900139000").await;
+    b.wait_state("RINGING").await;
+    b.click("answer").await;
+    b.wait_state("TALKING").await;
     stack
         .admin(
             "POST",

@@ -284,11 +284,15 @@ pub enum CommandKind {
     Mute,
     /// Unmute the call.
     Unmute,
+    /// Answer the ringing call.
+    Answer,
+    /// Hang up the call.
+    Hangup,
 }
 
 impl CommandKind {
     /// Every kind.
-    pub const ALL: [CommandKind; 8] = [
+    pub const ALL: [CommandKind; 10] = [
         CommandKind::SignIn,
         CommandKind::SignOut,
         CommandKind::Ready,
@@ -297,6 +301,8 @@ impl CommandKind {
         CommandKind::Reset,
         CommandKind::Mute,
         CommandKind::Unmute,
+        CommandKind::Answer,
+        CommandKind::Hangup,
     ];
 
     /// The path segment and the name used in events and host commands.
@@ -310,6 +316,8 @@ impl CommandKind {
             CommandKind::Reset => "reset",
             CommandKind::Mute => "mute",
             CommandKind::Unmute => "unmute",
+            CommandKind::Answer => "answer",
+            CommandKind::Hangup => "hangup",
         }
     }
 
@@ -329,6 +337,8 @@ impl CommandKind {
             CommandKind::Reset => AgentAction::Reset,
             CommandKind::Mute => AgentAction::Mute,
             CommandKind::Unmute => AgentAction::Unmute,
+            CommandKind::Answer => AgentAction::Answer,
+            CommandKind::Hangup => AgentAction::Hangup,
         }
     }
 }
@@ -363,6 +373,10 @@ pub enum Command {
     Mute,
     /// `unmute`, `{}`.
     Unmute,
+    /// `answer`, `{}`: AnswerCall on the agent's current call.
+    Answer,
+    /// `hangup`, `{}`: ReleaseCall on the agent's current call.
+    Hangup,
 }
 
 /// The JSON body of a command.
@@ -390,6 +404,8 @@ impl Command {
             Command::Reset => CommandKind::Reset,
             Command::Mute => CommandKind::Mute,
             Command::Unmute => CommandKind::Unmute,
+            Command::Answer => CommandKind::Answer,
+            Command::Hangup => CommandKind::Hangup,
         }
     }
 

@@ -34,11 +34,15 @@ pub enum AgentAction {
     Mute,
     /// UnmuteCall on the agent's own channel.
     Unmute,
+    /// AnswerCall: pick up the ringing call.
+    Answer,
+    /// ReleaseCall: hang up (while ringing, this rejects the call).
+    Hangup,
 }
 
 impl AgentAction {
     /// Every action.
-    pub const ALL: [AgentAction; 8] = [
+    pub const ALL: [AgentAction; 10] = [
         AgentAction::SignIn,
         AgentAction::SignOut,
         AgentAction::Ready,
@@ -47,6 +51,8 @@ impl AgentAction {
         AgentAction::Reset,
         AgentAction::Mute,
         AgentAction::Unmute,
+        AgentAction::Answer,
+        AgentAction::Hangup,
     ];
 
     /// The CCC action behind it.
@@ -60,6 +66,8 @@ impl AgentAction {
             AgentAction::Reset => "ResetAgentState",
             AgentAction::Mute => "MuteCall",
             AgentAction::Unmute => "UnmuteCall",
+            AgentAction::Answer => "AnswerCall",
+            AgentAction::Hangup => "ReleaseCall",
         }
     }
 
@@ -74,6 +82,8 @@ impl AgentAction {
                 Some(NOT_IN_CALL)
             }
             AgentAction::Mute | AgentAction::Unmute => Some(&[Talking]),
+            AgentAction::Answer => Some(&[Ringing]),
+            AgentAction::Hangup => Some(&[Dialing, Ringing, Talking]),
             AgentAction::Reset => None,
         }
     }
@@ -183,6 +193,15 @@ mod tests {
                 assert!(a.check(&s).is_err(), "{a} from {s}");
             }
         }
+    }
+
+    #[test]
+    fn answer_only_while_ringing_hang_up_during_any_call() {
+        for s in UserState::ALL {
+            assert_eq!(AgentAction::Answer.check(s).is_ok(), *s == Ringing, "{s}");
+            assert_eq!(AgentAction::Hangup.check(s).is_ok(), s.in_call(), "{s}");
+        }
+        assert_eq!(AgentAction::Answer.expectation(), "RINGING");
     }
 
     #[test]

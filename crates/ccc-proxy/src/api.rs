@@ -188,6 +188,8 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
         CommandKind::Reset => Command::Reset,
         CommandKind::Mute => Command::Mute,
         CommandKind::Unmute => Command::Unmute,
+        CommandKind::Answer => Command::Answer,
+        CommandKind::Hangup => Command::Hangup,
         CommandKind::Ready => Command::Ready {
             outbound_only: body.parse::<ReadyRequest>()?.outbound_only,
         },
@@ -307,7 +309,9 @@ async fn execute(
             c.user_action("ChangeWorkMode", user_id, device, extra)
                 .await?
         }
-        Command::Mute | Command::Unmute => {
+        // The call actions use the agent's current call as CCC reports it
+        // (never a JobId from the browser).
+        Command::Mute | Command::Unmute | Command::Answer | Command::Hangup => {
             let current = c.poll_user_status(user_id, device).await?;
             let job = current
                 .call_context
@@ -316,11 +320,7 @@ async fn execute(
                 .filter(|j| !j.is_empty())
                 .or(current.user_context.job_id.clone())
                 .ok_or_else(AppError::no_call)?;
-            let action = if *command == Command::Mute {
-                "MuteCall"
-            } else {
-                "UnmuteCall"
-            };
+            let action = command.kind().action().ccc_action();
             let data = c.call_action(action, user_id, device, &job).await?;
             let call = data.call_context.as_ref();
             return Ok(AgentSnapshot {

@@ -120,6 +120,42 @@ async fn mute_and_unmute_use_the_current_call() {
 }
 
 #[tokio::test]
+async fn answer_and_hang_up_the_current_call() {
+    let (sim, app, _) = setup(&[]).await;
+    for cmd in ["answer", "hangup"] {
+        let r = send(&app, post(&format!("/api/v1/agent/{cmd}"), AGENT, "{}")).await;
+        assert_error(&r, 409, "Proxy.NoCall", "proxy");
+    }
+    ready_agent(&app, AGENT).await;
+    let job = admin(
+        &sim,
+        "POST",
+        "/calls",
+        json!({"userId": AGENT, "caller": "13800000001"}),
+    )
+    .await;
+    let job = job["jobId"].as_str().unwrap().to_owned();
+
+    let (s, _, b) = send(
+        &app,
+        post("/api/v1/agent/answer", AGENT, r#"{"jobId":"job-evil"}"#),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["agent"]["state"], "TALKING", "{b}");
+    assert_eq!(b["call"]["jobId"], job.as_str());
+
+    // Answering again is CCC's refusal, passed through.
+    let r = send(&app, post("/api/v1/agent/answer", AGENT, "{}")).await;
+    assert_error(&r, 400, "InvalidOperation.UserState", "ccc");
+
+    let (s, _, b) = send(&app, post("/api/v1/agent/hangup", AGENT, "{}")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["agent"]["state"], "WORKING", "{b}");
+    assert!(b["call"].is_null(), "{b}");
+}
+
+#[tokio::test]
 async fn the_browser_never_chooses_the_user_or_instance() {
     let (_sim, app, _) = setup(&[]).await;
     let body = r#"{"userId":"agent2@ccc-demo","instanceId":"other","UserId":"agent2@ccc-demo"}"#;

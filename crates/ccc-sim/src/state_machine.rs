@@ -373,9 +373,7 @@ impl Agent {
         now: i64,
     ) -> Result<(), CccError> {
         self.own_call(job_id, channel_id)?;
-        if self.state != UserState::Ringing {
-            return Err(ErrorCode::UserState.with_params([self.state.as_str(), "RINGING"]));
-        }
+        refuse(AgentAction::Answer, &self.state)?;
         if let Some(call) = self.call.as_mut() {
             let ch = call.agent_channel_mut();
             ch.channel_state = ChannelState::Answered;
