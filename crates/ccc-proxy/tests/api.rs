@@ -83,14 +83,7 @@ async fn mute_and_unmute_use_the_current_call() {
     assert_error(&r, 409, "Proxy.NoCall", "proxy");
 
     ready_agent(&app, AGENT).await;
-    let job = admin(
-        &sim,
-        "POST",
-        "/calls",
-        json!({"userId": AGENT, "caller": "13800000000"}),
-    )
-    .await;
-    let job = job["jobId"].as_str().unwrap().to_owned();
+    let job = ring(&sim, AGENT, "13800000000").await;
     admin(&sim, "POST", &format!("/calls/{job}/answer"), json!({})).await;
 
     // A JobId from the browser is never used.
@@ -127,14 +120,7 @@ async fn answer_and_hang_up_the_current_call() {
         assert_error(&r, 409, "Proxy.NoCall", "proxy");
     }
     ready_agent(&app, AGENT).await;
-    let job = admin(
-        &sim,
-        "POST",
-        "/calls",
-        json!({"userId": AGENT, "caller": "13800000001"}),
-    )
-    .await;
-    let job = job["jobId"].as_str().unwrap().to_owned();
+    let job = ring(&sim, AGENT, "13800000001").await;
 
     let (s, _, b) = send(
         &app,

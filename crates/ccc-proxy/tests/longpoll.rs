@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use ccc_proxy::AppState;
 use common::*;
-use serde_json::json;
 
 /// Waits (bounded) until `cond` holds; panics with `what` otherwise.
 async fn until(what: &str, mut cond: impl FnMut() -> bool) {
@@ -73,13 +72,7 @@ async fn an_upstream_change_wakes_the_long_poll() {
         }
     });
     until("the long-poll to wait", || waiters(&state) == 1).await;
-    admin(
-        &sim,
-        "POST",
-        "/calls",
-        json!({"userId": AGENT, "caller": "13800000000"}),
-    )
-    .await;
+    ring(&sim, AGENT, "13800000000").await;
     let (s, _, b) = tokio::time::timeout(Duration::from_secs(3), poll)
         .await
         .expect("the poll loop sees the call within about a second")

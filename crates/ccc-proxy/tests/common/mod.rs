@@ -160,3 +160,15 @@ pub fn metric(text: &str, name: &str) -> f64 {
         .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
         .map_or(0.0, |v| v.trim().parse().unwrap())
 }
+
+/// Rings `user` with an inbound call from `caller`; returns the job id.
+pub async fn ring(sim: &ccc_sim::RunningSim, user: &str, caller: &str) -> String {
+    let job = admin(
+        sim,
+        "POST",
+        "/calls",
+        serde_json::json!({"userId": user, "caller": caller}),
+    )
+    .await;
+    job["jobId"].as_str().expect("jobId").to_owned()
+}
