@@ -1,0 +1,80 @@
+//! Accessibility audit: axe-core (WCAG 2.1 A and AA rules) over the toolbar
+//! in the states an agent sees most, in a real browser against the real
+//! proxy and simulator. Any violation fails with its rule and elements.
+
+use ccc_e2e::{browser::BrowserOptions, workspace_root, Browser, Stack, StackOptions};
+
+const AGENT: &str = "agent1@ccc-demo";
+
+/// Runs axe on the toolbar root; returns the violations as readable lines.
+async fn audit(b: &Browser, axe_source: &str) -> Vec<String> {
+    b.js(&format!("{axe_source}\n;window.axe = axe; return true;"))
+        .await;
+    let found = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.axe.run(document.querySelector('[data-testid=ccc-toolbar]'), {
+               runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }
+             }).then(r => done({
+               passed: r.passes.length,
+               violations: r.violations.map(v =>
+                 v.impact + ' ' + v.id + ': ' + v.help + ' @ ' +
+                 v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))
+             })).catch(e => done({ passed: 0, violations: ['axe failed: ' + e] }));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    let passed = found["passed"].as_u64().unwrap_or(0);
+    assert!(passed >= 10, "axe evaluated only {passed} rules: {found}");
+    eprintln!("axe: {passed} rules passed");
+    serde_json::from_value(found["violations"].clone()).expect("a list of violations")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_toolbar_passes_an_axe_audit() {
+    let axe_path = workspace_root().join("tools/node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(&axe_path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", axe_path.display()));
+    let stack = Stack::start(StackOptions::default()).await;
+    let b = Browser::start(BrowserOptions::default()).await;
+    b.goto(&stack.url("/")).await;
+    b.click(&format!("signin-{AGENT}")).await;
+    b.wait_state("OFFLINE").await;
+    b.wait_attr("ccc-toolbar", "data-connection", "connected")
+        .await;
+
+    let mut problems = Vec::new();
+    for v in audit(&b, &axe).await {
+        problems.push(format!("offline: {v}"));
+    }
+
+    b.click("sign-in").await;
+    b.wait_state("BREAK").await;
+    b.click("break-picker").await;
+    b.testid("break-option").await;
+    for v in audit(&b, &axe).await {
+        problems.push(format!("break menu open: {v}"));
+    }
+
+    b.click("ready").await;
+    b.wait_state("READY").await;
+    stack.ring(AGENT, "13800138000").await;
+    b.wait_state("RINGING").await;
+    b.click("answer").await;
+    b.wait_state("TALKING").await;
+    b.click("mute").await;
+    b.wait_attr("ccc-toolbar", "data-muted", "true").await;
+    for v in audit(&b, &axe).await {
+        problems.push(format!("talking, muted: {v}"));
+    }
+
+    b.close().await;
+    stack.stop().await;
+    assert!(
+        problems.is_empty(),
+        "accessibility violations:\n{}",
+        problems.join("\n")
+    );
+}
