@@ -182,15 +182,27 @@ impl From<&ChannelContext> for Channel {
 impl AgentSnapshot {
     /// Builds the snapshot from a PollUserStatus answer, taken at `server_time` (epoch ms).
     pub fn from_poll(data: &PollUserStatusData, server_time: i64) -> Self {
-        let user = &data.user_context;
+        Self::from_contexts(
+            data.context_id,
+            &data.user_context,
+            data.call_context.as_ref(),
+            server_time,
+        )
+    }
+
+    /// Builds the snapshot from CCC's contexts (as PollUserStatus and the call
+    /// actions return them); `muted` is the MUTED flag of the agent's own leg.
+    pub fn from_contexts(
+        context_id: i64,
+        user: &UserContext,
+        call: Option<&CallContext>,
+        server_time: i64,
+    ) -> Self {
         AgentSnapshot {
-            context_id: data.context_id,
+            context_id,
             agent: Agent::from(user),
-            call: data.call_context.as_ref().map(Call::from),
-            muted: data
-                .call_context
-                .as_ref()
-                .is_some_and(|c| c.is_muted(&user.user_id)),
+            call: call.map(Call::from),
+            muted: call.is_some_and(|c| c.is_muted(&user.user_id)),
             server_time,
         }
     }

@@ -13,8 +13,7 @@ use axum::{
 };
 use ccc_model::{
     api::{
-        Agent, AgentSnapshot, BreakRequest, Call, Command, CommandKind, ReadyRequest, Session,
-        WorkModeRequest,
+        AgentSnapshot, BreakRequest, Command, CommandKind, ReadyRequest, Session, WorkModeRequest,
     },
     WorkMode,
 };
@@ -273,41 +272,23 @@ async fn execute(
     command: &Command,
 ) -> Result<AgentSnapshot, AppError> {
     let c = &state.client;
+    let action = command.kind().action().ccc_action();
     let s = |k: &str, v: &str| (k.to_owned(), v.to_owned());
-    let user = match command {
-        Command::SignIn => {
-            c.user_action("SignInGroup", user_id, device, vec![])
-                .await?
-        }
-        Command::SignOut => {
-            c.user_action("SignOutGroup", user_id, device, vec![])
-                .await?
-        }
-        Command::Reset => {
-            c.user_action("ResetAgentState", user_id, device, vec![])
-                .await?
-        }
+    let extra = match command {
+        Command::SignIn | Command::SignOut | Command::Reset => vec![],
         Command::Ready { outbound_only } => {
-            let v = if *outbound_only { "true" } else { "false" };
-            c.user_action(
-                "ReadyForService",
-                user_id,
-                device,
-                vec![s("OutboundScenario", v)],
-            )
-            .await?
+            vec![s(
+                "OutboundScenario",
+                if *outbound_only { "true" } else { "false" },
+            )]
         }
-        Command::Break { code } => {
-            c.user_action("TakeBreak", user_id, device, vec![s("Code", code)])
-                .await?
-        }
+        Command::Break { code } => vec![s("Code", code)],
         Command::WorkMode { mode, mobile } => {
             let mut extra = vec![s("WorkMode", mode.as_str())];
             if let Some(m) = mobile {
                 extra.push(s("Mobile", m));
             }
-            c.user_action("ChangeWorkMode", user_id, device, extra)
-                .await?
+            extra
         }
         // The call actions use the agent's current call as CCC reports it
         // (never a JobId from the browser).
@@ -320,25 +301,22 @@ async fn execute(
                 .filter(|j| !j.is_empty())
                 .or(current.user_context.job_id.clone())
                 .ok_or_else(AppError::no_call)?;
-            let action = command.kind().action().ccc_action();
             let data = c.call_action(action, user_id, device, &job).await?;
-            let call = data.call_context.as_ref();
-            return Ok(AgentSnapshot {
-                context_id: state.hub.context_id(user_id).unwrap_or(current.context_id),
-                agent: Agent::from(&data.user_context),
-                call: call.map(Call::from),
-                muted: call.is_some_and(|c| c.is_muted(user_id)),
-                server_time: now_ms(),
-            });
+            return Ok(AgentSnapshot::from_contexts(
+                state.hub.context_id(user_id).unwrap_or(current.context_id),
+                &data.user_context,
+                data.call_context.as_ref(),
+                now_ms(),
+            ));
         }
     };
-    Ok(AgentSnapshot {
-        context_id: state.hub.context_id(user_id).unwrap_or_default(),
-        agent: Agent::from(&user),
-        call: None,
-        muted: false,
-        server_time: now_ms(),
-    })
+    let user = c.user_action(action, user_id, device, extra).await?;
+    Ok(AgentSnapshot::from_contexts(
+        state.hub.context_id(user_id).unwrap_or_default(),
+        &user,
+        None,
+        now_ms(),
+    ))
 }
 
 /// Any other `/api/...` path.
