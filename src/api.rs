@@ -10,9 +10,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit, Response};
 
-use crate::logic::{
-    command::{Command, CommandBody},
-    Failure,
+use crate::{
+    browser::{js_object, js_str},
+    logic::{
+        command::{Command, CommandBody},
+        Failure,
+    },
 };
 
 /// A boxed, non-`Send` future (the browser is single-threaded).
@@ -150,15 +153,6 @@ impl HttpApi {
     }
 }
 
-/// A JSON-shaped request body.
-fn body(fields: &[(&str, JsValue)]) -> JsValue {
-    let o = js_sys::Object::new();
-    for (k, v) in fields {
-        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
-    }
-    o.into()
-}
-
 impl AgentApi for HttpApi {
     fn session(&self) -> LocalFuture<'_, Result<Session, Failure>> {
         Box::pin(self.fetch("GET", "/api/v1/session", None))
@@ -179,15 +173,12 @@ impl AgentApi for HttpApi {
     fn command(&self, cmd: Command) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
         Box::pin(async move {
             let body = match cmd.body() {
-                CommandBody::Empty => body(&[]),
-                CommandBody::Ready(r) => body(&[("outboundOnly", r.outbound_only.into())]),
-                CommandBody::Break(b) => body(&[("code", JsValue::from_str(&b.code))]),
-                CommandBody::WorkMode(w) => body(&[
+                CommandBody::Empty => js_object(&[]),
+                CommandBody::Ready(r) => js_object(&[("outboundOnly", r.outbound_only.into())]),
+                CommandBody::Break(b) => js_object(&[("code", JsValue::from_str(&b.code))]),
+                CommandBody::WorkMode(w) => js_object(&[
                     ("mode", JsValue::from_str(w.mode.as_str())),
-                    (
-                        "mobile",
-                        w.mobile.as_deref().map_or(JsValue::NULL, JsValue::from_str),
-                    ),
+                    ("mobile", js_str(w.mobile.as_deref())),
                 ]),
             };
             self.fetch("POST", &cmd.path(), Some(body)).await

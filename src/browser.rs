@@ -1,5 +1,6 @@
 //! Small browser helpers: timers as futures, a wake-up signal, racing two
-//! futures, storage, event listeners that remove themselves when dropped.
+//! futures, storage, event listeners that remove themselves when dropped,
+//! plain JS objects.
 
 use std::{
     cell::{Cell, RefCell},
@@ -11,6 +12,20 @@ use std::{
 
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::EventTarget;
+
+/// A plain JS object with `fields`, in order (event details, request bodies).
+pub fn js_object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
+/// A string, or `null` when absent.
+pub fn js_str(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
 
 /// Local wall-clock time (epoch ms).
 pub fn now_ms() -> f64 {

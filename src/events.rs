@@ -7,12 +7,11 @@
 use ccc_model::WorkMode;
 use leptos::{prelude::*, reactive::effect::RenderEffect};
 use send_wrapper::SendWrapper;
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CustomEvent, CustomEventInit, EventTarget, MessageEvent};
 
 use crate::{
-    browser::{listen, Listener},
+    browser::{js_object, js_str, listen, Listener},
     components::call_info::{call_start, other_party},
     logic::host::{HostCommand, HostRequest, SCHEMA_VERSION},
     state::Toolbar,
@@ -57,20 +56,12 @@ pub trait ToJs {
 }
 
 fn js_obj(version: u32, kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
-    let o = js_sys::Object::new();
-    let set = |k: &str, v: &JsValue| {
-        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
-    };
-    set("version", &JsValue::from_f64(version as f64));
-    set("type", &JsValue::from_str(kind));
-    for (k, v) in fields {
-        set(k, v);
-    }
-    o.into()
-}
-
-fn js_str(s: Option<&str>) -> JsValue {
-    s.map_or(JsValue::NULL, JsValue::from_str)
+    let mut all = vec![
+        ("version", JsValue::from_f64(f64::from(version))),
+        ("type", JsValue::from_str(kind)),
+    ];
+    all.extend(fields.iter().cloned());
+    js_object(&all)
 }
 
 fn js_num(n: Option<f64>) -> JsValue {
@@ -160,8 +151,7 @@ impl ToJs for PendingEvent {
 }
 
 /// `ccc:state` detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StateEvent {
     /// Schema version (1).
     pub version: u32,
@@ -182,8 +172,7 @@ pub struct StateEvent {
 }
 
 /// `ccc:call` detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CallEvent {
     /// Schema version (1).
     pub version: u32,
@@ -194,8 +183,7 @@ pub struct CallEvent {
 }
 
 /// A call in events.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CallDetail {
     /// CCC job id.
     pub job_id: String,
@@ -208,8 +196,7 @@ pub struct CallDetail {
 }
 
 /// `ccc:mute` detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MuteEvent {
     /// Schema version (1).
     pub version: u32,
@@ -220,8 +207,7 @@ pub struct MuteEvent {
 }
 
 /// `ccc:error` detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ErrorEvent {
     /// Schema version (1).
     pub version: u32,
@@ -236,8 +222,7 @@ pub struct ErrorEvent {
 }
 
 /// `ccc:connection` detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionEvent {
     /// Schema version (1).
     pub version: u32,
@@ -250,8 +235,7 @@ pub struct ConnectionEvent {
 }
 
 /// `ccc:pending` detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PendingEvent {
     /// Schema version (1).
     pub version: u32,
