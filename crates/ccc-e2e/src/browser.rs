@@ -110,19 +110,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("goto {url}: {e}"));
     }
 
+    /// The element with `data-testid=id` as the page is now.
+    pub async fn find(&self, id: &str) -> Result<Element, String> {
+        self.client
+            .find(Locator::Css(&format!("[data-testid=\"{id}\"]")))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// The element with `data-testid=id`, waiting for it to appear.
     pub async fn testid(&self, id: &str) -> Element {
-        let sel = format!("[data-testid=\"{id}\"]");
-        eventually(&format!("element {sel}"), UI_DEADLINE, || {
-            let sel = sel.clone();
-            async move {
-                self.client
-                    .find(Locator::Css(&sel))
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-        })
-        .await
+        eventually(&format!("element {id}"), UI_DEADLINE, || self.find(id)).await
     }
 
     /// Clicks the element with `data-testid=id` once it is enabled.
@@ -151,45 +149,37 @@ impl Browser {
 
     /// Waits until the attribute `attr` of `data-testid=id` equals `want`.
     pub async fn wait_attr(&self, id: &str, attr: &str, want: &str) {
-        let sel = format!("[data-testid=\"{id}\"]");
-        eventually(&format!("{sel}[{attr}={want}]"), UI_DEADLINE, || {
-            let sel = sel.clone();
-            async move {
-                let el = self
-                    .client
-                    .find(Locator::Css(&sel))
-                    .await
-                    .map_err(|e| e.to_string())?;
+        eventually(
+            &format!("{id}[{attr}={want}]"),
+            UI_DEADLINE,
+            || async move {
+                let el = self.find(id).await?;
                 let got = el.attr(attr).await.map_err(|e| e.to_string())?;
                 if got.as_deref() == Some(want) {
                     Ok(())
                 } else {
                     Err(format!("{attr}={got:?}"))
                 }
-            }
-        })
+            },
+        )
         .await
     }
 
     /// Waits until the text of `data-testid=id` contains `want`.
     pub async fn wait_text(&self, id: &str, want: &str) -> String {
-        let sel = format!("[data-testid=\"{id}\"]");
-        eventually(&format!("{sel} to contain {want:?}"), UI_DEADLINE, || {
-            let sel = sel.clone();
-            async move {
-                let el = self
-                    .client
-                    .find(Locator::Css(&sel))
-                    .await
-                    .map_err(|e| e.to_string())?;
+        eventually(
+            &format!("{id} to contain {want:?}"),
+            UI_DEADLINE,
+            || async move {
+                let el = self.find(id).await?;
                 let text = el.text().await.map_err(|e| e.to_string())?;
                 if text.contains(want) {
                     Ok(text)
                 } else {
                     Err(format!("text {text:?}"))
                 }
-            }
-        })
+            },
+        )
         .await
     }
 

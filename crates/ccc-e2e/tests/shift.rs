@@ -6,7 +6,6 @@
 //! to artifacts/screenshots/.
 
 use ccc_e2e::{browser::BrowserOptions, screenshot_dir, Browser, Stack, StackOptions};
-use fantoccini::Locator;
 use serde_json::json;
 
 const AGENT: &str = "agent1@ccc-demo";
@@ -168,10 +167,8 @@ async fn dark_theme_screenshot() {
     b.goto(&stack.url("/?theme=dark")).await;
     b.wait_state("BREAK").await;
     let dark = b
-        .client
-        .find(Locator::Css("[data-testid=ccc-toolbar]"))
+        .testid("ccc-toolbar")
         .await
-        .unwrap()
         .attr("class")
         .await
         .unwrap()

@@ -70,11 +70,7 @@ async fn assert_no_banner(b: &Browser) {
         "no takeover banner",
         ccc_e2e::browser::UI_DEADLINE,
         || async {
-            match b
-                .client
-                .find(fantoccini::Locator::Css("[data-testid=takeover-banner]"))
-                .await
-            {
+            match b.find("takeover-banner").await {
                 Ok(_) => Err("banner still shown".to_owned()),
                 Err(_) => Ok(()),
             }

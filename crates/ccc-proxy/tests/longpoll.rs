@@ -17,6 +17,25 @@ async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// `GET /api/v1/agent?since=<since>&wait=25` as the agent, in the background.
+fn long_poll(
+    app: &axum::Router,
+    since: i64,
+) -> tokio::task::JoinHandle<(
+    axum::http::StatusCode,
+    axum::http::HeaderMap,
+    serde_json::Value,
+)> {
+    let app = app.clone();
+    tokio::spawn(async move {
+        send(
+            &app,
+            get(&format!("/api/v1/agent?since={since}&wait=25"), AGENT),
+        )
+        .await
+    })
+}
+
 async fn context_id(app: &axum::Router, user: &str) -> i64 {
     let (s, _, b) = send(app, get("/api/v1/agent", user)).await;
     assert_eq!(s, 200, "{b}");
@@ -31,16 +50,7 @@ fn waiters(state: &AppState) -> i64 {
 async fn a_command_wakes_the_long_poll_at_once() {
     let (_sim, app, state) = setup(&[]).await;
     let since = context_id(&app, AGENT).await;
-    let poll = tokio::spawn({
-        let app = app.clone();
-        async move {
-            send(
-                &app,
-                get(&format!("/api/v1/agent?since={since}&wait=25"), AGENT),
-            )
-            .await
-        }
-    });
+    let poll = long_poll(&app, since);
     until("the long-poll to wait", || waiters(&state) == 1).await;
     let started = Instant::now();
     let (s, _, cmd) = send(&app, post("/api/v1/agent/sign-in", AGENT, "{}")).await;
@@ -61,16 +71,7 @@ async fn an_upstream_change_wakes_the_long_poll() {
     let (sim, app, state) = setup(&[]).await;
     ready_agent(&app, AGENT).await;
     let since = context_id(&app, AGENT).await;
-    let poll = tokio::spawn({
-        let app = app.clone();
-        async move {
-            send(
-                &app,
-                get(&format!("/api/v1/agent?since={since}&wait=25"), AGENT),
-            )
-            .await
-        }
-    });
+    let poll = long_poll(&app, since);
     until("the long-poll to wait", || waiters(&state) == 1).await;
     ring(&sim, AGENT, "13800000000").await;
     let (s, _, b) = tokio::time::timeout(Duration::from_secs(3), poll)
