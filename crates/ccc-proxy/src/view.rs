@@ -1,0 +1,323 @@
+//! What the proxy shows for one agent, and the rules that move it.
+//!
+//! Three sources change an agent's state: `PollUserStatus` answers (CCC's
+//! truth, with its `ContextId`), webhook events (at-least-once, unordered,
+//! stamped with CCC's `eventTime`) and commands (which end in a poll). The
+//! rules keep the shown state from ever moving backwards:
+//!
+//! - an event applies only when its `eventTime` is later than the state
+//!   shown (a duplicate or an older event changes nothing);
+//! - a poll applies when its `ContextId` is not older than the last poll's
+//!   and either it started after the last event was applied (so it already
+//!   reflects it) or its `(Heartbeat, ContextId)` is not older than the
+//!   shown state's `(eventTime | Heartbeat, ContextId)`.
+//!
+//! The `contextId` the widget long-polls with is the proxy's own version:
+//! it grows on every change of what the toolbar shows, events included
+//! (CCC's `ContextId` does not move on an event the proxy applied itself).
+//! A poll sets it to at least `ContextId × VERSION_STRIDE`, so versions stay
+//! ahead of CCC's marker and survive a restart of a single proxy.
+
+use ccc_model::{api::AgentSnapshot, PollUserStatusData, UserState};
+use serde::{Deserialize, Serialize};
+
+/// Room for event-applied versions between two CCC `ContextId`s.
+pub const VERSION_STRIDE: i64 = 1000;
+
+/// Where the shown state stands in CCC's history: CCC's clock (event time or
+/// the poll's `Heartbeat`, epoch ms), then CCC's `ContextId`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    /// CCC's time of the change (epoch ms).
+    pub time_ms: i64,
+    /// CCC's `ContextId` of the last poll.
+    pub context: i64,
+}
+
+/// One agent's shown state, with what the ordering rules need.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct View {
+    /// What the toolbar shows; its `contextId` is the proxy's version.
+    pub snapshot: Option<AgentSnapshot>,
+    /// Position in CCC's history.
+    pub order: Order,
+    /// Proxy clock (epoch ms) when the last event was applied.
+    pub event_applied_at: i64,
+    /// Proxy clock (epoch ms) when CCC last confirmed this state (poll or event).
+    pub fetched_at: i64,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// What the toolbar shows changed (waiters must wake).
+    Changed,
+    /// Same content, newer confirmation (freshness moved).
+    Confirmed,
+    /// Older than what is shown: ignored.
+    Stale,
+    /// Nothing shown yet to apply an event to: fetch first.
+    NoBase,
+}
+
+/// A state carried by an event, to apply without asking CCC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// The new state.
+    pub state: UserState,
+    /// Break reason (BREAK only).
+    pub break_code: Option<String>,
+    /// Outbound-only mode, when the event says.
+    pub outbound_scenario: Option<bool>,
+    /// The call id when a call starts or goes on (`contactId`).
+    pub job_id: Option<String>,
+    /// The call is over: forget it (and the mute flag).
+    pub ends_call: bool,
+}
+
+impl View {
+    /// The version the widget long-polls with (0 before anything is known).
+    pub fn version(&self) -> i64 {
+        self.snapshot.as_ref().map_or(0, |s| s.context_id)
+    }
+
+    /// Applies a `PollUserStatus` answer of a call started at `started_at`
+    /// and answered at `now` (proxy clock, epoch ms).
+    pub fn apply_poll(&mut self, data: &PollUserStatusData, started_at: i64, now: i64) -> Applied {
+        let heartbeat = data.user_context.heartbeat.unwrap_or(now);
+        let order = Order {
+            time_ms: heartbeat,
+            context: data.context_id,
+        };
+        if self.snapshot.is_some() {
+            let older_poll = data.context_id < self.order.context;
+            let covers_events = started_at >= self.event_applied_at;
+            if older_poll || (!covers_events && order < self.order) {
+                return Applied::Stale;
+            }
+        }
+        let fresh = AgentSnapshot::from_poll(data, now);
+        let floor = data.context_id.saturating_mul(VERSION_STRIDE);
+        self.order = self.order.max(order);
+        self.order.context = data.context_id;
+        self.fetched_at = self.fetched_at.max(now);
+        self.replace(fresh, floor)
+    }
+
+    /// Applies an event's state at CCC time `event_time`, received at `now`.
+    pub fn apply_event(&mut self, change: &StateChange, event_time: i64, now: i64) -> Applied {
+        let Some(old) = &self.snapshot else {
+            return Applied::NoBase;
+        };
+        if event_time <= self.order.time_ms {
+            return Applied::Stale;
+        }
+        let mut next = old.clone();
+        let agent = &mut next.agent;
+        agent.state = change.state.clone();
+        agent.break_code = (change.state == UserState::Break)
+            .then(|| change.break_code.clone())
+            .flatten();
+        if let Some(o) = change.outbound_scenario {
+            agent.outbound_scenario = o;
+        }
+        agent.heartbeat = Some(event_time);
+        if change.ends_call {
+            agent.job_id = None;
+            next.call = None;
+            next.muted = false;
+        }
+        if let Some(job) = &change.job_id {
+            if next.call.as_ref().is_some_and(|c| &c.job_id != job) {
+                next.call = None;
+                next.muted = false;
+            }
+            agent.job_id = Some(job.clone());
+        }
+        next.server_time = now;
+        self.order.time_ms = event_time;
+        self.event_applied_at = now;
+        self.fetched_at = self.fetched_at.max(now);
+        self.replace(next, 0)
+    }
+
+    /// True when an event at `event_time` (CCC clock) may carry news the
+    /// last poll did not see (so a refresh is worth a call).
+    pub fn stale_for(&self, event_time: i64) -> bool {
+        self.snapshot.is_none() || self.fetched_at < event_time
+    }
+
+    /// True when the call `job_id` is the one shown, with its legs.
+    pub fn knows_call(&self, job_id: &str) -> bool {
+        self.snapshot
+            .as_ref()
+            .and_then(|s| s.call.as_ref())
+            .is_some_and(|c| c.job_id == job_id && !c.channels.is_empty())
+    }
+
+    fn replace(&mut self, mut next: AgentSnapshot, floor: i64) -> Applied {
+        match &self.snapshot {
+            Some(old) if same_content(old, &next) => {
+                next.context_id = old.context_id;
+                self.snapshot = Some(next);
+                Applied::Confirmed
+            }
+            old => {
+                let prev = old.as_ref().map_or(0, |s| s.context_id);
+                next.context_id = prev.saturating_add(1).max(floor);
+                self.snapshot = Some(next);
+                Applied::Changed
+            }
+        }
+    }
+}
+
+/// Heartbeats this close are the same change seen by the event and the poll.
+const HEARTBEAT_SLACK_MS: i64 = 2000;
+
+/// Same toolbar content (the version and the clock aside; an event's
+/// `eventTime` and CCC's `Heartbeat` of the same change may differ a little).
+pub fn same_content(a: &AgentSnapshot, b: &AgentSnapshot) -> bool {
+    let close = match (a.agent.heartbeat, b.agent.heartbeat) {
+        (Some(x), Some(y)) => (x - y).abs() <= HEARTBEAT_SLACK_MS,
+        (x, y) => x == y,
+    };
+    let mut b_agent = b.agent.clone();
+    b_agent.heartbeat = a.agent.heartbeat;
+    close && a.agent == b_agent && a.call == b.call && a.muted == b.muted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccc_model::UserContext;
+
+    fn poll(ctx: i64, state: &str, heartbeat: i64) -> PollUserStatusData {
+        PollUserStatusData {
+            context_id: ctx,
+            user_context: UserContext {
+                user_id: "a@i".into(),
+                user_state: UserState::parse(state),
+                heartbeat: Some(heartbeat),
+                ..UserContext::default()
+            },
+            call_context: None,
+        }
+    }
+
+    fn change(state: UserState) -> StateChange {
+        StateChange {
+            state,
+            break_code: None,
+            outbound_scenario: None,
+            job_id: None,
+            ends_call: false,
+        }
+    }
+
+    fn state(v: &View) -> UserState {
+        v.snapshot.as_ref().unwrap().agent.state.clone()
+    }
+
+    #[test]
+    fn events_apply_once_and_never_backwards() {
+        let mut v = View::default();
+        assert_eq!(
+            v.apply_event(&change(UserState::Ready), 10, 10),
+            Applied::NoBase
+        );
+        assert_eq!(
+            v.apply_poll(&poll(3, "BREAK", 100), 0, 150),
+            Applied::Changed
+        );
+        assert_eq!(v.version(), 3 * VERSION_STRIDE);
+        // Ready at 200, then Break at 300 delivered first: Ready is older.
+        let mut brk = change(UserState::Break);
+        brk.break_code = Some("lunch".into());
+        assert_eq!(v.apply_event(&brk, 300, 310), Applied::Changed);
+        let after_break = v.version();
+        assert!(after_break > 3 * VERSION_STRIDE);
+        assert_eq!(
+            v.apply_event(&change(UserState::Ready), 200, 320),
+            Applied::Stale
+        );
+        assert_eq!(v.apply_event(&brk, 300, 330), Applied::Stale, "duplicate");
+        assert_eq!(state(&v), UserState::Break);
+        assert_eq!(v.version(), after_break);
+        // An event older than the polled heartbeat changes nothing either.
+        assert_eq!(
+            v.apply_event(&change(UserState::Offline), 50, 340),
+            Applied::Stale
+        );
+    }
+
+    #[test]
+    fn polls_follow_context_and_events() {
+        let mut v = View::default();
+        v.apply_poll(&poll(5, "READY", 100), 0, 100);
+        v.apply_event(&change(UserState::Break), 200, 210);
+        // A poll started before the event, answering the old state: stale.
+        assert_eq!(
+            v.apply_poll(&poll(5, "READY", 100), 205, 215),
+            Applied::Stale
+        );
+        assert_eq!(state(&v), UserState::Break);
+        // A poll started after the event is CCC's truth.
+        let before = v.version();
+        assert_eq!(
+            v.apply_poll(&poll(6, "BREAK", 199), 220, 230),
+            Applied::Confirmed
+        );
+        assert_eq!(v.version(), before, "same content keeps the version");
+        assert_eq!(v.fetched_at, 230);
+        // An answer with an older ContextId never wins.
+        assert_eq!(
+            v.apply_poll(&poll(4, "OFFLINE", 500), 400, 410),
+            Applied::Stale
+        );
+        assert_eq!(
+            v.apply_poll(&poll(7, "READY", 300), 400, 410),
+            Applied::Changed
+        );
+        assert_eq!(v.version(), 7 * VERSION_STRIDE);
+    }
+
+    #[test]
+    fn versions_only_grow() {
+        let mut v = View::default();
+        v.apply_poll(&poll(2, "READY", 1), 0, 1);
+        let mut seen = vec![v.version()];
+        for (i, s) in [UserState::Break, UserState::Ready, UserState::Break]
+            .into_iter()
+            .enumerate()
+        {
+            let t = 10 + i64::try_from(i).unwrap();
+            v.apply_event(&change(s), t, t);
+            seen.push(v.version());
+        }
+        v.apply_poll(&poll(2, "READY", 20), 30, 30);
+        seen.push(v.version());
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    }
+
+    #[test]
+    fn ending_a_call_forgets_it() {
+        let mut v = View::default();
+        let mut p = poll(1, "TALKING", 1);
+        p.user_context.job_id = Some("job-1".into());
+        p.call_context = Some(ccc_model::CallContext {
+            job_id: "job-1".into(),
+            ..ccc_model::CallContext::default()
+        });
+        v.apply_poll(&p, 0, 1);
+        assert!(!v.knows_call("job-1"), "no legs yet");
+        let mut release = change(UserState::Working);
+        release.ends_call = true;
+        v.apply_event(&release, 5, 5);
+        let s = v.snapshot.as_ref().unwrap();
+        assert!(s.call.is_none() && s.agent.job_id.is_none() && !s.muted);
+        assert!(v.stale_for(6) && !v.stale_for(5));
+    }
+}
