@@ -20,11 +20,13 @@ use ccc_model::{
 use serde::{de::DeserializeOwned, Deserialize};
 
 use crate::{
+    budget::Priority,
     errors::AppError,
     identity::CurrentAgent,
-    poller::{DEFAULT_DEVICE_ID, MAX_WAIT},
+    poller::{FreshSnapshot, DEFAULT_DEVICE_ID, MAX_WAIT},
     state::AppState,
     upstream::now_ms,
+    view::View,
 };
 
 /// Largest accepted JSON body.
@@ -143,7 +145,7 @@ pub async fn get_agent(
         .transpose()
         .map_err(|_| AppError::bad_request("wait must be a number of seconds."))?
         .map_or(MAX_WAIT, |w| Duration::from_secs(w).min(MAX_WAIT));
-    let snapshot = match since {
+    let view = match since {
         Some(since) => {
             state
                 .hub
@@ -152,29 +154,42 @@ pub async fn get_agent(
         }
         None => {
             let latest = state.hub.touch(&agent.user_id, device.as_deref());
-            latest.snapshot.filter(|_| latest.error.is_none())
+            match latest.error {
+                None if latest.view.snapshot.is_some() => Some(latest.view),
+                None => state.hub.load_shared(&agent.user_id).await,
+                Some(_) => None,
+            }
         }
     };
-    let snapshot = match snapshot {
-        Some(s) => s,
+    let view = match view {
+        Some(v) => v,
         None => fetch(&state, &agent.user_id, device.as_deref()).await?,
     };
-    Ok(json_no_store(snapshot))
+    Ok(json_no_store(answer(&state, &view)?))
 }
 
-/// Fetches a fresh snapshot and publishes it to the agent's long-pollers.
-async fn fetch(
-    state: &AppState,
-    user_id: &str,
-    device: Option<&str>,
-) -> Result<AgentSnapshot, AppError> {
+fn answer(state: &AppState, view: &View) -> Result<FreshSnapshot, AppError> {
+    state.hub.fresh(view).ok_or_else(|| {
+        AppError::Upstream(crate::upstream::UpstreamError::Malformed {
+            status: 200,
+            detail: "no snapshot after a successful poll".into(),
+        })
+    })
+}
+
+/// Fetches a fresh snapshot (ahead of background polls in the budget) and
+/// publishes it to the agent's long-pollers.
+async fn fetch(state: &AppState, user_id: &str, device: Option<&str>) -> Result<View, AppError> {
+    let started = now_ms();
     let data = state
         .client
-        .poll_user_status(user_id, device.unwrap_or(DEFAULT_DEVICE_ID))
+        .poll_user_status(
+            user_id,
+            device.unwrap_or(DEFAULT_DEVICE_ID),
+            Priority::Command,
+        )
         .await?;
-    let snapshot = AgentSnapshot::from_poll(&data, now_ms());
-    state.hub.publish(user_id, &snapshot);
-    Ok(snapshot)
+    Ok(state.hub.apply_poll(user_id, &data, started).await)
 }
 
 /// Validates `body` for the command named by the URL segment `name`
@@ -248,20 +263,19 @@ pub async fn command(
 ) -> Result<Response, AppError> {
     let device = device_id(&headers)?.unwrap_or_else(|| DEFAULT_DEVICE_ID.to_owned());
     let command = parse_command(&name, body, &state)?;
-    if !state.limiter.check(&agent.user_id) {
+    if !state.allow_command(&agent.user_id).await {
         return Err(AppError::rate_limited());
     }
     tracing::info!(user_id = %agent.user_id, ?command, "state change");
     let fallback = execute(&state, &agent.user_id, &device, &command).await?;
     // The answer and every long-poller see the server's truth after the change.
-    let snapshot = match fetch(&state, &agent.user_id, Some(&device)).await {
-        Ok(s) => s,
+    match fetch(&state, &agent.user_id, Some(&device)).await {
+        Ok(view) => Ok(json_no_store(answer(&state, &view)?)),
         Err(e) => {
             tracing::warn!(error = %e, "poll after a state change failed; answering with the action's result");
-            fallback
+            Ok(json_no_store(fallback))
         }
-    };
-    Ok(json_no_store(snapshot))
+    }
 }
 
 /// Runs `command` upstream; returns the snapshot implied by its answer.
@@ -293,7 +307,9 @@ async fn execute(
         // The call actions use the agent's current call as CCC reports it
         // (never a JobId from the browser).
         Command::Mute | Command::Unmute | Command::Answer | Command::Hangup => {
-            let current = c.poll_user_status(user_id, device).await?;
+            let current = c
+                .poll_user_status(user_id, device, Priority::Command)
+                .await?;
             let job = current
                 .call_context
                 .as_ref()

@@ -140,6 +140,25 @@ pub struct Args {
     /// Seconds between simulated inbound calls in --demo mode (0: none).
     #[arg(long, env = "CCC_DEMO_CALLS_SECS", default_value_t = 45)]
     pub demo_calls_secs: u64,
+    /// Secret CCC's webhook deliveries carry (`Authorization: Bearer` or the
+    /// last path segment of `/ccc/events/<token>`); turns the event path on.
+    #[arg(long, env = "CCC_EVENTS_TOKEN", hide_env_values = true)]
+    pub events_token: Option<Secret>,
+    /// Seconds between reconciliation sweeps (ListRealtimeAgentStates) with events on.
+    #[arg(long, env = "CCC_RECONCILE_SECS", default_value_t = 30)]
+    pub reconcile_secs: u64,
+    /// CCC calls per second for the whole fleet (commands first).
+    #[arg(long, env = "CCC_UPSTREAM_QPS", default_value_t = 20.0)]
+    pub upstream_qps: f64,
+    /// Redis URL coordinating replicas (e.g. redis://10.0.0.9:6379/0); none: one process.
+    #[arg(long, env = "CCC_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key and channel (one per proxy fleet).
+    #[arg(long, env = "CCC_REDIS_PREFIX", default_value = "ccc-proxy:")]
+    pub redis_prefix: String,
+    /// Lifetime of an agent's upstream lease, in milliseconds (renewed every third).
+    #[arg(long, env = "CCC_LEASE_TTL_MS", default_value_t = 6000)]
+    pub lease_ttl_ms: u64,
     /// Log format.
     #[arg(
         long,
@@ -227,6 +246,17 @@ pub struct UpstreamConfig {
     pub timeout: Duration,
 }
 
+/// Replicas coordinated through Redis.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://` URL (may hold a password).
+    pub url: Secret,
+    /// Key and channel prefix.
+    pub prefix: String,
+    /// Agent lease lifetime.
+    pub lease_ttl: Duration,
+}
+
 /// Everything the proxy needs to run. `Debug` is safe to log.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -260,6 +290,14 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Burst of state changes per agent.
     pub rate_limit_burst: u32,
+    /// Webhook delivery secret (events on).
+    pub events_token: Option<Secret>,
+    /// Reconciliation sweep period.
+    pub reconcile: Duration,
+    /// Fleet-wide CCC calls per second.
+    pub upstream_qps: f64,
+    /// Replicas through Redis.
+    pub redis: Option<RedisConfig>,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -371,6 +409,32 @@ impl Config {
         if args.rate_limit_per_minute == 0 || args.rate_limit_burst == 0 {
             return Err(invalid("rate limits must be at least 1".into()));
         }
+        if args
+            .events_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            return Err(invalid("--events-token needs at least 16 bytes".into()));
+        }
+        if !(args.upstream_qps.is_finite() && args.upstream_qps >= 0.1) {
+            return Err(invalid("--upstream-qps must be at least 0.1".into()));
+        }
+        let redis = match &args.redis_url {
+            Some(url) => {
+                let text = std::str::from_utf8(url.expose()).unwrap_or_default();
+                if !(text.starts_with("redis://") || text.starts_with("rediss://")) {
+                    return Err(invalid(
+                        "--redis-url must be a redis:// or rediss:// URL".into(),
+                    ));
+                }
+                Some(RedisConfig {
+                    url: url.clone(),
+                    prefix: args.redis_prefix.clone(),
+                    lease_ttl: Duration::from_millis(args.lease_ttl_ms.max(300)),
+                })
+            }
+            None => None,
+        };
         Ok(Config {
             listen: args.listen,
             demo: args.demo,
@@ -391,6 +455,10 @@ impl Config {
             poll_idle: Duration::from_secs(args.poll_idle_secs),
             rate_limit_per_minute: args.rate_limit_per_minute,
             rate_limit_burst: args.rate_limit_burst,
+            events_token: args.events_token,
+            reconcile: Duration::from_secs(args.reconcile_secs.max(1)),
+            upstream_qps: args.upstream_qps,
+            redis,
             log_format: args.log_format,
         })
     }

@@ -12,18 +12,24 @@
 //!   [`errors`], [`security`], [`static_files`], [`metrics`], [`demo`].
 
 pub mod api;
+pub mod budget;
 pub mod config;
 pub mod demo;
 pub mod errors;
+pub mod events;
+pub mod fleet;
 pub mod identity;
 pub mod metrics;
 pub mod poller;
 pub mod ratelimit;
+pub mod reconcile;
 mod router;
 pub mod security;
 pub mod state;
 pub mod static_files;
 pub mod upstream;
+pub mod view;
+pub mod webhook;
 
 use std::{future::Future, net::SocketAddr};
 

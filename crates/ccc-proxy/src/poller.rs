@@ -1,22 +1,44 @@
-//! Per-agent hubs behind the long-poll: one upstream `PollUserStatus` loop
-//! per agent that somebody is watching (about once a second), shared by
-//! every tab and browser of that agent, stopped after a while without
-//! readers. The latest snapshot lives in a `tokio::sync::watch`; commands
-//! publish their fresh snapshot into it to wake the long-pollers at once.
+//! Per-agent hubs behind the long-poll. One entry per agent somebody
+//! watches, shared by every tab and browser of that agent, stopped after a
+//! while without readers. The shown [`View`] lives in a
+//! `tokio::sync::watch`; commands, events and polls move it by the rules of
+//! [`crate::view`] and wake the long-pollers.
+//!
+//! Where the state comes from:
+//! - **Events on** (`--events-token`): webhook events apply directly; an
+//!   agent's loop calls `PollUserStatus` only on a refresh request (coalesced:
+//!   a burst is one call) and a reconciliation sweep catches lost events.
+//! - **Events off**: the loop polls, at `--poll-interval-ms` stretched so that
+//!   every watched agent of the fleet fits in `--upstream-qps`.
+//! - **Replicas** (`--redis-url`): only the lease owner of an agent calls CCC
+//!   for it (commands aside); views are stored and published through Redis.
+//!   When Redis is unreachable every replica acts alone.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard, PoisonError,
+    },
     time::Duration,
 };
 
-use ccc_model::api::AgentSnapshot;
-use tokio::{sync::watch, time::Instant};
+use ccc_model::{api::AgentSnapshot, PollUserStatusData, UserState};
+use serde::Serialize;
+use tokio::{
+    sync::{mpsc, watch, Notify},
+    time::Instant,
+};
 
 use crate::{
+    budget::{stretched_interval, Priority},
     errors::AppError,
+    events::{self, CccEvent, Effect, RefreshNeed},
+    fleet::{Cas, Fleet, FleetMessage, Lease},
     metrics::Metrics,
+    reconcile,
     upstream::{now_ms, CccClient},
+    view::{Applied, View},
 };
 
 /// Device id used for polling before any browser of the agent named one.
@@ -25,10 +47,33 @@ pub const DEFAULT_DEVICE_ID: &str = "ccc-proxy";
 /// What the hub knows about one agent.
 #[derive(Debug, Clone, Default)]
 pub struct Latest {
-    /// The latest snapshot (none until the first poll of a loop).
-    pub snapshot: Option<AgentSnapshot>,
+    /// The shown state (no snapshot until the first poll).
+    pub view: View,
     /// The error of the latest poll, when it failed.
     pub error: Option<AppError>,
+}
+
+impl Latest {
+    /// The shown snapshot, if any.
+    pub fn snapshot(&self) -> Option<&AgentSnapshot> {
+        self.view.snapshot.as_ref()
+    }
+}
+
+/// The answer of `GET /api/v1/agent`: the snapshot plus how fresh it is
+/// (additive fields; the widget may ignore them).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FreshSnapshot {
+    /// The snapshot.
+    #[serde(flatten)]
+    pub snapshot: AgentSnapshot,
+    /// When CCC last confirmed this state (proxy clock, epoch ms): a poll
+    /// answer or an event.
+    pub fetched_at: i64,
+    /// How often the proxy polls this agent (ms); 0 when CCC's events keep
+    /// it current.
+    pub refresh_ms: u64,
 }
 
 #[derive(Debug)]
@@ -37,6 +82,8 @@ struct Interest {
     waiters: usize,
     last_interest: Instant,
     device_id: String,
+    /// Some when this replica holds the agent's lease (or runs alone).
+    lease: Option<Lease>,
 }
 
 #[derive(Debug)]
@@ -44,6 +91,7 @@ struct AgentHub {
     user_id: String,
     tx: watch::Sender<Latest>,
     interest: Mutex<Interest>,
+    refresh: Notify,
 }
 
 impl AgentHub {
@@ -52,15 +100,44 @@ impl AgentHub {
     }
 }
 
+/// Counters of the event path (also exported as metrics).
+#[derive(Debug, Default)]
+pub struct EventCounters {
+    /// Events applied to a snapshot without a CCC call.
+    pub applied: AtomicU64,
+    /// Events ignored as duplicates, older, or for agents nobody watches.
+    pub ignored: AtomicU64,
+    /// Refreshes requested by events or sweeps.
+    pub refreshes: AtomicU64,
+    /// Refresh requests forwarded to another replica.
+    pub forwarded: AtomicU64,
+}
+
+/// Timing and mode of the hubs.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    /// Shortest poll interval.
+    pub interval: Duration,
+    /// Stop a loop after this long without readers.
+    pub idle: Duration,
+    /// CCC's events keep the state current (no periodic polling).
+    pub events: bool,
+    /// Reconciliation sweep period (events on).
+    pub reconcile: Duration,
+}
+
 /// Every agent's hub, plus what the loops need.
 #[derive(Debug)]
 pub struct Hub {
     agents: Mutex<HashMap<String, Arc<AgentHub>>>,
     client: CccClient,
     metrics: Arc<Metrics>,
-    interval: Duration,
-    idle: Duration,
+    opts: HubOptions,
+    fleet: Option<Fleet>,
     shutdown: watch::Receiver<bool>,
+    /// Event path counters.
+    pub events: EventCounters,
+    last_total: AtomicU64,
 }
 
 /// Keeps an agent's loop alive while a long-poll waits.
@@ -80,30 +157,53 @@ impl Drop for WaiterGuard<'_> {
 
 /// Longest long-poll wait.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
+/// A burst of refresh requests within this window is one call.
+const COALESCE: Duration = Duration::from_millis(50);
+/// Attempts of one compare-and-set in Redis.
+const CAS_ATTEMPTS: usize = 8;
 
 impl Hub {
-    /// A hub polling through `client` every `interval`, stopping an agent's
-    /// loop after `idle` without readers, and every loop on `shutdown`.
+    /// A hub calling CCC through `client`, coordinated through `fleet`
+    /// when given; every loop stops on `shutdown`.
     pub fn new(
         client: CccClient,
         metrics: Arc<Metrics>,
-        interval: Duration,
-        idle: Duration,
+        opts: HubOptions,
+        fleet: Option<Fleet>,
         shutdown: watch::Receiver<bool>,
-    ) -> Self {
-        Hub {
+    ) -> Arc<Self> {
+        Arc::new(Hub {
             agents: Mutex::new(HashMap::new()),
             client,
             metrics,
-            interval,
-            idle,
+            opts,
+            fleet,
             shutdown,
+            events: EventCounters::default(),
+            last_total: AtomicU64::new(0),
+        })
+    }
+
+    /// Starts the background tasks: the fleet's lease ticker and subscriber
+    /// (with Redis) and the reconciliation sweeps (with events).
+    pub fn start(self: &Arc<Self>) {
+        if let Some(fleet) = &self.fleet {
+            let (tx, rx) = mpsc::channel(1024);
+            fleet.spawn_subscriber(tx);
+            tokio::spawn(fleet_messages(Arc::downgrade(self), rx));
+            tokio::spawn(lease_ticker(Arc::downgrade(self), fleet.clone()));
+        }
+        if self.opts.events {
+            tokio::spawn(reconcile_loop(Arc::downgrade(self)));
         }
     }
 
+    fn lock_agents(&self) -> MutexGuard<'_, HashMap<String, Arc<AgentHub>>> {
+        self.agents.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn agent(&self, user_id: &str) -> Arc<AgentHub> {
-        let mut agents = self.agents.lock().unwrap_or_else(PoisonError::into_inner);
-        agents
+        self.lock_agents()
             .entry(user_id.to_owned())
             .or_insert_with(|| {
                 Arc::new(AgentHub {
@@ -114,52 +214,92 @@ impl Hub {
                         waiters: 0,
                         last_interest: Instant::now(),
                         device_id: DEFAULT_DEVICE_ID.to_owned(),
+                        lease: None,
                     }),
+                    refresh: Notify::new(),
                 })
             })
             .clone()
     }
 
+    /// The agent's hub while its loop runs (somebody watches it here).
+    fn existing(&self, user_id: &str) -> Option<Arc<AgentHub>> {
+        let agent = self.lock_agents().get(user_id).cloned()?;
+        let running = agent.interest().running;
+        running.then_some(agent)
+    }
+
+    /// True when Redis coordinates this replica right now.
+    fn in_fleet(&self) -> Option<&Fleet> {
+        self.fleet.as_ref().filter(|f| f.healthy())
+    }
+
+    /// True when this replica calls CCC for `agent` (owner, or alone).
+    fn owns(&self, agent: &AgentHub) -> bool {
+        self.in_fleet().is_none() || agent.interest().lease.is_some()
+    }
+
+    /// The poll interval for agents without events.
+    pub fn poll_interval(&self) -> Duration {
+        let replicas = self.fleet.as_ref().map_or(1, Fleet::replicas);
+        let watched = self.lock_agents().len() * replicas;
+        stretched_interval(self.opts.interval, watched, self.client.budget().qps())
+    }
+
+    /// The answer for a snapshot, with its freshness.
+    pub fn fresh(&self, view: &View) -> Option<FreshSnapshot> {
+        let refresh_ms = if self.opts.events {
+            0
+        } else {
+            u64::try_from(self.poll_interval().as_millis()).unwrap_or(u64::MAX)
+        };
+        view.snapshot.clone().map(|snapshot| FreshSnapshot {
+            snapshot,
+            fetched_at: view.fetched_at,
+            refresh_ms,
+        })
+    }
+
     /// Marks interest in `user_id` (starting its loop when needed) and
     /// returns what the hub knows right now.
-    pub fn touch(&self, user_id: &str, device_id: Option<&str>) -> Latest {
+    pub fn touch(self: &Arc<Self>, user_id: &str, device_id: Option<&str>) -> Latest {
         let agent = self.agent(user_id);
         self.ensure_running(&agent, device_id);
         let latest = agent.tx.borrow().clone();
         latest
     }
 
-    fn ensure_running(&self, agent: &Arc<AgentHub>, device_id: Option<&str>) {
+    fn ensure_running(self: &Arc<Self>, agent: &Arc<AgentHub>, device_id: Option<&str>) {
         let mut i = agent.interest();
         i.last_interest = Instant::now();
         if let Some(d) = device_id {
             d.clone_into(&mut i.device_id);
         }
+        drop(i);
+        self.start_loop(agent);
+    }
+
+    /// Starts the agent's loop unless it runs (without marking interest).
+    fn start_loop(self: &Arc<Self>, agent: &Arc<AgentHub>) {
+        let mut i = agent.interest();
         if i.running || *self.shutdown.borrow() {
             return;
         }
         i.running = true;
         drop(i);
         self.metrics.poll_loop_started();
-        tokio::spawn(poll_loop(
-            agent.clone(),
-            self.client.clone(),
-            self.metrics.clone(),
-            self.interval,
-            self.idle,
-            self.shutdown.clone(),
-        ));
+        tokio::spawn(agent_loop(self.clone(), agent.clone()));
     }
 
     /// Waits up to `wait` for a snapshot whose `contextId` differs from
     /// `since`. `Ok(None)` means "nothing known yet" (the caller fetches).
     pub async fn wait_change(
-        &self,
+        self: &Arc<Self>,
         user_id: &str,
         device_id: Option<&str>,
         since: i64,
         wait: Duration,
-    ) -> Result<Option<AgentSnapshot>, AppError> {
+    ) -> Result<Option<View>, AppError> {
         let agent = self.agent(user_id);
         agent.interest().waiters += 1;
         self.metrics.waiters_add(1);
@@ -170,97 +310,396 @@ impl Hub {
         self.ensure_running(&agent, device_id);
         let mut rx = agent.tx.subscribe();
         let mut shutdown = self.shutdown.clone();
-        let changed = rx.wait_for(|l| {
-            l.error.is_some() || l.snapshot.as_ref().is_some_and(|s| s.context_id != since)
-        });
+        let changed = rx
+            .wait_for(|l| l.error.is_some() || l.snapshot().is_some_and(|s| s.context_id != since));
         tokio::select! {
             res = tokio::time::timeout(wait.min(MAX_WAIT), changed) => {
                 if let Ok(Ok(latest)) = res {
-                    let latest = latest.clone();
-                    return match (latest.snapshot, latest.error) {
-                        (Some(s), _) if s.context_id != since => Ok(Some(s)),
+                    let Latest { view, error } = latest.clone();
+                    let version = view.snapshot.as_ref().map(|s| s.context_id);
+                    return match (version, error) {
+                        (Some(v), _) if v != since => Ok(Some(view)),
                         (_, Some(e)) => Err(e),
-                        (s, None) => Ok(s),
+                        (v, None) => Ok(v.is_some().then_some(view)),
                     };
                 }
             }
             _ = shutdown.wait_for(|s| *s) => {}
         }
         let latest = agent.tx.borrow().clone();
-        Ok(latest.snapshot)
+        Ok(latest.snapshot().is_some().then_some(latest.view))
     }
 
-    /// Publishes a snapshot fetched by a command, waking long-pollers, when
-    /// the agent's loop runs and the snapshot is not older than the hub's.
-    pub fn publish(&self, user_id: &str, snapshot: &AgentSnapshot) {
+    /// Applies a `PollUserStatus` answer (of a call started at
+    /// `started_at`) and returns the view shown afterwards.
+    pub async fn apply_poll(
+        &self,
+        user_id: &str,
+        data: &PollUserStatusData,
+        started_at: i64,
+    ) -> View {
         let agent = self.agent(user_id);
-        if !agent.interest().running {
-            return;
-        }
-        agent.tx.send_if_modified(|l| store(l, snapshot.clone()));
+        self.update(&agent, None, |v| v.apply_poll(data, started_at, now_ms()))
+            .await
+    }
+
+    /// The shown view of `user_id`, if any.
+    pub fn view(&self, user_id: &str) -> Option<View> {
+        let agent = self.existing(user_id)?;
+        let v = agent.tx.borrow().view.clone();
+        v.snapshot.is_some().then_some(v)
+    }
+
+    /// The stored view of `user_id` in Redis, taken into the local hub.
+    pub async fn load_shared(&self, user_id: &str) -> Option<View> {
+        let fleet = self.in_fleet()?;
+        let (_, view) = fleet.load(user_id).await.ok()?;
+        let view = view.filter(|v| v.snapshot.is_some())?;
+        let agent = self.agent(user_id);
+        merge_remote(&agent, view);
+        self.view(user_id)
     }
 
     /// The latest known `contextId` of `user_id`, if any.
     pub fn context_id(&self, user_id: &str) -> Option<i64> {
-        let agent = self.agent(user_id);
-        let id = agent.tx.borrow().snapshot.as_ref().map(|s| s.context_id);
-        id
+        self.view(user_id).map(|v| v.version())
+    }
+
+    /// Applies `f` to the agent's view: locally, or as a compare-and-set of
+    /// the stored view in Redis (published to every replica). `fence`: the
+    /// owner's lease, for its polls.
+    async fn update(
+        &self,
+        agent: &AgentHub,
+        fence: Option<Lease>,
+        f: impl Fn(&mut View) -> Applied,
+    ) -> View {
+        if let Some(fleet) = self.in_fleet() {
+            for _ in 0..CAS_ATTEMPTS {
+                let Ok((rev, remote)) = fleet.load(&agent.user_id).await else {
+                    break;
+                };
+                let local = agent.tx.borrow().view.clone();
+                let mut next = match remote {
+                    Some(r) if r.version() >= local.version() => r,
+                    _ => local.clone(),
+                };
+                let applied = f(&mut next);
+                if matches!(applied, Applied::Stale | Applied::NoBase) {
+                    merge_remote(agent, next);
+                    return agent.tx.borrow().view.clone();
+                }
+                if applied == Applied::Changed && next.version() <= local.version() {
+                    if let Some(s) = next.snapshot.as_mut() {
+                        s.context_id = local.version() + 1;
+                    }
+                }
+                match fleet
+                    .store(
+                        &agent.user_id,
+                        rev,
+                        &next,
+                        applied == Applied::Changed,
+                        fence,
+                    )
+                    .await
+                {
+                    Ok(Cas::Stored) => {
+                        merge_remote(agent, next);
+                        agent.tx.send_if_modified(|l| l.error.take().is_some());
+                        return agent.tx.borrow().view.clone();
+                    }
+                    Ok(Cas::Conflict) => continue,
+                    Ok(Cas::Fenced) => {
+                        tracing::debug!(user_id = %agent.user_id, "lease moved on; poll dropped");
+                        agent.interest().lease = None;
+                        return agent.tx.borrow().view.clone();
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        agent.tx.send_if_modified(|l| {
+            let had_error = l.error.take().is_some();
+            f(&mut l.view) == Applied::Changed || had_error
+        });
+        let v = agent.tx.borrow().view.clone();
+        v
+    }
+
+    fn request_refresh(&self, agent: &AgentHub) {
+        self.events.refreshes.fetch_add(1, Ordering::Relaxed);
+        agent.refresh.notify_one();
+    }
+
+    /// Asks the agent's owner for a `PollUserStatus` (here, or forwarded).
+    async fn refresh_somewhere(&self, user_id: &str) {
+        let local = self.existing(user_id);
+        if let Some(agent) = &local {
+            if self.owns(agent) {
+                self.request_refresh(agent);
+                return;
+            }
+        }
+        if let Some(fleet) = self.in_fleet() {
+            if let Ok(true) = fleet.forward_refresh(user_id).await {
+                self.events.forwarded.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        // Nobody owns it: whoever watches it here refreshes it.
+        if let Some(agent) = local {
+            self.request_refresh(&agent);
+        }
+    }
+
+    /// Applies one webhook event (already authenticated and parsed).
+    pub async fn apply_event(&self, ev: &CccEvent) {
+        let Some(user_id) = events::user_id(ev) else {
+            self.events.ignored.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let Some(time) = events::event_time_ms(&ev.event_time) else {
+            return;
+        };
+        // Only agents somebody watches: here, or (with Redis) anywhere.
+        let agent = match (self.existing(&user_id), self.in_fleet()) {
+            (Some(a), _) => a,
+            (None, Some(fleet)) => match fleet.load(&user_id).await {
+                Ok((_, Some(_))) => self.agent(&user_id),
+                _ => {
+                    self.events.ignored.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            },
+            (None, None) => {
+                self.events.ignored.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        match events::effect(ev) {
+            Effect::Ignore => {
+                self.events.ignored.fetch_add(1, Ordering::Relaxed);
+            }
+            Effect::Refresh => {
+                let stale = agent.tx.borrow().view.stale_for(time);
+                if stale {
+                    self.refresh_somewhere(&user_id).await;
+                } else {
+                    self.events.ignored.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Effect::Apply {
+                change,
+                then_refresh,
+            } => {
+                let applied = std::sync::atomic::AtomicBool::new(false);
+                let no_base = std::sync::atomic::AtomicBool::new(false);
+                let view = self
+                    .update(&agent, None, |v| {
+                        let r = v.apply_event(&change, time, now_ms());
+                        applied.store(r != Applied::Stale, Ordering::Relaxed);
+                        no_base.store(r == Applied::NoBase, Ordering::Relaxed);
+                        r
+                    })
+                    .await;
+                let counter = if applied.load(Ordering::Relaxed) {
+                    &self.events.applied
+                } else {
+                    &self.events.ignored
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let needs_call = then_refresh == RefreshNeed::UnlessCallKnown
+                    && applied.load(Ordering::Relaxed)
+                    && !change.job_id.as_deref().is_some_and(|j| view.knows_call(j));
+                if no_base.load(Ordering::Relaxed) || needs_call {
+                    self.refresh_somewhere(&user_id).await;
+                }
+            }
+        }
+    }
+
+    /// One reconciliation sweep over the agents this replica calls CCC for.
+    pub async fn reconcile_once(&self) {
+        let shown: HashMap<String, UserState> = {
+            let agents: Vec<Arc<AgentHub>> = self.lock_agents().values().cloned().collect();
+            agents
+                .into_iter()
+                .filter(|a| self.owns(a))
+                .filter_map(|a| {
+                    let state = a.tx.borrow().snapshot().map(|s| s.agent.state.clone());
+                    state.map(|s| (a.user_id.clone(), s))
+                })
+                .collect()
+        };
+        if shown.is_empty() {
+            return;
+        }
+        let mut ids: Vec<String> = shown.keys().cloned().collect();
+        ids.sort();
+        let last_total = usize::try_from(self.last_total.load(Ordering::Relaxed)).unwrap_or(0);
+        let mut seen = Vec::new();
+        let by_ids = match reconcile::plan(&ids, last_total) {
+            reconcile::Sweep::ByIds(chunks) => {
+                for chunk in chunks {
+                    let list = serde_json::to_string(&chunk).unwrap_or_default();
+                    match self.client.list_realtime_states(1, Some(&list)).await {
+                        Ok(page) => seen.extend(page.list),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reconciliation sweep failed");
+                            return;
+                        }
+                    }
+                }
+                true
+            }
+            reconcile::Sweep::Pages(_) => {
+                let mut page_no = 1;
+                loop {
+                    match self.client.list_realtime_states(page_no, None).await {
+                        Ok(page) => {
+                            let done = page.list.is_empty()
+                                || page_no * reconcile::PAGE_SIZE >= page.total_count;
+                            self.last_total
+                                .store(page.total_count as u64, Ordering::Relaxed);
+                            seen.extend(page.list);
+                            if done {
+                                break;
+                            }
+                            page_no += 1;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reconciliation sweep failed");
+                            return;
+                        }
+                    }
+                }
+                false
+            }
+        };
+        let differing = reconcile::differing(&shown, &seen, self.client.instance_id(), by_ids);
+        if !differing.is_empty() {
+            tracing::info!(
+                agents = differing.len(),
+                "reconciliation found stale agents"
+            );
+        }
+        for id in differing {
+            if let Some(agent) = self.existing(&id) {
+                self.request_refresh(&agent);
+            }
+        }
+    }
+
+    /// Drops this replica's leases (graceful shutdown).
+    pub async fn release_leases(&self) {
+        if let Some(fleet) = self.in_fleet() {
+            let ids: Vec<String> = self.lock_agents().keys().cloned().collect();
+            let _ = fleet.release(&ids).await;
+        }
+    }
+
+    /// Agents whose lease this replica holds (for tests and metrics).
+    pub fn owned(&self) -> Vec<String> {
+        let agents: Vec<Arc<AgentHub>> = self.lock_agents().values().cloned().collect();
+        agents
+            .into_iter()
+            .filter(|a| a.interest().lease.is_some())
+            .map(|a| a.user_id.clone())
+            .collect()
     }
 }
 
-/// Stores `new` unless older; true (notify) when anything but the clock changed.
-fn store(latest: &mut Latest, new: AgentSnapshot) -> bool {
-    let had_error = latest.error.take().is_some();
-    match &latest.snapshot {
-        Some(old) if old.context_id > new.context_id => had_error,
-        Some(old) if same_content(old, &new) => {
-            latest.snapshot = Some(new);
-            had_error
-        }
-        _ => {
-            latest.snapshot = Some(new);
+/// Takes a view from Redis (or a CAS result) when it is newer than the
+/// local one; wakes waiters when the version moved.
+fn merge_remote(agent: &AgentHub, remote: View) {
+    agent.tx.send_if_modified(|l| {
+        let (mine, theirs) = (l.view.version(), remote.version());
+        if theirs > mine {
+            l.view = remote;
+            l.error = None;
             true
+        } else {
+            if theirs == mine && remote.fetched_at > l.view.fetched_at {
+                l.view = remote;
+            }
+            false
         }
-    }
+    });
 }
 
-fn same_content(a: &AgentSnapshot, b: &AgentSnapshot) -> bool {
-    a.context_id == b.context_id && a.agent == b.agent && a.call == b.call && a.muted == b.muted
+/// Why an agent's loop woke up.
+enum Wake {
+    Timer,
+    Refresh,
+    Shutdown,
 }
 
-async fn poll_loop(
-    agent: Arc<AgentHub>,
-    client: CccClient,
-    metrics: Arc<Metrics>,
-    interval: Duration,
-    idle: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    tracing::debug!(user_id = %agent.user_id, "poll loop started");
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
+    tracing::debug!(user_id = %agent.user_id, "agent loop started");
+    let mut shutdown = hub.shutdown.clone();
     let mut first = true;
+    let mut last_poll: Option<Instant> = None;
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = shutdown.wait_for(|s| *s) => {}
-        }
+        let wake = if first {
+            Wake::Refresh
+        } else {
+            // Without events the timer polls; with events it only checks idleness.
+            let idle_check = Instant::now() + hub.opts.idle.max(Duration::from_millis(200));
+            let deadline = match (hub.opts.events, last_poll) {
+                (false, Some(t)) => (t + hub.poll_interval()).min(idle_check),
+                _ => idle_check,
+            };
+            let wake = tokio::select! {
+                () = tokio::time::sleep_until(deadline) => Wake::Timer,
+                () = agent.refresh.notified() => Wake::Refresh,
+                _ = shutdown.wait_for(|s| *s) => Wake::Shutdown,
+            };
+            if matches!(wake, Wake::Refresh) {
+                // Coalesce a burst of requests into one call.
+                tokio::time::sleep(COALESCE).await;
+            }
+            wake
+        };
         let device_id = {
             let mut i = agent.interest();
             // Every loop polls at least once: whoever started it wants a snapshot.
-            let idle_out = !first && i.waiters == 0 && i.last_interest.elapsed() >= idle;
-            first = false;
-            if idle_out || *shutdown.borrow() {
+            let idle_out = !first
+                && i.waiters == 0
+                && i.last_interest.elapsed() >= hub.opts.idle
+                && i.lease.is_none();
+            if idle_out || matches!(wake, Wake::Shutdown) || *shutdown.borrow() {
                 i.running = false;
+                drop(i);
                 agent.tx.send_replace(Latest::default());
                 break;
             }
             i.device_id.clone()
         };
-        match client.poll_user_status(&agent.user_id, &device_id).await {
+        first = false;
+        if !hub.owns(&agent) {
+            // Another replica calls CCC for this agent: read what it stored.
+            if agent.tx.borrow().snapshot().is_none() {
+                hub.load_shared(&agent.user_id).await;
+            }
+            continue;
+        }
+        let unknown = agent.tx.borrow().snapshot().is_none();
+        let timer_due = !hub.opts.events
+            && last_poll.is_none_or(|t| t.elapsed() + COALESCE >= hub.poll_interval());
+        if !(matches!(wake, Wake::Refresh) || unknown || timer_due) {
+            continue;
+        }
+        let lease = agent.interest().lease;
+        let started = now_ms();
+        match hub
+            .client
+            .poll_user_status(&agent.user_id, &device_id, Priority::Background)
+            .await
+        {
             Ok(data) => {
-                let snap = AgentSnapshot::from_poll(&data, now_ms());
-                agent.tx.send_if_modified(|l| store(l, snap));
+                hub.update(&agent, lease, |v| v.apply_poll(&data, started, now_ms()))
+                    .await;
             }
             Err(e) => {
                 tracing::warn!(user_id = %agent.user_id, error = %e, "poll failed");
@@ -268,33 +707,99 @@ async fn poll_loop(
                 agent.tx.send_modify(|l| l.error = Some(err));
             }
         }
+        last_poll = Some(Instant::now());
     }
-    metrics.poll_loop_stopped();
-    tracing::debug!(user_id = %agent.user_id, "poll loop stopped");
+    hub.metrics.poll_loop_stopped();
+    tracing::debug!(user_id = %agent.user_id, "agent loop stopped");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn snap(ctx: i64, time: i64) -> AgentSnapshot {
-        AgentSnapshot {
-            context_id: ctx,
-            server_time: time,
-            ..AgentSnapshot::default()
+/// Hands the subscriber's messages to the hubs.
+async fn fleet_messages(hub: std::sync::Weak<Hub>, mut rx: mpsc::Receiver<FleetMessage>) {
+    while let Some(msg) = rx.recv().await {
+        let Some(hub) = hub.upgrade() else { return };
+        match msg {
+            FleetMessage::View { agent, view } => {
+                if let Some(a) = hub.existing(&agent) {
+                    merge_remote(&a, *view);
+                }
+            }
+            FleetMessage::Refresh { agent } => {
+                if let Some(a) = hub.existing(&agent) {
+                    hub.request_refresh(&a);
+                }
+            }
+            FleetMessage::Resync => {
+                let ids: Vec<String> = hub.lock_agents().keys().cloned().collect();
+                for id in ids {
+                    hub.load_shared(&id).await;
+                }
+            }
         }
     }
+}
 
-    #[test]
-    fn store_ignores_older_and_clock_only_changes() {
-        let mut l = Latest::default();
-        assert!(store(&mut l, snap(5, 1)));
-        assert!(!store(&mut l, snap(5, 2)));
-        assert_eq!(l.snapshot.as_ref().unwrap().server_time, 2);
-        assert!(!store(&mut l, snap(4, 3)));
-        assert_eq!(l.snapshot.as_ref().unwrap().context_id, 5);
-        assert!(store(&mut l, snap(6, 4)));
-        l.error = Some(AppError::no_call());
-        assert!(store(&mut l, snap(6, 5)), "clearing an error wakes waiters");
+/// Acquires and renews leases for every agent held here, a few times per TTL.
+async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
+    let period = fleet.lease_ttl() / 3;
+    loop {
+        let Some(hub) = hub.upgrade() else { return };
+        if *hub.shutdown.borrow() {
+            hub.release_leases().await;
+            return;
+        }
+        let _ = fleet.heartbeat().await;
+        let agents: Vec<Arc<AgentHub>> = hub.lock_agents().values().cloned().collect();
+        let wanted: Vec<(String, bool)> = agents
+            .iter()
+            .map(|a| {
+                let i = a.interest();
+                let here = i.waiters > 0 || i.last_interest.elapsed() < hub.opts.idle;
+                (a.user_id.clone(), here)
+            })
+            .collect();
+        match fleet.leases(&wanted).await {
+            Ok(leases) => {
+                for (a, lease) in agents.iter().zip(leases) {
+                    let gained = {
+                        let mut i = a.interest();
+                        let gained = i.lease.is_none() && lease.is_some();
+                        i.lease = lease;
+                        gained
+                    };
+                    if gained {
+                        tracing::debug!(user_id = %a.user_id, "lease acquired");
+                        hub.start_loop(a);
+                        hub.request_refresh(a);
+                    }
+                }
+            }
+            Err(_) => {
+                // Alone: every loop acts as owner until Redis answers again.
+                for a in &agents {
+                    a.interest().lease = None;
+                }
+            }
+        }
+        let mut shutdown = hub.shutdown.clone();
+        drop(hub);
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = shutdown.wait_for(|s| *s) => {}
+        }
+    }
+}
+
+async fn reconcile_loop(hub: std::sync::Weak<Hub>) {
+    loop {
+        let (period, mut shutdown) = match hub.upgrade() {
+            Some(h) => (h.opts.reconcile, h.shutdown.clone()),
+            None => return,
+        };
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        let Some(h) = hub.upgrade() else { return };
+        h.reconcile_once().await;
     }
 }

@@ -18,7 +18,9 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::{api, demo, poller::MAX_WAIT, security, state::AppState, static_files};
+use crate::{
+    api, demo, events, poller::MAX_WAIT, security, state::AppState, static_files, webhook,
+};
 
 /// The whole application for `state`: widget API, static widget, demo
 /// sign-in, `/healthz` and `/metrics`, with the middleware stack
@@ -31,11 +33,17 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*rest}", any(api::not_found))
         .layer(middleware::from_fn(security::csrf))
         .layer(DefaultBodyLimit::max(api::MAX_BODY));
+    // CCC's webhook: its own secret, no cookies, no CSRF rules (not a browser).
+    let ccc_events = Router::new()
+        .route("/ccc/events", post(webhook::receive))
+        .route("/ccc/events/{token}", post(webhook::receive_with_token))
+        .layer(DefaultBodyLimit::max(events::MAX_EVENTS_BODY));
     let files = Router::new()
         .fallback_service(static_files::serve_dir(&state.config.static_dir))
         .layer(middleware::from_fn(static_files::cache_headers));
     let mut router = Router::new()
         .merge(api)
+        .merge(ccc_events)
         .route("/", get(static_files::index))
         .route("/index.html", get(static_files::index))
         .route("/ccc-toolbar.js", get(static_files::loader))

@@ -7,8 +7,16 @@ use axum::http::HeaderValue;
 use tokio::sync::watch;
 
 use crate::{
-    config::Config, demo::DemoAgent, identity::Authenticator, metrics::Metrics, poller::Hub,
-    ratelimit::RateLimiter, security, upstream::CccClient,
+    budget::Budget,
+    config::Config,
+    demo::DemoAgent,
+    fleet::Fleet,
+    identity::Authenticator,
+    metrics::Metrics,
+    poller::{Hub, HubOptions},
+    ratelimit::RateLimiter,
+    security,
+    upstream::CccClient,
 };
 
 /// Cheaply clonable handle on [`Inner`].
@@ -23,7 +31,9 @@ pub struct Inner {
     /// The one pooled, signing CCC client.
     pub client: CccClient,
     /// Per-agent long-poll hubs.
-    pub hub: Hub,
+    pub hub: Arc<Hub>,
+    /// Replicas through Redis (`--redis-url`).
+    pub fleet: Option<Fleet>,
     /// Counters and gauges.
     pub metrics: Arc<Metrics>,
     /// Maps requests to agents.
@@ -49,15 +59,37 @@ impl AppState {
     /// Builds the state. `demo_agents` must be given for `--auth demo`.
     pub fn new(config: Config, demo_agents: Option<Vec<DemoAgent>>) -> Result<Self, String> {
         let metrics = Arc::new(Metrics::default());
-        let client = CccClient::new(&config.upstream, &config.instance_id, metrics.clone())?;
+        let fleet = match &config.redis {
+            Some(r) => Some(Fleet::new(
+                std::str::from_utf8(r.url.expose()).unwrap_or_default(),
+                &r.prefix,
+                r.lease_ttl,
+            )?),
+            None => None,
+        };
+        let budget = Budget::new(config.upstream_qps, fleet.clone());
+        let client = CccClient::new(
+            &config.upstream,
+            &config.instance_id,
+            metrics.clone(),
+            budget,
+        )?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let hub = Hub::new(
             client.clone(),
             metrics.clone(),
-            config.poll_interval,
-            config.poll_idle,
+            HubOptions {
+                interval: config.poll_interval,
+                idle: config.poll_idle,
+                events: config.events_token.is_some(),
+                reconcile: config.reconcile,
+            },
+            fleet.clone(),
             shutdown_rx,
         );
+        if fleet.is_some() || config.events_token.is_some() {
+            hub.start();
+        }
         let auth = Authenticator::new(&config.auth, &config.cookie_key)?;
         let demo_agents = match (&config.auth, demo_agents) {
             (crate::config::AuthConfig::Demo, Some(a)) => Some(a),
@@ -78,12 +110,29 @@ impl AppState {
             config,
             client,
             hub,
+            fleet,
             metrics,
             auth,
             demo_agents,
             base_csp,
             shutdown,
         })))
+    }
+
+    /// Takes one of the agent's command tokens (shared by the fleet when
+    /// Redis answers, else this process's own bucket).
+    pub async fn allow_command(&self, user_id: &str) -> bool {
+        let shared = match &self.fleet {
+            Some(f) => {
+                let (per_minute, burst) = (
+                    self.config.rate_limit_per_minute,
+                    self.config.rate_limit_burst,
+                );
+                f.rate_limit(user_id, per_minute, burst).await
+            }
+            None => None,
+        };
+        shared.unwrap_or_else(|| self.limiter.check(user_id))
     }
 
     /// Stops every poll loop and answers waiting long-polls now.

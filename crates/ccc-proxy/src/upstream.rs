@@ -13,7 +13,12 @@ use ccc_model::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::{config::UpstreamConfig, metrics::Metrics};
+use crate::{
+    budget::{Budget, Priority},
+    config::UpstreamConfig,
+    metrics::Metrics,
+    reconcile::{RealtimePage, PAGE_SIZE},
+};
 
 /// A failed upstream call.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -50,7 +55,16 @@ impl UpstreamError {
         }
     }
 
+    /// True for CCC's `Throttling`, `Throttling.User`, `Throttling.Api`, ...
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, UpstreamError::Ccc(e) if e.code.as_str().starts_with("Throttling"))
+    }
+
     fn retryable(&self, kind: CallKind) -> bool {
+        if self.is_throttling() {
+            // CCC refused it unprocessed: retry once after the fleet backs off.
+            return true;
+        }
         match (self, kind) {
             (UpstreamError::Connect(_), _) => true,
             (_, CallKind::Write) => false,
@@ -85,6 +99,7 @@ pub struct CccClient {
     instance_id: String,
     timeout: Duration,
     metrics: Arc<Metrics>,
+    budget: Budget,
 }
 
 impl CccClient {
@@ -93,6 +108,7 @@ impl CccClient {
         config: &UpstreamConfig,
         instance_id: &str,
         metrics: Arc<Metrics>,
+        budget: Budget,
     ) -> Result<Self, String> {
         let endpoint = url::Url::parse(&config.endpoint)
             .map_err(|e| format!("bad endpoint {:?}: {e}", config.endpoint))?;
@@ -116,7 +132,13 @@ impl CccClient {
             instance_id: instance_id.to_owned(),
             timeout: config.timeout,
             metrics,
+            budget,
         })
+    }
+
+    /// The upstream budget every call takes a token from.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// The CCC instance every call targets.
@@ -124,20 +146,47 @@ impl CccClient {
         &self.instance_id
     }
 
-    /// `PollUserStatus` for `user_id`.
+    /// `PollUserStatus` for `user_id` (`Priority::Command` right after a
+    /// command or for a browser's first look, else background).
     pub async fn poll_user_status(
         &self,
         user_id: &str,
         device_id: &str,
+        priority: Priority,
     ) -> Result<PollUserStatusData, UpstreamError> {
         let params = user_params(user_id, device_id);
-        self.call("PollUserStatus", params, CallKind::Read).await
+        self.call_as("PollUserStatus", params, CallKind::Read, priority)
+            .await
     }
 
     /// `GetLoginDetails` for `user_id`.
     pub async fn get_login_details(&self, user_id: &str) -> Result<LoginDetails, UpstreamError> {
         let params = vec![("UserId".to_owned(), user_id.to_owned())];
-        self.call("GetLoginDetails", params, CallKind::Read).await
+        self.call_as("GetLoginDetails", params, CallKind::Read, Priority::Command)
+            .await
+    }
+
+    /// One page of `ListRealtimeAgentStates` (100 agents), optionally only
+    /// the agents of `agent_id_list` (a JSON array of at most 20).
+    pub async fn list_realtime_states(
+        &self,
+        page: usize,
+        agent_id_list: Option<&str>,
+    ) -> Result<RealtimePage, UpstreamError> {
+        let mut params = vec![
+            ("PageNumber".to_owned(), page.to_string()),
+            ("PageSize".to_owned(), PAGE_SIZE.to_string()),
+        ];
+        if let Some(list) = agent_id_list {
+            params.push(("AgentIdList".to_owned(), list.to_owned()));
+        }
+        self.call_as(
+            "ListRealtimeAgentStates",
+            params,
+            CallKind::Read,
+            Priority::Background,
+        )
+        .await
     }
 
     /// An agent action answering with a `UserContext` (SignInGroup,
@@ -167,12 +216,29 @@ impl CccClient {
         self.call(action, params, CallKind::Write).await
     }
 
-    /// Calls `action` with `params` (plus `InstanceId`), retrying reads.
+    /// Calls `action` with `params` (plus `InstanceId`), retrying reads;
+    /// writes go first in the budget, reads wait for what is left.
     pub async fn call<T: DeserializeOwned>(
+        &self,
+        action: &str,
+        params: Vec<(String, String)>,
+        kind: CallKind,
+    ) -> Result<T, UpstreamError> {
+        let priority = match kind {
+            CallKind::Write => Priority::Command,
+            CallKind::Read => Priority::Background,
+        };
+        self.call_as(action, params, kind, priority).await
+    }
+
+    /// [`CccClient::call`] with an explicit budget priority. Each attempt
+    /// takes a token; a `Throttling*` answer backs the fleet off first.
+    pub async fn call_as<T: DeserializeOwned>(
         &self,
         action: &str,
         mut params: Vec<(String, String)>,
         kind: CallKind,
+        priority: Priority,
     ) -> Result<T, UpstreamError> {
         params.retain(|(k, _)| k != "InstanceId");
         params.push(("InstanceId".to_owned(), self.instance_id.clone()));
@@ -184,12 +250,21 @@ impl CccClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            self.budget.acquire(priority).await;
             let started = tokio::time::Instant::now();
             let result = self.call_once::<T>(action, &params).await;
             let outcome = result.as_ref().err().map_or("ok", UpstreamError::outcome);
             self.metrics
                 .upstream_call(action, outcome, started.elapsed().as_secs_f64());
             match result {
+                Err(e) if attempt < attempts && e.is_throttling() => {
+                    tracing::debug!(
+                        action,
+                        attempt,
+                        "CCC throttled the call; retrying after the backoff"
+                    );
+                    self.budget.throttled().await;
+                }
                 Err(e) if attempt < attempts && e.retryable(kind) => {
                     let delay = BACKOFF_BASE * 2u32.pow(attempt - 1);
                     let jitter = rand::random::<f64>() * 0.3 + 0.85;
