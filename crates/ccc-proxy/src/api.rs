@@ -21,7 +21,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 
 use crate::{
     errors::AppError,
-    identity::CurrentAgent,
+    extract::CurrentAgent,
     poller::{DEFAULT_DEVICE_ID, MAX_WAIT},
     state::AppState,
     upstream::now_ms,

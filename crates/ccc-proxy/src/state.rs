@@ -3,12 +3,16 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use axum::http::HeaderValue;
 use tokio::sync::watch;
 
 use crate::{
-    config::Config, demo::DemoAgent, identity::Authenticator, metrics::Metrics, poller::Hub,
-    ratelimit::RateLimiter, security, upstream::CccClient,
+    config::Config,
+    identity::{Authenticator, DemoAgent},
+    metrics::Metrics,
+    poller::Hub,
+    ratelimit::RateLimiter,
+    security,
+    upstream::CccClient,
 };
 
 /// Cheaply clonable handle on [`Inner`].
@@ -32,8 +36,8 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// The simulator's agents (`--auth demo` only).
     pub demo_agents: Option<Vec<DemoAgent>>,
-    /// CSP for every response that sets none itself.
-    pub base_csp: HeaderValue,
+    /// Security headers and origin rules.
+    pub security: Arc<security::Policy>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -66,13 +70,7 @@ impl AppState {
             }
             _ => None,
         };
-        let base_csp = HeaderValue::from_str(&security::csp(&config.frame_ancestors, &[], &[]))
-            .map_err(|_| {
-                format!(
-                    "--frame-ancestors {:?} is not a valid header value",
-                    config.frame_ancestors
-                )
-            })?;
+        let security = Arc::new(security::Policy::new(&config.frame_ancestors)?);
         Ok(AppState(Arc::new(Inner {
             limiter: RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
             config,
@@ -81,7 +79,7 @@ impl AppState {
             metrics,
             auth,
             demo_agents,
-            base_csp,
+            security,
             shutdown,
         })))
     }
