@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use ccc_proxy::{demo::DemoAgent, AppState, Args, Config};
+use ccc_proxy::{identity::DemoAgent, AppState, Args, Config};
 use ccc_sim::{RunningSim, SimConfig};
 use serde_json::Value;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};

@@ -22,7 +22,7 @@ use serde::{de::DeserializeOwned, Deserialize};
 use crate::{
     budget::Priority,
     errors::AppError,
-    identity::CurrentAgent,
+    extract::CurrentAgent,
     poller::{FreshSnapshot, DEFAULT_DEVICE_ID, MAX_WAIT},
     state::AppState,
     upstream::now_ms,

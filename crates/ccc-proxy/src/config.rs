@@ -1,12 +1,15 @@
 //! Command-line flags (with environment fallbacks) and the validated
 //! [`Config`] the proxy runs with. Secrets never appear in `Debug` output.
 
-use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use ccc_model::{signing::AccessKey, WorkMode};
 use clap::{Parser, ValueEnum};
-
-use crate::identity::TrustedPeers;
 
 /// Default CCC endpoint (East China 2, Shanghai).
 pub const DEFAULT_ENDPOINT: &str = "https://ccc.cn-shanghai.aliyuncs.com";
@@ -167,6 +170,62 @@ pub struct Args {
         default_value = "compact"
     )]
     pub log_format: LogFormat,
+}
+
+/// Peers (IP networks) whose identity header is believed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedPeers(Vec<(IpAddr, u8)>);
+
+impl TrustedPeers {
+    /// Parses `127.0.0.1/8,::1,10.0.0.5`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (ip, len) = match item.split_once('/') {
+                Some((ip, len)) => (ip, Some(len)),
+                None => (item, None),
+            };
+            let ip: IpAddr = ip
+                .parse()
+                .map_err(|_| format!("--trusted-proxies: {item:?} is not an IP or CIDR"))?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let len = match len {
+                Some(l) => l
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|l| *l <= max)
+                    .ok_or_else(|| format!("--trusted-proxies: bad prefix in {item:?}"))?,
+                None => max,
+            };
+            nets.push((ip, len));
+        }
+        Ok(TrustedPeers(nets))
+    }
+
+    /// True when `peer` lies in one of the networks.
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = match peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|(net, len)| match (net, peer) {
+            (IpAddr::V4(n), IpAddr::V4(p)) => prefix_eq(&n.octets(), &p.octets(), *len),
+            (IpAddr::V6(n), IpAddr::V6(p)) => prefix_eq(&n.octets(), &p.octets(), *len),
+            _ => false,
+        })
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], len: u8) -> bool {
+    let len = usize::from(len);
+    let (full, rest) = (len / 8, len % 8);
+    if a[..full] != b[..full] {
+        return false;
+    }
+    rest == 0 || {
+        let mask = 0xffu8 << (8 - rest);
+        a[full] & mask == b[full] & mask
+    }
 }
 
 /// A secret value whose `Debug` never shows it.
@@ -522,4 +581,22 @@ fn split_list(s: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_peers_match_networks() {
+        let t = TrustedPeers::parse("127.0.0.1/8, ::1, 10.1.2.0/23").unwrap();
+        assert!(t.contains("127.9.9.9".parse().unwrap()));
+        assert!(t.contains("::1".parse().unwrap()));
+        assert!(t.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(t.contains("10.1.3.200".parse().unwrap()));
+        assert!(!t.contains("10.1.4.1".parse().unwrap()));
+        assert!(!t.contains("192.168.1.1".parse().unwrap()));
+        assert!(TrustedPeers::parse("nope").is_err());
+        assert!(TrustedPeers::parse("10.0.0.0/33").is_err());
+    }
 }

@@ -16,27 +16,6 @@ use crate::{
     static_files::html_escape,
 };
 
-/// An agent offered on the sign-in page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoAgent {
-    /// CCC `UserId`.
-    pub user_id: String,
-    /// Name shown on the button.
-    pub display_name: String,
-    /// The agent's extension.
-    pub extension: String,
-}
-
-impl From<ccc_sim::SimAgent> for DemoAgent {
-    fn from(a: ccc_sim::SimAgent) -> Self {
-        DemoAgent {
-            user_id: a.user_id,
-            display_name: a.display_name,
-            extension: a.extension,
-        }
-    }
-}
-
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;\
 padding:0 1rem;color:#1d2433}h1{font-size:1.4rem}p{color:#555}\
 button{display:block;width:100%;margin:.5rem 0;padding:.8rem 1rem;font-size:1rem;\

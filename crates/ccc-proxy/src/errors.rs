@@ -14,7 +14,42 @@ use ccc_model::{
     CccError, ErrorSource,
 };
 
-use crate::upstream::UpstreamError;
+/// A failed upstream call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// CCC answered with an error envelope.
+    #[error("CCC error {0}")]
+    Ccc(CccError),
+    /// No answer within the timeout.
+    #[error("CCC did not answer in time")]
+    Timeout,
+    /// The connection could not be opened (the request never left).
+    #[error("cannot connect to CCC: {0}")]
+    Connect(String),
+    /// The connection broke while sending or receiving.
+    #[error("transport error talking to CCC: {0}")]
+    Transport(String),
+    /// The answer was not a CCC envelope (HTTP status kept for the log).
+    #[error("malformed answer from CCC (HTTP {status}): {detail}")]
+    Malformed {
+        /// HTTP status of the answer.
+        status: u16,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl UpstreamError {
+    /// The metrics outcome label of this failure.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            UpstreamError::Ccc(_) => "ccc_error",
+            UpstreamError::Timeout => "timeout",
+            UpstreamError::Connect(_) | UpstreamError::Transport(_) => "transport",
+            UpstreamError::Malformed { .. } => "malformed",
+        }
+    }
+}
 
 /// Every failure a handler can answer with.
 #[derive(Debug, Clone, thiserror::Error)]

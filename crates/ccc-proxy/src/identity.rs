@@ -3,79 +3,40 @@
 //! (`sub` = CCC `UserId`, HS256 or RS256, `exp` enforced), or the demo
 //! sign-in cookie (HMAC-signed, HttpOnly, SameSite=Strict).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
-use axum::{
-    extract::{ConnectInfo, FromRequestParts},
-    http::{header, request::Parts, HeaderMap, HeaderName},
-};
+use axum::http::{header, HeaderMap, HeaderName};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use sha2::Sha256;
 
 use crate::{
-    config::{AuthConfig, JwtKey, Secret},
+    config::{AuthConfig, JwtKey, Secret, TrustedPeers},
     errors::AppError,
-    state::AppState,
 };
 
 /// Name of the demo sign-in cookie.
 pub const DEMO_COOKIE: &str = "ccc_demo_agent";
 
-/// Peers (IP networks) whose identity header is believed.
+/// An agent offered on the sign-in page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedPeers(Vec<(IpAddr, u8)>);
-
-impl TrustedPeers {
-    /// Parses `127.0.0.1/8,::1,10.0.0.5`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let mut nets = Vec::new();
-        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (ip, len) = match item.split_once('/') {
-                Some((ip, len)) => (ip, Some(len)),
-                None => (item, None),
-            };
-            let ip: IpAddr = ip
-                .parse()
-                .map_err(|_| format!("--trusted-proxies: {item:?} is not an IP or CIDR"))?;
-            let max = if ip.is_ipv4() { 32 } else { 128 };
-            let len = match len {
-                Some(l) => l
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|l| *l <= max)
-                    .ok_or_else(|| format!("--trusted-proxies: bad prefix in {item:?}"))?,
-                None => max,
-            };
-            nets.push((ip, len));
-        }
-        Ok(TrustedPeers(nets))
-    }
-
-    /// True when `peer` lies in one of the networks.
-    pub fn contains(&self, peer: IpAddr) -> bool {
-        let peer = match peer {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-            v4 => v4,
-        };
-        self.0.iter().any(|(net, len)| match (net, peer) {
-            (IpAddr::V4(n), IpAddr::V4(p)) => prefix_eq(&n.octets(), &p.octets(), *len),
-            (IpAddr::V6(n), IpAddr::V6(p)) => prefix_eq(&n.octets(), &p.octets(), *len),
-            _ => false,
-        })
-    }
+pub struct DemoAgent {
+    /// CCC `UserId`.
+    pub user_id: String,
+    /// Name shown on the button.
+    pub display_name: String,
+    /// The agent's extension.
+    pub extension: String,
 }
 
-fn prefix_eq(a: &[u8], b: &[u8], len: u8) -> bool {
-    let len = usize::from(len);
-    let (full, rest) = (len / 8, len % 8);
-    if a[..full] != b[..full] {
-        return false;
-    }
-    rest == 0 || {
-        let mask = 0xffu8 << (8 - rest);
-        a[full] & mask == b[full] & mask
+impl From<ccc_sim::SimAgent> for DemoAgent {
+    fn from(a: ccc_sim::SimAgent) -> Self {
+        DemoAgent {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            extension: a.extension,
+        }
     }
 }
 
@@ -259,52 +220,9 @@ pub fn verify_cookie(key: &Secret, value: &str) -> Option<String> {
     String::from_utf8(URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
-/// The authenticated agent of a request (extractor; 401 when unknown).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrentAgent {
-    /// CCC `UserId`, `name@instance`.
-    pub user_id: String,
-}
-
-impl FromRequestParts<AppState> for CurrentAgent {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        // Also honours `MockConnectInfo` in tests.
-        let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
-            .await
-            .ok()
-            .map(|c| c.0);
-        let user_id = state
-            .auth
-            .user_id(&parts.headers, peer, state.client.instance_id())?;
-        if let Some(agents) = &state.demo_agents {
-            if !agents.iter().any(|a| a.user_id == user_id) {
-                return Err(AppError::unauthenticated(
-                    "Pick an agent on the sign-in page.",
-                ));
-            }
-        }
-        Ok(CurrentAgent { user_id })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn trusted_peers_match_networks() {
-        let t = TrustedPeers::parse("127.0.0.1/8, ::1, 10.1.2.0/23").unwrap();
-        assert!(t.contains("127.9.9.9".parse().unwrap()));
-        assert!(t.contains("::1".parse().unwrap()));
-        assert!(t.contains("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(t.contains("10.1.3.200".parse().unwrap()));
-        assert!(!t.contains("10.1.4.1".parse().unwrap()));
-        assert!(!t.contains("192.168.1.1".parse().unwrap()));
-        assert!(TrustedPeers::parse("nope").is_err());
-        assert!(TrustedPeers::parse("10.0.0.0/33").is_err());
-    }
 
     #[test]
     fn cookies_round_trip_and_refuse_tampering() {

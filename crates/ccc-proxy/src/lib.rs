@@ -8,8 +8,11 @@
 //! - [`app`] builds the router for a given [`AppState`] (tests use it with
 //!   `oneshot`); [`run`] starts everything, including the in-process
 //!   simulator with `--demo`.
-//! - Modules: [`config`], [`upstream`], [`identity`], [`poller`], [`api`],
-//!   [`errors`], [`security`], [`static_files`], [`metrics`], [`demo`].
+//! - Modules import one way. Leaves: [`config`], [`errors`], [`metrics`];
+//!   then [`upstream`], [`identity`], [`security`], [`ratelimit`];
+//!   [`poller`]; [`state`] ([`AppState`], which holds all of them); and
+//!   on top the handlers: [`extract`], [`api`], [`demo`], [`static_files`],
+//!   wired together by [`app`].
 
 pub mod api;
 pub mod budget;
@@ -17,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod errors;
 pub mod events;
+pub mod extract;
 pub mod fleet;
 pub mod identity;
 pub mod metrics;
@@ -40,7 +44,7 @@ pub use config::{Args, Config};
 pub use router::app;
 pub use state::AppState;
 
-use crate::demo::DemoAgent;
+use crate::identity::DemoAgent;
 
 /// Why the proxy could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,9 @@ use axum::{
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use sha2::{Digest, Sha256};
 
-use crate::{errors::AppError, state::AppState};
+use std::sync::Arc;
+
+use crate::errors::AppError;
 
 /// The value the widget sends in `X-Requested-With`.
 pub const REQUESTED_WITH: &str = "ccc-toolbar";
@@ -141,13 +143,30 @@ fn has_src(attrs: &str) -> bool {
         .any(|a| a == "src" || a.starts_with("src="))
 }
 
+/// The browser-facing rules of this deployment, built once at start.
+#[derive(Debug)]
+pub struct Policy {
+    /// CSP for every response that sets none itself.
+    base_csp: HeaderValue,
+}
+
+impl Policy {
+    /// The policy for `frame_ancestors` (the CSP embedding sources).
+    pub fn new(frame_ancestors: &str) -> Result<Self, String> {
+        let base_csp = HeaderValue::from_str(&csp(frame_ancestors, &[], &[])).map_err(|_| {
+            format!("--frame-ancestors {frame_ancestors:?} is not a valid header value")
+        })?;
+        Ok(Policy { base_csp })
+    }
+}
+
 /// Adds the default CSP (when the handler set none) and the other
 /// security headers to every response.
-pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn headers(State(policy): State<Arc<Policy>>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, state.base_csp.clone());
+        h.insert(header::CONTENT_SECURITY_POLICY, policy.base_csp.clone());
     }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

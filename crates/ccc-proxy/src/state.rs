@@ -3,15 +3,13 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use axum::http::HeaderValue;
 use tokio::sync::watch;
 
 use crate::{
     budget::Budget,
     config::Config,
-    demo::DemoAgent,
     fleet::Fleet,
-    identity::Authenticator,
+    identity::{Authenticator, DemoAgent},
     metrics::Metrics,
     poller::{Hub, HubOptions},
     ratelimit::RateLimiter,
@@ -42,8 +40,8 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// The simulator's agents (`--auth demo` only).
     pub demo_agents: Option<Vec<DemoAgent>>,
-    /// CSP for every response that sets none itself.
-    pub base_csp: HeaderValue,
+    /// Security headers and origin rules.
+    pub security: Arc<security::Policy>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -98,13 +96,7 @@ impl AppState {
             }
             _ => None,
         };
-        let base_csp = HeaderValue::from_str(&security::csp(&config.frame_ancestors, &[], &[]))
-            .map_err(|_| {
-                format!(
-                    "--frame-ancestors {:?} is not a valid header value",
-                    config.frame_ancestors
-                )
-            })?;
+        let security = Arc::new(security::Policy::new(&config.frame_ancestors)?);
         Ok(AppState(Arc::new(Inner {
             limiter: RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
             config,
@@ -114,7 +106,7 @@ impl AppState {
             metrics,
             auth,
             demo_agents,
-            base_csp,
+            security,
             shutdown,
         })))
     }

@@ -13,67 +13,13 @@ use ccc_model::{
 };
 use serde::de::DeserializeOwned;
 
+pub use crate::errors::UpstreamError;
 use crate::{
     budget::{Budget, Priority},
     config::UpstreamConfig,
     metrics::Metrics,
     reconcile::{RealtimePage, PAGE_SIZE},
 };
-
-/// A failed upstream call.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum UpstreamError {
-    /// CCC answered with an error envelope.
-    #[error("CCC error {0}")]
-    Ccc(CccError),
-    /// No answer within the timeout.
-    #[error("CCC did not answer in time")]
-    Timeout,
-    /// The connection could not be opened (the request never left).
-    #[error("cannot connect to CCC: {0}")]
-    Connect(String),
-    /// The connection broke while sending or receiving.
-    #[error("transport error talking to CCC: {0}")]
-    Transport(String),
-    /// The answer was not a CCC envelope (HTTP status kept for the log).
-    #[error("malformed answer from CCC (HTTP {status}): {detail}")]
-    Malformed {
-        /// HTTP status of the answer.
-        status: u16,
-        /// What was wrong.
-        detail: String,
-    },
-}
-
-impl UpstreamError {
-    fn outcome(&self) -> &'static str {
-        match self {
-            UpstreamError::Ccc(_) => "ccc_error",
-            UpstreamError::Timeout => "timeout",
-            UpstreamError::Connect(_) | UpstreamError::Transport(_) => "transport",
-            UpstreamError::Malformed { .. } => "malformed",
-        }
-    }
-
-    /// True for CCC's `Throttling`, `Throttling.User`, `Throttling.Api`, ...
-    pub fn is_throttling(&self) -> bool {
-        matches!(self, UpstreamError::Ccc(e) if e.code.as_str().starts_with("Throttling"))
-    }
-
-    fn retryable(&self, kind: CallKind) -> bool {
-        if self.is_throttling() {
-            // CCC refused it unprocessed: retry once after the fleet backs off.
-            return true;
-        }
-        match (self, kind) {
-            (UpstreamError::Connect(_), _) => true,
-            (_, CallKind::Write) => false,
-            (UpstreamError::Transport(_) | UpstreamError::Malformed { .. }, CallKind::Read) => true,
-            (UpstreamError::Ccc(e), CallKind::Read) => e.code.is_transient(),
-            (UpstreamError::Timeout, CallKind::Read) => false,
-        }
-    }
-}
 
 /// Whether a call only reads (safe to retry) or changes state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +28,26 @@ pub enum CallKind {
     Read,
     /// Everything that changes the agent or the call.
     Write,
+}
+
+/// True for CCC's `Throttling`, `Throttling.User`, `Throttling.Api`, ...
+pub fn is_throttling(e: &UpstreamError) -> bool {
+    matches!(e, UpstreamError::Ccc(e) if e.code.as_str().starts_with("Throttling"))
+}
+
+/// Whether `e` may be retried for a call of `kind`.
+fn retryable(e: &UpstreamError, kind: CallKind) -> bool {
+    if is_throttling(e) {
+        // CCC refused it unprocessed: retry once after the fleet backs off.
+        return true;
+    }
+    match (e, kind) {
+        (UpstreamError::Connect(_), _) => true,
+        (_, CallKind::Write) => false,
+        (UpstreamError::Transport(_) | UpstreamError::Malformed { .. }, CallKind::Read) => true,
+        (UpstreamError::Ccc(e), CallKind::Read) => e.code.is_transient(),
+        (UpstreamError::Timeout, CallKind::Read) => false,
+    }
 }
 
 /// Attempts made for a read (the first included).
@@ -146,8 +112,9 @@ impl CccClient {
         &self.instance_id
     }
 
-    /// `PollUserStatus` for `user_id` (`Priority::Command` right after a
-    /// command or for a browser's first look, else background).
+    /// `PollUserStatus` for `user_id`.
+    /// (`Priority::Command` right after a command or for a browser's first
+    /// look, else background.)
     pub async fn poll_user_status(
         &self,
         user_id: &str,
@@ -193,7 +160,7 @@ impl CccClient {
     /// SignOutGroup, ReadyForService, TakeBreak, ChangeWorkMode, ResetAgentState).
     pub async fn user_action(
         &self,
-        action: &str,
+        action: &'static str,
         user_id: &str,
         device_id: &str,
         extra: Vec<(String, String)>,
@@ -206,7 +173,7 @@ impl CccClient {
     /// A call action answering with `{CallContext, UserContext}` (MuteCall, UnmuteCall).
     pub async fn call_action(
         &self,
-        action: &str,
+        action: &'static str,
         user_id: &str,
         device_id: &str,
         job_id: &str,
@@ -216,11 +183,11 @@ impl CccClient {
         self.call(action, params, CallKind::Write).await
     }
 
-    /// Calls `action` with `params` (plus `InstanceId`), retrying reads;
-    /// writes go first in the budget, reads wait for what is left.
+    /// Calls `action` with `params` (plus `InstanceId`), retrying reads.
+    /// Writes go first in the budget, reads wait for what is left.
     pub async fn call<T: DeserializeOwned>(
         &self,
-        action: &str,
+        action: &'static str,
         params: Vec<(String, String)>,
         kind: CallKind,
     ) -> Result<T, UpstreamError> {
@@ -235,7 +202,7 @@ impl CccClient {
     /// takes a token; a `Throttling*` answer backs the fleet off first.
     pub async fn call_as<T: DeserializeOwned>(
         &self,
-        action: &str,
+        action: &'static str,
         mut params: Vec<(String, String)>,
         kind: CallKind,
         priority: Priority,
@@ -257,7 +224,7 @@ impl CccClient {
             self.metrics
                 .upstream_call(action, outcome, started.elapsed().as_secs_f64());
             match result {
-                Err(e) if attempt < attempts && e.is_throttling() => {
+                Err(e) if attempt < attempts && is_throttling(&e) => {
                     tracing::debug!(
                         action,
                         attempt,
@@ -265,7 +232,7 @@ impl CccClient {
                     );
                     self.budget.throttled().await;
                 }
-                Err(e) if attempt < attempts && e.retryable(kind) => {
+                Err(e) if attempt < attempts && retryable(&e, kind) => {
                     let delay = BACKOFF_BASE * 2u32.pow(attempt - 1);
                     let jitter = rand::random::<f64>() * 0.3 + 0.85;
                     tracing::debug!(action, attempt, error = %e, "retrying CCC call");
@@ -278,7 +245,7 @@ impl CccClient {
 
     async fn call_once<T: DeserializeOwned>(
         &self,
-        action: &str,
+        action: &'static str,
         params: &[(String, String)],
     ) -> Result<T, UpstreamError> {
         let query = canonical_query(params);
@@ -454,9 +421,12 @@ mod tests {
     #[test]
     fn only_reads_retry_after_the_request_left() {
         let t = UpstreamError::Transport("reset".into());
-        assert!(t.retryable(CallKind::Read));
-        assert!(!t.retryable(CallKind::Write));
-        assert!(UpstreamError::Connect("refused".into()).retryable(CallKind::Write));
-        assert!(!UpstreamError::Timeout.retryable(CallKind::Read));
+        assert!(retryable(&t, CallKind::Read));
+        assert!(!retryable(&t, CallKind::Write));
+        assert!(retryable(
+            &UpstreamError::Connect("refused".into()),
+            CallKind::Write
+        ));
+        assert!(!retryable(&UpstreamError::Timeout, CallKind::Read));
     }
 }

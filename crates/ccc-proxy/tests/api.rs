@@ -299,7 +299,7 @@ async fn health_and_metrics() {
         .starts_with("text/plain"));
     let text = b.as_str().unwrap();
     for name in [
-        "ccc_proxy_http_requests_total{method=\"GET\",status=\"200\"}",
+        "ccc_proxy_http_requests_total{method=\"GET\",route=\"/api/v1/agent\",status=\"2xx\"}",
         "ccc_proxy_upstream_requests_total{action=\"PollUserStatus\",outcome=\"ok\"}",
         "ccc_proxy_upstream_request_duration_seconds_count{action=\"PollUserStatus\"}",
         "ccc_proxy_longpoll_waiters",
@@ -310,8 +310,8 @@ async fn health_and_metrics() {
     assert!(
         metric(
             text,
-            "ccc_proxy_http_requests_total{method=\"GET\",status=\"200\"}"
-        ) >= 2.0
+            "ccc_proxy_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"2xx\"}"
+        ) >= 1.0
     );
 }
 
