@@ -15,11 +15,11 @@ use crate::actions::ACTIONS;
 pub struct EventStats {
     /// Accepted into the delivery queue.
     pub queued: u64,
-    /// Refused because the queue was full (or no webhook was set any more).
+    /// Refused because the queue was full (never queued).
     pub dropped: u64,
     /// Delivered with a 2xx answer (duplicates count twice).
     pub delivered: u64,
-    /// Given up after every attempt failed.
+    /// Given up: every attempt failed, or the webhook was removed meanwhile.
     pub failed: u64,
     /// Lost on purpose (`lossRate`).
     pub lost: u64,

@@ -248,7 +248,8 @@ async fn post(
 ) {
     let n = events.len();
     let Some(target) = target else {
-        add(&c.dropped, n);
+        // The webhook was removed while these waited.
+        add(&c.failed, n);
         return;
     };
     let body = serde_json::to_vec(events).unwrap_or_default();
