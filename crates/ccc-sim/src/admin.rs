@@ -11,6 +11,17 @@
 //! | `PUT /_sim/faults` | [`Faults`] | the faults set; 400 when invalid |
 //! | `DELETE /_sim/faults` | | `{}` |
 //! | `POST /_sim/reset` | | `{}` |
+//! | `POST /_sim/agents/{userId}/state` | `{state, breakCode?}` | `{userId, userContext}`; 404; 409; 400 |
+//! | `POST /_sim/agents/states` | `[{userId, state, breakCode?}]` | `{applied, errors: [{userId, error}]}` |
+//! | `GET /_sim/stats` | | [`Stats`] |
+//! | `DELETE /_sim/stats` | | `{}` (counters back to zero) |
+//! | `GET /_sim/quota` | | `{qpsLimit}` (`null`: no limit) |
+//! | `PUT /_sim/quota` | `{qpsLimit}` | `{qpsLimit}`; 400 for 0 |
+//! | `GET /_sim/webhook` | | `{origin, tokenSet, disabledEvents, faults}` (never the URL path or token) |
+//! | `PUT /_sim/webhook` | `{url, token?}` | as GET; 400 for a bad URL |
+//! | `DELETE /_sim/webhook` | | as GET (events no longer pushed) |
+//! | `PUT /_sim/webhook/faults` | [`DeliveryFaults`] | as GET; 400 for a rate outside 0..1 |
+//! | `DELETE /_sim/webhook/faults` | | as GET |
 //!
 //! Errors answer `{"error": "<text>"}` with the status.
 
@@ -20,13 +31,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use ccc_model::UserState;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::config::{DeliveryFaults, WebhookTarget};
 use crate::faults::Faults;
 use crate::state_machine::{HangupBy, HangupOutcome};
-use crate::{CallError, SimState};
+use crate::stats::Stats;
+use crate::{CallError, SimState, StateChange};
 
 /// The `/_sim` routes (nest them under `/_sim`).
 pub fn router() -> Router<SimState> {
@@ -40,6 +54,18 @@ pub fn router() -> Router<SimState> {
             get(get_faults).put(put_faults).delete(clear_faults),
         )
         .route("/reset", post(reset))
+        .route("/agents/{user_id}/state", post(set_state))
+        .route("/agents/states", post(set_states))
+        .route("/stats", get(stats).delete(reset_stats))
+        .route("/quota", get(get_quota).put(put_quota))
+        .route(
+            "/webhook",
+            get(get_webhook).put(put_webhook).delete(delete_webhook),
+        )
+        .route(
+            "/webhook/faults",
+            axum::routing::put(put_delivery_faults).delete(clear_delivery_faults),
+        )
 }
 
 fn error(status: StatusCode, text: impl Into<String>) -> Response {
@@ -189,4 +215,171 @@ async fn reset(State(state): State<SimState>) -> Json<Value> {
     state.reset();
     tracing::info!("simulator reset");
     Json(json!({}))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StateBody {
+    #[serde(default)]
+    user_id: Option<String>,
+    state: String,
+    #[serde(default)]
+    break_code: Option<String>,
+}
+
+impl StateBody {
+    fn change(&self) -> Result<StateChange, String> {
+        let state = UserState::parse(self.state.trim());
+        if !state.is_known() {
+            return Err(format!(
+                "state must be one of OFFLINE, READY, BREAK, RINGING, TALKING, WORKING (got {:?})",
+                self.state
+            ));
+        }
+        Ok(StateChange {
+            state,
+            break_code: self.break_code.clone(),
+        })
+    }
+}
+
+async fn set_state(
+    State(state): State<SimState>,
+    Path(user_id): Path<String>,
+    bytes: Bytes,
+) -> Response {
+    let req: StateBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(resp) => return *resp,
+    };
+    let change = match req.change() {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    match state.set_agent_state(&user_id, &change) {
+        Ok(agent) => {
+            Json(json!({ "userId": user_id, "userContext": agent.user_context() })).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn set_states(State(state): State<SimState>, bytes: Bytes) -> Response {
+    let list: Vec<StateBody> = match body(&bytes) {
+        Ok(b) => b,
+        Err(resp) => return *resp,
+    };
+    let mut applied = 0;
+    let mut errors = Vec::new();
+    for item in &list {
+        let user_id = item.user_id.clone().unwrap_or_default();
+        let result = item.change().and_then(|c| {
+            state
+                .set_agent_state(&user_id, &c)
+                .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(_) => applied += 1,
+            Err(e) => errors.push(json!({ "userId": user_id, "error": e })),
+        }
+    }
+    Json(json!({ "applied": applied, "errors": errors })).into_response()
+}
+
+async fn stats(State(state): State<SimState>) -> Json<Stats> {
+    Json(state.stats())
+}
+
+async fn reset_stats(State(state): State<SimState>) -> Json<Value> {
+    state.reset_stats();
+    Json(json!({}))
+}
+
+fn quota_json(state: &SimState) -> Json<Value> {
+    Json(json!({ "qpsLimit": state.qps_limit() }))
+}
+
+async fn get_quota(State(state): State<SimState>) -> Json<Value> {
+    quota_json(&state)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QuotaBody {
+    qps_limit: Option<u32>,
+}
+
+async fn put_quota(State(state): State<SimState>, bytes: Bytes) -> Response {
+    let req: QuotaBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(resp) => return *resp,
+    };
+    if req.qps_limit == Some(0) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "qpsLimit must be positive (null: no limit)",
+        );
+    }
+    state.set_qps_limit(req.qps_limit);
+    quota_json(&state).into_response()
+}
+
+/// The subscription without secrets: the receiver's origin only (its path
+/// may carry a token) and whether a token is set.
+fn webhook_json(state: &SimState) -> Json<Value> {
+    let sub = state.subscription();
+    let disabled: Vec<&str> = sub.disabled.iter().map(|t| t.as_str()).collect();
+    Json(json!({
+        "origin": sub.target.as_ref().map(WebhookTarget::origin),
+        "tokenSet": sub.target.as_ref().is_some_and(|t| t.token().is_some()),
+        "disabledEvents": disabled,
+        "faults": sub.faults,
+    }))
+}
+
+async fn get_webhook(State(state): State<SimState>) -> Json<Value> {
+    webhook_json(&state)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WebhookBody {
+    url: String,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+async fn put_webhook(State(state): State<SimState>, bytes: Bytes) -> Response {
+    let req: WebhookBody = match body(&bytes) {
+        Ok(b) => b,
+        Err(resp) => return *resp,
+    };
+    match WebhookTarget::new(&req.url, req.token) {
+        Ok(target) => {
+            state.set_webhook(Some(target));
+            webhook_json(&state).into_response()
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn delete_webhook(State(state): State<SimState>) -> Json<Value> {
+    state.set_webhook(None);
+    webhook_json(&state)
+}
+
+async fn put_delivery_faults(State(state): State<SimState>, bytes: Bytes) -> Response {
+    let faults: DeliveryFaults = match body(&bytes) {
+        Ok(f) => f,
+        Err(resp) => return *resp,
+    };
+    match state.set_delivery_faults(faults) {
+        Ok(()) => webhook_json(&state).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn clear_delivery_faults(State(state): State<SimState>) -> Json<Value> {
+    let _ = state.set_delivery_faults(DeliveryFaults::default());
+    webhook_json(&state)
 }
