@@ -44,6 +44,18 @@ pub struct CccEvent {
     /// The agent's leg of the call.
     #[serde(default)]
     pub channel_id: Option<String>,
+    /// The agent's `ContextId` after the change, when the sender adds it
+    /// (an extension: the simulator sends it, CCC's documented format does not).
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub context_id: Option<i64>,
+}
+
+fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {

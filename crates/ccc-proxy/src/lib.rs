@@ -84,6 +84,33 @@ pub async fn start_simulator(
     Ok((sim, agents))
 }
 
+/// Points the demo simulator's webhook at this proxy's own `/ccc/events`
+/// with a fresh token (unless `--events-token` chose one), so `make run`
+/// shows the event path: state changes arrive as events, not polls.
+pub fn demo_events(
+    config: &mut Config,
+    sim: &ccc_sim::RunningSim,
+    addr: SocketAddr,
+) -> Result<(), RunError> {
+    let token = config
+        .events_token
+        .get_or_insert_with(|| {
+            let bytes: [u8; 24] = rand::random();
+            config::Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        })
+        .clone();
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let token = String::from_utf8_lossy(token.expose()).into_owned();
+    let target = ccc_sim::WebhookTarget::new(&format!("http://{host}/ccc/events"), Some(token))?;
+    sim.state().set_webhook(Some(target));
+    tracing::info!("demo: the simulator pushes agent events to /ccc/events");
+    Ok(())
+}
+
 /// Runs the proxy until Ctrl-C or SIGTERM (simulator included with `--demo`).
 pub async fn run(mut config: Config) -> Result<(), RunError> {
     if !config.demo && matches!(config.auth, config::AuthConfig::Demo) {
@@ -104,6 +131,9 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         ))
     })?;
     let addr = listener.local_addr()?;
+    if let Some(sim) = &sim {
+        demo_events(&mut config, sim, addr)?;
+    }
     let state = AppState::new(config, agents).map_err(RunError::Config)?;
     tracing::info!(%addr, endpoint = %state.config.upstream.endpoint, instance = %state.client.instance_id(), "ccc-proxy listening");
     {

@@ -24,6 +24,7 @@ use std::{
 };
 
 use ccc_model::{api::AgentSnapshot, PollUserStatusData, UserState};
+use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::{
     sync::{mpsc, watch, Notify},
@@ -497,7 +498,7 @@ impl Hub {
                 let no_base = std::sync::atomic::AtomicBool::new(false);
                 let view = self
                     .update(&agent, None, |v| {
-                        let r = v.apply_event(&change, time, now_ms());
+                        let r = v.apply_event(&change, time, ev.context_id, now_ms());
                         applied.store(r != Applied::Stale, Ordering::Relaxed);
                         no_base.store(r == Applied::NoBase, Ordering::Relaxed);
                         r
@@ -656,8 +657,10 @@ async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
                 _ = shutdown.wait_for(|s| *s) => Wake::Shutdown,
             };
             if matches!(wake, Wake::Refresh) {
-                // Coalesce a burst of requests into one call.
+                // Coalesce a burst of requests into one call: wait a moment
+                // and take the permit the rest of the burst left.
                 tokio::time::sleep(COALESCE).await;
+                let _ = agent.refresh.notified().now_or_never();
             }
             wake
         };

@@ -5,8 +5,9 @@
 //! stamped with CCC's `eventTime`) and commands (which end in a poll). The
 //! rules keep the shown state from ever moving backwards:
 //!
-//! - an event applies only when its `eventTime` is later than the state
-//!   shown (a duplicate or an older event changes nothing);
+//! - an event applies only when its `(eventTime, ContextId)` is later than
+//!   the state shown (a duplicate or an older event changes nothing); the
+//!   `ContextId` is used when the sender adds it (the simulator does);
 //! - a poll applies when its `ContextId` is not older than the last poll's
 //!   and either it started after the last event was applied (so it already
 //!   reflects it) or its `(Heartbeat, ContextId)` is not older than the
@@ -106,12 +107,27 @@ impl View {
         self.replace(fresh, floor)
     }
 
-    /// Applies an event's state at CCC time `event_time`, received at `now`.
-    pub fn apply_event(&mut self, change: &StateChange, event_time: i64, now: i64) -> Applied {
+    /// Applies an event's state at CCC time `event_time` (with CCC's
+    /// `ContextId` after the change, when known), received at `now`.
+    pub fn apply_event(
+        &mut self,
+        change: &StateChange,
+        event_time: i64,
+        context: Option<i64>,
+        now: i64,
+    ) -> Applied {
         let Some(old) = &self.snapshot else {
             return Applied::NoBase;
         };
-        if event_time <= self.order.time_ms {
+        let order = Order {
+            time_ms: event_time,
+            context: context.unwrap_or(self.order.context),
+        };
+        let older = match context {
+            Some(c) => c < self.order.context || order <= self.order,
+            None => event_time <= self.order.time_ms,
+        };
+        if older {
             return Applied::Stale;
         }
         let mut next = old.clone();
@@ -137,10 +153,10 @@ impl View {
             agent.job_id = Some(job.clone());
         }
         next.server_time = now;
-        self.order.time_ms = event_time;
+        self.order = order;
         self.event_applied_at = now;
         self.fetched_at = self.fetched_at.max(now);
-        self.replace(next, 0)
+        self.replace(next, context.unwrap_or(0).saturating_mul(VERSION_STRIDE))
     }
 
     /// True when an event at `event_time` (CCC clock) may carry news the
@@ -225,7 +241,7 @@ mod tests {
     fn events_apply_once_and_never_backwards() {
         let mut v = View::default();
         assert_eq!(
-            v.apply_event(&change(UserState::Ready), 10, 10),
+            v.apply_event(&change(UserState::Ready), 10, None, 10),
             Applied::NoBase
         );
         assert_eq!(
@@ -236,19 +252,23 @@ mod tests {
         // Ready at 200, then Break at 300 delivered first: Ready is older.
         let mut brk = change(UserState::Break);
         brk.break_code = Some("lunch".into());
-        assert_eq!(v.apply_event(&brk, 300, 310), Applied::Changed);
+        assert_eq!(v.apply_event(&brk, 300, None, 310), Applied::Changed);
         let after_break = v.version();
         assert!(after_break > 3 * VERSION_STRIDE);
         assert_eq!(
-            v.apply_event(&change(UserState::Ready), 200, 320),
+            v.apply_event(&change(UserState::Ready), 200, None, 320),
             Applied::Stale
         );
-        assert_eq!(v.apply_event(&brk, 300, 330), Applied::Stale, "duplicate");
+        assert_eq!(
+            v.apply_event(&brk, 300, None, 330),
+            Applied::Stale,
+            "duplicate"
+        );
         assert_eq!(state(&v), UserState::Break);
         assert_eq!(v.version(), after_break);
         // An event older than the polled heartbeat changes nothing either.
         assert_eq!(
-            v.apply_event(&change(UserState::Offline), 50, 340),
+            v.apply_event(&change(UserState::Offline), 50, None, 340),
             Applied::Stale
         );
     }
@@ -257,7 +277,7 @@ mod tests {
     fn polls_follow_context_and_events() {
         let mut v = View::default();
         v.apply_poll(&poll(5, "READY", 100), 0, 100);
-        v.apply_event(&change(UserState::Break), 200, 210);
+        v.apply_event(&change(UserState::Break), 200, None, 210);
         // A poll started before the event, answering the old state: stale.
         assert_eq!(
             v.apply_poll(&poll(5, "READY", 100), 205, 215),
@@ -294,12 +314,33 @@ mod tests {
             .enumerate()
         {
             let t = 10 + i64::try_from(i).unwrap();
-            v.apply_event(&change(s), t, t);
+            v.apply_event(&change(s), t, None, t);
             seen.push(v.version());
         }
         v.apply_poll(&poll(2, "READY", 20), 30, 30);
         seen.push(v.version());
         assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    }
+
+    #[test]
+    fn context_ids_order_events_of_the_same_millisecond() {
+        let mut v = View::default();
+        v.apply_poll(&poll(3, "READY", 100), 0, 100);
+        let brk = change(UserState::Break);
+        assert_eq!(v.apply_event(&brk, 200, Some(5), 201), Applied::Changed);
+        assert_eq!(v.version(), 5 * VERSION_STRIDE);
+        // Same millisecond, earlier change: older.
+        assert_eq!(
+            v.apply_event(&change(UserState::Ready), 200, Some(4), 202),
+            Applied::Stale
+        );
+        // A later ContextId in the same millisecond applies.
+        assert_eq!(
+            v.apply_event(&change(UserState::Ready), 200, Some(6), 203),
+            Applied::Changed
+        );
+        // Older than the last poll's ContextId: stale whatever its time.
+        assert_eq!(v.apply_event(&brk, 900, Some(2), 204), Applied::Stale);
     }
 
     #[test]
@@ -315,7 +356,7 @@ mod tests {
         assert!(!v.knows_call("job-1"), "no legs yet");
         let mut release = change(UserState::Working);
         release.ends_call = true;
-        v.apply_event(&release, 5, 5);
+        v.apply_event(&release, 5, None, 5);
         let s = v.snapshot.as_ref().unwrap();
         assert!(s.call.is_none() && s.agent.job_id.is_none() && !s.muted);
         assert!(v.stale_for(6) && !v.stale_for(5));
