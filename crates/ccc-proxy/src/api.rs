@@ -29,6 +29,9 @@ use crate::{
     view::View,
 };
 
+/// How long a first look waits for the agent's loop before fetching itself.
+const FIRST_WAIT: Duration = Duration::from_secs(5);
+
 /// Largest accepted JSON body.
 pub const MAX_BODY: usize = 4096;
 /// Header carrying the browser's device id.
@@ -156,7 +159,17 @@ pub async fn get_agent(
             let latest = state.hub.touch(&agent.user_id, device.as_deref());
             match latest.error {
                 None if latest.view.snapshot.is_some() => Some(latest.view),
-                None => state.hub.load_shared(&agent.user_id).await,
+                // Nothing known here: another replica's view, else the
+                // agent's loop (or its owner) fetches it for every tab at once.
+                None => match state.hub.load_shared(&agent.user_id).await {
+                    Some(v) => Some(v),
+                    None => {
+                        state
+                            .hub
+                            .wait_change(&agent.user_id, device.as_deref(), i64::MIN, FIRST_WAIT)
+                            .await?
+                    }
+                },
                 Some(_) => None,
             }
         }

@@ -131,6 +131,9 @@ pub struct Metrics {
     longpoll_evictions: Counter,
     rate_limited: Family<KindLabels, Counter>,
     session_cache: Family<KindLabels, Counter>,
+    ccc_events: Family<KindLabels, Counter>,
+    owned_agents: Gauge,
+    redis_up: Gauge,
     waiter_count: AtomicI64,
 }
 
@@ -205,7 +208,28 @@ impl Default for Metrics {
             "GET /api/v1/session answers by kind (hit, miss)",
             session_cache.clone(),
         );
+        let ccc_events = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "ccc_events",
+            "CCC webhook events by what they caused (applied, ignored, refresh, forwarded)",
+            ccc_events.clone(),
+        );
+        let owned_agents = Gauge::default();
+        registry.register(
+            "owned_agents",
+            "Agents whose upstream lease this replica holds (with --redis-url)",
+            owned_agents.clone(),
+        );
+        let redis_up = Gauge::default();
+        registry.register(
+            "redis_up",
+            "1 while Redis answers (fleet mode), 0 while this replica runs alone",
+            redis_up.clone(),
+        );
         Metrics {
+            ccc_events,
+            owned_agents,
+            redis_up,
             registry,
             http,
             upstream,
@@ -328,6 +352,26 @@ impl Metrics {
     /// Session answers of `kind` (`hit` or `miss`) since the process began.
     pub fn session_cache_count(&self, kind: &'static str) -> u64 {
         self.session_cache.get_or_create(&KindLabels { kind }).get()
+    }
+
+    /// A CCC event caused `kind` (`applied`, `ignored`, `refresh`, `forwarded`).
+    pub fn ccc_event(&self, kind: &'static str) {
+        self.ccc_events.get_or_create(&KindLabels { kind }).inc();
+    }
+
+    /// CCC events that caused `kind` since the process began.
+    pub fn ccc_events(&self, kind: &'static str) -> u64 {
+        self.ccc_events.get_or_create(&KindLabels { kind }).get()
+    }
+
+    /// Sets the number of agents this replica holds the lease of.
+    pub fn set_owned_agents(&self, n: usize) {
+        self.owned_agents.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Sets whether Redis answers.
+    pub fn set_redis_up(&self, up: bool) {
+        self.redis_up.set(i64::from(up));
     }
 
     /// The Prometheus text format (version 0.0.4).

@@ -23,7 +23,7 @@ use std::{
     time::Duration,
 };
 
-use ccc_model::{api::AgentSnapshot, PollUserStatusData, UserState};
+use ccc_model::{api::AgentSnapshot, PollUserStatusData};
 use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::{
@@ -101,19 +101,6 @@ impl AgentHub {
     }
 }
 
-/// Counters of the event path (also exported as metrics).
-#[derive(Debug, Default)]
-pub struct EventCounters {
-    /// Events applied to a snapshot without a CCC call.
-    pub applied: AtomicU64,
-    /// Events ignored as duplicates, older, or for agents nobody watches.
-    pub ignored: AtomicU64,
-    /// Refreshes requested by events or sweeps.
-    pub refreshes: AtomicU64,
-    /// Refresh requests forwarded to another replica.
-    pub forwarded: AtomicU64,
-}
-
 /// Timing and mode of the hubs.
 #[derive(Debug, Clone)]
 pub struct HubOptions {
@@ -136,8 +123,6 @@ pub struct Hub {
     opts: HubOptions,
     fleet: Option<Fleet>,
     shutdown: watch::Receiver<bool>,
-    /// Event path counters.
-    pub events: EventCounters,
     last_total: AtomicU64,
 }
 
@@ -180,7 +165,6 @@ impl Hub {
             opts,
             fleet,
             shutdown,
-            events: EventCounters::default(),
             last_total: AtomicU64::new(0),
         })
     }
@@ -206,20 +190,7 @@ impl Hub {
     fn agent(&self, user_id: &str) -> Arc<AgentHub> {
         self.lock_agents()
             .entry(user_id.to_owned())
-            .or_insert_with(|| {
-                Arc::new(AgentHub {
-                    user_id: user_id.to_owned(),
-                    tx: watch::Sender::new(Latest::default()),
-                    interest: Mutex::new(Interest {
-                        running: false,
-                        waiters: 0,
-                        last_interest: Instant::now(),
-                        device_id: DEFAULT_DEVICE_ID.to_owned(),
-                        lease: None,
-                    }),
-                    refresh: Notify::new(),
-                })
-            })
+            .or_insert_with(|| Arc::new(new_agent_hub(user_id)))
             .clone()
     }
 
@@ -429,7 +400,7 @@ impl Hub {
     }
 
     fn request_refresh(&self, agent: &AgentHub) {
-        self.events.refreshes.fetch_add(1, Ordering::Relaxed);
+        self.metrics.ccc_event("refresh");
         agent.refresh.notify_one();
     }
 
@@ -444,7 +415,7 @@ impl Hub {
         }
         if let Some(fleet) = self.in_fleet() {
             if let Ok(true) = fleet.forward_refresh(user_id).await {
-                self.events.forwarded.fetch_add(1, Ordering::Relaxed);
+                self.metrics.ccc_event("forwarded");
                 return;
             }
         }
@@ -457,37 +428,43 @@ impl Hub {
     /// Applies one webhook event (already authenticated and parsed).
     pub async fn apply_event(&self, ev: &CccEvent) {
         let Some(user_id) = events::user_id(ev) else {
-            self.events.ignored.fetch_add(1, Ordering::Relaxed);
+            self.metrics.ccc_event("ignored");
             return;
         };
         let Some(time) = events::event_time_ms(&ev.event_time) else {
             return;
         };
-        // Only agents somebody watches: here, or (with Redis) anywhere.
+        // Only agents somebody watches: here, or (with Redis) anywhere; an
+        // agent watched elsewhere is updated in Redis through a transient
+        // hub that this replica does not keep.
         let agent = match (self.existing(&user_id), self.in_fleet()) {
             (Some(a), _) => a,
             (None, Some(fleet)) => match fleet.load(&user_id).await {
-                Ok((_, Some(_))) => self.agent(&user_id),
+                Ok((_, Some(view))) => {
+                    let transient = new_agent_hub(&user_id);
+                    transient.tx.send_replace(Latest { view, error: None });
+                    Arc::new(transient)
+                }
                 _ => {
-                    self.events.ignored.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.ccc_event("ignored");
                     return;
                 }
             },
             (None, None) => {
-                self.events.ignored.fetch_add(1, Ordering::Relaxed);
+                self.metrics.ccc_event("ignored");
                 return;
             }
         };
         match events::effect(ev) {
             Effect::Ignore => {
-                self.events.ignored.fetch_add(1, Ordering::Relaxed);
+                self.metrics.ccc_event("ignored");
             }
             Effect::Refresh => {
                 let stale = agent.tx.borrow().view.stale_for(time);
                 if stale {
                     self.refresh_somewhere(&user_id).await;
                 } else {
-                    self.events.ignored.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.ccc_event("ignored");
                 }
             }
             Effect::Apply {
@@ -504,12 +481,11 @@ impl Hub {
                         r
                     })
                     .await;
-                let counter = if applied.load(Ordering::Relaxed) {
-                    &self.events.applied
+                self.metrics.ccc_event(if applied.load(Ordering::Relaxed) {
+                    "applied"
                 } else {
-                    &self.events.ignored
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
+                    "ignored"
+                });
                 let needs_call = then_refresh == RefreshNeed::UnlessCallKnown
                     && applied.load(Ordering::Relaxed)
                     && !change.job_id.as_deref().is_some_and(|j| view.knows_call(j));
@@ -522,14 +498,17 @@ impl Hub {
 
     /// One reconciliation sweep over the agents this replica calls CCC for.
     pub async fn reconcile_once(&self) {
-        let shown: HashMap<String, UserState> = {
+        let shown: HashMap<String, reconcile::Shown> = {
             let agents: Vec<Arc<AgentHub>> = self.lock_agents().values().cloned().collect();
             agents
                 .into_iter()
                 .filter(|a| self.owns(a))
                 .filter_map(|a| {
-                    let state = a.tx.borrow().snapshot().map(|s| s.agent.state.clone());
-                    state.map(|s| (a.user_id.clone(), s))
+                    let shown = a.tx.borrow().snapshot().map(|s| reconcile::Shown {
+                        state: s.agent.state.clone(),
+                        break_code: s.agent.break_code.clone(),
+                    });
+                    shown.map(|s| (a.user_id.clone(), s))
                 })
                 .collect()
         };
@@ -585,9 +564,22 @@ impl Hub {
                 "reconciliation found stale agents"
             );
         }
-        for id in differing {
-            if let Some(agent) = self.existing(&id) {
-                self.request_refresh(&agent);
+        for (id, repair) in differing {
+            let Some(agent) = self.existing(&id) else {
+                continue;
+            };
+            match repair {
+                reconcile::Repair::Apply { change, at } => {
+                    let applied = self
+                        .update(&agent, None, |v| v.apply_event(&change, at, None, now_ms()))
+                        .await;
+                    let shown = applied.snapshot.as_ref().map(|s| &s.agent.state);
+                    if shown != Some(&change.state) {
+                        // The sweep's time did not beat the shown one: ask CCC.
+                        self.request_refresh(&agent);
+                    }
+                }
+                reconcile::Repair::Refresh => self.request_refresh(&agent),
             }
         }
     }
@@ -608,6 +600,21 @@ impl Hub {
             .filter(|a| a.interest().lease.is_some())
             .map(|a| a.user_id.clone())
             .collect()
+    }
+}
+
+fn new_agent_hub(user_id: &str) -> AgentHub {
+    AgentHub {
+        user_id: user_id.to_owned(),
+        tx: watch::Sender::new(Latest::default()),
+        interest: Mutex::new(Interest {
+            running: false,
+            waiters: 0,
+            last_interest: Instant::now(),
+            device_id: DEFAULT_DEVICE_ID.to_owned(),
+            lease: None,
+        }),
+        refresh: Notify::new(),
     }
 }
 
@@ -694,10 +701,16 @@ async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
             continue;
         }
         let lease = agent.interest().lease;
+        // A browser waits for the first look: it goes ahead of background work.
+        let priority = if unknown {
+            Priority::Command
+        } else {
+            Priority::Background
+        };
         let started = now_ms();
         match hub
             .client
-            .poll_user_status(&agent.user_id, &device_id, Priority::Background)
+            .poll_user_status(&agent.user_id, &device_id, priority)
             .await
         {
             Ok(data) => {
@@ -750,7 +763,8 @@ async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
             hub.release_leases().await;
             return;
         }
-        let _ = fleet.heartbeat().await;
+        let up = fleet.heartbeat().await.is_ok();
+        hub.metrics.set_redis_up(up);
         let agents: Vec<Arc<AgentHub>> = hub.lock_agents().values().cloned().collect();
         let wanted: Vec<(String, bool)> = agents
             .iter()
@@ -762,6 +776,8 @@ async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
             .collect();
         match fleet.leases(&wanted).await {
             Ok(leases) => {
+                let owned = leases.iter().filter(|l| l.is_some()).count();
+                hub.metrics.set_owned_agents(owned);
                 for (a, lease) in agents.iter().zip(leases) {
                     let gained = {
                         let mut i = a.interest();
@@ -770,14 +786,19 @@ async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
                         gained
                     };
                     if gained {
+                        // The new owner takes over; it asks CCC only when it
+                        // knows nothing yet (views come through Redis).
                         tracing::debug!(user_id = %a.user_id, "lease acquired");
                         hub.start_loop(a);
-                        hub.request_refresh(a);
+                        if a.tx.borrow().snapshot().is_none() {
+                            hub.request_refresh(a);
+                        }
                     }
                 }
             }
             Err(_) => {
                 // Alone: every loop acts as owner until Redis answers again.
+                hub.metrics.set_owned_agents(0);
                 for a in &agents {
                     a.interest().lease = None;
                 }

@@ -1,7 +1,9 @@
 //! Reconciliation: events can be lost, so every `--reconcile-secs` a sweep
 //! of `ListRealtimeAgentStates` (ccc-api.md §8.3) compares CCC's view of the
 //! watched agents with the shown snapshots; only the agents that differ are
-//! refreshed with `PollUserStatus`.
+//! repaired: a state the sweep fully describes (READY, BREAK with its code,
+//! ACW, OFFLINE) is applied like an event, with no further call; a call
+//! state (ringing, talking, dialing) is refreshed with `PollUserStatus`.
 //!
 //! A sweep either names the watched agents (`AgentIdList`, at most 20 a
 //! call) or pages through the whole instance (100 a page), whichever costs
@@ -11,6 +13,8 @@ use std::collections::HashMap;
 
 use ccc_model::UserState;
 use serde::Deserialize;
+
+use crate::view::StateChange;
 
 /// `AgentIdList` holds at most this many agents.
 pub const IDS_PER_CALL: usize = 20;
@@ -45,6 +49,43 @@ pub struct RealtimeAgent {
     /// `Ready`, `Talking`, `ACW`, `Break`, `Ringing`, `Offline`, `Dialing`.
     #[serde(default)]
     pub state: String,
+    /// The break code for `Break`.
+    #[serde(default)]
+    pub state_code: String,
+    /// When the agent entered the state (epoch ms).
+    #[serde(default, deserialize_with = "lenient_ms")]
+    pub state_time: Option<i64>,
+}
+
+fn lenient_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// What the toolbar shows of an agent, as the sweep compares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The state.
+    pub state: UserState,
+    /// The break code (BREAK).
+    pub break_code: Option<String>,
+}
+
+/// How to repair one agent the sweep found different.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repair {
+    /// Apply this state (at CCC time `at`), like an event: no call.
+    Apply {
+        /// The new state.
+        change: StateChange,
+        /// `StateTime` (epoch ms).
+        at: i64,
+    },
+    /// Ask `PollUserStatus` (a call, or not enough in the sweep).
+    Refresh,
 }
 
 /// The `UserState` a realtime state stands for (`ACW` is WORKING).
@@ -87,15 +128,15 @@ pub fn plan(watched: &[String], last_total: usize) -> Sweep {
     }
 }
 
-/// The agents among `shown` (UserId → state shown) whose realtime state in
-/// `seen` differs, plus watched agents CCC did not list when it was asked
-/// about them by id (`asked_by_id`).
+/// The agents among `shown` whose realtime state in `seen` differs, with
+/// how to repair each; plus watched agents CCC did not list when it was
+/// asked about them by id (`asked_by_id`), to refresh.
 pub fn differing(
-    shown: &HashMap<String, UserState>,
+    shown: &HashMap<String, Shown>,
     seen: &[RealtimeAgent],
     instance_id: &str,
     asked_by_id: bool,
-) -> Vec<String> {
+) -> Vec<(String, Repair)> {
     let mut listed = std::collections::HashSet::new();
     let mut out = Vec::new();
     for a in seen {
@@ -108,15 +149,52 @@ pub fn differing(
             continue;
         };
         listed.insert(id.clone());
-        if user_state(&a.state).is_none_or(|s| &s != mine) {
-            out.push(id);
+        let state = user_state(&a.state);
+        let code = Some(a.state_code.trim()).filter(|c| !c.is_empty());
+        let same = state.as_ref() == Some(&mine.state)
+            && (mine.state != UserState::Break
+                || code.is_none()
+                || code == mine.break_code.as_deref());
+        if same {
+            continue;
         }
+        let repair = match (state, a.state_time) {
+            (Some(s @ (UserState::Ready | UserState::Working | UserState::Offline)), Some(at)) => {
+                Repair::Apply {
+                    change: StateChange {
+                        state: s,
+                        break_code: None,
+                        outbound_scenario: None,
+                        job_id: None,
+                        ends_call: true,
+                    },
+                    at,
+                }
+            }
+            (Some(UserState::Break), Some(at)) if code.is_some() => Repair::Apply {
+                change: StateChange {
+                    state: UserState::Break,
+                    break_code: code.map(str::to_owned),
+                    outbound_scenario: None,
+                    job_id: None,
+                    ends_call: true,
+                },
+                at,
+            },
+            _ => Repair::Refresh,
+        };
+        out.push((id, repair));
     }
     if asked_by_id {
-        out.extend(shown.keys().filter(|k| !listed.contains(*k)).cloned());
+        out.extend(
+            shown
+                .keys()
+                .filter(|k| !listed.contains(*k))
+                .map(|k| (k.clone(), Repair::Refresh)),
+        );
     }
-    out.sort();
-    out.dedup();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
     out
 }
 
@@ -153,25 +231,43 @@ mod tests {
     }
 
     #[test]
-    fn finds_only_the_agents_that_differ() {
-        let shown: HashMap<String, UserState> = [
-            ("a@i".to_owned(), UserState::Ready),
-            ("b@i".to_owned(), UserState::Working),
-            ("c@i".to_owned(), UserState::Break),
-            ("d@i".to_owned(), UserState::Talking),
+    fn finds_only_the_agents_that_differ_and_how_to_repair_them() {
+        let shown = |state, code: Option<&str>| Shown {
+            state,
+            break_code: code.map(str::to_owned),
+        };
+        let shown: HashMap<String, Shown> = [
+            ("a@i".to_owned(), shown(UserState::Ready, None)),
+            ("b@i".to_owned(), shown(UserState::Working, None)),
+            ("c@i".to_owned(), shown(UserState::Break, Some("lunch"))),
+            ("d@i".to_owned(), shown(UserState::Talking, None)),
+            ("e@i".to_owned(), shown(UserState::Break, Some("lunch"))),
         ]
         .into();
         let seen = [
-            ("a", "Ready"),
-            ("b@i", "ACW"),
-            ("c", "Talking"),
-            ("x", "Ready"),
+            ("a", "Ready", ""),
+            ("b@i", "ACW", ""),
+            ("c", "Talking", ""),
+            ("e", "Break", "meeting"),
+            ("x", "Ready", ""),
         ]
-        .map(|(id, s)| RealtimeAgent {
+        .map(|(id, s, code)| RealtimeAgent {
             agent_id: id.into(),
             state: s.into(),
+            state_code: code.into(),
+            state_time: Some(50),
         });
-        assert_eq!(differing(&shown, &seen, "i", false), ["c@i"]);
-        assert_eq!(differing(&shown, &seen, "i", true), ["c@i", "d@i"]);
+        let found = differing(&shown, &seen, "i", false);
+        let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["c@i", "e@i"]);
+        assert_eq!(found[0].1, Repair::Refresh, "a call needs its legs");
+        match &found[1].1 {
+            Repair::Apply { change, at: 50 } => {
+                assert_eq!(change.break_code.as_deref(), Some("meeting"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let by_id = differing(&shown, &seen, "i", true);
+        assert_eq!(by_id.len(), 3, "d@i was not listed: refresh it");
     }
 }

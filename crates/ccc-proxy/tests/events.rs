@@ -136,14 +136,7 @@ async fn state_events_apply_without_any_ccc_call_and_never_go_backwards() {
     assert_eq!(b["accepted"], 0);
     assert_eq!(shown(&app).await["agent"]["state"], "BREAK");
     assert_eq!(polls(&sim), calls, "no CCC call for state-carrying events");
-    assert!(
-        state
-            .hub
-            .events
-            .applied
-            .load(std::sync::atomic::Ordering::Relaxed)
-            >= 1
-    );
+    assert!(state.metrics.ccc_events("applied") >= 1);
 }
 
 #[tokio::test]
