@@ -10,7 +10,8 @@
 #     axe-core for the end-to-end accessibility audit
 #   - Debian packages: chromium, chromium-driver (browser tests), brotli and
 #     gzip (pre-compressed assets), a CJK font (the zh-CN interface in test
-#     screenshots; agents' desktops have one), npm (only if missing)
+#     screenshots; agents' desktops have one), npm (only if missing),
+#     redis-server (the proxy's replica tests start their own on a free port)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,6 +33,7 @@ command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 command -v brotli >/dev/null 2>&1 || need_pkgs+=(brotli)
 command -v gzip >/dev/null 2>&1 || need_pkgs+=(gzip)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_pkgs+=(fonts-wqy-microhei)
+command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
 if ((${#need_pkgs[@]})); then
   say "installing Debian packages: ${need_pkgs[*]}"
   SUDO=""

@@ -6,7 +6,10 @@
 //! jittered, growing delay.
 
 use std::{
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, PoisonError,
+    },
     time::Duration,
 };
 
@@ -125,7 +128,7 @@ pub struct Budget {
 
 #[derive(Debug)]
 struct Inner {
-    qps: f64,
+    qps: AtomicU64,
     local: Mutex<TokenBucket>,
     backoff: Mutex<Backoff>,
     fleet: Option<Fleet>,
@@ -136,7 +139,7 @@ impl Budget {
     pub fn new(qps: f64, fleet: Option<Fleet>) -> Self {
         Budget {
             inner: Arc::new(Inner {
-                qps,
+                qps: AtomicU64::new(qps.to_bits()),
                 local: Mutex::new(TokenBucket::new(qps, Instant::now())),
                 backoff: Mutex::new(Backoff::default()),
                 fleet,
@@ -146,13 +149,21 @@ impl Budget {
 
     /// The fleet-wide calls per second.
     pub fn qps(&self) -> f64 {
-        self.inner.qps
+        f64::from_bits(self.inner.qps.load(Ordering::Relaxed))
+    }
+
+    /// Changes the fleet-wide rate (this replica's view of it), e.g. after
+    /// the account's quota was raised.
+    pub fn set_qps(&self, qps: f64) {
+        self.inner
+            .qps
+            .store(qps.max(0.01).to_bits(), Ordering::Relaxed);
     }
 
     /// This replica's share when it must count alone (Redis down).
     fn local_rate(&self) -> f64 {
         let replicas = self.inner.fleet.as_ref().map_or(1, Fleet::replicas).max(1);
-        self.inner.qps / f64::from(u32::try_from(replicas).unwrap_or(u32::MAX))
+        self.qps() / f64::from(u32::try_from(replicas).unwrap_or(u32::MAX))
     }
 
     /// Waits until a call of priority `p` may go out.
@@ -169,7 +180,7 @@ impl Budget {
                 continue;
             }
             let shared = match &self.inner.fleet {
-                Some(f) => f.take_token(self.inner.qps, p).await,
+                Some(f) => f.take_token(self.qps(), p).await,
                 None => None,
             };
             let wait = match shared {
