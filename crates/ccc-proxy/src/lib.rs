@@ -9,10 +9,11 @@
 //!   `oneshot`); [`run`] starts everything, including the in-process
 //!   simulator with `--demo`.
 //! - Modules import one way. Leaves: [`config`], [`errors`], [`metrics`];
-//!   then [`upstream`], [`identity`], [`security`], [`ratelimit`];
+//!   then [`upstream`], [`identity`], [`security`], [`ratelimit`],
+//!   [`session_cache`];
 //!   [`poller`]; [`state`] ([`AppState`], which holds all of them); and
 //!   on top the handlers: [`extract`], [`api`], [`demo`], [`static_files`],
-//!   wired together by [`app`].
+//!   wired together by [`app`] and served by [`serve`] ([`server`]).
 
 pub mod api;
 pub mod config;
@@ -25,17 +26,20 @@ pub mod poller;
 pub mod ratelimit;
 mod router;
 pub mod security;
+pub mod server;
+pub mod session_cache;
 pub mod state;
 pub mod static_files;
 pub mod upstream;
 
-use std::{future::Future, net::SocketAddr};
+use std::net::SocketAddr;
 
 use ccc_model::signing::AccessKey;
 use tokio::net::TcpListener;
 
 pub use config::{Args, Config};
 pub use router::app;
+pub use server::serve;
 pub use state::AppState;
 
 use crate::identity::DemoAgent;
@@ -98,6 +102,8 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         ))
     })?;
     let addr = listener.local_addr()?;
+    // The bound address (port 0 resolved) is the default public origin.
+    config.listen = addr;
     let state = AppState::new(config, agents).map_err(RunError::Config)?;
     tracing::info!(%addr, endpoint = %state.config.upstream.endpoint, instance = %state.client.instance_id(), "ccc-proxy listening");
     {
@@ -125,27 +131,6 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     }
     tracing::info!("ccc-proxy stopped");
     Ok(())
-}
-
-/// Serves [`app`] on `listener` (with peer addresses for `--auth header`)
-/// until `shutdown` completes, then drains gracefully: poll loops stop and
-/// waiting long-polls answer at once.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let router = app(state.clone());
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        state.begin_shutdown();
-    })
-    .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -9,9 +9,10 @@ use crate::{
     config::Config,
     identity::{Authenticator, DemoAgent},
     metrics::Metrics,
-    poller::Hub,
+    poller::{Hub, LongPollLimits},
     ratelimit::RateLimiter,
     security,
+    session_cache::SessionCache,
     upstream::CccClient,
 };
 
@@ -34,6 +35,10 @@ pub struct Inner {
     pub auth: Authenticator,
     /// Per-agent rate limit of state changes.
     pub limiter: RateLimiter,
+    /// Per-agent rate limit of reads.
+    pub read_limiter: RateLimiter,
+    /// Recent `GetLoginDetails` answers.
+    pub sessions: SessionCache,
     /// The simulator's agents (`--auth demo` only).
     pub demo_agents: Option<Vec<DemoAgent>>,
     /// Security headers and origin rules.
@@ -60,6 +65,10 @@ impl AppState {
             metrics.clone(),
             config.poll_interval,
             config.poll_idle,
+            LongPollLimits {
+                per_device: config.limits.longpolls_per_device,
+                per_agent: config.limits.longpolls_per_agent,
+            },
             shutdown_rx,
         );
         let auth = Authenticator::new(&config.auth, &config.cookie_key)?;
@@ -70,9 +79,17 @@ impl AppState {
             }
             _ => None,
         };
-        let security = Arc::new(security::Policy::new(&config.frame_ancestors)?);
+        let security = Arc::new(security::Policy::new(
+            &config.frame_ancestors,
+            &config.public_origins(),
+        )?);
         Ok(AppState(Arc::new(Inner {
             limiter: RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
+            read_limiter: RateLimiter::new(
+                config.read_rate_limit_per_minute,
+                config.read_rate_limit_burst,
+            ),
+            sessions: SessionCache::new(config.session_cache),
             config,
             client,
             hub,
