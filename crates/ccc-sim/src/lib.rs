@@ -201,6 +201,24 @@ pub struct StateChange {
     pub break_code: Option<String>,
 }
 
+impl StateChange {
+    /// A change to `state` (no break code).
+    pub fn new(state: UserState) -> Self {
+        StateChange {
+            state,
+            break_code: None,
+        }
+    }
+
+    /// A change to BREAK with `code`.
+    pub fn on_break(code: impl Into<String>) -> Self {
+        StateChange {
+            state: UserState::Break,
+            break_code: Some(code.into()),
+        }
+    }
+}
+
 /// The device an agent signed in "from elsewhere" uses.
 pub const CONSOLE_DEVICE: &str = "ccc-console";
 

@@ -228,11 +228,9 @@ async fn every_change_is_pushed_with_the_bearer_token() {
 #[tokio::test]
 async fn no_token_means_no_authorization_header() {
     let (state, _app, rx) = pushing(fast_config(), None).await;
-    let change = StateChange {
-        state: UserState::Ready,
-        break_code: None,
-    };
-    state.set_agent_state(A1, &change).unwrap();
+    state
+        .set_agent_state(A1, &StateChange::new(UserState::Ready))
+        .unwrap();
     rx.wait_for(3).await;
     assert_eq!(rx.types(), ["AgentCheckIn", "AgentBreak", "AgentReady"]);
     assert!(rx
@@ -248,13 +246,7 @@ async fn refused_posts_are_retried_until_accepted() {
     let (state, _app, rx) = pushing(fast_config(), None).await;
     rx.refuse_first.store(2, Ordering::SeqCst);
     state
-        .set_agent_state(
-            A1,
-            &StateChange {
-                state: UserState::Break,
-                break_code: None,
-            },
-        )
+        .set_agent_state(A1, &StateChange::new(UserState::Break))
         .unwrap();
     rx.wait_for(2).await;
     let stats = settled(&state).await;
@@ -268,13 +260,7 @@ async fn a_receiver_that_never_accepts_gives_failed_events() {
     let (state, _app, rx) = pushing(fast_config(), None).await;
     rx.refuse_first.store(usize::MAX, Ordering::SeqCst);
     state
-        .set_agent_state(
-            A1,
-            &StateChange {
-                state: UserState::Break,
-                break_code: None,
-            },
-        )
+        .set_agent_state(A1, &StateChange::new(UserState::Break))
         .unwrap();
     let stats = settled(&state).await;
     assert_eq!(stats.events.failed, 2);
@@ -298,15 +284,7 @@ async fn a_full_queue_drops_and_counts_instead_of_growing() {
     let state = SimState::new(config);
     state.set_webhook(Some(WebhookTarget::new(&url, None).unwrap()));
     // 20 break-code changes while the receiver holds the first POST.
-    for i in 0..20 {
-        let code = format!("code-{i}");
-        let change = StateChange {
-            state: UserState::Break,
-            break_code: Some(code),
-        };
-        state.set_agent_state(A1, &change).unwrap();
-        tokio::task::yield_now().await;
-    }
+    breaks(&state, 20).await;
     // Signing in pushes AgentCheckIn + AgentBreak (Warm-up), then one
     // AgentBreak per code.
     let produced = 22;
@@ -317,6 +295,16 @@ async fn a_full_queue_drops_and_counts_instead_of_growing() {
     let stats = settled(&state).await;
     assert_eq!(stats.events.delivered, stats.events.queued);
     assert_eq!(rx.events().len() as u64, stats.events.queued);
+}
+
+/// Puts A1 on `n` breaks in a row (`code-0`, ...), letting the delivery
+/// task run in between; the first one signs A1 in.
+async fn breaks(state: &SimState, n: usize) {
+    for i in 0..n {
+        let change = StateChange::on_break(format!("code-{i}"));
+        state.set_agent_state(A1, &change).unwrap();
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Runs 60 break-code changes against a receiver with seeded faults;
@@ -331,13 +319,7 @@ async fn faulty_run(seed: u64) -> (Vec<(String, i64)>, ccc_sim::stats::EventStat
             seed: Some(seed),
         })
         .unwrap();
-    for i in 0..60 {
-        let change = StateChange {
-            state: UserState::Break,
-            break_code: Some(format!("code-{i}")),
-        };
-        state.set_agent_state(A1, &change).unwrap();
-    }
+    breaks(&state, 60).await;
     let stats = settled(&state).await;
     let events = rx.events();
     let ids: Vec<i64> = events
