@@ -415,8 +415,11 @@ impl SimConfig {
                     a.user_id = format!("{}@{}", a.user_id, inst.id);
                 }
             }
+            if inst.generated_agents > MAX_GENERATED_AGENTS {
+                continue; // `validate` refuses it
+            }
             let have: BTreeSet<String> = inst.agents.iter().map(|a| a.user_id.clone()).collect();
-            for n in 1..=inst.generated_agents.min(MAX_GENERATED_AGENTS) {
+            for n in 1..=inst.generated_agents {
                 let user_id = format!("agent{n:05}@{}", inst.id);
                 if have.contains(&user_id) {
                     continue;
@@ -548,6 +551,46 @@ mod tests {
     }
 
     #[test]
+    fn quota_events_and_generated_agents_from_toml() {
+        let c = SimConfig::from_toml_str(
+            r#"
+            qps_limit = 20
+            [events]
+            webhook_url = "http://127.0.0.1:8080/ccc/events/path-token"
+            webhook_token = "bearer-token"
+            loss_rate = 0.25
+            seed = 9
+            [[instances]]
+            id = "big"
+            generated_agents = 3
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.qps_limit, Some(20));
+        let target = c.events.target().unwrap().unwrap();
+        assert_eq!(target.token(), Some("bearer-token"));
+        assert_eq!(target.origin(), "http://127.0.0.1:8080");
+        assert_eq!(c.events.faults().loss_rate, 0.25);
+        assert_eq!(c.events.faults().seed, Some(9));
+        assert_eq!(c.events.queue_capacity, DEFAULT_EVENT_QUEUE);
+        assert_eq!(c.agents().len(), 3);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("bearer-token"), "{shown}");
+        assert!(!shown.contains("path-token"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8080"), "{shown}");
+    }
+
+    #[test]
+    fn webhook_targets_must_be_http() {
+        for bad in ["", "not a url", "ftp://h/x", "mailto:a@b", "http://"] {
+            assert!(WebhookTarget::new(bad, None).is_err(), "{bad}");
+        }
+        let t = WebhookTarget::new(" https://h.example/x ", Some(String::new())).unwrap();
+        assert_eq!(t.token(), None, "an empty token is no token");
+        assert_eq!(t.url().as_str(), "https://h.example/x");
+    }
+
+    #[test]
     fn toml_errors() {
         for bad in [
             "[[instances]]\nid = \"i\"\n[[instances.agents]]\nuser_id = \"a\"\ndisplay_name = \"A\"\nextension = \"123\"",
@@ -555,6 +598,12 @@ mod tests {
             "[[access_keys]]\nid = \"k\"\nsecret = \"s\"\ndefault_user = \"x@y\"",
             "unknown_field = 1",
             "[[instances]]\nid = \"i\"\n[[instances]]\nid = \"i\"",
+            "qps_limit = 0",
+            "[events]\nloss_rate = 1.5",
+            "[events]\nwebhook_url = \"ftp://x/y\"",
+            "[events]\nqueue_capacity = 0",
+            "[events]\nbogus = 1",
+            "[[instances]]\nid = \"i\"\ngenerated_agents = 1000000",
         ] {
             assert!(SimConfig::from_toml_str(bad).is_err(), "{bad}");
         }

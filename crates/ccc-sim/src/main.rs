@@ -199,3 +199,56 @@ async fn main() -> std::process::ExitCode {
     sim.shutdown().await;
     std::process::ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<SimConfig, String> {
+        let args = Args::try_parse_from(std::iter::once("ccc-sim").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        args.config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn scale_and_event_flags_reach_the_configuration() {
+        let c = config(&[
+            "--qps-limit",
+            "5",
+            "--agents",
+            "7",
+            "--webhook-url",
+            "http://127.0.0.1:9/ccc/events",
+            "--webhook-token",
+            "t0ken",
+            "--event-loss-rate",
+            "0.5",
+            "--event-reorder-rate",
+            "0.1",
+            "--event-seed",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(c.qps_limit, Some(5));
+        assert_eq!(c.agents().len(), 4 + 7);
+        let target = c.events.target().unwrap().unwrap();
+        assert_eq!(target.token(), Some("t0ken"));
+        let f = c.events.faults();
+        assert_eq!((f.loss_rate, f.reorder_rate, f.seed), (0.5, 0.1, Some(3)));
+        let plain = config(&[]).unwrap();
+        assert_eq!(plain.qps_limit, None);
+        assert!(plain.events.target().unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_scale_and_event_flags_are_refused() {
+        for bad in [
+            &["--qps-limit", "0"][..],
+            &["--event-loss-rate", "2"],
+            &["--webhook-url", "ftp://x/y"],
+            &["--agents", "many"],
+        ] {
+            assert!(config(bad).is_err(), "{bad:?}");
+        }
+    }
+}

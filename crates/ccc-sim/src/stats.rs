@@ -33,6 +33,14 @@ pub struct EventStats {
     pub retries: u64,
 }
 
+impl EventStats {
+    /// True when every queued event (and every copy) was delivered, lost or
+    /// given up: nothing is waiting or being retried.
+    pub fn is_settled(&self) -> bool {
+        self.delivered + self.lost + self.failed == self.queued + self.duplicated
+    }
+}
+
 /// A snapshot of every counter (`GET /_sim/stats`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -195,6 +203,7 @@ mod tests {
         assert_eq!(s.throttled, 1);
         assert_eq!(s.throttled_by_action["PollUserStatus"], 1);
         assert_eq!(s.events.delivered, 3);
+        assert!(!s.events.is_settled(), "3 delivered, none queued");
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["totalCalls"], 3);
         assert_eq!(json["events"]["delivered"], 3);

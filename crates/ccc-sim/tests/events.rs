@@ -127,11 +127,7 @@ async fn ok(app: &axum::Router, action: &str, params: &[(&str, &str)]) -> Value 
 
 /// Waits until every queued event (and copy) is delivered, lost or failed.
 async fn settled(state: &SimState) -> ccc_sim::Stats {
-    let done = wait_until(DEADLINE, || async {
-        let e = state.stats().events;
-        e.delivered + e.lost + e.failed == e.queued + e.duplicated
-    })
-    .await;
+    let done = wait_until(DEADLINE, || async { state.stats().events.is_settled() }).await;
     assert!(
         done,
         "deliveries did not settle: {:?}",
