@@ -262,7 +262,11 @@ impl SimState {
     }
 
     /// Queues events for the webhook (never waits; see [`webhook`]).
+    /// Counts a state change when `events` has an agent event.
     pub(crate) fn publish(&self, events: Vec<Event>) {
+        if events.iter().any(|e| e.event_type.is_agent_event()) {
+            stats::add(&self.inner.publisher.hub.counters.state_changes, 1);
+        }
         self.inner.publisher.publish(events);
     }
 
