@@ -579,11 +579,9 @@ impl SimState {
             }
             UserState::Break => {
                 sign_in_first(self)?;
-                let code = match (code, &current.state) {
-                    (None, UserState::Offline) => None,
-                    (code, _) => Some(code.unwrap_or("default")),
-                };
-                if let Some(code) = code.filter(|c| *c != ccc_model::break_codes::WARM_UP) {
+                // Signed in just now: already BREAK / Warm-up.
+                let online = current.state != UserState::Offline;
+                if let Some(code) = code.or(online.then_some("default")) {
                     self.apply(user_id, |a| a.take_break(Some(code), now_ms()))
                         .ok_or_else(no_agent)?
                         .map_err(state_err)?;
