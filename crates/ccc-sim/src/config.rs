@@ -138,8 +138,9 @@ impl Default for Timings {
 pub const GENERATED_EXTENSION_PREFIX: &str = "81";
 /// At most this many generated agents per instance.
 pub const MAX_GENERATED_AGENTS: usize = 999_999;
-/// Default capacity of the event delivery queue, in events.
-pub const DEFAULT_EVENT_QUEUE: usize = 10_000;
+/// Default capacity of the event delivery queue, in events: 10,000 agents
+/// may all sign in at once (two events each) with room to spare.
+pub const DEFAULT_EVENT_QUEUE: usize = 50_000;
 
 /// Where events are pushed (webhook mode of `UpdateSubscription`). `Debug`
 /// shows neither the token nor the URL's path (which may carry a secret).

@@ -304,6 +304,34 @@ async fn a_full_queue_drops_and_counts_instead_of_growing() {
     assert_eq!(rx.events().len() as u64, stats.events.queued);
 }
 
+#[tokio::test]
+async fn ten_thousand_sign_ins_at_once_share_posts_and_lose_nothing() {
+    let (state, app, rx) = pushing(fast_config().with_generated_agents(10_000), None).await;
+    let batch: Vec<Value> = (1..=10_000)
+        .map(|n| json!({ "userId": format!("agent{n:05}@ccc-demo"), "state": "BREAK" }))
+        .collect();
+    let (s, b) = admin(
+        &app,
+        "POST",
+        "/_sim/agents/states",
+        Some(Value::Array(batch)),
+    )
+    .await;
+    assert_eq!((s, &b["applied"]), (200, &json!(10_000)), "{b}");
+    let stats = settled(&state).await;
+    // AgentCheckIn + AgentBreak (Warm-up) each; nothing dropped.
+    assert_eq!(stats.state_changes, 10_000);
+    assert_eq!((stats.events.queued, stats.events.dropped), (20_000, 0));
+    assert_eq!(stats.events.delivered, 20_000);
+    assert_eq!(rx.events().len(), 20_000);
+    // A burst shares POSTs (up to 200 events each).
+    assert!(
+        stats.events.posts * 100 <= stats.events.delivered,
+        "{} POSTs",
+        stats.events.posts
+    );
+}
+
 /// Puts A1 on `n` breaks in a row (`code-0`, ...), letting the delivery
 /// task run in between; the first one signs A1 in.
 async fn breaks(state: &SimState, n: usize) {
