@@ -195,6 +195,18 @@ impl std::fmt::Debug for WebhookTarget {
     }
 }
 
+/// Checks that every given rate is a probability (0..=1); the error names
+/// the first that is not.
+pub fn check_rates(rates: &[(&str, Option<f64>)]) -> Result<(), String> {
+    match rates
+        .iter()
+        .find(|(_, r)| r.is_some_and(|r| !(0.0..=1.0).contains(&r)))
+    {
+        Some((name, _)) => Err(format!("{name} must be between 0 and 1")),
+        None => Ok(()),
+    }
+}
+
 /// Test faults of event delivery (JSON camelCase on the admin API). Rates
 /// are probabilities in 0..=1, drawn per event; with a `seed` the draws
 /// repeat exactly for the same sequence of events.
@@ -216,16 +228,11 @@ impl DeliveryFaults {
     /// Checks that every rate is in 0..=1.
     pub fn validate(&self) -> Result<(), SimError> {
         let rates = [
-            ("loss rate", self.loss_rate),
-            ("duplicate rate", self.duplicate_rate),
-            ("reorder rate", self.reorder_rate),
+            ("lossRate", Some(self.loss_rate)),
+            ("duplicateRate", Some(self.duplicate_rate)),
+            ("reorderRate", Some(self.reorder_rate)),
         ];
-        match rates.iter().find(|(_, r)| !(0.0..=1.0).contains(r)) {
-            Some((name, _)) => Err(SimError::Config(format!(
-                "the {name} must be between 0 and 1"
-            ))),
-            None => Ok(()),
-        }
+        check_rates(&rates).map_err(SimError::Config)
     }
 }
 
