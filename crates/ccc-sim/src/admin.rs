@@ -17,8 +17,8 @@
 //! | `DELETE /_sim/stats` | | `{}` (counters back to zero) |
 //! | `GET /_sim/quota` | | `{qpsLimit}` (`null`: no limit) |
 //! | `PUT /_sim/quota` | `{qpsLimit}` | `{qpsLimit}`; 400 for 0 |
-//! | `GET /_sim/webhook` | | `{origin, tokenSet, disabledEvents, faults}` (never the URL path or token) |
-//! | `PUT /_sim/webhook` | `{url, token?}` | as GET; 400 for a bad URL |
+//! | `GET /_sim/webhook` | | `{origins, tokenSet, disabledEvents, faults}` (never a URL path or token) |
+//! | `PUT /_sim/webhook` | `{url: "…" \| ["…", …], token?}` | as GET; 400 for a bad URL |
 //! | `DELETE /_sim/webhook` | | as GET (events no longer pushed) |
 //! | `PUT /_sim/webhook/faults` | [`DeliveryFaults`] | as GET; 400 for a rate outside 0..1 |
 //! | `DELETE /_sim/webhook/faults` | | as GET |
@@ -330,8 +330,8 @@ fn webhook_json(state: &SimState) -> Json<Value> {
     let sub = state.subscription();
     let disabled: Vec<&str> = sub.disabled.iter().map(|t| t.as_str()).collect();
     Json(json!({
-        "origin": sub.target.as_ref().map(WebhookTarget::origin),
-        "tokenSet": sub.target.as_ref().is_some_and(|t| t.token().is_some()),
+        "origins": sub.targets.iter().map(WebhookTarget::origin).collect::<Vec<_>>(),
+        "tokenSet": sub.targets.iter().any(|t| t.token().is_some()),
         "disabledEvents": disabled,
         "faults": sub.faults,
     }))
@@ -344,7 +344,9 @@ async fn get_webhook(State(state): State<SimState>) -> Json<Value> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct WebhookBody {
-    url: String,
+    /// One URL, or several that take POSTs in turn.
+    #[serde(deserialize_with = "crate::config::one_or_many")]
+    url: Vec<String>,
     #[serde(default)]
     token: Option<String>,
 }
@@ -353,9 +355,17 @@ async fn put_webhook(
     State(state): State<SimState>,
     OptionalJson(req): OptionalJson<WebhookBody>,
 ) -> Response {
-    match WebhookTarget::new(&req.url, req.token) {
-        Ok(target) => {
-            state.set_webhook(Some(target));
+    if req.url.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "url is required");
+    }
+    let targets: Result<Vec<WebhookTarget>, _> = req
+        .url
+        .iter()
+        .map(|u| WebhookTarget::new(u, req.token.clone()))
+        .collect();
+    match targets {
+        Ok(targets) => {
+            state.set_webhooks(targets);
             webhook_json(&state).into_response()
         }
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),

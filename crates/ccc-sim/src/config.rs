@@ -236,13 +236,30 @@ impl DeliveryFaults {
     }
 }
 
+/// One string or a list of strings (TOML `x = "a"` or `x = ["a", "b"]`).
+pub(crate) fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
 /// `[events]`: the webhook set at start (instead of `UpdateSubscription`)
 /// and the delivery faults. `Debug` never shows the token.
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsConfig {
-    /// The receiver's URL (default: no push until `UpdateSubscription`).
-    pub webhook_url: Option<String>,
+    /// The receiver's URL (default: no push until `UpdateSubscription`);
+    /// several URLs take POSTs in turn, like a load balancer in front of
+    /// proxy replicas.
+    #[serde(deserialize_with = "one_or_many")]
+    pub webhook_url: Vec<String>,
     /// Sent as `Authorization: Bearer <token>`.
     pub webhook_token: Option<String>,
     /// Share of events lost (0..=1).
@@ -260,7 +277,7 @@ pub struct EventsConfig {
 impl Default for EventsConfig {
     fn default() -> Self {
         EventsConfig {
-            webhook_url: None,
+            webhook_url: Vec::new(),
             webhook_token: None,
             loss_rate: 0.0,
             duplicate_rate: 0.0,
@@ -274,7 +291,7 @@ impl Default for EventsConfig {
 impl std::fmt::Debug for EventsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventsConfig")
-            .field("webhook", &self.target().ok().flatten())
+            .field("webhooks", &self.targets().unwrap_or_default())
             .field("faults", &self.faults())
             .field("queue_capacity", &self.queue_capacity)
             .finish()
@@ -282,13 +299,13 @@ impl std::fmt::Debug for EventsConfig {
 }
 
 impl EventsConfig {
-    /// The webhook, if a URL is set.
-    pub fn target(&self) -> Result<Option<WebhookTarget>, SimError> {
+    /// The webhooks (none when no URL is set), all with the token.
+    pub fn targets(&self) -> Result<Vec<WebhookTarget>, SimError> {
         self.webhook_url
-            .as_deref()
+            .iter()
             .filter(|u| !u.trim().is_empty())
             .map(|u| WebhookTarget::new(u, self.webhook_token.clone()))
-            .transpose()
+            .collect()
     }
 
     /// The delivery faults.
@@ -302,7 +319,7 @@ impl EventsConfig {
     }
 
     fn validate(&self) -> Result<(), SimError> {
-        self.target()?;
+        self.targets()?;
         self.faults().validate()?;
         if self.queue_capacity == 0 {
             return Err(SimError::Config("queue_capacity must be positive".into()));
@@ -575,7 +592,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.qps_limit, Some(20));
-        let target = c.events.target().unwrap().unwrap();
+        let targets = c.events.targets().unwrap();
+        assert_eq!(targets.len(), 1);
+        let target = &targets[0];
         assert_eq!(target.token(), Some("bearer-token"));
         assert_eq!(target.origin(), "http://127.0.0.1:8080");
         assert_eq!(c.events.faults().loss_rate, 0.25);
@@ -586,6 +605,11 @@ mod tests {
         assert!(!shown.contains("bearer-token"), "{shown}");
         assert!(!shown.contains("path-token"), "{shown}");
         assert!(shown.contains("127.0.0.1:8080"), "{shown}");
+        let two = SimConfig::from_toml_str(
+            "[events]\nwebhook_url = [\"http://127.0.0.1:1/a\", \"http://127.0.0.1:2/b\"]\n",
+        )
+        .unwrap();
+        assert_eq!(two.events.targets().unwrap().len(), 2);
     }
 
     #[test]

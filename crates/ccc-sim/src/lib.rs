@@ -229,7 +229,7 @@ impl SimState {
         let world = World::from_config(&config, now_ms());
         let base = rand::random_range(1_000_000_000_000_000u64..9_000_000_000_000_000u64);
         let subscription = Subscription {
-            target: config.events.target().ok().flatten(),
+            targets: config.events.targets().unwrap_or_default(),
             faults: config.events.faults(),
             ..Subscription::default()
         };
@@ -321,8 +321,15 @@ impl SimState {
     /// Pushes events to `target` from now on (`None`: stop pushing). This
     /// is the in-process equivalent of `--webhook-url` / `--webhook-token`.
     pub fn set_webhook(&self, target: Option<WebhookTarget>) {
-        tracing::info!(webhook = ?target, "webhook set");
-        self.inner.publisher.hub.update(|s| s.target = target);
+        self.set_webhooks(target.into_iter().collect());
+    }
+
+    /// Pushes events to several receivers in turn, a failed attempt going
+    /// to the next (a load balancer in front of proxy replicas); an empty
+    /// list stops pushing.
+    pub fn set_webhooks(&self, targets: Vec<WebhookTarget>) {
+        tracing::info!(webhooks = ?targets, "webhooks set");
+        self.inner.publisher.hub.update(|s| s.targets = targets);
     }
 
     /// Switches event types on or off (`UpdateSubscription`'s

@@ -73,9 +73,16 @@ struct Args {
     agents: Option<usize>,
 
     /// Push agent events to this URL (webhook mode of UpdateSubscription),
-    /// e.g. http://127.0.0.1:8080/ccc/events.
-    #[arg(long, env = "CCC_SIM_WEBHOOK_URL", value_name = "URL")]
-    webhook_url: Option<String>,
+    /// e.g. http://127.0.0.1:8080/ccc/events. Repeat it (or separate URLs
+    /// with commas) to send POSTs to each in turn, like a load balancer in
+    /// front of proxy replicas.
+    #[arg(
+        long,
+        env = "CCC_SIM_WEBHOOK_URL",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    webhook_url: Vec<String>,
 
     /// Send deliveries with `Authorization: Bearer <TOKEN>` (prefer the
     /// environment variable; it is never logged).
@@ -140,7 +147,7 @@ impl Args {
             config = config.with_generated_agents(n);
         }
         let e = &mut config.events;
-        if self.webhook_url.is_some() {
+        if !self.webhook_url.is_empty() {
             e.webhook_url.clone_from(&self.webhook_url);
         }
         if self.webhook_token.is_some() {
@@ -231,13 +238,16 @@ mod tests {
         .unwrap();
         assert_eq!(c.qps_limit, Some(5));
         assert_eq!(c.agents().len(), 4 + 7);
-        let target = c.events.target().unwrap().unwrap();
-        assert_eq!(target.token(), Some("t0ken"));
+        let targets = c.events.targets().unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].token(), Some("t0ken"));
         let f = c.events.faults();
         assert_eq!((f.loss_rate, f.reorder_rate, f.seed), (0.5, 0.1, Some(3)));
         let plain = config(&[]).unwrap();
         assert_eq!(plain.qps_limit, None);
-        assert!(plain.events.target().unwrap().is_none());
+        assert!(plain.events.targets().unwrap().is_empty());
+        let two = config(&["--webhook-url", "http://127.0.0.1:1/a,http://127.0.0.1:2/b"]).unwrap();
+        assert_eq!(two.events.targets().unwrap().len(), 2);
     }
 
     #[test]

@@ -332,6 +332,41 @@ async fn ten_thousand_sign_ins_at_once_share_posts_and_lose_nothing() {
     );
 }
 
+#[tokio::test]
+async fn several_receivers_take_turns_and_cover_for_a_dead_one() {
+    let (a, b) = (Receiver::default(), Receiver::default());
+    let targets = vec![
+        WebhookTarget::new(&a.start().await, None).unwrap(),
+        WebhookTarget::new(&b.start().await, None).unwrap(),
+    ];
+    let state = SimState::new(fast_config());
+    state.set_webhooks(targets);
+    // One POST per change: wait for each before the next.
+    for i in 0..4 {
+        let change = StateChange::on_break(format!("code-{i}"));
+        state.set_agent_state(A1, &change).unwrap();
+        settled(&state).await;
+    }
+    let (to_a, to_b) = (a.events().len(), b.events().len());
+    assert_eq!(to_a + to_b, 6, "CheckIn, Break (Warm-up), 4 Breaks");
+    assert!(
+        to_a > 0 && to_b > 0,
+        "both receivers got POSTs: {to_a} / {to_b}"
+    );
+    // B dies: its turns are retried at A, nothing is lost.
+    b.refuse_first.store(usize::MAX, Ordering::SeqCst);
+    state.reset_stats();
+    for i in 4..8 {
+        let change = StateChange::on_break(format!("code-{i}"));
+        state.set_agent_state(A1, &change).unwrap();
+        settled(&state).await;
+    }
+    let stats = state.stats();
+    assert_eq!((stats.events.delivered, stats.events.failed), (4, 0));
+    assert!(stats.events.retries > 0, "{:?}", stats.events);
+    assert_eq!(a.events().len() + b.events().len(), 10);
+}
+
 /// Puts A1 on `n` breaks in a row (`code-0`, ...), letting the delivery
 /// task run in between; the first one signs A1 in.
 async fn breaks(state: &SimState, n: usize) {
@@ -514,7 +549,7 @@ async fn update_subscription_errors() {
     ];
     assert_bad_requests(&app, "UpdateSubscription", cases).await;
     assert!(
-        state.subscription().target.is_none(),
+        state.subscription().targets.is_empty(),
         "a refused update changes nothing"
     );
 }
