@@ -291,7 +291,7 @@ async fn a_full_queue_drops_and_counts_instead_of_growing() {
     let state = SimState::new(config);
     state.set_webhook(Some(WebhookTarget::new(&url, None).unwrap()));
     // 20 break-code changes while the receiver holds the first POST.
-    breaks(&state, 20).await;
+    breaks(&state, 0..20, false).await;
     // Signing in pushes AgentCheckIn + AgentBreak (Warm-up), then one
     // AgentBreak per code.
     let produced = 22;
@@ -342,11 +342,7 @@ async fn several_receivers_take_turns_and_cover_for_a_dead_one() {
     let state = SimState::new(fast_config());
     state.set_webhooks(targets);
     // One POST per change: wait for each before the next.
-    for i in 0..4 {
-        let change = StateChange::on_break(format!("code-{i}"));
-        state.set_agent_state(A1, &change).unwrap();
-        settled(&state).await;
-    }
+    breaks(&state, 0..4, true).await;
     let (to_a, to_b) = (a.events().len(), b.events().len());
     assert_eq!(to_a + to_b, 6, "CheckIn, Break (Warm-up), 4 Breaks");
     assert!(
@@ -356,24 +352,25 @@ async fn several_receivers_take_turns_and_cover_for_a_dead_one() {
     // B dies: its turns are retried at A, nothing is lost.
     b.refuse_first.store(usize::MAX, Ordering::SeqCst);
     state.reset_stats();
-    for i in 4..8 {
-        let change = StateChange::on_break(format!("code-{i}"));
-        state.set_agent_state(A1, &change).unwrap();
-        settled(&state).await;
-    }
+    breaks(&state, 4..8, true).await;
     let stats = state.stats();
     assert_eq!((stats.events.delivered, stats.events.failed), (4, 0));
     assert!(stats.events.retries > 0, "{:?}", stats.events);
     assert_eq!(a.events().len() + b.events().len(), 10);
 }
 
-/// Puts A1 on `n` breaks in a row (`code-0`, ...), letting the delivery
-/// task run in between; the first one signs A1 in.
-async fn breaks(state: &SimState, n: usize) {
-    for i in 0..n {
+/// Puts A1 on breaks `code-<i>` for each `i` (an OFFLINE A1 signs in
+/// first), letting the delivery task run in between, or waiting until
+/// each change is delivered when `one_post_each`.
+async fn breaks(state: &SimState, codes: std::ops::Range<usize>, one_post_each: bool) {
+    for i in codes {
         let change = StateChange::on_break(format!("code-{i}"));
         state.set_agent_state(A1, &change).unwrap();
-        tokio::task::yield_now().await;
+        if one_post_each {
+            settled(state).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
     }
 }
 
@@ -389,7 +386,7 @@ async fn faulty_run(seed: u64) -> (Vec<(String, i64)>, ccc_sim::stats::EventStat
             seed: Some(seed),
         })
         .unwrap();
-    breaks(&state, 60).await;
+    breaks(&state, 0..60, false).await;
     let stats = settled(&state).await;
     let events = rx.events();
     let ids: Vec<i64> = events
