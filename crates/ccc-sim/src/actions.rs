@@ -4,11 +4,13 @@ use ccc_model::{CallActionData, CccError, ErrorCode, LoginDetails, PollUserStatu
 use serde_json::Value;
 
 use crate::auth::{Caller, SignedRequest};
+use crate::config::WebhookTarget;
+use crate::events::EventType;
 use crate::state_machine::{Agent, HangupBy, HangupOutcome};
-use crate::{now_ms, SimState};
+use crate::{now_ms, realtime, SimState};
 
 /// Every action the simulator answers; others get `InvalidAction.NotFound`.
-pub const ACTIONS: [&str; 12] = [
+pub const ACTIONS: [&str; 14] = [
     "SignInGroup",
     "SignOutGroup",
     "ReadyForService",
@@ -21,6 +23,8 @@ pub const ACTIONS: [&str; 12] = [
     "AnswerCall",
     "ReleaseCall",
     "GetLoginDetails",
+    "ListRealtimeAgentStates",
+    "UpdateSubscription",
 ];
 
 /// True when `action` is implemented.
@@ -87,6 +91,14 @@ pub fn dispatch(
     if !state.has_instance(instance) {
         return Err(ErrorCode::NoInstance.with_params([instance]));
     }
+    match action {
+        "ListRealtimeAgentStates" => {
+            let query = realtime::Query::parse(instance, |name| req.param(name))?;
+            return Ok(realtime::list(&state.world(), instance, &query));
+        }
+        "UpdateSubscription" => return update_subscription(state, instance, req),
+        _ => {}
+    }
     let user_id = state.resolve_user(req.param("UserId"), &caller.access_key_id)?;
     if action == "GetLoginDetails" {
         // "Only the agent itself may call it": a key mapped to an agent
@@ -100,89 +112,206 @@ pub fn dispatch(
         }
     }
     let now = now_ms();
-    let mut after_call = None;
-    let data = {
-        let mut world = state.world();
-        let agent = world
-            .agents
-            .get_mut(&user_id)
-            .filter(|a| a.instance_id == instance)
-            .ok_or_else(|| ErrorCode::NoUser.with_params([user_id.as_str(), instance]))?;
-        let device = req.param("DeviceId");
-        let job = req.param("JobId");
-        let channel = req.param("ChannelId");
-        match action {
-            "SignInGroup" => {
-                let previous = agent.sign_in(device, skill_groups(req)?, now)?;
-                if let Some(previous) = previous {
-                    tracing::info!(user_id, previous, new = device, "device takeover");
-                }
-                user_data(agent)
-            }
-            "SignOutGroup" => {
-                agent.sign_out(now)?;
-                user_data(agent)
-            }
-            "ReadyForService" => {
-                agent.ready(boolean(req, "OutboundScenario")?, now)?;
-                user_data(agent)
-            }
-            "TakeBreak" => {
-                agent.take_break(req.param("Code"), now)?;
-                user_data(agent)
-            }
-            "ChangeWorkMode" => {
-                agent.change_work_mode(
-                    req.param("WorkMode"),
-                    req.param("Mobile"),
-                    skill_groups(req)?,
-                    now,
-                )?;
-                user_data(agent)
-            }
-            "ResetAgentState" => {
-                agent.reset(now);
-                user_data(agent)
-            }
-            "PollUserStatus" => serde_json::to_value(PollUserStatusData {
-                context_id: agent.context_id,
-                user_context: agent.user_context(),
-                call_context: agent.call_context(),
-            })
-            .unwrap_or(Value::Null),
-            "MuteCall" | "UnmuteCall" => {
-                agent.set_muted(action == "MuteCall", job, channel, now)?;
-                call_data(agent, agent.call_context())
-            }
-            "AnswerCall" => {
-                agent.answer(job, channel, now)?;
-                call_data(agent, agent.call_context())
-            }
-            "ReleaseCall" => {
-                let mut before = agent.call.clone();
-                let outcome = agent.release(job, channel, now)?;
-                if let Some(call) = before.as_mut() {
-                    call.release_all(HangupBy::Agent, now);
-                }
-                if outcome == HangupOutcome::AfterCall {
-                    after_call = before.as_ref().map(|c| c.job_id.clone());
-                }
-                call_data(agent, before.map(|c| c.context))
-            }
-            "GetLoginDetails" => serde_json::to_value(LoginDetails {
-                user_id: agent.user_id.clone(),
-                display_name: agent.display_name.clone(),
-                extension: agent.extension.clone(),
-                work_mode: Some(agent.work_mode.clone()),
-                device_id: agent.device_id.clone(),
-                sip_server_url: Some("sh-sip-ccc.aliyuncs.com:443".to_owned()),
-            })
-            .unwrap_or(Value::Null),
-            other => return Err(ErrorCode::ActionNotFound.with_params([other])),
-        }
-    };
+    let mut world = state.world();
+    if world
+        .agents
+        .get(&user_id)
+        .is_none_or(|a| a.instance_id != instance)
+    {
+        return Err(ErrorCode::NoUser.with_params([user_id.as_str(), instance]));
+    }
+    let (result, events) = world
+        .change(&user_id, |agent| run(action, agent, req, now))
+        .ok_or_else(|| ErrorCode::NoUser.with_params([user_id.as_str(), instance]))?;
+    state.publish(events);
+    drop(world);
+    let (data, after_call) = result?;
     if let Some(job) = after_call {
         state.schedule_after_call(&user_id, &job);
     }
     Ok(data)
+}
+
+/// Runs an agent action; returns `Data` and the call whose after-call
+/// work starts, if any.
+fn run(
+    action: &str,
+    agent: &mut Agent,
+    req: &SignedRequest,
+    now: i64,
+) -> Result<(Value, Option<String>), CccError> {
+    let device = req.param("DeviceId");
+    let job = req.param("JobId");
+    let channel = req.param("ChannelId");
+    let data = match action {
+        "SignInGroup" => {
+            let previous = agent.sign_in(device, skill_groups(req)?, now)?;
+            if let Some(previous) = previous {
+                tracing::info!(
+                    user_id = agent.user_id,
+                    previous,
+                    new = device,
+                    "device takeover"
+                );
+            }
+            user_data(agent)
+        }
+        "SignOutGroup" => {
+            agent.sign_out(now)?;
+            user_data(agent)
+        }
+        "ReadyForService" => {
+            agent.ready(boolean(req, "OutboundScenario")?, now)?;
+            user_data(agent)
+        }
+        "TakeBreak" => {
+            agent.take_break(req.param("Code"), now)?;
+            user_data(agent)
+        }
+        "ChangeWorkMode" => {
+            agent.change_work_mode(
+                req.param("WorkMode"),
+                req.param("Mobile"),
+                skill_groups(req)?,
+                now,
+            )?;
+            user_data(agent)
+        }
+        "ResetAgentState" => {
+            agent.reset(now);
+            user_data(agent)
+        }
+        "PollUserStatus" => serde_json::to_value(PollUserStatusData {
+            context_id: agent.context_id,
+            user_context: agent.user_context(),
+            call_context: agent.call_context(),
+        })
+        .unwrap_or(Value::Null),
+        "MuteCall" | "UnmuteCall" => {
+            agent.set_muted(action == "MuteCall", job, channel, now)?;
+            call_data(agent, agent.call_context())
+        }
+        "AnswerCall" => {
+            agent.answer(job, channel, now)?;
+            call_data(agent, agent.call_context())
+        }
+        "ReleaseCall" => {
+            let mut before = agent.call.clone();
+            let outcome = agent.release(job, channel, now)?;
+            if let Some(call) = before.as_mut() {
+                call.release_all(HangupBy::Agent, now);
+            }
+            let after_call = before
+                .as_ref()
+                .filter(|_| outcome == HangupOutcome::AfterCall)
+                .map(|c| c.job_id.clone());
+            return Ok((call_data(agent, before.map(|c| c.context)), after_call));
+        }
+        "GetLoginDetails" => serde_json::to_value(LoginDetails {
+            user_id: agent.user_id.clone(),
+            display_name: agent.display_name.clone(),
+            extension: agent.extension.clone(),
+            work_mode: Some(agent.work_mode.clone()),
+            device_id: agent.device_id.clone(),
+            sip_server_url: Some("sh-sip-ccc.aliyuncs.com:443".to_owned()),
+        })
+        .unwrap_or(Value::Null),
+        other => return Err(ErrorCode::ActionNotFound.with_params([other])),
+    };
+    Ok((data, None))
+}
+
+/// Webhook mode of the event subscription.
+pub const WEBHOOK_PRODUCER_ID: &str = "PID_Webhook";
+/// Webhook mode's topic.
+pub const WEBHOOK_TOPIC: &str = "Topic_Webhook";
+
+/// One entry of `EventSubscriptionsJson` (inference: the shape is not
+/// documented).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EventSwitch {
+    event_type: String,
+    enabled: bool,
+}
+
+/// Events of ccc-api.md §8.2 the simulator never produces; switching them
+/// is accepted and changes nothing.
+const NOT_PRODUCED: [&str; 6] = [
+    "InitiateConsultant",
+    "StartConsultant",
+    "StopConsultant",
+    "Dialing",
+    "Held",
+    "Retrieved",
+];
+
+/// `UpdateSubscription` in webhook mode: `ProducerId=PID_Webhook`,
+/// `DefaultTopic=Topic_Webhook`, `AccessPoint` the receiver's URL (kept
+/// when omitted), `EventSubscriptionsJson` switches events on or off. The
+/// token set by flag, config or admin API is kept.
+fn update_subscription(
+    state: &SimState,
+    instance: &str,
+    req: &SignedRequest,
+) -> Result<Value, CccError> {
+    let given = |name: &str| req.param(name).map(str::trim).filter(|v| !v.is_empty());
+    for (name, expected) in [
+        ("ProducerId", WEBHOOK_PRODUCER_ID),
+        ("DefaultTopic", WEBHOOK_TOPIC),
+    ] {
+        if given(name).is_some_and(|v| v != expected) {
+            // RocketMQ mode is not simulated.
+            return Err(ErrorCode::InvalidParameter.with_params([name]));
+        }
+    }
+    let current = state.subscription();
+    let target = match given("AccessPoint") {
+        Some(url) => Some(
+            WebhookTarget::new(
+                url,
+                current
+                    .targets
+                    .first()
+                    .and_then(|t| t.token().map(str::to_owned)),
+            )
+            .map_err(|_| ErrorCode::InvalidParameter.with_params(["AccessPoint"]))?,
+        ),
+        None if !current.targets.is_empty() => None,
+        None => return Err(ErrorCode::ParameterBlank.with_params(["AccessPoint"])),
+    };
+    let switches = match given("EventSubscriptionsJson") {
+        None => Vec::new(),
+        Some(json) => {
+            let bad = || ErrorCode::InvalidParameter.with_params(["EventSubscriptionsJson"]);
+            let list: Vec<EventSwitch> = serde_json::from_str(json).map_err(|_| bad())?;
+            let mut switches = Vec::new();
+            for s in list {
+                match EventType::parse(&s.event_type) {
+                    Some(ty) => switches.push((ty, s.enabled)),
+                    None if NOT_PRODUCED.contains(&s.event_type.as_str()) => {}
+                    None => return Err(bad()),
+                }
+            }
+            switches
+        }
+    };
+    if let Some(target) = target {
+        // The API has one access point: it replaces every receiver.
+        state.set_webhook(Some(target));
+    }
+    state.set_events_enabled(&switches);
+    let disabled = state.subscription().disabled;
+    let events: Vec<Value> = EventType::ALL
+        .iter()
+        .map(
+            |ty| serde_json::json!({ "EventType": ty.as_str(), "Enabled": !disabled.contains(ty) }),
+        )
+        .collect();
+    Ok(serde_json::json!({
+        "InstanceId": instance,
+        "ProducerId": WEBHOOK_PRODUCER_ID,
+        "DefaultTopic": WEBHOOK_TOPIC,
+        "EventSubscriptions": events,
+    }))
 }

@@ -18,6 +18,10 @@ pub const DEMO_ACCESS_KEY_SECRET: &str = "demo-secret-do-not-use-in-production";
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimConfig {
+    /// The account's quota: signed calls per second over all key pairs,
+    /// above which calls get `Throttling.User` (default: no limit).
+    #[serde(default)]
+    pub qps_limit: Option<u32>,
     /// Instances with their agents.
     #[serde(default)]
     pub instances: Vec<InstanceConfig>,
@@ -27,6 +31,9 @@ pub struct SimConfig {
     /// Timers.
     #[serde(default)]
     pub timings: Timings,
+    /// Event push (webhook) and its test faults.
+    #[serde(default)]
+    pub events: EventsConfig,
 }
 
 /// One CCC instance.
@@ -38,6 +45,10 @@ pub struct InstanceConfig {
     /// Its agents.
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
+    /// This many more agents, `agent00001@<id>` … with extensions
+    /// `81000001` … and names `Agent 00001` … (for tests and benches).
+    #[serde(default)]
+    pub generated_agents: usize,
 }
 
 /// One agent of an instance.
@@ -85,6 +96,8 @@ impl std::fmt::Debug for SimConfig {
             .field("instances", &self.instances)
             .field("access_keys", &self.access_keys)
             .field("timings", &self.timings)
+            .field("qps_limit", &self.qps_limit)
+            .field("events", &self.events)
             .finish()
     }
 }
@@ -121,6 +134,200 @@ impl Default for Timings {
     }
 }
 
+/// Generated agents' extensions start with these two digits.
+pub const GENERATED_EXTENSION_PREFIX: &str = "81";
+/// At most this many generated agents per instance.
+pub const MAX_GENERATED_AGENTS: usize = 999_999;
+/// Default capacity of the event delivery queue, in events: 10,000 agents
+/// may all sign in at once (two events each) with room to spare.
+pub const DEFAULT_EVENT_QUEUE: usize = 50_000;
+
+/// Where events are pushed (webhook mode of `UpdateSubscription`). `Debug`
+/// shows neither the token nor the URL's path (which may carry a secret).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookTarget {
+    url: reqwest::Url,
+    token: Option<String>,
+}
+
+impl WebhookTarget {
+    /// A target at `url` (http or https); deliveries carry
+    /// `Authorization: Bearer <token>` when a token is given.
+    pub fn new(url: &str, token: Option<String>) -> Result<Self, SimError> {
+        let parsed = reqwest::Url::parse(url.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or_else(|| SimError::Config("the webhook URL must be an http(s) URL".into()))?;
+        Ok(WebhookTarget {
+            url: parsed,
+            token: token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// The receiver's URL.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// The bearer token, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The same URL with another token.
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// `scheme://host:port`, safe to log and to show.
+    pub fn origin(&self) -> String {
+        self.url.origin().ascii_serialization()
+    }
+}
+
+impl std::fmt::Debug for WebhookTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookTarget")
+            .field("origin", &self.origin())
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Checks that every given rate is a probability (0..=1); the error names
+/// the first that is not.
+pub fn check_rates(rates: &[(&str, Option<f64>)]) -> Result<(), String> {
+    match rates
+        .iter()
+        .find(|(_, r)| r.is_some_and(|r| !(0.0..=1.0).contains(&r)))
+    {
+        Some((name, _)) => Err(format!("{name} must be between 0 and 1")),
+        None => Ok(()),
+    }
+}
+
+/// Test faults of event delivery (JSON camelCase on the admin API). Rates
+/// are probabilities in 0..=1, drawn per event; with a `seed` the draws
+/// repeat exactly for the same sequence of events.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DeliveryFaults {
+    /// Share of events never delivered.
+    pub loss_rate: f64,
+    /// Share of events delivered twice (the copy comes in a later POST).
+    pub duplicate_rate: f64,
+    /// Share of events held back and delivered after later ones.
+    pub reorder_rate: f64,
+    /// Seed of the draws (default: random).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl DeliveryFaults {
+    /// Checks that every rate is in 0..=1.
+    pub fn validate(&self) -> Result<(), SimError> {
+        let rates = [
+            ("lossRate", Some(self.loss_rate)),
+            ("duplicateRate", Some(self.duplicate_rate)),
+            ("reorderRate", Some(self.reorder_rate)),
+        ];
+        check_rates(&rates).map_err(SimError::Config)
+    }
+}
+
+/// One string or a list of strings (TOML `x = "a"` or `x = ["a", "b"]`).
+pub(crate) fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// `[events]`: the webhook set at start (instead of `UpdateSubscription`)
+/// and the delivery faults. `Debug` never shows the token.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// The receiver's URL (default: no push until `UpdateSubscription`);
+    /// several URLs take POSTs in turn, like a load balancer in front of
+    /// proxy replicas.
+    #[serde(deserialize_with = "one_or_many")]
+    pub webhook_url: Vec<String>,
+    /// Sent as `Authorization: Bearer <token>`.
+    pub webhook_token: Option<String>,
+    /// Share of events lost (0..=1).
+    pub loss_rate: f64,
+    /// Share of events delivered twice (0..=1).
+    pub duplicate_rate: f64,
+    /// Share of events delivered out of order (0..=1).
+    pub reorder_rate: f64,
+    /// Seed of the fault draws.
+    pub seed: Option<u64>,
+    /// Events waiting for delivery at most; more are dropped and counted.
+    pub queue_capacity: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            webhook_url: Vec::new(),
+            webhook_token: None,
+            loss_rate: 0.0,
+            duplicate_rate: 0.0,
+            reorder_rate: 0.0,
+            seed: None,
+            queue_capacity: DEFAULT_EVENT_QUEUE,
+        }
+    }
+}
+
+impl std::fmt::Debug for EventsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventsConfig")
+            .field("webhooks", &self.targets().unwrap_or_default())
+            .field("faults", &self.faults())
+            .field("queue_capacity", &self.queue_capacity)
+            .finish()
+    }
+}
+
+impl EventsConfig {
+    /// The webhooks (none when no URL is set), all with the token.
+    pub fn targets(&self) -> Result<Vec<WebhookTarget>, SimError> {
+        self.webhook_url
+            .iter()
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| WebhookTarget::new(u, self.webhook_token.clone()))
+            .collect()
+    }
+
+    /// The delivery faults.
+    pub fn faults(&self) -> DeliveryFaults {
+        DeliveryFaults {
+            loss_rate: self.loss_rate,
+            duplicate_rate: self.duplicate_rate,
+            reorder_rate: self.reorder_rate,
+            seed: self.seed,
+        }
+    }
+
+    fn validate(&self) -> Result<(), SimError> {
+        self.targets()?;
+        self.faults().validate()?;
+        if self.queue_capacity == 0 {
+            return Err(SimError::Config("queue_capacity must be positive".into()));
+        }
+        Ok(())
+    }
+}
+
 /// An agent as the proxy's demo sign-in page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimAgent {
@@ -144,8 +351,11 @@ impl SimConfig {
             mobile: None,
         };
         SimConfig {
+            qps_limit: None,
+            events: EventsConfig::default(),
             instances: vec![InstanceConfig {
                 id: DEMO_INSTANCE.to_owned(),
+                generated_agents: 0,
                 agents: vec![
                     agent("agent1", "Ada Li", "80010001"),
                     agent("agent2", "Bo Wang", "80010002"),
@@ -211,12 +421,40 @@ impl SimConfig {
             .collect()
     }
 
+    /// Adds `n` generated agents (`agent00001@<instance>`, extension
+    /// `81000001`, name `Agent 00001`, ...) to the first instance, after
+    /// any generated before. For tests and benches with many agents.
+    pub fn with_generated_agents(mut self, n: usize) -> Self {
+        if let Some(inst) = self.instances.first_mut() {
+            inst.generated_agents += n;
+        }
+        self.normalize();
+        self
+    }
+
+    /// Appends `@instance` to bare names and materialises generated agents.
     fn normalize(&mut self) {
         for inst in &mut self.instances {
             for a in &mut inst.agents {
                 if !a.user_id.contains('@') {
                     a.user_id = format!("{}@{}", a.user_id, inst.id);
                 }
+            }
+            if inst.generated_agents > MAX_GENERATED_AGENTS {
+                continue; // `validate` refuses it
+            }
+            let have: BTreeSet<String> = inst.agents.iter().map(|a| a.user_id.clone()).collect();
+            for n in 1..=inst.generated_agents {
+                let user_id = format!("agent{n:05}@{}", inst.id);
+                if have.contains(&user_id) {
+                    continue;
+                }
+                inst.agents.push(AgentConfig {
+                    user_id,
+                    display_name: format!("Agent {n:05}"),
+                    extension: format!("{GENERATED_EXTENSION_PREFIX}{n:06}"),
+                    mobile: None,
+                });
             }
         }
     }
@@ -256,6 +494,18 @@ impl SimConfig {
                 }
             }
         }
+        for inst in &self.instances {
+            if inst.generated_agents > MAX_GENERATED_AGENTS {
+                return bad(format!(
+                    "generated_agents of {} must be at most {MAX_GENERATED_AGENTS}",
+                    inst.id
+                ));
+            }
+        }
+        if self.qps_limit == Some(0) {
+            return bad("qps_limit must be positive (omit it for no limit)".to_owned());
+        }
+        self.events.validate()?;
         if self.timings.ringing_timeout_ms == 0 {
             return bad("ringing_timeout_ms must be positive".to_owned());
         }
@@ -326,6 +576,53 @@ mod tests {
     }
 
     #[test]
+    fn quota_events_and_generated_agents_from_toml() {
+        let c = SimConfig::from_toml_str(
+            r#"
+            qps_limit = 20
+            [events]
+            webhook_url = "http://127.0.0.1:8080/ccc/events/path-token"
+            webhook_token = "bearer-token"
+            loss_rate = 0.25
+            seed = 9
+            [[instances]]
+            id = "big"
+            generated_agents = 3
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.qps_limit, Some(20));
+        let targets = c.events.targets().unwrap();
+        assert_eq!(targets.len(), 1);
+        let target = &targets[0];
+        assert_eq!(target.token(), Some("bearer-token"));
+        assert_eq!(target.origin(), "http://127.0.0.1:8080");
+        assert_eq!(c.events.faults().loss_rate, 0.25);
+        assert_eq!(c.events.faults().seed, Some(9));
+        assert_eq!(c.events.queue_capacity, DEFAULT_EVENT_QUEUE);
+        assert_eq!(c.agents().len(), 3);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("bearer-token"), "{shown}");
+        assert!(!shown.contains("path-token"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8080"), "{shown}");
+        let two = SimConfig::from_toml_str(
+            "[events]\nwebhook_url = [\"http://127.0.0.1:1/a\", \"http://127.0.0.1:2/b\"]\n",
+        )
+        .unwrap();
+        assert_eq!(two.events.targets().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn webhook_targets_must_be_http() {
+        for bad in ["", "not a url", "ftp://h/x", "mailto:a@b", "http://"] {
+            assert!(WebhookTarget::new(bad, None).is_err(), "{bad}");
+        }
+        let t = WebhookTarget::new(" https://h.example/x ", Some(String::new())).unwrap();
+        assert_eq!(t.token(), None, "an empty token is no token");
+        assert_eq!(t.url().as_str(), "https://h.example/x");
+    }
+
+    #[test]
     fn toml_errors() {
         for bad in [
             "[[instances]]\nid = \"i\"\n[[instances.agents]]\nuser_id = \"a\"\ndisplay_name = \"A\"\nextension = \"123\"",
@@ -333,6 +630,12 @@ mod tests {
             "[[access_keys]]\nid = \"k\"\nsecret = \"s\"\ndefault_user = \"x@y\"",
             "unknown_field = 1",
             "[[instances]]\nid = \"i\"\n[[instances]]\nid = \"i\"",
+            "qps_limit = 0",
+            "[events]\nloss_rate = 1.5",
+            "[events]\nwebhook_url = \"ftp://x/y\"",
+            "[events]\nqueue_capacity = 0",
+            "[events]\nbogus = 1",
+            "[[instances]]\nid = \"i\"\ngenerated_agents = 1000000",
         ] {
             assert!(SimConfig::from_toml_str(bad).is_err(), "{bad}");
         }

@@ -8,30 +8,46 @@
 //! - The agent state machine of ccc-api.md §2 ([`state_machine`]), with
 //!   inbound calls, ringing timeout and after-call work run by timers.
 //! - An admin API under `/_sim/` ([`admin`]) to ring agents, answer, hang
-//!   up, inject faults ([`faults`]) and reset.
+//!   up, change an agent's state "from elsewhere", inject faults
+//!   ([`faults`]), set the quota and the webhook, read counters ([`stats`])
+//!   and reset.
+//! - The account's quota ([`quota`]): `Throttling.User` above `qps_limit`.
+//! - Event push in webhook mode ([`events`], [`webhook`]): every change of
+//!   an agent becomes CCC's agent and channel events, POSTed as JSON arrays.
+//! - `ListRealtimeAgentStates` ([`realtime`]) with paging, and generated
+//!   agents ([`SimConfig::with_generated_agents`]) for benches.
 //!
 //! Start it in-process with [`spawn`], or serve [`app`] yourself. The
 //! behaviours chosen where ccc-api.md says "(inference)" are listed in
 //! `docs/simulator.md`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod actions;
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod events;
 pub mod faults;
 pub mod protocol;
+pub mod quota;
+pub mod realtime;
 mod server;
 pub mod state_machine;
+pub mod stats;
+pub mod webhook;
 
-pub use config::{SimAgent, SimConfig};
+pub use config::{DeliveryFaults, SimAgent, SimConfig, WebhookTarget};
+pub use events::{Event, EventType};
 pub use server::{app, spawn, DropConnection, RunningSim};
+pub use stats::Stats;
+pub use webhook::Subscription;
 
 use ccc_model::{CccError, ErrorCode, UserState};
+use events::Snapshot;
 use state_machine::{Agent, HangupBy, HangupOutcome};
 
 /// The simulator's error type.
@@ -53,32 +69,86 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The mutable world: every agent, by `UserId`.
+/// The mutable world: every agent, by `UserId`, with the indexes that keep
+/// lookups cheap at 10,000 agents.
 #[derive(Debug, Default)]
 pub struct World {
     /// Agents by `UserId` (`name@instance`).
     pub agents: BTreeMap<String, Agent>,
+    /// Each instance's `UserId`s in order (paging).
+    by_instance: BTreeMap<String, Vec<String>>,
+    /// `JobId` → `UserId` of calls in progress.
+    jobs: HashMap<String, String>,
 }
 
 impl World {
     fn from_config(config: &SimConfig, now: i64) -> Self {
-        let mut agents = BTreeMap::new();
+        let mut world = World::default();
         for inst in &config.instances {
+            let mut ids = Vec::with_capacity(inst.agents.len());
             for a in &inst.agents {
                 let mut agent =
                     Agent::new(&a.user_id, &inst.id, &a.display_name, &a.extension, now);
                 agent.mobile = a.mobile.clone();
-                agents.insert(a.user_id.clone(), agent);
+                world.agents.insert(a.user_id.clone(), agent);
+                ids.push(a.user_id.clone());
             }
+            ids.sort();
+            world.by_instance.insert(inst.id.clone(), ids);
         }
-        World { agents }
+        world
+    }
+
+    /// The `UserId`s of an instance, in order.
+    pub fn instance_agents(&self, instance_id: &str) -> &[String] {
+        self.by_instance.get(instance_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The `UserId` of the agent in a call with `job_id`.
+    pub fn job_owner(&self, job_id: &str) -> Option<String> {
+        let has_job = |a: &Agent| a.call.as_ref().is_some_and(|c| c.job_id == job_id);
+        match self.jobs.get(job_id) {
+            Some(user) if self.agents.get(user).is_some_and(has_job) => Some(user.clone()),
+            // Not indexed (an agent changed without `change`): search.
+            _ => self
+                .agents
+                .values()
+                .find(|a| has_job(a))
+                .map(|a| a.user_id.clone()),
+        }
     }
 
     /// The agent in a call with `job_id`.
     pub fn agent_with_job(&mut self, job_id: &str) -> Option<&mut Agent> {
-        self.agents
-            .values_mut()
-            .find(|a| a.call.as_ref().is_some_and(|c| c.job_id == job_id))
+        let user = self.job_owner(job_id)?;
+        self.agents.get_mut(&user)
+    }
+
+    /// Runs `f` on the agent, keeps the indexes in step, and returns `f`'s
+    /// result with the events the change pushes (none if `f` changed
+    /// nothing they report). `None` when there is no such agent.
+    pub fn change<R>(
+        &mut self,
+        user_id: &str,
+        f: impl FnOnce(&mut Agent) -> R,
+    ) -> Option<(R, Vec<Event>)> {
+        let agent = self.agents.get_mut(user_id)?;
+        let before = Snapshot::of(agent);
+        let result = f(agent);
+        let after = Snapshot::of(agent);
+        if before == after {
+            return Some((result, Vec::new()));
+        }
+        let job = |s: &Snapshot| s.call.as_ref().map(|c| c.job_id.clone());
+        if job(&before) != job(&after) {
+            if let Some(old) = job(&before) {
+                self.jobs.remove(&old);
+            }
+            if let Some(new) = job(&after) {
+                self.jobs.insert(new, user_id.to_owned());
+            }
+        }
+        Some((result, events::events_of(&before, &after)))
     }
 }
 
@@ -88,6 +158,8 @@ struct Inner {
     world: Mutex<World>,
     faults: Mutex<faults::Faults>,
     job_seq: AtomicU64,
+    quota: Mutex<Option<quota::TokenBucket>>,
+    publisher: webhook::Publisher,
 }
 
 /// Shared simulator state: configuration, agents, faults, nonces. Cheap to clone.
@@ -118,12 +190,54 @@ pub enum CallError {
     State(String),
 }
 
+/// The state to put an agent in "from elsewhere" (another device, the CCC
+/// console): see [`SimState::set_agent_state`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// OFFLINE, READY, BREAK, RINGING, TALKING or WORKING.
+    pub state: UserState,
+    /// The break code for BREAK (default `default`, or `Warm-up` when the
+    /// agent was OFFLINE).
+    pub break_code: Option<String>,
+}
+
+impl StateChange {
+    /// A change to `state` (no break code).
+    pub fn new(state: UserState) -> Self {
+        StateChange {
+            state,
+            break_code: None,
+        }
+    }
+
+    /// A change to BREAK with `code`.
+    pub fn on_break(code: impl Into<String>) -> Self {
+        StateChange {
+            state: UserState::Break,
+            break_code: Some(code.into()),
+        }
+    }
+}
+
+/// The device an agent signed in "from elsewhere" uses.
+pub const CONSOLE_DEVICE: &str = "ccc-console";
+
 impl SimState {
     /// A fresh simulator state; every agent OFFLINE.
     pub fn new(config: SimConfig) -> Self {
         let verifier = auth::Verifier::new(config.access_keys(), config.timings.clock_window_secs);
         let world = World::from_config(&config, now_ms());
         let base = rand::random_range(1_000_000_000_000_000u64..9_000_000_000_000_000u64);
+        let subscription = Subscription {
+            targets: config.events.targets().unwrap_or_default(),
+            faults: config.events.faults(),
+            ..Subscription::default()
+        };
+        let publisher = webhook::Publisher::new(subscription, config.events.queue_capacity);
+        let quota = config
+            .qps_limit
+            .filter(|n| *n > 0)
+            .map(|n| quota::TokenBucket::new(n, Instant::now()));
         SimState {
             inner: Arc::new(Inner {
                 config,
@@ -131,8 +245,113 @@ impl SimState {
                 world: Mutex::new(world),
                 faults: Mutex::new(faults::Faults::default()),
                 job_seq: AtomicU64::new(base),
+                quota: Mutex::new(quota),
+                publisher,
             }),
         }
+    }
+
+    /// Runs `f` on agent `user_id` and pushes the events of the change
+    /// (queued while the world is locked, so per agent they keep their
+    /// order). `None` when there is no such agent.
+    pub fn apply<R>(&self, user_id: &str, f: impl FnOnce(&mut Agent) -> R) -> Option<R> {
+        let mut world = self.world();
+        let (result, events) = world.change(user_id, f)?;
+        self.publish(events);
+        Some(result)
+    }
+
+    /// Queues events for the webhook (never waits; see [`webhook`]).
+    /// Counts a state change when `events` has an agent event.
+    pub(crate) fn publish(&self, events: Vec<Event>) {
+        if events.iter().any(|e| e.event_type.is_agent_event()) {
+            stats::add(&self.inner.publisher.hub.counters.state_changes, 1);
+        }
+        self.inner.publisher.publish(events);
+    }
+
+    /// The account's quota in calls per second (`None`: no limit).
+    pub fn qps_limit(&self) -> Option<u32> {
+        self.lock_quota().as_ref().map(quota::TokenBucket::rate)
+    }
+
+    /// Sets the account's quota (`None` or 0: no limit), with a full bucket.
+    pub fn set_qps_limit(&self, limit: Option<u32>) {
+        let bucket = limit
+            .filter(|n| *n > 0)
+            .map(|n| quota::TokenBucket::new(n, Instant::now()));
+        tracing::info!(qps_limit = ?limit, "quota set");
+        *self.lock_quota() = bucket;
+    }
+
+    fn lock_quota(&self) -> MutexGuard<'_, Option<quota::TokenBucket>> {
+        self.inner.quota.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts an authenticated call of `action` and takes a token from the
+    /// quota; false means "answer `Throttling.User`".
+    pub(crate) fn admit(&self, action: &str) -> bool {
+        let counters = &self.inner.publisher.hub.counters;
+        counters.call(action);
+        let admitted = self
+            .lock_quota()
+            .as_mut()
+            .is_none_or(|b| b.try_take(Instant::now()));
+        if !admitted {
+            counters.throttle(action);
+        }
+        admitted
+    }
+
+    /// Every counter: calls per action, throttled calls, event deliveries.
+    pub fn stats(&self) -> Stats {
+        self.inner.publisher.hub.counters.snapshot()
+    }
+
+    /// Sets every counter back to zero.
+    pub fn reset_stats(&self) {
+        self.inner.publisher.hub.counters.reset();
+    }
+
+    /// The event subscription (webhook, switched-off events, faults).
+    pub fn subscription(&self) -> Subscription {
+        self.inner.publisher.hub.subscription()
+    }
+
+    /// Pushes events to `target` from now on (`None`: stop pushing). This
+    /// is the in-process equivalent of `--webhook-url` / `--webhook-token`.
+    pub fn set_webhook(&self, target: Option<WebhookTarget>) {
+        self.set_webhooks(target.into_iter().collect());
+    }
+
+    /// Pushes events to several receivers in turn, a failed attempt going
+    /// to the next (a load balancer in front of proxy replicas); an empty
+    /// list stops pushing.
+    pub fn set_webhooks(&self, targets: Vec<WebhookTarget>) {
+        tracing::info!(webhooks = ?targets, "webhooks set");
+        self.inner.publisher.hub.update(|s| s.targets = targets);
+    }
+
+    /// Switches event types on or off (`UpdateSubscription`'s
+    /// `EventSubscriptionsJson`).
+    pub fn set_events_enabled(&self, switches: &[(EventType, bool)]) {
+        self.inner.publisher.hub.update(|s| {
+            for (ty, on) in switches {
+                if *on {
+                    s.disabled.remove(ty);
+                } else {
+                    s.disabled.insert(*ty);
+                }
+            }
+        });
+    }
+
+    /// Sets the delivery faults (loss, duplicate, reorder rates, seed).
+    pub fn set_delivery_faults(&self, faults: DeliveryFaults) -> Result<(), SimError> {
+        faults.validate()?;
+        tracing::info!(?faults, "delivery faults set");
+        self.inner.publisher.hub.update(|s| s.faults = faults);
+        Ok(())
     }
 
     /// The configuration.
@@ -169,16 +388,22 @@ impl SimState {
         self.world().agents.get(user_id).cloned()
     }
 
-    /// Every agent back to OFFLINE (ContextId keeps growing), calls
-    /// dropped, faults cleared.
+    /// Every agent back to OFFLINE (ContextId keeps growing; online agents
+    /// push `AgentCheckOut`), calls dropped, faults cleared. The quota, the
+    /// webhook and the counters are kept.
     pub fn reset(&self) {
         let now = now_ms();
         let fresh = World::from_config(&self.inner.config, now);
         let mut world = self.world();
-        for (id, mut agent) in fresh.agents {
-            let old_ctx = world.agents.get(&id).map_or(0, |a| a.context_id);
-            agent.context_id = old_ctx + 1;
-            world.agents.insert(id, agent);
+        for (id, agent) in fresh.agents {
+            let changed = world.change(&id, |old| {
+                let context_id = old.context_id + 1;
+                *old = agent;
+                old.context_id = context_id;
+            });
+            if let Some(((), events)) = changed {
+                self.publish(events);
+            }
         }
         drop(world);
         self.set_faults(faults::Faults::default());
@@ -198,16 +423,9 @@ impl SimState {
         auto_answer_ms: Option<u64>,
     ) -> Result<String, CallError> {
         let job_id = self.next_job_id();
-        {
-            let mut world = self.world();
-            let agent = world
-                .agents
-                .get_mut(user_id)
-                .ok_or_else(|| CallError::NoAgent(user_id.to_owned()))?;
-            agent
-                .ring(&job_id, caller, now_ms())
-                .map_err(|e| CallError::State(e.message))?;
-        }
+        self.apply(user_id, |agent| agent.ring(&job_id, caller, now_ms()))
+            .ok_or_else(|| CallError::NoAgent(user_id.to_owned()))?
+            .map_err(|e| CallError::State(e.message))?;
         tracing::info!(user_id, job_id, caller, "inbound call ringing");
         let timings = &self.inner.config.timings;
         self.after(
@@ -232,29 +450,36 @@ impl SimState {
 
     /// The agent's phone answers `job_id` (RINGING → TALKING).
     pub fn answer(&self, job_id: &str) -> Result<Agent, CallError> {
+        self.on_call(job_id, |agent| {
+            agent.answer(Some(job_id), None, now_ms())?;
+            Ok(agent.clone())
+        })
+    }
+
+    /// Runs `f` on the agent in call `job_id` (pushing the change's events).
+    fn on_call<R>(
+        &self,
+        job_id: &str,
+        f: impl FnOnce(&mut Agent) -> Result<R, CccError>,
+    ) -> Result<R, CallError> {
         let mut world = self.world();
-        let agent = world
-            .agent_with_job(job_id)
+        let user = world
+            .job_owner(job_id)
             .ok_or_else(|| CallError::NoCall(job_id.to_owned()))?;
-        agent
-            .answer(Some(job_id), None, now_ms())
-            .map_err(|e| CallError::State(e.message))?;
-        Ok(agent.clone())
+        let (result, events) = world
+            .change(&user, f)
+            .ok_or_else(|| CallError::NoCall(job_id.to_owned()))?;
+        self.publish(events);
+        result.map_err(|e| CallError::State(e.message))
     }
 
     /// Ends `job_id`; schedules READY after the after-call time when the
     /// call had been answered.
     pub fn hang_up(&self, job_id: &str, by: HangupBy) -> Result<(Agent, HangupOutcome), CallError> {
-        let (agent, outcome) = {
-            let mut world = self.world();
-            let agent = world
-                .agent_with_job(job_id)
-                .ok_or_else(|| CallError::NoCall(job_id.to_owned()))?;
-            let outcome = agent
-                .hang_up(job_id, by, now_ms())
-                .map_err(|e| CallError::State(e.message))?;
-            (agent.clone(), outcome)
-        };
+        let (agent, outcome) = self.on_call(job_id, |agent| {
+            let outcome = agent.hang_up(job_id, by, now_ms())?;
+            Ok((agent.clone(), outcome))
+        })?;
         if outcome == HangupOutcome::AfterCall {
             self.schedule_after_call(&agent.user_id, job_id);
         }
@@ -287,10 +512,7 @@ impl SimState {
         let job_id = job_id.to_owned();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            let mut world = state.world();
-            if let Some(agent) = world.agents.get_mut(&user_id) {
-                f(agent, &job_id, now_ms());
-            }
+            state.apply(&user_id, |agent| f(agent, &job_id, now_ms()));
         });
     }
 
@@ -319,15 +541,94 @@ impl SimState {
         let hang_job = job.clone();
         tokio::spawn(async move {
             tokio::time::sleep(talk).await;
-            let talking = state
-                .world()
-                .agent_with_job(&hang_job)
-                .is_some_and(|a| a.state == UserState::Talking);
+            let talking = {
+                let world = state.world();
+                world
+                    .job_owner(&hang_job)
+                    .and_then(|u| world.agents.get(&u))
+                    .is_some_and(|a| a.state == UserState::Talking)
+            };
             if talking {
                 let _ = state.hang_up(&hang_job, HangupBy::Customer);
             }
         });
         Some(job)
+    }
+
+    /// Puts an agent in `change.state` "from elsewhere" (another device or
+    /// the CCC console), through the same transitions as the API, so the
+    /// events are the ones those would push. OFFLINE is a reset; BREAK and
+    /// READY sign an OFFLINE agent in first (device [`CONSOLE_DEVICE`]);
+    /// RINGING rings a READY agent; TALKING answers (ringing it first when
+    /// READY); WORKING hangs up a TALKING agent's call. DIALING is not
+    /// simulated. Must run inside a Tokio runtime (call timers).
+    pub fn set_agent_state(&self, user_id: &str, change: &StateChange) -> Result<Agent, CallError> {
+        let no_agent = || CallError::NoAgent(user_id.to_owned());
+        let state_err = |e: CccError| CallError::State(e.message);
+        let current = self.agent(user_id).ok_or_else(no_agent)?;
+        let sign_in_first = |state: &SimState| -> Result<(), CallError> {
+            if current.state == UserState::Offline {
+                state
+                    .apply(user_id, |a| a.sign_in(Some(CONSOLE_DEVICE), None, now_ms()))
+                    .ok_or_else(no_agent)?
+                    .map_err(state_err)?;
+            }
+            Ok(())
+        };
+        let code = change
+            .break_code
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        match &change.state {
+            UserState::Offline => {
+                self.apply(user_id, |a| a.reset(now_ms()));
+            }
+            UserState::Break => {
+                sign_in_first(self)?;
+                // Signed in just now: already BREAK / Warm-up.
+                let online = current.state != UserState::Offline;
+                if let Some(code) = code.or(online.then_some("default")) {
+                    self.apply(user_id, |a| a.take_break(Some(code), now_ms()))
+                        .ok_or_else(no_agent)?
+                        .map_err(state_err)?;
+                }
+            }
+            UserState::Ready => {
+                sign_in_first(self)?;
+                self.apply(user_id, |a| a.ready(false, now_ms()))
+                    .ok_or_else(no_agent)?
+                    .map_err(state_err)?;
+            }
+            UserState::Ringing => {
+                self.ring(user_id, "13800000000", None)?;
+            }
+            UserState::Talking => {
+                let job = match (&current.state, &current.call) {
+                    (UserState::Ringing, Some(call)) => call.job_id.clone(),
+                    _ => self.ring(user_id, "13800000000", None)?,
+                };
+                self.answer(&job)?;
+            }
+            UserState::Working => {
+                let job = current
+                    .call
+                    .as_ref()
+                    .filter(|_| current.state == UserState::Talking)
+                    .map(|c| c.job_id.clone())
+                    .ok_or_else(|| {
+                        CallError::State(format!(
+                            "WORKING follows a call: {} is {}, not TALKING",
+                            user_id, current.state
+                        ))
+                    })?;
+                self.hang_up(&job, HangupBy::Customer)?;
+            }
+            other => {
+                return Err(CallError::State(format!("{other} is not simulated")));
+            }
+        }
+        self.agent(user_id).ok_or_else(no_agent)
     }
 
     /// The agent a request acts for: `UserId`, else the calling key's

@@ -62,6 +62,54 @@ struct Args {
     #[arg(long, env = "CCC_SIM_DEMO_TALK_MS", value_name = "MS")]
     demo_talk_ms: Option<u64>,
 
+    /// The account's quota: signed calls per second over all key pairs;
+    /// above it calls get 400 Throttling.User [default: no limit].
+    #[arg(long, env = "CCC_SIM_QPS_LIMIT", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    qps_limit: Option<u32>,
+
+    /// Add N generated agents (agent00001@<instance>, ...) to the first
+    /// instance, for tests and benches.
+    #[arg(long, env = "CCC_SIM_AGENTS", value_name = "N")]
+    agents: Option<usize>,
+
+    /// Push agent events to this URL (webhook mode of UpdateSubscription),
+    /// e.g. http://127.0.0.1:8080/ccc/events. Repeat it (or separate URLs
+    /// with commas) to send POSTs to each in turn, like a load balancer in
+    /// front of proxy replicas.
+    #[arg(
+        long,
+        env = "CCC_SIM_WEBHOOK_URL",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    webhook_url: Vec<String>,
+
+    /// Send deliveries with `Authorization: Bearer <TOKEN>` (prefer the
+    /// environment variable; it is never logged).
+    #[arg(
+        long,
+        env = "CCC_SIM_WEBHOOK_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    webhook_token: Option<String>,
+
+    /// Tests: share of events never delivered (0..1).
+    #[arg(long, env = "CCC_SIM_EVENT_LOSS_RATE", value_name = "RATE")]
+    event_loss_rate: Option<f64>,
+
+    /// Tests: share of events delivered twice (0..1).
+    #[arg(long, env = "CCC_SIM_EVENT_DUPLICATE_RATE", value_name = "RATE")]
+    event_duplicate_rate: Option<f64>,
+
+    /// Tests: share of events delivered after later ones (0..1).
+    #[arg(long, env = "CCC_SIM_EVENT_REORDER_RATE", value_name = "RATE")]
+    event_reorder_rate: Option<f64>,
+
+    /// Tests: seed of the loss/duplicate/reorder draws (repeatable runs).
+    #[arg(long, env = "CCC_SIM_EVENT_SEED", value_name = "SEED")]
+    event_seed: Option<u64>,
+
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "CCC_SIM_LOG", default_value = "info")]
     log_level: tracing::Level,
@@ -92,6 +140,32 @@ impl Args {
         if let Some(ms) = self.demo_talk_ms {
             t.demo_talk_ms = ms;
         }
+        if self.qps_limit.is_some() {
+            config.qps_limit = self.qps_limit;
+        }
+        if let Some(n) = self.agents {
+            config = config.with_generated_agents(n);
+        }
+        let e = &mut config.events;
+        if !self.webhook_url.is_empty() {
+            e.webhook_url.clone_from(&self.webhook_url);
+        }
+        if self.webhook_token.is_some() {
+            e.webhook_token.clone_from(&self.webhook_token);
+        }
+        let rates = [
+            (&mut e.loss_rate, self.event_loss_rate),
+            (&mut e.duplicate_rate, self.event_duplicate_rate),
+            (&mut e.reorder_rate, self.event_reorder_rate),
+        ];
+        for (field, flag) in rates {
+            if let Some(rate) = flag {
+                *field = rate;
+            }
+        }
+        if self.event_seed.is_some() {
+            e.seed = self.event_seed;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -115,6 +189,8 @@ async fn main() -> std::process::ExitCode {
     tracing::info!(
         ?key_ids,
         agents = config.agents().len(),
+        qps_limit = ?config.qps_limit,
+        events = ?config.events,
         "configuration loaded"
     );
     let sim = match spawn(config, args.listen).await {
@@ -129,4 +205,60 @@ async fn main() -> std::process::ExitCode {
     tracing::info!("shutting down");
     sim.shutdown().await;
     std::process::ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<SimConfig, String> {
+        let args = Args::try_parse_from(std::iter::once("ccc-sim").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        args.config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn scale_and_event_flags_reach_the_configuration() {
+        let c = config(&[
+            "--qps-limit",
+            "5",
+            "--agents",
+            "7",
+            "--webhook-url",
+            "http://127.0.0.1:9/ccc/events",
+            "--webhook-token",
+            "t0ken",
+            "--event-loss-rate",
+            "0.5",
+            "--event-reorder-rate",
+            "0.1",
+            "--event-seed",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(c.qps_limit, Some(5));
+        assert_eq!(c.agents().len(), 4 + 7);
+        let targets = c.events.targets().unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].token(), Some("t0ken"));
+        let f = c.events.faults();
+        assert_eq!((f.loss_rate, f.reorder_rate, f.seed), (0.5, 0.1, Some(3)));
+        let plain = config(&[]).unwrap();
+        assert_eq!(plain.qps_limit, None);
+        assert!(plain.events.targets().unwrap().is_empty());
+        let two = config(&["--webhook-url", "http://127.0.0.1:1/a,http://127.0.0.1:2/b"]).unwrap();
+        assert_eq!(two.events.targets().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn bad_scale_and_event_flags_are_refused() {
+        for bad in [
+            &["--qps-limit", "0"][..],
+            &["--event-loss-rate", "2"],
+            &["--webhook-url", "ftp://x/y"],
+            &["--agents", "many"],
+        ] {
+            assert!(config(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -167,6 +167,9 @@ fn handle(
         access_key_id = caller.access_key_id,
         "authenticated"
     );
+    if !state.admit(action) {
+        return Err(ErrorCode::Throttling.with_params(Vec::<String>::new()));
+    }
     actions::dispatch(state, action, req, &caller)
 }
 

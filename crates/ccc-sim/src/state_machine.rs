@@ -149,6 +149,8 @@ pub struct Agent {
     pub after_call_of: Option<String>,
     /// Increases on every change of this agent (PollUserStatus `ContextId`).
     pub context_id: i64,
+    /// When the agent entered its state (or break code), epoch ms.
+    pub state_time: i64,
 }
 
 const WORK_MODES: &str = "ON_SITE,OFF_SITE,OFFICE_PHONE";
@@ -187,6 +189,7 @@ impl Agent {
             call: None,
             after_call_of: None,
             context_id: 0,
+            state_time: now,
         }
     }
 
@@ -197,6 +200,9 @@ impl Agent {
     }
 
     fn enter(&mut self, state: UserState, break_code: Option<&str>, now: i64) {
+        if self.state != state || self.break_code.as_deref() != break_code {
+            self.state_time = now;
+        }
         self.state = state;
         self.break_code = break_code.map(str::to_owned);
         self.after_call_of = None;
@@ -489,12 +495,13 @@ impl Agent {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const T0: i64 = 1_700_000_000_000;
 
-    fn agent() -> Agent {
+    /// agent1 of the demo, OFFLINE.
+    pub(crate) fn agent() -> Agent {
         Agent::new("agent1@ccc-demo", "ccc-demo", "Ada Li", "80010001", T0)
     }
 

@@ -229,3 +229,18 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Parameters of a request, the code of its 400 answer, and its `Params`.
+pub type BadRequest<'a> = (Vec<(&'a str, &'a str)>, &'a str, Value);
+
+/// Sends `action` once per case; asserts a 400 envelope with the code and
+/// `Params` of the case.
+pub async fn assert_bad_requests(app: &axum::Router, action: &str, cases: Vec<BadRequest<'_>>) {
+    for (params, code, expected) in cases {
+        let (status, body) = send(app, rpc(action, &params)).await;
+        assert_eq!(status, 400, "{action} {params:?}: {body}");
+        assert_eq!(body["Code"], code, "{action} {params:?}: {body}");
+        assert_eq!(body["HttpStatusCode"], 400, "{body}");
+        assert_eq!(body["Params"], expected, "{action} {params:?}");
+    }
+}
