@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help setup widget run test bench fmt clean-dist
+.PHONY: help setup widget run test bench soak fmt clean-dist
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ test: setup ## fmt, clippy, native tests, browser tests, bundle size, end-to-end
 
 bench: widget ## print performance figures (bundle size, ...)
 	@scripts/bench.sh
+
+soak: ## proxy soak figures: SOAK_SECS (600) of 1,000 agents with faults
+	@scripts/soak.sh
 
 fmt: ## format the code
 	@cargo fmt --all

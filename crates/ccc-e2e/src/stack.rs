@@ -82,16 +82,18 @@ impl Stack {
         argv.extend(opts.proxy_flags.iter().cloned());
         let args = <Args as clap::Parser>::try_parse_from(&argv)
             .unwrap_or_else(|e| panic!("proxy flags: {e}"));
-        let config = Config::from_args(args, |k| match k {
+        let mut config = Config::from_args(args, |k| match k {
             "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some(key_id.clone()),
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some(key_secret.clone()),
             _ => None,
         })
         .expect("proxy configuration is valid");
         let demo_agents = (opts.auth == "demo").then_some(agents);
-        let state = AppState::new(config, demo_agents).expect("proxy state builds");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        // The bound address is the proxy's public origin (Host checks).
+        config.listen = listener.local_addr().unwrap();
+        let base = format!("http://{}", config.listen);
+        let state = AppState::new(config, demo_agents).expect("proxy state builds");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(ccc_proxy::serve(listener, state, async move {
             let _ = stopped.await;

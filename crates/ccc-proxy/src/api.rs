@@ -67,6 +67,26 @@ impl JsonBody {
         serde_json::from_value(serde_json::Value::Object(self.0))
             .map_err(|e| AppError::bad_request(format!("Invalid body: {e}.")))
     }
+
+    /// For commands documented as taking `{}`: any field is refused, as
+    /// the other commands refuse unknown fields.
+    fn expect_empty(self) -> Result<(), AppError> {
+        match self.0.keys().next() {
+            None => Ok(()),
+            Some(field) => Err(AppError::bad_request(format!(
+                "Invalid body: unknown field `{}`, this command takes {{}}.",
+                field.chars().take(64).collect::<String>()
+            ))),
+        }
+    }
+}
+
+/// Takes one token of `user_id`'s read bucket (429 with `Retry-After`).
+fn check_read_limit(state: &AppState, user_id: &str) -> Result<(), AppError> {
+    state.read_limiter.check(user_id).map_err(|wait| {
+        state.metrics.rate_limited("read");
+        AppError::rate_limited("read", wait)
+    })
 }
 
 /// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`).
@@ -98,7 +118,19 @@ pub async fn session(
     State(state): State<AppState>,
     agent: CurrentAgent,
 ) -> Result<Response, AppError> {
-    let details = state.client.get_login_details(&agent.user_id).await?;
+    check_read_limit(&state, &agent.user_id)?;
+    let details = match state.sessions.get(&agent.user_id) {
+        Some(d) => {
+            state.metrics.session_cache("hit");
+            d
+        }
+        None => {
+            state.metrics.session_cache("miss");
+            let d = state.client.get_login_details(&agent.user_id).await?;
+            state.sessions.insert(&agent.user_id, d.clone());
+            d
+        }
+    };
     let demo = state
         .demo_agents
         .as_deref()
@@ -137,6 +169,7 @@ pub async fn get_agent(
 ) -> Result<Response, AppError> {
     let Query(q) = query.map_err(|_| AppError::bad_request("Invalid query string."))?;
     let device = device_id(&headers)?;
+    check_read_limit(&state, &agent.user_id)?;
     let since = q
         .since
         .map(|s| s.trim().parse::<i64>())
@@ -210,13 +243,13 @@ async fn fetch(state: &AppState, user_id: &str, device: Option<&str>) -> Result<
 pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Command, AppError> {
     let kind = CommandKind::parse(name).ok_or_else(AppError::not_found)?;
     Ok(match kind {
-        CommandKind::SignIn => Command::SignIn,
-        CommandKind::SignOut => Command::SignOut,
-        CommandKind::Reset => Command::Reset,
-        CommandKind::Mute => Command::Mute,
-        CommandKind::Unmute => Command::Unmute,
-        CommandKind::Answer => Command::Answer,
-        CommandKind::Hangup => Command::Hangup,
+        CommandKind::SignIn => body.expect_empty().map(|()| Command::SignIn)?,
+        CommandKind::SignOut => body.expect_empty().map(|()| Command::SignOut)?,
+        CommandKind::Reset => body.expect_empty().map(|()| Command::Reset)?,
+        CommandKind::Mute => body.expect_empty().map(|()| Command::Mute)?,
+        CommandKind::Unmute => body.expect_empty().map(|()| Command::Unmute)?,
+        CommandKind::Answer => body.expect_empty().map(|()| Command::Answer)?,
+        CommandKind::Hangup => body.expect_empty().map(|()| Command::Hangup)?,
         CommandKind::Ready => Command::Ready {
             outbound_only: body.parse::<ReadyRequest>()?.outbound_only,
         },
@@ -276,8 +309,13 @@ pub async fn command(
 ) -> Result<Response, AppError> {
     let device = device_id(&headers)?.unwrap_or_else(|| DEFAULT_DEVICE_ID.to_owned());
     let command = parse_command(&name, body, &state)?;
-    if !state.allow_command(&agent.user_id).await {
-        return Err(AppError::rate_limited());
+    if let Err(wait) = state.allow_command(&agent.user_id).await {
+        state.metrics.rate_limited("command");
+        return Err(AppError::rate_limited("command", wait));
+    }
+    if matches!(command, Command::WorkMode { .. }) {
+        // The login details (extension, work mode) change with the mode.
+        state.sessions.invalidate(&agent.user_id);
     }
     tracing::info!(user_id = %agent.user_id, ?command, "state change");
     let fallback = execute(&state, &agent.user_id, &device, &command).await?;

@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use ccc_model::{signing::AccessKey, WorkMode};
 use clap::{Parser, ValueEnum};
 
@@ -102,7 +103,9 @@ pub struct Args {
     /// Required `aud` claim (--auth jwt, optional).
     #[arg(long, env = "CCC_PROXY_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
-    /// File holding the key that signs the demo cookie (default: random per start).
+    /// File holding the key that signs the demo cookie; created (mode 0600)
+    /// when missing (default with --demo: $XDG_STATE_HOME or
+    /// ~/.local/state, then ccc-proxy/demo-cookie.key).
     #[arg(long, env = "CCC_PROXY_COOKIE_KEY_FILE")]
     pub cookie_key_file: Option<PathBuf>,
     /// Break codes the agent may pick, comma-separated, in display order.
@@ -162,6 +165,52 @@ pub struct Args {
     /// Lifetime of an agent's upstream lease, in milliseconds (renewed every third).
     #[arg(long, env = "CCC_LEASE_TTL_MS", default_value_t = 6000)]
     pub lease_ttl_ms: u64,
+    /// Origin(s) browsers use to reach the proxy, e.g. https://crm.example.com
+    /// (repeatable or comma-separated; default: the listen address).
+    /// Requests whose Host or Origin is not among them are refused.
+    #[arg(
+        long = "public-origin",
+        env = "CCC_PUBLIC_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub public_origins: Vec<String>,
+    /// Close a connection that has not sent complete request headers within
+    /// this many seconds.
+    #[arg(long, env = "CCC_PROXY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Close a keep-alive connection idle (no request in flight) this long.
+    #[arg(long, env = "CCC_PROXY_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Most client connections open at once; accepting pauses at the cap.
+    #[arg(long, env = "CCC_PROXY_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Most long-polls waiting per device (browser); a newer one answers the oldest at once.
+    #[arg(long, env = "CCC_PROXY_LONGPOLLS_PER_DEVICE", default_value_t = 6)]
+    pub longpolls_per_device: usize,
+    /// Most long-polls waiting per agent over all devices.
+    #[arg(long, env = "CCC_PROXY_LONGPOLLS_PER_AGENT", default_value_t = 18)]
+    pub longpolls_per_agent: usize,
+    /// Refuse JWTs whose lifetime (exp - iat, or exp - now) exceeds this.
+    #[arg(
+        long,
+        env = "CCC_PROXY_JWT_MAX_LIFETIME_SECS",
+        default_value_t = 43_200
+    )]
+    pub jwt_max_lifetime_secs: u64,
+    /// Reads (session, agent snapshot) allowed per agent per minute.
+    #[arg(
+        long,
+        env = "CCC_PROXY_READ_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 300
+    )]
+    pub read_rate_limit_per_minute: u32,
+    /// Reads an agent may make in a burst.
+    #[arg(long, env = "CCC_PROXY_READ_RATE_LIMIT_BURST", default_value_t = 60)]
+    pub read_rate_limit_burst: u32,
+    /// Seconds a GetLoginDetails answer is reused for GET /api/v1/session
+    /// (dropped at once on a work-mode change; 0: never cached).
+    #[arg(long, env = "CCC_PROXY_SESSION_CACHE_SECS", default_value_t = 60)]
+    pub session_cache_secs: u64,
     /// Log format.
     #[arg(
         long,
@@ -276,6 +325,8 @@ pub struct JwtConfig {
     pub issuer: Option<String>,
     /// Required audience.
     pub audience: Option<String>,
+    /// Longest accepted token lifetime.
+    pub max_lifetime: Duration,
 }
 
 /// Agent identification, fully configured.
@@ -357,8 +408,34 @@ pub struct Config {
     pub upstream_qps: f64,
     /// Replicas through Redis.
     pub redis: Option<RedisConfig>,
+    /// Origins browsers reach the proxy at (`scheme://host[:port]`), as
+    /// given; empty means "the listen address" (see [`Config::public_origins`]).
+    pub public_origins: Vec<String>,
+    /// Connection limits and timeouts.
+    pub limits: Limits,
+    /// Sustained reads per agent per minute.
+    pub read_rate_limit_per_minute: u32,
+    /// Burst of reads per agent.
+    pub read_rate_limit_burst: u32,
+    /// How long a session answer is reused.
+    pub session_cache: Duration,
     /// Log format.
     pub log_format: LogFormat,
+}
+
+/// Connection and long-poll limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Complete request headers must arrive within this.
+    pub header_read_timeout: Duration,
+    /// Idle keep-alive connections close after this.
+    pub idle_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Most long-polls waiting per device.
+    pub longpolls_per_device: usize,
+    /// Most long-polls waiting per agent.
+    pub longpolls_per_agent: usize,
 }
 
 /// A configuration that cannot run.
@@ -448,10 +525,28 @@ impl Config {
             }
             AuthKind::Jwt => AuthConfig::Jwt(jwt_config(&args)?),
         };
-        let cookie_key = match &args.cookie_key_file {
-            Some(p) => Secret::new(read_trimmed(p)?),
+        let cookie_key_file = args.cookie_key_file.clone().or_else(|| {
+            let state_dir = env("XDG_STATE_HOME")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+            (auth_kind == AuthKind::Demo).then(|| state_dir.join("ccc-proxy/demo-cookie.key"))
+        });
+        let cookie_key = match &cookie_key_file {
+            Some(p) => load_or_create_key(p)?,
             None => Secret::new(rand::random::<[u8; 32]>().to_vec()),
         };
+        let limits = Limits {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
+            max_connections: args.max_connections.max(1),
+            longpolls_per_device: args.longpolls_per_device.max(1),
+            longpolls_per_agent: args.longpolls_per_agent.max(1),
+        };
+        if args.read_rate_limit_per_minute == 0 || args.read_rate_limit_burst == 0 {
+            return Err(invalid("read rate limits must be at least 1".into()));
+        }
+        let public_origins = public_origins(&args.public_origins).map_err(invalid)?;
         let break_codes = split_list(&args.break_codes);
         if break_codes.iter().any(|c| c.len() > 64) {
             return Err(invalid(
@@ -518,6 +613,11 @@ impl Config {
             reconcile: Duration::from_secs(args.reconcile_secs.max(1)),
             upstream_qps: args.upstream_qps,
             redis,
+            public_origins,
+            limits,
+            read_rate_limit_per_minute: args.read_rate_limit_per_minute,
+            read_rate_limit_burst: args.read_rate_limit_burst,
+            session_cache: Duration::from_secs(args.session_cache_secs),
             log_format: args.log_format,
         })
     }
@@ -557,6 +657,7 @@ fn jwt_config(args: &Args) -> Result<JwtConfig, ConfigError> {
         key,
         issuer: args.jwt_issuer.clone(),
         audience: args.jwt_audience.clone(),
+        max_lifetime: Duration::from_secs(args.jwt_max_lifetime_secs.max(1)),
     })
 }
 
@@ -573,6 +674,97 @@ fn read_trimmed(p: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
     Ok(trimmed)
 }
 
+/// The cookie key in `path`, or a new random one written there (mode 0600,
+/// parent directories 0700) so a restart keeps every sign-in.
+fn load_or_create_key(path: &std::path::Path) -> Result<Secret, ConfigError> {
+    if path.exists() {
+        return Ok(Secret::new(read_trimmed(path)?));
+    }
+    let cannot = |e: std::io::Error| {
+        ConfigError::Invalid(format!(
+            "cannot create the key file {}: {e}",
+            path.display()
+        ))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(cannot)?;
+    }
+    let key = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            std::io::Write::write_all(&mut file, key.as_bytes()).map_err(cannot)?;
+            tracing::info!(path = %path.display(), "created the demo cookie key");
+            Ok(Secret::new(key.into_bytes()))
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(Secret::new(read_trimmed(path)?))
+        }
+        Err(e) => Err(cannot(e)),
+    }
+}
+
+impl Config {
+    /// The origins browsers reach the proxy at: `--public-origin`, or else
+    /// the listen address (plus `localhost` for a loopback or unspecified
+    /// one). Set `listen` to the bound address first when it had port 0.
+    pub fn public_origins(&self) -> Vec<String> {
+        if self.public_origins.is_empty() {
+            default_origins(self.listen)
+        } else {
+            self.public_origins.clone()
+        }
+    }
+}
+
+/// `--public-origin` values normalised to `scheme://host[:port]`.
+fn public_origins(given: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for raw in given.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        let url = url::Url::parse(raw)
+            .ok()
+            .filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && matches!(u.path(), "" | "/")
+                    && u.query().is_none()
+                    && u.username().is_empty()
+            })
+            .ok_or_else(|| {
+                format!("--public-origin {raw:?} must look like https://crm.example.com[:port]")
+            })?;
+        let origin = url.origin().ascii_serialization();
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+    }
+    Ok(out)
+}
+
+fn default_origins(listen: SocketAddr) -> Vec<String> {
+    let port = listen.port();
+    let ip = listen.ip();
+    let mut out = vec![if ip.is_unspecified() {
+        format!("http://127.0.0.1:{port}")
+    } else if ip.is_ipv6() {
+        format!("http://[{ip}]:{port}")
+    } else {
+        format!("http://{ip}:{port}")
+    }];
+    if ip.is_loopback() || ip.is_unspecified() {
+        out.push(format!("http://localhost:{port}"));
+    }
+    out
+}
+
 fn split_list(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -586,6 +778,52 @@ fn split_list(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_origins_default_to_the_listen_address() {
+        let listen: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(
+            default_origins(listen),
+            ["http://127.0.0.1:8080", "http://localhost:8080"]
+        );
+        assert_eq!(
+            default_origins("10.0.0.6:80".parse().unwrap()),
+            ["http://10.0.0.6:80"]
+        );
+        let given = [
+            "https://CRM.example.com/".to_owned(),
+            "http://a.example:81".to_owned(),
+        ];
+        assert_eq!(
+            public_origins(&given).unwrap(),
+            ["https://crm.example.com", "http://a.example:81"]
+        );
+        for bad in [
+            "crm.example.com",
+            "ftp://x",
+            "https://x/path",
+            "https://u@x",
+        ] {
+            assert!(public_origins(&[bad.to_owned()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cookie_key_file_is_created_once_with_mode_0600() {
+        let dir = std::env::temp_dir().join(format!("ccc-proxy-key-{}", rand::random::<u64>()));
+        let path = dir.join("nested/demo-cookie.key");
+        let first = load_or_create_key(&path).unwrap();
+        let second = load_or_create_key(&path).unwrap();
+        assert_eq!(first, second, "a restart reuses the key");
+        assert!(first.expose().len() >= 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn trusted_peers_match_networks() {

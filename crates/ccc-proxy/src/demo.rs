@@ -3,17 +3,19 @@
 //! SameSite=Strict cookie.
 
 use axum::{
-    extract::State,
+    extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::Next,
     response::{Html, IntoResponse, Redirect, Response},
     Form,
 };
 
 use crate::{
-    identity::{sign_cookie, DEMO_COOKIE},
+    identity::{COOKIE_LIFETIME_MS, COOKIE_RENEW_AFTER_MS, DEMO_COOKIE},
     security,
     state::AppState,
     static_files::html_escape,
+    upstream::now_ms,
 };
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;\
@@ -67,25 +69,11 @@ pub async fn signin(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let same_origin = match headers.get(header::ORIGIN) {
-        None => true,
-        Some(o) => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-            let origin = o.to_str().ok().and_then(|o| url::Url::parse(o).ok());
-            match (origin, host) {
-                (Some(u), Some(h)) => {
-                    let authority = match (u.host_str(), u.port()) {
-                        (Some(n), Some(p)) => format!("{n}:{p}"),
-                        (Some(n), None) => n.to_owned(),
-                        (None, _) => String::new(),
-                    };
-                    authority.eq_ignore_ascii_case(h)
-                }
-                _ => false,
-            }
-        }
-    };
-    if !same_origin {
+    let checked = state
+        .security
+        .check_host(&headers)
+        .and_then(|()| state.security.check_origin(&headers));
+    if checked.is_err() {
         return (StatusCode::FORBIDDEN, "Cross-origin sign-in refused.").into_response();
     }
     let known = state
@@ -95,23 +83,51 @@ pub async fn signin(
     if !known {
         return Redirect::to("/signin").into_response();
     }
-    let cookie = format!(
-        "{DEMO_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200",
-        sign_cookie(&state.config.cookie_key, &form.user_id)
-    );
     let mut res = Redirect::to("/").into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    set_cookie(&state, &mut res, &form.user_id);
     res
 }
 
-/// `GET /signout`: forgets the agent and shows the sign-in page again.
-pub async fn signout() -> Response {
+/// Adds a fresh demo cookie for `user_id` to `res`.
+fn set_cookie(state: &AppState, res: &mut Response, user_id: &str) {
+    let Some(value) = state.auth.issue_cookie(user_id) else {
+        return;
+    };
+    let cookie = format!(
+        "{DEMO_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        COOKIE_LIFETIME_MS / 1000
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// `GET /signout`: revokes the agent's demo cookies (every browser of that
+/// simulated agent) and shows the sign-in page again.
+pub async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some((user, _)) = state.auth.demo_session(&headers) {
+        state.auth.revoke(&user);
+        tracing::info!(user_id = %user, "demo sign-out");
+    }
     let mut res = Redirect::to("/signin").into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("ccc_demo_agent=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
+    res
+}
+
+/// Middleware (demo mode): a valid cookie older than
+/// [`COOKIE_RENEW_AFTER_MS`] is renewed on the response, so an agent who
+/// keeps the toolbar open stays signed in and an idle one expires.
+pub async fn renew_cookie(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let session = state.auth.demo_session(req.headers());
+    let mut res = next.run(req).await;
+    if let Some((user, issued)) = session {
+        let renew = now_ms() - issued >= COOKIE_RENEW_AFTER_MS;
+        if renew && !res.headers().contains_key(header::SET_COOKIE) {
+            set_cookie(&state, &mut res, &user);
+        }
+    }
     res
 }

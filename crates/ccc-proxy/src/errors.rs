@@ -67,6 +67,14 @@ pub enum AppError {
     /// CCC answered, or could not be reached.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// 429 `Proxy.RateLimited`, with `Retry-After`.
+    #[error("rate limited ({kind}); retry after {retry_after_secs} s")]
+    RateLimited {
+        /// `command` or `read`.
+        kind: &'static str,
+        /// Whole seconds until a retry can succeed (at least 1).
+        retry_after_secs: u64,
+    },
 }
 
 impl AppError {
@@ -107,13 +115,13 @@ impl AppError {
         )
     }
 
-    /// 429 `Proxy.RateLimited`.
-    pub fn rate_limited() -> Self {
-        Self::proxy(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Proxy.RateLimited",
-            "Too many state changes; wait a moment and try again.",
-        )
+    /// 429 `Proxy.RateLimited` for a `kind` (`command` or `read`) limit,
+    /// retryable after `wait`.
+    pub fn rate_limited(kind: &'static str, wait: std::time::Duration) -> Self {
+        AppError::RateLimited {
+            kind,
+            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+        }
     }
 
     /// 404 `Proxy.NotFound`.
@@ -134,6 +142,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Proxy { status, .. } => *status,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Upstream(UpstreamError::Ccc(e)) => ccc_status(e),
             AppError::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -144,6 +153,14 @@ impl AppError {
     pub fn api_error(&self) -> ApiError {
         match self {
             AppError::Proxy { code, message, .. } => proxy_error(code, message),
+            AppError::RateLimited { kind, .. } => proxy_error(
+                "Proxy.RateLimited",
+                if *kind == "command" {
+                    "Too many state changes; wait a moment and try again."
+                } else {
+                    "Too many requests; wait a moment and try again."
+                },
+            ),
             AppError::Upstream(UpstreamError::Ccc(e)) => ApiError::from(e),
             AppError::Upstream(UpstreamError::Timeout) => proxy_error(
                 "Proxy.UpstreamTimeout",
@@ -180,6 +197,12 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let error = self.api_error();
+        let retry_after = match &self {
+            AppError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
         if status.is_server_error() {
             tracing::warn!(code = %error.code, status = status.as_u16(), detail = %self, "request failed");
         } else {
@@ -188,6 +211,10 @@ impl IntoResponse for AppError {
         let mut res = (status, Json(ApiErrorBody { error })).into_response();
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

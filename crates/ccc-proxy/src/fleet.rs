@@ -506,9 +506,14 @@ impl Fleet {
         (ms > 0).then(|| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
     }
 
-    /// The shared per-agent command limit: `Some(allowed)`, `None` when
-    /// Redis cannot say.
-    pub async fn rate_limit(&self, agent: &str, per_minute: u32, burst: u32) -> Option<bool> {
+    /// The shared per-agent command limit: `Some(Ok)` allowed,
+    /// `Some(Err(wait))` refused, `None` when Redis cannot say.
+    pub async fn rate_limit(
+        &self,
+        agent: &str,
+        per_minute: u32,
+        burst: u32,
+    ) -> Option<Result<(), Duration>> {
         let name = format!("rl:{agent}");
         let mut inv = self.inner.scripts.bucket.prepare_invoke();
         inv.key(self.channel(&name))
@@ -521,7 +526,11 @@ impl Fleet {
             .run(async move { inv.invoke_async(&mut c).await })
             .await
             .ok()?;
-        Some(wait == 0)
+        Some(if wait == 0 {
+            Ok(())
+        } else {
+            Err(Duration::from_millis(wait))
+        })
     }
 
     /// The demo cookie key every replica signs with (created once).

@@ -9,10 +9,11 @@
 //!   `oneshot`); [`run`] starts everything, including the in-process
 //!   simulator with `--demo`.
 //! - Modules import one way. Leaves: [`config`], [`errors`], [`metrics`];
-//!   then [`upstream`], [`identity`], [`security`], [`ratelimit`];
+//!   then [`upstream`], [`identity`], [`security`], [`ratelimit`],
+//!   [`session_cache`];
 //!   [`poller`]; [`state`] ([`AppState`], which holds all of them); and
 //!   on top the handlers: [`extract`], [`api`], [`demo`], [`static_files`],
-//!   wired together by [`app`].
+//!   wired together by [`app`] and served by [`serve`] ([`server`]).
 
 pub mod api;
 pub mod budget;
@@ -29,19 +30,22 @@ pub mod ratelimit;
 pub mod reconcile;
 mod router;
 pub mod security;
+pub mod server;
+pub mod session_cache;
 pub mod state;
 pub mod static_files;
 pub mod upstream;
 pub mod view;
 pub mod webhook;
 
-use std::{future::Future, net::SocketAddr};
+use std::net::SocketAddr;
 
 use ccc_model::signing::AccessKey;
 use tokio::net::TcpListener;
 
 pub use config::{Args, Config};
 pub use router::app;
+pub use server::serve;
 pub use state::AppState;
 
 use crate::identity::DemoAgent;
@@ -131,6 +135,8 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         ))
     })?;
     let addr = listener.local_addr()?;
+    // The bound address (port 0 resolved) is the default public origin.
+    config.listen = addr;
     if let Some(sim) = &sim {
         demo_events(&mut config, sim, addr)?;
     }
@@ -161,27 +167,6 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     }
     tracing::info!("ccc-proxy stopped");
     Ok(())
-}
-
-/// Serves [`app`] on `listener` (with peer addresses for `--auth header`)
-/// until `shutdown` completes, then drains gracefully: poll loops stop and
-/// waiting long-polls answer at once.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let router = app(state.clone());
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        state.begin_shutdown();
-    })
-    .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

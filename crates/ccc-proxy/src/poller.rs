@@ -15,7 +15,7 @@
 //!   When Redis is unreachable every replica acts alone.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex, MutexGuard, PoisonError,
@@ -85,6 +85,52 @@ struct Interest {
     device_id: String,
     /// Some when this replica holds the agent's lease (or runs alone).
     lease: Option<Lease>,
+    /// Waiting long-polls, oldest first.
+    slots: VecDeque<Slot>,
+}
+
+/// One waiting long-poll: which device, and how to answer it early.
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    device: String,
+    evict: Arc<Notify>,
+}
+
+impl Interest {
+    /// Adds a waiter of `device`; returns the waiters to answer at once
+    /// because `device` or the agent has more than `limits` allow.
+    fn admit(&mut self, slot: Slot, limits: LongPollLimits) -> Vec<Arc<Notify>> {
+        let mut evicted = Vec::new();
+        let same_device = self
+            .slots
+            .iter()
+            .filter(|s| s.device == slot.device)
+            .count();
+        if same_device >= limits.per_device {
+            if let Some(i) = self.slots.iter().position(|s| s.device == slot.device) {
+                evicted.extend(self.slots.remove(i).map(|s| s.evict));
+            }
+        }
+        if self.slots.len() >= limits.per_agent {
+            evicted.extend(self.slots.pop_front().map(|s| s.evict));
+        }
+        self.slots.push_back(slot);
+        evicted
+    }
+
+    fn release(&mut self, id: u64) {
+        self.slots.retain(|s| s.id != id);
+    }
+}
+
+/// Most long-polls waiting per device and per agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongPollLimits {
+    /// Per device (browser profile).
+    pub per_device: usize,
+    /// Per agent, over all devices.
+    pub per_agent: usize,
 }
 
 #[derive(Debug)]
@@ -112,6 +158,8 @@ pub struct HubOptions {
     pub events: bool,
     /// Reconciliation sweep period (events on).
     pub reconcile: Duration,
+    /// Most long-polls waiting per device and agent.
+    pub limits: LongPollLimits,
 }
 
 /// Every agent's hub, plus what the loops need.
@@ -124,17 +172,20 @@ pub struct Hub {
     fleet: Option<Fleet>,
     shutdown: watch::Receiver<bool>,
     last_total: AtomicU64,
+    next_slot: AtomicU64,
 }
 
 /// Keeps an agent's loop alive while a long-poll waits.
 struct WaiterGuard<'a> {
     hub: &'a AgentHub,
     metrics: &'a Metrics,
+    slot: u64,
 }
 
 impl Drop for WaiterGuard<'_> {
     fn drop(&mut self) {
         let mut i = self.hub.interest();
+        i.release(self.slot);
         i.waiters -= 1;
         i.last_interest = Instant::now();
         self.metrics.waiters_add(-1);
@@ -166,6 +217,7 @@ impl Hub {
             fleet,
             shutdown,
             last_total: AtomicU64::new(0),
+            next_slot: AtomicU64::new(0),
         })
     }
 
@@ -265,6 +317,8 @@ impl Hub {
 
     /// Waits up to `wait` for a snapshot whose `contextId` differs from
     /// `since`. `Ok(None)` means "nothing known yet" (the caller fetches).
+    /// When the device or agent already has as many waiters as the limits
+    /// allow, the oldest of them answers at once with what it has.
     pub async fn wait_change(
         self: &Arc<Self>,
         user_id: &str,
@@ -273,11 +327,30 @@ impl Hub {
         wait: Duration,
     ) -> Result<Option<View>, AppError> {
         let agent = self.agent(user_id);
-        agent.interest().waiters += 1;
+        let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
+        let evict = Arc::new(Notify::new());
+        let evicted = {
+            let mut i = agent.interest();
+            i.waiters += 1;
+            i.admit(
+                Slot {
+                    id: slot,
+                    device: device_id.unwrap_or(DEFAULT_DEVICE_ID).to_owned(),
+                    evict: evict.clone(),
+                },
+                self.opts.limits,
+            )
+        };
+        for e in evicted {
+            self.metrics.longpoll_evicted();
+            // notify_one stores a permit: it works even before the waiter waits.
+            e.notify_one();
+        }
         self.metrics.waiters_add(1);
         let _guard = WaiterGuard {
             hub: &agent,
             metrics: &self.metrics,
+            slot,
         };
         self.ensure_running(&agent, device_id);
         let mut rx = agent.tx.subscribe();
@@ -297,6 +370,7 @@ impl Hub {
                 }
             }
             _ = shutdown.wait_for(|s| *s) => {}
+            () = evict.notified() => {}
         }
         let latest = agent.tx.borrow().clone();
         Ok(latest.snapshot().is_some().then_some(latest.view))
@@ -613,6 +687,7 @@ fn new_agent_hub(user_id: &str) -> AgentHub {
             last_interest: Instant::now(),
             device_id: DEFAULT_DEVICE_ID.to_owned(),
             lease: None,
+            slots: VecDeque::new(),
         }),
         refresh: Notify::new(),
     }
@@ -825,5 +900,47 @@ async fn reconcile_loop(hub: std::sync::Weak<Hub>) {
         }
         let Some(h) = hub.upgrade() else { return };
         h.reconcile_once().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_polls_beyond_the_limits_evict_the_oldest() {
+        let limits = LongPollLimits {
+            per_device: 2,
+            per_agent: 3,
+        };
+        let mut i = Interest {
+            running: false,
+            waiters: 0,
+            last_interest: Instant::now(),
+            device_id: String::new(),
+            lease: None,
+            slots: VecDeque::new(),
+        };
+        let slot = |id: u64, device: &str| Slot {
+            id,
+            device: device.to_owned(),
+            evict: Arc::new(Notify::new()),
+        };
+        assert!(i.admit(slot(1, "a"), limits).is_empty());
+        assert!(i.admit(slot(2, "a"), limits).is_empty());
+        assert_eq!(i.admit(slot(3, "a"), limits).len(), 1, "third of device a");
+        let ids: Vec<u64> = i.slots.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [2, 3], "the oldest of the device went");
+        assert!(i.admit(slot(4, "b"), limits).is_empty());
+        assert_eq!(
+            i.admit(slot(5, "c"), limits).len(),
+            1,
+            "fourth of the agent"
+        );
+        let ids: Vec<u64> = i.slots.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [3, 4, 5]);
+        i.release(4);
+        let ids: Vec<u64> = i.slots.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [3, 5]);
     }
 }

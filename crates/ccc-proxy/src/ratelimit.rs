@@ -1,9 +1,9 @@
-//! Per-agent token bucket for state changes.
+//! Per-agent token buckets (state changes, reads).
 
 use std::{
     collections::HashMap,
     sync::{Mutex, PoisonError},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 /// Token buckets keyed by CCC `UserId`.
@@ -24,8 +24,9 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one token of `key`'s bucket; false when it is empty.
-    pub fn check(&self, key: &str) -> bool {
+    /// Takes one token of `key`'s bucket; when it is empty, says how long
+    /// until the next token (for `Retry-After`).
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() > 10_000 {
@@ -39,9 +40,9 @@ impl RateLimiter {
         *at = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(Duration::from_secs_f64((1.0 - *tokens) / self.per_second))
         }
     }
 }
@@ -53,8 +54,12 @@ mod tests {
     #[test]
     fn allows_a_burst_then_refuses_per_agent() {
         let l = RateLimiter::new(1, 3);
-        assert!(l.check("a") && l.check("a") && l.check("a"));
-        assert!(!l.check("a"));
-        assert!(l.check("b"), "buckets are per agent");
+        assert!(l.check("a").is_ok() && l.check("a").is_ok() && l.check("a").is_ok());
+        let wait = l.check("a").unwrap_err();
+        assert!(
+            wait > Duration::from_secs(58) && wait <= Duration::from_secs(60),
+            "one token a minute: {wait:?}"
+        );
+        assert!(l.check("b").is_ok(), "buckets are per agent");
     }
 }

@@ -31,7 +31,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/agent", get(api::get_agent))
         .route("/api/v1/agent/{command}", post(api::command))
         .route("/api/{*rest}", any(api::not_found))
-        .layer(middleware::from_fn(security::csrf))
+        .layer(middleware::from_fn_with_state(
+            state.security.clone(),
+            security::guard,
+        ))
         .layer(DefaultBodyLimit::max(api::MAX_BODY));
     // CCC's webhook: its own secret, no cookies, no CSRF rules (not a browser).
     let ccc_events = Router::new()
@@ -52,7 +55,11 @@ pub fn app(state: AppState) -> Router {
     if state.demo_agents.is_some() {
         router = router
             .route("/signin", get(demo::signin_page).post(demo::signin))
-            .route("/signout", get(demo::signout));
+            .route("/signout", get(demo::signout))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                demo::renew_cookie,
+            ));
     }
     // Long-polls last up to MAX_WAIT; then a fresh fetch may take a few
     // upstream timeouts (with read retries).
@@ -69,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::map_request(drop_bad_request_id))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
@@ -82,6 +90,28 @@ pub fn app(state: AppState) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// A client's `X-Request-Id` is kept only when it is one value of 1 to 64
+/// of `[A-Za-z0-9._:-]`; otherwise a new one is made, so a client cannot
+/// forge log lines or bloat them.
+async fn drop_bad_request_id(mut req: Request) -> Request {
+    let mut ids = req.headers().get_all("x-request-id").iter();
+    let ok = match (ids.next(), ids.next()) {
+        (Some(id), None) => valid_request_id(id.as_bytes()),
+        _ => false,
+    };
+    if !ok {
+        req.headers_mut().remove("x-request-id");
+    }
+    req
+}
+
+fn valid_request_id(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 /// The request span: method, path (never the query or headers, which may
@@ -133,4 +163,24 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_follow_a_strict_pattern() {
+        for ok in [
+            "a",
+            "4f1c2b3a-0000-4000-8000-000000000000",
+            "trace.1:span_2",
+        ] {
+            assert!(valid_request_id(ok.as_bytes()), "{ok}");
+        }
+        let long = "x".repeat(65);
+        for bad in ["", "a b", "a\nINFO forged", long.as_str(), "ü"] {
+            assert!(!valid_request_id(bad.as_bytes()), "{bad:?}");
+        }
+    }
 }

@@ -20,32 +20,11 @@ pub const REQUESTED_WITH: &str = "ccc-toolbar";
 
 /// Refuses (403) a state-changing request that lacks the JSON content type
 /// or `X-Requested-With: ccc-toolbar`, or that comes from another origin.
-pub fn check_csrf(method: &Method, headers: &HeaderMap) -> Result<(), AppError> {
+pub fn check_csrf(policy: &Policy, method: &Method, headers: &HeaderMap) -> Result<(), AppError> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let same = origin
-            .to_str()
-            .ok()
-            .and_then(|o| url::Url::parse(o).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .and_then(|u| {
-                let h = u.host_str()?.to_owned();
-                Some(match u.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h,
-                })
-            })
-            .zip(host)
-            .is_some_and(|(o, h)| o.eq_ignore_ascii_case(h));
-        if !same {
-            return Err(AppError::forbidden(
-                "Cross-origin requests are not allowed.",
-            ));
-        }
-    }
+    policy.check_origin(headers)?;
     if headers
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes() == b"cross-site")
@@ -71,9 +50,13 @@ pub fn check_csrf(method: &Method, headers: &HeaderMap) -> Result<(), AppError> 
     Ok(())
 }
 
-/// Middleware form of [`check_csrf`].
-pub async fn csrf(req: Request, next: Next) -> Response {
-    match check_csrf(req.method(), req.headers()) {
+/// Middleware for the API: the request's `Host` must be a public origin's
+/// (DNS rebinding), and state changes pass [`check_csrf`].
+pub async fn guard(State(policy): State<Arc<Policy>>, req: Request, next: Next) -> Response {
+    let checked = policy
+        .check_host(req.headers())
+        .and_then(|()| check_csrf(&policy, req.method(), req.headers()));
+    match checked {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     }
@@ -148,15 +131,85 @@ fn has_src(attrs: &str) -> bool {
 pub struct Policy {
     /// CSP for every response that sets none itself.
     base_csp: HeaderValue,
+    /// `scheme://host[:port]` of every public origin, lower case.
+    origins: Vec<String>,
+    /// `host[:port]` of every public origin, lower case, as `Host` says it
+    /// (no default port).
+    hosts: Vec<String>,
 }
 
 impl Policy {
-    /// The policy for `frame_ancestors` (the CSP embedding sources).
-    pub fn new(frame_ancestors: &str) -> Result<Self, String> {
+    /// The policy for `frame_ancestors` (the CSP embedding sources) and
+    /// the origins browsers reach the proxy at (normalised by `config`).
+    pub fn new(frame_ancestors: &str, public_origins: &[String]) -> Result<Self, String> {
         let base_csp = HeaderValue::from_str(&csp(frame_ancestors, &[], &[])).map_err(|_| {
             format!("--frame-ancestors {frame_ancestors:?} is not a valid header value")
         })?;
-        Ok(Policy { base_csp })
+        let origins: Vec<String> = public_origins
+            .iter()
+            .map(|o| o.to_ascii_lowercase())
+            .collect();
+        let hosts = origins
+            .iter()
+            .filter_map(|o| {
+                o.split_once("://")
+                    .map(|(_, authority)| authority.to_owned())
+            })
+            .collect();
+        Ok(Policy {
+            base_csp,
+            origins,
+            hosts,
+        })
+    }
+
+    /// 403 unless `Host` names one of the public origins: a DNS-rebinding
+    /// page reaches the proxy with its own host name.
+    pub fn check_host(&self, headers: &HeaderMap) -> Result<(), AppError> {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        // Origins are serialised without their default port; a client may
+        // still spell it out (`Host: crm.example.com:443`).
+        let known = host.is_some_and(|h| {
+            let h = h.trim();
+            self.hosts.iter().any(|k| {
+                h.eq_ignore_ascii_case(k)
+                    || h.strip_suffix(":443")
+                        .or_else(|| h.strip_suffix(":80"))
+                        .is_some_and(|bare| bare.eq_ignore_ascii_case(k) && !k.contains(':'))
+            })
+        });
+        if known {
+            Ok(())
+        } else {
+            tracing::info!(host = ?host.map(|h| h.chars().take(100).collect::<String>()), "unknown Host refused");
+            Err(AppError::forbidden(
+                "This address is not one the toolbar is served at.",
+            ))
+        }
+    }
+
+    /// 403 when `Origin` is present and is not exactly one of the public
+    /// origins (scheme, host and port; `null` included).
+    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), AppError> {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return Ok(());
+        };
+        let same = origin
+            .to_str()
+            .ok()
+            .and_then(|o| url::Url::parse(o).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .is_some_and(|u| {
+                let o = u.origin().ascii_serialization();
+                self.origins.contains(&o)
+            });
+        if same {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "Cross-origin requests are not allowed.",
+            ))
+        }
     }
 }
 
@@ -203,20 +256,54 @@ mod tests {
         ("content-type", "application/json; charset=utf-8"),
     ];
 
+    fn policy() -> Policy {
+        Policy::new(
+            "'self'",
+            &[
+                "http://127.0.0.1:8080".to_owned(),
+                "https://crm.example.com".to_owned(),
+            ],
+        )
+        .unwrap()
+    }
+
     #[test]
     fn csrf_rules() {
-        assert!(check_csrf(&Method::POST, &h(&OK)).is_ok());
+        let p = policy();
+        assert!(check_csrf(&p, &Method::POST, &h(&OK)).is_ok());
         let mut same = OK.to_vec();
         same.push(("origin", "http://127.0.0.1:8080"));
-        assert!(check_csrf(&Method::POST, &h(&same)).is_ok());
-        for origin in ["http://evil.example", "null", "http://127.0.0.1:8081"] {
+        assert!(check_csrf(&p, &Method::POST, &h(&same)).is_ok());
+        for origin in [
+            "http://evil.example",
+            "null",
+            "http://127.0.0.1:8081",
+            // Same host and port, other scheme.
+            "https://127.0.0.1:8080",
+            "http://crm.example.com",
+        ] {
             let mut other = OK.to_vec();
             other.push(("origin", origin));
-            assert!(check_csrf(&Method::POST, &h(&other)).is_err(), "{origin}");
+            assert!(
+                check_csrf(&p, &Method::POST, &h(&other)).is_err(),
+                "{origin}"
+            );
         }
-        assert!(check_csrf(&Method::POST, &h(&OK[..2])).is_err());
-        assert!(check_csrf(&Method::POST, &h(&[OK[0], OK[2]])).is_err());
-        assert!(check_csrf(&Method::GET, &h(&[])).is_ok());
+        assert!(check_csrf(&p, &Method::POST, &h(&OK[..2])).is_err());
+        assert!(check_csrf(&p, &Method::POST, &h(&[OK[0], OK[2]])).is_err());
+        assert!(check_csrf(&p, &Method::GET, &h(&[])).is_ok());
+    }
+
+    #[test]
+    fn hosts_must_be_public_origins() {
+        let p = policy();
+        for ok in ["127.0.0.1:8080", "crm.example.com", "CRM.example.com:443"] {
+            assert!(p.check_host(&h(&[("host", ok)])).is_ok(), "{ok}");
+        }
+        for bad in ["evil.example", "127.0.0.1:8081", "crm.example.com:8443", ""] {
+            assert!(p.check_host(&h(&[("host", bad)])).is_err(), "{bad}");
+        }
+        assert!(p.check_host(&h(&[])).is_err(), "no Host at all");
     }
 
     #[test]

@@ -11,9 +11,10 @@ use crate::{
     fleet::Fleet,
     identity::{Authenticator, DemoAgent},
     metrics::Metrics,
-    poller::{Hub, HubOptions},
+    poller::{Hub, HubOptions, LongPollLimits},
     ratelimit::RateLimiter,
     security,
+    session_cache::SessionCache,
     upstream::CccClient,
 };
 
@@ -38,6 +39,10 @@ pub struct Inner {
     pub auth: Authenticator,
     /// Per-agent rate limit of state changes.
     pub limiter: RateLimiter,
+    /// Per-agent rate limit of reads.
+    pub read_limiter: RateLimiter,
+    /// Recent `GetLoginDetails` answers.
+    pub sessions: SessionCache,
     /// The simulator's agents (`--auth demo` only).
     pub demo_agents: Option<Vec<DemoAgent>>,
     /// Security headers and origin rules.
@@ -81,6 +86,10 @@ impl AppState {
                 idle: config.poll_idle,
                 events: config.events_token.is_some(),
                 reconcile: config.reconcile,
+                limits: LongPollLimits {
+                    per_device: config.limits.longpolls_per_device,
+                    per_agent: config.limits.longpolls_per_agent,
+                },
             },
             fleet.clone(),
             shutdown_rx,
@@ -96,9 +105,17 @@ impl AppState {
             }
             _ => None,
         };
-        let security = Arc::new(security::Policy::new(&config.frame_ancestors)?);
+        let security = Arc::new(security::Policy::new(
+            &config.frame_ancestors,
+            &config.public_origins(),
+        )?);
         Ok(AppState(Arc::new(Inner {
             limiter: RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
+            read_limiter: RateLimiter::new(
+                config.read_rate_limit_per_minute,
+                config.read_rate_limit_burst,
+            ),
+            sessions: SessionCache::new(config.session_cache),
             config,
             client,
             hub,
@@ -113,7 +130,8 @@ impl AppState {
 
     /// Takes one of the agent's command tokens (shared by the fleet when
     /// Redis answers, else this process's own bucket).
-    pub async fn allow_command(&self, user_id: &str) -> bool {
+    /// `Err(wait)`: refused, retry after `wait`.
+    pub async fn allow_command(&self, user_id: &str) -> Result<(), std::time::Duration> {
         let shared = match &self.fleet {
             Some(f) => {
                 let (per_minute, burst) = (

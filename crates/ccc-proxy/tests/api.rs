@@ -86,12 +86,15 @@ async fn mute_and_unmute_use_the_current_call() {
     let job = ring(&sim, AGENT, "13800000000").await;
     admin(&sim, "POST", &format!("/calls/{job}/answer"), json!({})).await;
 
-    // A JobId from the browser is never used.
-    let (s, _, b) = send(
+    // A JobId from the browser is refused, never used; `{}` mutes the
+    // agent's current call as CCC reports it.
+    let r = send(
         &app,
         post("/api/v1/agent/mute", AGENT, r#"{"jobId":"job-evil"}"#),
     )
     .await;
+    assert_error(&r, 400, "Proxy.BadRequest", "proxy");
+    let (s, _, b) = send(&app, post("/api/v1/agent/mute", AGENT, "{}")).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["muted"], true, "{b}");
     assert_eq!(b["agent"]["state"], "TALKING");
@@ -122,11 +125,13 @@ async fn answer_and_hang_up_the_current_call() {
     ready_agent(&app, AGENT).await;
     let job = ring(&sim, AGENT, "13800000001").await;
 
-    let (s, _, b) = send(
+    let r = send(
         &app,
         post("/api/v1/agent/answer", AGENT, r#"{"jobId":"job-evil"}"#),
     )
     .await;
+    assert_error(&r, 400, "Proxy.BadRequest", "proxy");
+    let (s, _, b) = send(&app, post("/api/v1/agent/answer", AGENT, "{}")).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["agent"]["state"], "TALKING", "{b}");
     assert_eq!(b["call"]["jobId"], job.as_str());
@@ -144,8 +149,19 @@ async fn answer_and_hang_up_the_current_call() {
 #[tokio::test]
 async fn the_browser_never_chooses_the_user_or_instance() {
     let (_sim, app, _) = setup(&[]).await;
+    // Ids in a body are refused outright (unknown fields), for commands
+    // with a body and for those documented as taking `{}`.
     let body = r#"{"userId":"agent2@ccc-demo","instanceId":"other","UserId":"agent2@ccc-demo"}"#;
-    let (s, _, b) = send(&app, post("/api/v1/agent/sign-in", AGENT, body)).await;
+    for cmd in ["sign-in", "ready", "reset"] {
+        let r = send(&app, post(&format!("/api/v1/agent/{cmd}"), AGENT, body)).await;
+        assert_error(&r, 400, "Proxy.BadRequest", "proxy");
+    }
+    // Ids in the query are ignored: the identity comes from the auth mode.
+    let (s, _, b) = send(
+        &app,
+        post("/api/v1/agent/sign-in?userId=agent2@ccc-demo", AGENT, "{}"),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     let (_, _, other) = send(&app, get("/api/v1/agent?userId=agent2@ccc-demo", AGENT2)).await;
     assert_eq!(other["agent"]["state"], "OFFLINE", "agent2 untouched");

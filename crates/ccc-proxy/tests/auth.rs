@@ -23,6 +23,7 @@ fn now() -> u64 {
 
 fn bearer(path: &str, token: &str) -> Request<Body> {
     Request::get(path)
+        .header("host", "127.0.0.1:8080")
         .header("authorization", format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap()
@@ -88,6 +89,7 @@ async fn header_auth_believes_only_trusted_peers() {
     );
     let (custom, _) = router_from(cfg, [192, 0, 2, 7]);
     let req = Request::get("/api/v1/session")
+        .header("host", "127.0.0.1:8080")
         .header("x-remote-user", AGENT)
         .body(Body::empty())
         .unwrap();
@@ -130,7 +132,10 @@ async fn jwt_hs256_valid_expired_and_forged() {
 
     let r = send(
         &app,
-        Request::get("/api/v1/agent").body(Body::empty()).unwrap(),
+        Request::get("/api/v1/agent")
+            .header("host", "127.0.0.1:8080")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_error(&r, 401, "Proxy.Unauthenticated", "proxy");
@@ -206,11 +211,25 @@ fn cookie_of(res: &axum::http::HeaderMap) -> String {
 #[tokio::test]
 async fn demo_cookie_sign_in_flow_and_tampering() {
     let (_sim, app) = demo_app().await;
-    let (s, h, _) = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
+    let (s, h, _) = send(
+        &app,
+        Request::get("/")
+            .header("host", "127.0.0.1:8080")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, 303);
     assert_eq!(h["location"], "/signin");
 
-    let (s, h, page) = send(&app, Request::get("/signin").body(Body::empty()).unwrap()).await;
+    let (s, h, page) = send(
+        &app,
+        Request::get("/signin")
+            .header("host", "127.0.0.1:8080")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, 200);
     let page = page.as_str().unwrap().to_owned();
     for name in [
@@ -228,6 +247,7 @@ async fn demo_cookie_sign_in_flow_and_tampering() {
         .contains("style-src 'self' 'sha256-"));
 
     let signin = Request::post("/signin")
+        .header("host", "127.0.0.1:8080")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from("user_id=agent3%40ccc-demo"))
         .unwrap();
@@ -238,6 +258,7 @@ async fn demo_cookie_sign_in_flow_and_tampering() {
 
     let req = |cookie: &str| {
         Request::get("/api/v1/session")
+            .header("host", "127.0.0.1:8080")
             .header("cookie", format!("theme=dark; {cookie}"))
             .body(Body::empty())
             .unwrap()
@@ -263,6 +284,7 @@ async fn demo_cookie_sign_in_flow_and_tampering() {
 
     // Unknown agents are not signed in; cross-origin sign-in is refused.
     let other = Request::post("/signin")
+        .header("host", "127.0.0.1:8080")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from("user_id=root%40ccc-demo"))
         .unwrap();
@@ -278,13 +300,33 @@ async fn demo_cookie_sign_in_flow_and_tampering() {
     let (s, _, _) = send(&app, evil).await;
     assert_eq!(s, 403);
 
-    // Switching agent clears the cookie.
-    let (s, h, _) = send(&app, Request::get("/signout").body(Body::empty()).unwrap()).await;
+    // Signing out clears the cookie and revokes it: a copy kept elsewhere
+    // stops working too.
+    let signout = Request::get("/signout")
+        .header("host", "127.0.0.1:8080")
+        .header("cookie", &cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (s, h, _) = send(&app, signout).await;
     assert_eq!(s, 303);
     assert!(h["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let r = send(&app, req(&cookie)).await;
+    assert_error(&r, 401, "Proxy.Unauthenticated", "proxy");
+
+    // Signing in again gives a new, working cookie.
+    let signin = Request::post("/signin")
+        .header("host", "127.0.0.1:8080")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("user_id=agent3%40ccc-demo"))
+        .unwrap();
+    let (_, h, _) = send(&app, signin).await;
+    let cookie = cookie_of(&h);
+    let (s, _, b) = send(&app, req(&cookie)).await;
+    assert_eq!(s, 200, "{b}");
 
     // With the cookie, `/` serves the widget page (here: the "not built" page).
     let index = Request::get("/")
+        .header("host", "127.0.0.1:8080")
         .header("cookie", &cookie)
         .body(Body::empty())
         .unwrap();

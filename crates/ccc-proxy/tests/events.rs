@@ -176,12 +176,13 @@ async fn served(
 ) -> (String, AppState, tokio::sync::oneshot::Sender<()>) {
     let mut flags = vec!["--events-token", TOKEN];
     flags.extend_from_slice(extra);
-    let cfg = config(&sim.endpoint(), &flags);
-    let state = AppState::new(cfg, None).expect("state");
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
+    let mut cfg = config(&sim.endpoint(), &flags);
+    cfg.listen = addr; // the served address is the public origin
+    let state = AppState::new(cfg, None).expect("state");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(ccc_proxy::serve(listener, state.clone(), async move {
         let _ = stopped.await;

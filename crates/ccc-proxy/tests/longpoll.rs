@@ -111,7 +111,8 @@ async fn an_unchanged_snapshot_answers_after_wait() {
 
 #[tokio::test]
 async fn many_waiters_share_one_upstream_loop() {
-    let (_sim, app, state) = setup(&[]).await;
+    // 25 devices of one agent: above the default cap of 18 waiters.
+    let (_sim, app, state) = setup(&["--longpolls-per-agent", "50"]).await;
     let since = context_id(&app, AGENT).await;
     let before = state.metrics.upstream_calls("PollUserStatus");
     let started = Instant::now();

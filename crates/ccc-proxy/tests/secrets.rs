@@ -78,7 +78,10 @@ async fn secrets_stay_out_of_logs_responses_and_debug() {
     }
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
-        &json!({"sub": AGENT, "exp": 4_000_000_000u64}),
+        &json!({"sub": AGENT, "exp": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() + 600}),
         &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
     )
     .unwrap();
@@ -86,6 +89,7 @@ async fn secrets_stay_out_of_logs_responses_and_debug() {
         Request::builder()
             .method(method)
             .uri(path)
+            .header("host", "127.0.0.1:8080")
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
             .header("x-requested-with", "ccc-toolbar")
@@ -110,6 +114,7 @@ async fn secrets_stay_out_of_logs_responses_and_debug() {
     assert_error(&r, 502, "Proxy.UpstreamUnavailable", "proxy");
     bodies.push_str(&r.2.to_string());
     let bad = Request::get("/api/v1/agent")
+        .header("host", "127.0.0.1:8080")
         .header("authorization", "Bearer not.a.jwt")
         .body(Body::empty())
         .unwrap();

@@ -13,10 +13,12 @@ use tokio::net::TcpListener;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_socket_round_trip_and_graceful_shutdown() {
     let sim = sim().await;
-    let state = AppState::new(config(&sim.endpoint(), &[]), None).unwrap();
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();
+    let mut config = config(&sim.endpoint(), &[]);
+    config.listen = listener.local_addr().unwrap();
+    let state = AppState::new(config, None).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(ccc_proxy::serve(listener, state, async {

@@ -271,13 +271,13 @@ fn update_subscription(
             WebhookTarget::new(
                 url,
                 current
-                    .target
-                    .as_ref()
+                    .targets
+                    .first()
                     .and_then(|t| t.token().map(str::to_owned)),
             )
             .map_err(|_| ErrorCode::InvalidParameter.with_params(["AccessPoint"]))?,
         ),
-        None if current.target.is_some() => current.target.clone(),
+        None if !current.targets.is_empty() => None,
         None => return Err(ErrorCode::ParameterBlank.with_params(["AccessPoint"])),
     };
     let switches = match given("EventSubscriptionsJson") {
@@ -296,7 +296,10 @@ fn update_subscription(
             switches
         }
     };
-    state.set_webhook(target);
+    if let Some(target) = target {
+        // The API has one access point: it replaces every receiver.
+        state.set_webhook(Some(target));
+    }
     state.set_events_enabled(&switches);
     let disabled = state.subscription().disabled;
     let events: Vec<Value> = EventType::ALL

@@ -17,8 +17,8 @@
 //! | `DELETE /_sim/stats` | | `{}` (counters back to zero) |
 //! | `GET /_sim/quota` | | `{qpsLimit}` (`null`: no limit) |
 //! | `PUT /_sim/quota` | `{qpsLimit}` | `{qpsLimit}`; 400 for 0 |
-//! | `GET /_sim/webhook` | | `{origin, tokenSet, disabledEvents, faults}` (never the URL path or token) |
-//! | `PUT /_sim/webhook` | `{url, token?}` | as GET; 400 for a bad URL |
+//! | `GET /_sim/webhook` | | `{origins, tokenSet, disabledEvents, faults}` (never a URL path or token) |
+//! | `PUT /_sim/webhook` | `{url: "…" \| ["…", …], token?}` | as GET; 400 for a bad URL |
 //! | `DELETE /_sim/webhook` | | as GET (events no longer pushed) |
 //! | `PUT /_sim/webhook/faults` | [`DeliveryFaults`] | as GET; 400 for a rate outside 0..1 |
 //! | `DELETE /_sim/webhook/faults` | | as GET |
@@ -26,6 +26,7 @@
 //! Errors answer `{"error": "<text>"}` with the status.
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -82,13 +83,24 @@ impl IntoResponse for CallError {
     }
 }
 
-/// Parses an optional JSON body (empty means all defaults).
-fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Box<Response>> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
+/// A JSON body where an empty body means `T::default()`; a bad one is
+/// answered 400 `{"error"}`.
+struct OptionalJson<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(OptionalJson)
+            .map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| Box::new(error(StatusCode::BAD_REQUEST, e.to_string())))
 }
 
 async fn agents(State(state): State<SimState>) -> Json<Value> {
@@ -119,11 +131,10 @@ struct RingBody {
     auto_answer_ms: Option<u64>,
 }
 
-async fn ring(State(state): State<SimState>, bytes: Bytes) -> Response {
-    let req: RingBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(resp) => return *resp,
-    };
+async fn ring(
+    State(state): State<SimState>,
+    OptionalJson(req): OptionalJson<RingBody>,
+) -> Response {
     if req.user_id.is_empty() {
         return error(StatusCode::BAD_REQUEST, "userId is required");
     }
@@ -161,12 +172,8 @@ struct HangupBody {
 async fn hangup(
     State(state): State<SimState>,
     Path(job_id): Path<String>,
-    bytes: Bytes,
+    OptionalJson(req): OptionalJson<HangupBody>,
 ) -> Response {
-    let req: HangupBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(resp) => return *resp,
-    };
     let by = match req.by {
         By::Customer => HangupBy::Customer,
         By::Agent => HangupBy::Agent,
@@ -193,11 +200,10 @@ async fn get_faults(State(state): State<SimState>) -> Json<Faults> {
     Json(state.faults())
 }
 
-async fn put_faults(State(state): State<SimState>, bytes: Bytes) -> Response {
-    let faults: Faults = match body(&bytes) {
-        Ok(f) => f,
-        Err(resp) => return *resp,
-    };
+async fn put_faults(
+    State(state): State<SimState>,
+    OptionalJson(faults): OptionalJson<Faults>,
+) -> Response {
     if let Err(e) = faults.validate() {
         return error(StatusCode::BAD_REQUEST, e);
     }
@@ -246,12 +252,8 @@ impl StateBody {
 async fn set_state(
     State(state): State<SimState>,
     Path(user_id): Path<String>,
-    bytes: Bytes,
+    OptionalJson(req): OptionalJson<StateBody>,
 ) -> Response {
-    let req: StateBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(resp) => return *resp,
-    };
     let change = match req.change() {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
@@ -264,11 +266,10 @@ async fn set_state(
     }
 }
 
-async fn set_states(State(state): State<SimState>, bytes: Bytes) -> Response {
-    let list: Vec<StateBody> = match body(&bytes) {
-        Ok(b) => b,
-        Err(resp) => return *resp,
-    };
+async fn set_states(
+    State(state): State<SimState>,
+    OptionalJson(list): OptionalJson<Vec<StateBody>>,
+) -> Response {
     let mut applied = 0;
     let mut errors = Vec::new();
     for item in &list {
@@ -309,11 +310,10 @@ struct QuotaBody {
     qps_limit: Option<u32>,
 }
 
-async fn put_quota(State(state): State<SimState>, bytes: Bytes) -> Response {
-    let req: QuotaBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(resp) => return *resp,
-    };
+async fn put_quota(
+    State(state): State<SimState>,
+    OptionalJson(req): OptionalJson<QuotaBody>,
+) -> Response {
     if req.qps_limit == Some(0) {
         return error(
             StatusCode::BAD_REQUEST,
@@ -330,8 +330,8 @@ fn webhook_json(state: &SimState) -> Json<Value> {
     let sub = state.subscription();
     let disabled: Vec<&str> = sub.disabled.iter().map(|t| t.as_str()).collect();
     Json(json!({
-        "origin": sub.target.as_ref().map(WebhookTarget::origin),
-        "tokenSet": sub.target.as_ref().is_some_and(|t| t.token().is_some()),
+        "origins": sub.targets.iter().map(WebhookTarget::origin).collect::<Vec<_>>(),
+        "tokenSet": sub.targets.iter().any(|t| t.token().is_some()),
         "disabledEvents": disabled,
         "faults": sub.faults,
     }))
@@ -344,19 +344,28 @@ async fn get_webhook(State(state): State<SimState>) -> Json<Value> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct WebhookBody {
-    url: String,
+    /// One URL, or several that take POSTs in turn.
+    #[serde(deserialize_with = "crate::config::one_or_many")]
+    url: Vec<String>,
     #[serde(default)]
     token: Option<String>,
 }
 
-async fn put_webhook(State(state): State<SimState>, bytes: Bytes) -> Response {
-    let req: WebhookBody = match body(&bytes) {
-        Ok(b) => b,
-        Err(resp) => return *resp,
-    };
-    match WebhookTarget::new(&req.url, req.token) {
-        Ok(target) => {
-            state.set_webhook(Some(target));
+async fn put_webhook(
+    State(state): State<SimState>,
+    OptionalJson(req): OptionalJson<WebhookBody>,
+) -> Response {
+    if req.url.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "url is required");
+    }
+    let targets: Result<Vec<WebhookTarget>, _> = req
+        .url
+        .iter()
+        .map(|u| WebhookTarget::new(u, req.token.clone()))
+        .collect();
+    match targets {
+        Ok(targets) => {
+            state.set_webhooks(targets);
             webhook_json(&state).into_response()
         }
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
@@ -368,11 +377,10 @@ async fn delete_webhook(State(state): State<SimState>) -> Json<Value> {
     webhook_json(&state)
 }
 
-async fn put_delivery_faults(State(state): State<SimState>, bytes: Bytes) -> Response {
-    let faults: DeliveryFaults = match body(&bytes) {
-        Ok(f) => f,
-        Err(resp) => return *resp,
-    };
+async fn put_delivery_faults(
+    State(state): State<SimState>,
+    OptionalJson(faults): OptionalJson<DeliveryFaults>,
+) -> Response {
     match state.set_delivery_faults(faults) {
         Ok(()) => webhook_json(&state).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),

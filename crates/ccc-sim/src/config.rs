@@ -138,8 +138,9 @@ impl Default for Timings {
 pub const GENERATED_EXTENSION_PREFIX: &str = "81";
 /// At most this many generated agents per instance.
 pub const MAX_GENERATED_AGENTS: usize = 999_999;
-/// Default capacity of the event delivery queue, in events.
-pub const DEFAULT_EVENT_QUEUE: usize = 10_000;
+/// Default capacity of the event delivery queue, in events: 10,000 agents
+/// may all sign in at once (two events each) with room to spare.
+pub const DEFAULT_EVENT_QUEUE: usize = 50_000;
 
 /// Where events are pushed (webhook mode of `UpdateSubscription`). `Debug`
 /// shows neither the token nor the URL's path (which may carry a secret).
@@ -194,6 +195,18 @@ impl std::fmt::Debug for WebhookTarget {
     }
 }
 
+/// Checks that every given rate is a probability (0..=1); the error names
+/// the first that is not.
+pub fn check_rates(rates: &[(&str, Option<f64>)]) -> Result<(), String> {
+    match rates
+        .iter()
+        .find(|(_, r)| r.is_some_and(|r| !(0.0..=1.0).contains(&r)))
+    {
+        Some((name, _)) => Err(format!("{name} must be between 0 and 1")),
+        None => Ok(()),
+    }
+}
+
 /// Test faults of event delivery (JSON camelCase on the admin API). Rates
 /// are probabilities in 0..=1, drawn per event; with a `seed` the draws
 /// repeat exactly for the same sequence of events.
@@ -215,17 +228,26 @@ impl DeliveryFaults {
     /// Checks that every rate is in 0..=1.
     pub fn validate(&self) -> Result<(), SimError> {
         let rates = [
-            ("loss rate", self.loss_rate),
-            ("duplicate rate", self.duplicate_rate),
-            ("reorder rate", self.reorder_rate),
+            ("lossRate", Some(self.loss_rate)),
+            ("duplicateRate", Some(self.duplicate_rate)),
+            ("reorderRate", Some(self.reorder_rate)),
         ];
-        match rates.iter().find(|(_, r)| !(0.0..=1.0).contains(r)) {
-            Some((name, _)) => Err(SimError::Config(format!(
-                "the {name} must be between 0 and 1"
-            ))),
-            None => Ok(()),
-        }
+        check_rates(&rates).map_err(SimError::Config)
     }
+}
+
+/// One string or a list of strings (TOML `x = "a"` or `x = ["a", "b"]`).
+pub(crate) fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// `[events]`: the webhook set at start (instead of `UpdateSubscription`)
@@ -233,8 +255,11 @@ impl DeliveryFaults {
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsConfig {
-    /// The receiver's URL (default: no push until `UpdateSubscription`).
-    pub webhook_url: Option<String>,
+    /// The receiver's URL (default: no push until `UpdateSubscription`);
+    /// several URLs take POSTs in turn, like a load balancer in front of
+    /// proxy replicas.
+    #[serde(deserialize_with = "one_or_many")]
+    pub webhook_url: Vec<String>,
     /// Sent as `Authorization: Bearer <token>`.
     pub webhook_token: Option<String>,
     /// Share of events lost (0..=1).
@@ -252,7 +277,7 @@ pub struct EventsConfig {
 impl Default for EventsConfig {
     fn default() -> Self {
         EventsConfig {
-            webhook_url: None,
+            webhook_url: Vec::new(),
             webhook_token: None,
             loss_rate: 0.0,
             duplicate_rate: 0.0,
@@ -266,7 +291,7 @@ impl Default for EventsConfig {
 impl std::fmt::Debug for EventsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventsConfig")
-            .field("webhook", &self.target().ok().flatten())
+            .field("webhooks", &self.targets().unwrap_or_default())
             .field("faults", &self.faults())
             .field("queue_capacity", &self.queue_capacity)
             .finish()
@@ -274,13 +299,13 @@ impl std::fmt::Debug for EventsConfig {
 }
 
 impl EventsConfig {
-    /// The webhook, if a URL is set.
-    pub fn target(&self) -> Result<Option<WebhookTarget>, SimError> {
+    /// The webhooks (none when no URL is set), all with the token.
+    pub fn targets(&self) -> Result<Vec<WebhookTarget>, SimError> {
         self.webhook_url
-            .as_deref()
+            .iter()
             .filter(|u| !u.trim().is_empty())
             .map(|u| WebhookTarget::new(u, self.webhook_token.clone()))
-            .transpose()
+            .collect()
     }
 
     /// The delivery faults.
@@ -294,7 +319,7 @@ impl EventsConfig {
     }
 
     fn validate(&self) -> Result<(), SimError> {
-        self.target()?;
+        self.targets()?;
         self.faults().validate()?;
         if self.queue_capacity == 0 {
             return Err(SimError::Config("queue_capacity must be positive".into()));
@@ -415,8 +440,11 @@ impl SimConfig {
                     a.user_id = format!("{}@{}", a.user_id, inst.id);
                 }
             }
+            if inst.generated_agents > MAX_GENERATED_AGENTS {
+                continue; // `validate` refuses it
+            }
             let have: BTreeSet<String> = inst.agents.iter().map(|a| a.user_id.clone()).collect();
-            for n in 1..=inst.generated_agents.min(MAX_GENERATED_AGENTS) {
+            for n in 1..=inst.generated_agents {
                 let user_id = format!("agent{n:05}@{}", inst.id);
                 if have.contains(&user_id) {
                     continue;
@@ -548,6 +576,53 @@ mod tests {
     }
 
     #[test]
+    fn quota_events_and_generated_agents_from_toml() {
+        let c = SimConfig::from_toml_str(
+            r#"
+            qps_limit = 20
+            [events]
+            webhook_url = "http://127.0.0.1:8080/ccc/events/path-token"
+            webhook_token = "bearer-token"
+            loss_rate = 0.25
+            seed = 9
+            [[instances]]
+            id = "big"
+            generated_agents = 3
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.qps_limit, Some(20));
+        let targets = c.events.targets().unwrap();
+        assert_eq!(targets.len(), 1);
+        let target = &targets[0];
+        assert_eq!(target.token(), Some("bearer-token"));
+        assert_eq!(target.origin(), "http://127.0.0.1:8080");
+        assert_eq!(c.events.faults().loss_rate, 0.25);
+        assert_eq!(c.events.faults().seed, Some(9));
+        assert_eq!(c.events.queue_capacity, DEFAULT_EVENT_QUEUE);
+        assert_eq!(c.agents().len(), 3);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("bearer-token"), "{shown}");
+        assert!(!shown.contains("path-token"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8080"), "{shown}");
+        let two = SimConfig::from_toml_str(
+            "[events]\nwebhook_url = [\"http://127.0.0.1:1/a\", \"http://127.0.0.1:2/b\"]\n",
+        )
+        .unwrap();
+        assert_eq!(two.events.targets().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn webhook_targets_must_be_http() {
+        for bad in ["", "not a url", "ftp://h/x", "mailto:a@b", "http://"] {
+            assert!(WebhookTarget::new(bad, None).is_err(), "{bad}");
+        }
+        let t = WebhookTarget::new(" https://h.example/x ", Some(String::new())).unwrap();
+        assert_eq!(t.token(), None, "an empty token is no token");
+        assert_eq!(t.url().as_str(), "https://h.example/x");
+    }
+
+    #[test]
     fn toml_errors() {
         for bad in [
             "[[instances]]\nid = \"i\"\n[[instances.agents]]\nuser_id = \"a\"\ndisplay_name = \"A\"\nextension = \"123\"",
@@ -555,6 +630,12 @@ mod tests {
             "[[access_keys]]\nid = \"k\"\nsecret = \"s\"\ndefault_user = \"x@y\"",
             "unknown_field = 1",
             "[[instances]]\nid = \"i\"\n[[instances]]\nid = \"i\"",
+            "qps_limit = 0",
+            "[events]\nloss_rate = 1.5",
+            "[events]\nwebhook_url = \"ftp://x/y\"",
+            "[events]\nqueue_capacity = 0",
+            "[events]\nbogus = 1",
+            "[[instances]]\nid = \"i\"\ngenerated_agents = 1000000",
         ] {
             assert!(SimConfig::from_toml_str(bad).is_err(), "{bad}");
         }

@@ -352,13 +352,10 @@ pub fn events_of(before: &Snapshot, after: &Snapshot) -> Vec<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state_machine::tests::agent;
     use crate::state_machine::HangupBy;
 
     const T0: i64 = 1_764_957_768_123;
-
-    fn agent() -> Agent {
-        Agent::new("agent1@ccc-demo", "ccc-demo", "Ada Li", "80010001", T0)
-    }
 
     /// Runs `f` on `a` and returns the event types it pushed.
     fn step(a: &mut Agent, f: impl FnOnce(&mut Agent)) -> Vec<Event> {

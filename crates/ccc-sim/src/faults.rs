@@ -60,13 +60,7 @@ impl Faults {
             ("dropRate", self.drop_rate),
             ("throttleRate", self.throttle_rate),
         ];
-        for (name, rate) in rates {
-            if let Some(r) = rate {
-                if !(0.0..=1.0).contains(&r) {
-                    return Err(format!("{name} must be between 0 and 1"));
-                }
-            }
-        }
+        crate::config::check_rates(&rates)?;
         if let Some(s) = self.http_status {
             if !(500..=599).contains(&s) {
                 return Err("httpStatus must be a 5xx status".to_owned());

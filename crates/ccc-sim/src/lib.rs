@@ -201,6 +201,24 @@ pub struct StateChange {
     pub break_code: Option<String>,
 }
 
+impl StateChange {
+    /// A change to `state` (no break code).
+    pub fn new(state: UserState) -> Self {
+        StateChange {
+            state,
+            break_code: None,
+        }
+    }
+
+    /// A change to BREAK with `code`.
+    pub fn on_break(code: impl Into<String>) -> Self {
+        StateChange {
+            state: UserState::Break,
+            break_code: Some(code.into()),
+        }
+    }
+}
+
 /// The device an agent signed in "from elsewhere" uses.
 pub const CONSOLE_DEVICE: &str = "ccc-console";
 
@@ -211,7 +229,7 @@ impl SimState {
         let world = World::from_config(&config, now_ms());
         let base = rand::random_range(1_000_000_000_000_000u64..9_000_000_000_000_000u64);
         let subscription = Subscription {
-            target: config.events.target().ok().flatten(),
+            targets: config.events.targets().unwrap_or_default(),
             faults: config.events.faults(),
             ..Subscription::default()
         };
@@ -244,7 +262,11 @@ impl SimState {
     }
 
     /// Queues events for the webhook (never waits; see [`webhook`]).
+    /// Counts a state change when `events` has an agent event.
     pub(crate) fn publish(&self, events: Vec<Event>) {
+        if events.iter().any(|e| e.event_type.is_agent_event()) {
+            stats::add(&self.inner.publisher.hub.counters.state_changes, 1);
+        }
         self.inner.publisher.publish(events);
     }
 
@@ -299,8 +321,15 @@ impl SimState {
     /// Pushes events to `target` from now on (`None`: stop pushing). This
     /// is the in-process equivalent of `--webhook-url` / `--webhook-token`.
     pub fn set_webhook(&self, target: Option<WebhookTarget>) {
-        tracing::info!(webhook = ?target, "webhook set");
-        self.inner.publisher.hub.update(|s| s.target = target);
+        self.set_webhooks(target.into_iter().collect());
+    }
+
+    /// Pushes events to several receivers in turn, a failed attempt going
+    /// to the next (a load balancer in front of proxy replicas); an empty
+    /// list stops pushing.
+    pub fn set_webhooks(&self, targets: Vec<WebhookTarget>) {
+        tracing::info!(webhooks = ?targets, "webhooks set");
+        self.inner.publisher.hub.update(|s| s.targets = targets);
     }
 
     /// Switches event types on or off (`UpdateSubscription`'s
@@ -557,11 +586,9 @@ impl SimState {
             }
             UserState::Break => {
                 sign_in_first(self)?;
-                let code = match (code, &current.state) {
-                    (None, UserState::Offline) => None,
-                    (code, _) => Some(code.unwrap_or("default")),
-                };
-                if let Some(code) = code.filter(|c| *c != ccc_model::break_codes::WARM_UP) {
+                // Signed in just now: already BREAK / Warm-up.
+                let online = current.state != UserState::Offline;
+                if let Some(code) = code.or(online.then_some("default")) {
                     self.apply(user_id, |a| a.take_break(Some(code), now_ms()))
                         .ok_or_else(no_agent)?
                         .map_err(state_err)?;

@@ -73,9 +73,16 @@ struct Args {
     agents: Option<usize>,
 
     /// Push agent events to this URL (webhook mode of UpdateSubscription),
-    /// e.g. http://127.0.0.1:8080/ccc/events.
-    #[arg(long, env = "CCC_SIM_WEBHOOK_URL", value_name = "URL")]
-    webhook_url: Option<String>,
+    /// e.g. http://127.0.0.1:8080/ccc/events. Repeat it (or separate URLs
+    /// with commas) to send POSTs to each in turn, like a load balancer in
+    /// front of proxy replicas.
+    #[arg(
+        long,
+        env = "CCC_SIM_WEBHOOK_URL",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    webhook_url: Vec<String>,
 
     /// Send deliveries with `Authorization: Bearer <TOKEN>` (prefer the
     /// environment variable; it is never logged).
@@ -140,7 +147,7 @@ impl Args {
             config = config.with_generated_agents(n);
         }
         let e = &mut config.events;
-        if self.webhook_url.is_some() {
+        if !self.webhook_url.is_empty() {
             e.webhook_url.clone_from(&self.webhook_url);
         }
         if self.webhook_token.is_some() {
@@ -198,4 +205,60 @@ async fn main() -> std::process::ExitCode {
     tracing::info!("shutting down");
     sim.shutdown().await;
     std::process::ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<SimConfig, String> {
+        let args = Args::try_parse_from(std::iter::once("ccc-sim").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        args.config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn scale_and_event_flags_reach_the_configuration() {
+        let c = config(&[
+            "--qps-limit",
+            "5",
+            "--agents",
+            "7",
+            "--webhook-url",
+            "http://127.0.0.1:9/ccc/events",
+            "--webhook-token",
+            "t0ken",
+            "--event-loss-rate",
+            "0.5",
+            "--event-reorder-rate",
+            "0.1",
+            "--event-seed",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(c.qps_limit, Some(5));
+        assert_eq!(c.agents().len(), 4 + 7);
+        let targets = c.events.targets().unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].token(), Some("t0ken"));
+        let f = c.events.faults();
+        assert_eq!((f.loss_rate, f.reorder_rate, f.seed), (0.5, 0.1, Some(3)));
+        let plain = config(&[]).unwrap();
+        assert_eq!(plain.qps_limit, None);
+        assert!(plain.events.targets().unwrap().is_empty());
+        let two = config(&["--webhook-url", "http://127.0.0.1:1/a,http://127.0.0.1:2/b"]).unwrap();
+        assert_eq!(two.events.targets().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn bad_scale_and_event_flags_are_refused() {
+        for bad in [
+            &["--qps-limit", "0"][..],
+            &["--event-loss-rate", "2"],
+            &["--webhook-url", "ftp://x/y"],
+            &["--agents", "many"],
+        ] {
+            assert!(config(bad).is_err(), "{bad:?}");
+        }
+    }
 }

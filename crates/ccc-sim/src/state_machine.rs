@@ -495,12 +495,13 @@ impl Agent {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const T0: i64 = 1_700_000_000_000;
 
-    fn agent() -> Agent {
+    /// agent1 of the demo, OFFLINE.
+    pub(crate) fn agent() -> Agent {
         Agent::new("agent1@ccc-demo", "ccc-demo", "Ada Li", "80010001", T0)
     }
 

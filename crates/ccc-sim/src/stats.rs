@@ -33,6 +33,14 @@ pub struct EventStats {
     pub retries: u64,
 }
 
+impl EventStats {
+    /// True when every queued event (and every copy) was delivered, lost or
+    /// given up: nothing is waiting or being retried.
+    pub fn is_settled(&self) -> bool {
+        self.delivered + self.lost + self.failed == self.queued + self.duplicated
+    }
+}
+
 /// A snapshot of every counter (`GET /_sim/stats`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +53,10 @@ pub struct Stats {
     pub throttled: u64,
     /// `throttled` per action.
     pub throttled_by_action: BTreeMap<String, u64>,
+    /// Changes of an agent's state (or break code), whoever made them and
+    /// whether or not events are pushed: the denominator of "upstream
+    /// calls per state change".
+    pub state_changes: u64,
     /// Event deliveries.
     pub events: EventStats,
 }
@@ -65,6 +77,7 @@ fn zeros(n: usize) -> Vec<AtomicU64> {
 pub(crate) struct Counters {
     calls: Vec<AtomicU64>,
     throttled: Vec<AtomicU64>,
+    pub(crate) state_changes: AtomicU64,
     pub(crate) queued: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) delivered: AtomicU64,
@@ -81,6 +94,7 @@ impl Default for Counters {
         Counters {
             calls: zeros(ACTIONS.len()),
             throttled: zeros(ACTIONS.len()),
+            state_changes: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
@@ -144,7 +158,10 @@ impl Counters {
     /// Every counter back to zero.
     pub(crate) fn reset(&self) {
         let all = self.calls.iter().chain(&self.throttled);
-        for c in all.chain(self.event_counters()) {
+        for c in all
+            .chain(self.event_counters())
+            .chain([&self.state_changes])
+        {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -160,6 +177,7 @@ impl Counters {
             throttled: throttled_by_action.values().sum(),
             calls,
             throttled_by_action,
+            state_changes: self.state_changes.load(Ordering::Relaxed),
             events: EventStats {
                 queued,
                 dropped,
@@ -188,6 +206,7 @@ mod tests {
         c.call("NoSuchAction");
         c.throttle("PollUserStatus");
         add(&c.delivered, 3);
+        add(&c.state_changes, 2);
         let s = c.snapshot();
         assert_eq!(s.calls_of("PollUserStatus"), 2);
         assert_eq!(s.calls_of("TakeBreak"), 1);
@@ -195,6 +214,8 @@ mod tests {
         assert_eq!(s.throttled, 1);
         assert_eq!(s.throttled_by_action["PollUserStatus"], 1);
         assert_eq!(s.events.delivered, 3);
+        assert_eq!(s.state_changes, 2);
+        assert!(!s.events.is_settled(), "3 delivered, none queued");
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["totalCalls"], 3);
         assert_eq!(json["events"]["delivered"], 3);

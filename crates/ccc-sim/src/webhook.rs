@@ -40,8 +40,10 @@ const POST_TIMEOUT: Duration = Duration::from_secs(5);
 /// the delivery faults.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Subscription {
-    /// The receiver (none: events are not pushed).
-    pub target: Option<WebhookTarget>,
+    /// The receivers (none: events are not pushed). With several, POSTs
+    /// go to each in turn and a failed attempt is retried at the next one,
+    /// like a load balancer in front of proxy replicas.
+    pub targets: Vec<WebhookTarget>,
     /// Event types switched off (`EventSubscriptionsJson`).
     pub disabled: BTreeSet<EventType>,
     /// Test faults.
@@ -118,7 +120,7 @@ impl Publisher {
                 .subscription
                 .read()
                 .unwrap_or_else(|e| e.into_inner());
-            if sub.target.is_none() {
+            if sub.targets.is_empty() {
                 return;
             }
             sub.disabled.clone()
@@ -205,6 +207,7 @@ async fn deliver(hub: Arc<Hub>, mut rx: mpsc::Receiver<Event>) {
     let mut generation = u64::MAX;
     let mut rng = StdRng::seed_from_u64(0);
     let mut held: Vec<Event> = Vec::new();
+    let mut turn = 0usize;
     loop {
         let mut batch = Vec::new();
         let open = if held.is_empty() {
@@ -231,7 +234,8 @@ async fn deliver(hub: Arc<Hub>, mut rx: mpsc::Receiver<Event>) {
             now.append(&mut held);
         }
         for chunk in now.chunks(MAX_BATCH) {
-            post(&client, sub.target.as_ref(), chunk, c).await;
+            post(&client, &sub.targets, turn, chunk, c).await;
+            turn = turn.wrapping_add(1);
         }
         if !open {
             return;
@@ -239,21 +243,24 @@ async fn deliver(hub: Arc<Hub>, mut rx: mpsc::Receiver<Event>) {
     }
 }
 
-/// POSTs `events` as one JSON array, retrying failures.
+/// POSTs `events` as one JSON array to `targets[turn]`, retrying failures
+/// at the next target (the same one when there is only one).
 async fn post(
     client: &reqwest::Client,
-    target: Option<&WebhookTarget>,
+    targets: &[WebhookTarget],
+    turn: usize,
     events: &[Event],
     c: &Counters,
 ) {
     let n = events.len();
-    let Some(target) = target else {
+    if targets.is_empty() {
         // The webhook was removed while these waited.
         add(&c.failed, n);
         return;
-    };
+    }
     let body = serde_json::to_vec(events).unwrap_or_default();
     for attempt in 0..MAX_ATTEMPTS {
+        let target = &targets[turn.wrapping_add(attempt as usize) % targets.len()];
         let mut req = client
             .post(target.url().clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -294,7 +294,7 @@ async fn stats_quota_and_webhook_admin_endpoints() {
     let hook = json!({"url": "http://127.0.0.1:9/ccc/events/path-secret", "token": "tok-secret"});
     let (s, b) = admin(&app, "PUT", "/_sim/webhook", Some(hook)).await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(b["origin"], "http://127.0.0.1:9");
+    assert_eq!(b["origins"], json!(["http://127.0.0.1:9"]));
     assert_eq!(b["tokenSet"], true);
     let shown = admin(&app, "GET", "/_sim/webhook", None)
         .await
@@ -320,5 +320,5 @@ async fn stats_quota_and_webhook_admin_endpoints() {
     .await;
     assert_eq!(s, 400, "{b}");
     let (s, b) = admin(&app, "DELETE", "/_sim/webhook", None).await;
-    assert_eq!((s, &b["origin"]), (200, &Value::Null));
+    assert_eq!((s, &b["origins"]), (200, &json!([])));
 }

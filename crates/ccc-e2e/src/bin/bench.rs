@@ -31,6 +31,16 @@ async fn main() {
             "100000".into(),
             "--rate-limit-burst".into(),
             "100000".into(),
+            // 100 tabs of one agent on one device: far above the caps a
+            // real browser needs (issue 9), lifted to measure the fan-out.
+            "--longpolls-per-device".into(),
+            "1000".into(),
+            "--longpolls-per-agent".into(),
+            "1000".into(),
+            "--read-rate-limit-per-minute".into(),
+            "100000".into(),
+            "--read-rate-limit-burst".into(),
+            "100000".into(),
         ],
         poll_interval_ms: 1000,
         ..StackOptions::default()

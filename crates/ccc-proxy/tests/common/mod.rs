@@ -172,3 +172,21 @@ pub async fn ring(sim: &ccc_sim::RunningSim, user: &str, caller: &str) -> String
     .await;
     job["jobId"].as_str().expect("jobId").to_owned()
 }
+
+/// The proxy for `config` on a real socket (127.0.0.1:0, its public
+/// origin): base URL, state, and a sender that stops it.
+pub async fn serve_on_socket(
+    mut config: Config,
+) -> (String, AppState, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    config.listen = listener.local_addr().unwrap();
+    let state = AppState::new(config, None).expect("state builds");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(ccc_proxy::serve(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    (base, state, stop)
+}
