@@ -50,7 +50,9 @@ pub struct CccEvent {
     pub context_id: Option<i64>,
 }
 
-fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+/// Accepts an integer as a JSON number or a numeric string (doc examples
+/// render numbers as strings); anything else is `None`.
+pub fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
         serde_json::Value::Number(n) => n.as_i64(),
         serde_json::Value::String(s) => s.trim().parse().ok(),
@@ -154,16 +156,6 @@ pub enum RefreshNeed {
     UnlessCallKnown,
 }
 
-fn set(state: UserState) -> StateChange {
-    StateChange {
-        state,
-        break_code: None,
-        outbound_scenario: None,
-        job_id: None,
-        ends_call: false,
-    }
-}
-
 /// Classifies `ev` (see the module docs).
 pub fn effect(ev: &CccEvent) -> Effect {
     let apply = |change: StateChange| Effect::Apply {
@@ -171,7 +163,7 @@ pub fn effect(ev: &CccEvent) -> Effect {
         then_refresh: RefreshNeed::No,
     };
     let in_call = |state: UserState| {
-        let mut change = set(state);
+        let mut change = StateChange::to(state);
         change.job_id = ev.contact_id.clone().filter(|c| !c.is_empty());
         Effect::Apply {
             change,
@@ -179,7 +171,7 @@ pub fn effect(ev: &CccEvent) -> Effect {
         }
     };
     let ended = |state: UserState, code: Option<&str>| {
-        let mut change = set(state);
+        let mut change = StateChange::to(state);
         change.ends_call = true;
         change.break_code = code.map(str::to_owned);
         change

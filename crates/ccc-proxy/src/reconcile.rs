@@ -53,16 +53,8 @@ pub struct RealtimeAgent {
     #[serde(default)]
     pub state_code: String,
     /// When the agent entered the state (epoch ms).
-    #[serde(default, deserialize_with = "lenient_ms")]
+    #[serde(default, deserialize_with = "crate::events::lenient_i64")]
     pub state_time: Option<i64>,
-}
-
-fn lenient_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
 }
 
 /// What the toolbar shows of an agent, as the sweep compares it.
@@ -162,22 +154,17 @@ pub fn differing(
             (Some(s @ (UserState::Ready | UserState::Working | UserState::Offline)), Some(at)) => {
                 Repair::Apply {
                     change: StateChange {
-                        state: s,
-                        break_code: None,
-                        outbound_scenario: None,
-                        job_id: None,
                         ends_call: true,
+                        ..StateChange::to(s)
                     },
                     at,
                 }
             }
             (Some(UserState::Break), Some(at)) if code.is_some() => Repair::Apply {
                 change: StateChange {
-                    state: UserState::Break,
                     break_code: code.map(str::to_owned),
-                    outbound_scenario: None,
-                    job_id: None,
                     ends_call: true,
+                    ..StateChange::to(UserState::Break)
                 },
                 at,
             },

@@ -78,6 +78,19 @@ pub struct StateChange {
     pub ends_call: bool,
 }
 
+impl StateChange {
+    /// Just `state`, nothing else said.
+    pub fn to(state: UserState) -> Self {
+        StateChange {
+            state,
+            break_code: None,
+            outbound_scenario: None,
+            job_id: None,
+            ends_call: false,
+        }
+    }
+}
+
 impl View {
     /// The version the widget long-polls with (0 before anything is known).
     pub fn version(&self) -> i64 {
@@ -224,13 +237,7 @@ mod tests {
     }
 
     fn change(state: UserState) -> StateChange {
-        StateChange {
-            state,
-            break_code: None,
-            outbound_scenario: None,
-            job_id: None,
-            ends_call: false,
-        }
+        StateChange::to(state)
     }
 
     fn state(v: &View) -> UserState {

@@ -333,17 +333,8 @@ async fn polling_stretches_to_stay_inside_the_budget() {
         config(&sim.endpoint(), &["--upstream-qps", "5"]),
         [127, 0, 0, 1],
     );
-    // Four agents watched, each wanting 20 polls/s.
-    let users = [
-        "agent1@ccc-demo",
-        "agent2@ccc-demo",
-        "agent3@ccc-demo",
-        "supervisor@ccc-demo",
-    ];
-    for u in users {
-        let (s, _, _) = send(&router, get_as("/api/v1/agent", u)).await;
-        assert_eq!(s, 200);
-    }
+    // Four agents watched, each wanting 5 polls/s (--poll-interval-ms 200).
+    watch_every_demo_agent(&router).await;
     let before = sim.state().stats().total_calls;
     let t0 = Instant::now();
     // A command still gets through while background polls fill the budget.
@@ -374,15 +365,7 @@ async fn throttling_backs_everything_off_and_recovers() {
         config(&sim.endpoint(), &["--upstream-qps", "40"]),
         [127, 0, 0, 1],
     );
-    let users = [
-        "agent1@ccc-demo",
-        "agent2@ccc-demo",
-        "agent3@ccc-demo",
-        "supervisor@ccc-demo",
-    ];
-    for u in users {
-        send(&router, get_as("/api/v1/agent", u)).await;
-    }
+    watch_every_demo_agent(&router).await;
     // The account's quota drops to 2 calls/s: 4 agents polled every 200 ms
     // would be 20 calls/s without the backoff.
     sim.state().set_qps_limit(Some(2));
@@ -409,6 +392,10 @@ async fn throttling_backs_everything_off_and_recovers() {
     }
 }
 
-fn get_as(path: &str, user: &str) -> Request<Body> {
-    get(path, user)
+/// A browser of each of the four demo agents looks once (their loops start).
+async fn watch_every_demo_agent(router: &axum::Router) {
+    for u in [AGENT, AGENT2, "agent3@ccc-demo", "supervisor@ccc-demo"] {
+        let (s, _, b) = send(router, get("/api/v1/agent", u)).await;
+        assert_eq!(s, 200, "{b}");
+    }
 }
