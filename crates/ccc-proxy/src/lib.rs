@@ -115,6 +115,27 @@ pub fn demo_events(
     Ok(())
 }
 
+/// With Redis and the demo sign-in, every replica signs cookies with one
+/// key (the first replica's, stored once with `SET NX`), so a user stays
+/// signed in whichever replica answers.
+async fn share_cookie_key(config: &mut Config) -> Result<(), RunError> {
+    let (Some(r), config::AuthConfig::Demo) = (&config.redis, &config.auth) else {
+        return Ok(());
+    };
+    let url = std::str::from_utf8(r.url.expose()).unwrap_or_default();
+    let fleet = fleet::Fleet::new(url, &r.prefix, r.lease_ttl).map_err(RunError::Config)?;
+    match fleet
+        .shared_secret("demo-cookie-key", config.cookie_key.expose())
+        .await
+    {
+        Some(key) => config.cookie_key = config::Secret::new(key),
+        None => {
+            tracing::warn!("redis unreachable: this replica signs demo cookies with its own key")
+        }
+    }
+    Ok(())
+}
+
 /// Runs the proxy until Ctrl-C or SIGTERM (simulator included with `--demo`).
 pub async fn run(mut config: Config) -> Result<(), RunError> {
     if !config.demo && matches!(config.auth, config::AuthConfig::Demo) {
@@ -140,6 +161,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     if let Some(sim) = &sim {
         demo_events(&mut config, sim, addr)?;
     }
+    share_cookie_key(&mut config).await?;
     let state = AppState::new(config, agents).map_err(RunError::Config)?;
     tracing::info!(%addr, endpoint = %state.config.upstream.endpoint, instance = %state.client.instance_id(), "ccc-proxy listening");
     {

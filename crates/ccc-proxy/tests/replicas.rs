@@ -351,6 +351,14 @@ async fn three_replicas_share_agents_survive_failures_and_keep_the_budget() {
     let redis_port = free_port();
     let mut redis = Redis::start(redis_port).expect("redis-server starts");
     redis.ready().await;
+    // Shared secrets (the demo cookie key): the first replica's wins.
+    let fleet = |_: ()| {
+        ccc_proxy::fleet::Fleet::new(&redis.url(), "ccc-proxy:", Duration::from_secs(5)).unwrap()
+    };
+    let first = fleet(()).shared_secret("demo-cookie-key", &[1; 32]).await;
+    let second = fleet(()).shared_secret("demo-cookie-key", &[2; 32]).await;
+    assert_eq!(first, Some(vec![1; 32]));
+    assert_eq!(second, first, "a later replica takes the stored key");
     let sim = ccc_sim::spawn(
         ccc_sim::SimConfig::demo().with_generated_agents(AGENTS),
         SocketAddr::from(([127, 0, 0, 1], 0)),
