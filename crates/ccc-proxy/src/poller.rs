@@ -139,6 +139,8 @@ struct AgentHub {
     tx: watch::Sender<Latest>,
     interest: Mutex<Interest>,
     refresh: Notify,
+    /// Proxy clock (epoch ms) when the latest poll of this agent started.
+    poll_started: std::sync::atomic::AtomicI64,
 }
 
 impl AgentHub {
@@ -563,7 +565,11 @@ impl Hub {
                 let needs_call = then_refresh == RefreshNeed::UnlessCallKnown
                     && applied.load(Ordering::Relaxed)
                     && !change.job_id.as_deref().is_some_and(|j| view.knows_call(j));
-                if no_base.load(Ordering::Relaxed) || needs_call {
+                // Nothing shown yet: the first poll covers the event when it
+                // started after it.
+                let first_poll_covers = agent.poll_started.load(Ordering::Relaxed) >= time;
+                let no_base = no_base.load(Ordering::Relaxed) && !first_poll_covers;
+                if no_base || needs_call {
                     self.refresh_somewhere(&user_id).await;
                 }
             }
@@ -658,6 +664,19 @@ impl Hub {
         }
     }
 
+    /// Tries to take `agent`'s lease at once (fleet mode, nobody holds it).
+    async fn claim_lease(&self, agent: &AgentHub) {
+        let Some(fleet) = self.in_fleet() else { return };
+        if agent.interest().lease.is_some() {
+            return;
+        }
+        if let Ok(leases) = fleet.leases(&[(agent.user_id.clone(), true)]).await {
+            if let Some(lease) = leases.into_iter().next().flatten() {
+                agent.interest().lease = Some(lease);
+            }
+        }
+    }
+
     /// Drops this replica's leases (graceful shutdown).
     pub async fn release_leases(&self) {
         if let Some(fleet) = self.in_fleet() {
@@ -690,6 +709,7 @@ fn new_agent_hub(user_id: &str) -> AgentHub {
             slots: VecDeque::new(),
         }),
         refresh: Notify::new(),
+        poll_started: std::sync::atomic::AtomicI64::new(0),
     }
 }
 
@@ -746,6 +766,11 @@ async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
             }
             wake
         };
+        if first {
+            // A browser waits for its first look: claim the lease now rather
+            // than at the next renewal tick.
+            hub.claim_lease(&agent).await;
+        }
         let device_id = {
             let mut i = agent.interest();
             // Every loop polls at least once: whoever started it wants a snapshot.
@@ -776,6 +801,13 @@ async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
             continue;
         }
         let lease = agent.interest().lease;
+        tracing::debug!(
+            user_id = %agent.user_id,
+            requested = matches!(wake, Wake::Refresh),
+            unknown,
+            timer_due,
+            "polling CCC"
+        );
         // A browser waits for the first look: it goes ahead of background work.
         let priority = if unknown {
             Priority::Command
@@ -783,6 +815,7 @@ async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
             Priority::Background
         };
         let started = now_ms();
+        agent.poll_started.store(started, Ordering::Relaxed);
         match hub
             .client
             .poll_user_status(&agent.user_id, &device_id, priority)
