@@ -1,0 +1,493 @@
+//! `make bench` (scale section): what the proxy costs CCC and how fresh it
+//! keeps the toolbar at contact-center size.
+//!
+//! - Upstream CCC calls per second and per agent state change, for 1,000
+//!   and 10,000 watched agents, each changing state once a minute (a mix of
+//!   calls, after-call work and breaks), with CCC's events on versus
+//!   per-agent polling inside the default budget of 20 calls/s. Time is
+//!   compressed by a factor K (the minute, the reconciliation period and
+//!   the budget scale together); calls/s are reported in real time.
+//! - Freshness: a change in CCC until a waiting browser is answered, p50 and
+//!   p99, through one replica and across two replicas on Redis.
+//! - Proxy memory (RSS of a `ccc-proxy` process) per 1,000 waiting long-polls.
+//!
+//! Loopback only; the figures compare builds on one machine.
+
+// Printing figures is this binary's whole job.
+#![allow(clippy::print_stdout)]
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use ccc_model::UserState;
+use ccc_proxy::{AppState, Args, Config};
+use ccc_sim::{RunningSim, SimConfig, StateChange, WebhookTarget};
+use clap::Parser;
+use serde_json::Value;
+
+const KEY_ID: &str = "LTAI-demo-access-key";
+const KEY_SECRET: &str = "demo-secret-do-not-use-in-production";
+const TOKEN: &str = "bench-events-token-0123";
+/// The default fleet budget (calls/s) the figures are for.
+const BUDGET: f64 = 20.0;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    println!("scale (upstream load per state change; one change per agent per minute):");
+    println!(
+        "  {:>7}  {:<28} {:>10} {:>12} {:>14}",
+        "agents", "mode", "calls/s", "calls/change", "staleness"
+    );
+    for (agents, k_events, k_poll) in [(1_000, 10.0, 10.0), (10_000, 2.0, 20.0)] {
+        let e = load(agents, true, k_events).await;
+        e.print(agents, "events + reconciliation");
+        let p = load(agents, false, k_poll).await;
+        p.print(agents, "per-agent polling");
+    }
+    println!("freshness (change in CCC -> waiting browser answered), events on:");
+    let one = freshness().await;
+    println!(
+        "  one replica:                 p50 {:>6.1} ms   p99 {:>6.1} ms",
+        one.0, one.1
+    );
+    match redis_server() {
+        Some(mut redis) => {
+            let across = freshness_across(&redis.1).await;
+            println!(
+                "  across replicas (Redis):     p50 {:>6.1} ms   p99 {:>6.1} ms",
+                across.0, across.1
+            );
+            let _ = redis.0.kill();
+            let _ = redis.0.wait();
+        }
+        None => {
+            println!("  across replicas: skipped (no redis-server; scripts/setup.sh installs it)")
+        }
+    }
+    memory_per_thousand_waiters().await;
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn config(endpoint: &str, extra: &[&str]) -> Config {
+    let mut argv = vec![
+        "ccc-proxy",
+        "--endpoint",
+        endpoint,
+        "--instance-id",
+        "ccc-demo",
+        "--static-dir",
+        "/nonexistent-ccc-dist",
+        "--poll-idle-secs",
+        "600",
+    ];
+    argv.extend_from_slice(extra);
+    let args = Args::try_parse_from(argv).expect("flags parse");
+    Config::from_args(args, |k| match k {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some(KEY_ID.to_owned()),
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some(KEY_SECRET.to_owned()),
+        _ => None,
+    })
+    .expect("config is valid")
+}
+
+async fn sim(agents: usize) -> RunningSim {
+    let mut c = SimConfig::demo().with_generated_agents(agents);
+    c.timings.demo_calls_secs = None;
+    // Every change is one the bench makes (no timers moving agents).
+    c.timings.ringing_timeout_ms = 3_600_000;
+    c.timings.after_call_ms = 3_600_000;
+    ccc_sim::spawn(c, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("simulator starts")
+}
+
+fn agent(i: usize) -> String {
+    format!("agent{:05}@ccc-demo", i + 1)
+}
+
+/// Builds the proxy for `config` and serves it on a loopback port (its
+/// public origin); returns the state and the base URL.
+async fn serve(mut config: Config) -> (AppState, String) {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    config.listen = addr;
+    let state = AppState::new(config, None).expect("state");
+    tokio::spawn(ccc_proxy::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    (state, format!("http://{addr}"))
+}
+
+fn set(sim: &RunningSim, user: &str, state: UserState, code: Option<&str>) -> bool {
+    sim.state()
+        .set_agent_state(
+            user,
+            &StateChange {
+                state,
+                break_code: code.map(str::to_owned),
+            },
+        )
+        .is_ok()
+}
+
+/// The realistic day of an agent, one step per change: a call (ringing,
+/// talking, after-call work, ready) then a break and back.
+const DAY: [(UserState, Option<&str>); 6] = [
+    (UserState::Ringing, None),
+    (UserState::Talking, None),
+    (UserState::Working, None),
+    (UserState::Ready, None),
+    (UserState::Break, Some("lunch")),
+    (UserState::Ready, None),
+];
+
+struct Load {
+    calls_per_sec: f64,
+    calls_per_change: f64,
+    staleness: String,
+}
+
+impl Load {
+    fn print(&self, agents: usize, mode: &str) {
+        println!(
+            "  {agents:>7}  {mode:<28} {:>10.2} {:>12.3} {:>14}",
+            self.calls_per_sec, self.calls_per_change, self.staleness
+        );
+    }
+}
+
+/// Runs `agents` watched agents for one compressed minute (factor `k`).
+async fn load(agents: usize, events: bool, k: f64) -> Load {
+    let sim = sim(agents).await;
+    // Agent i is at step i % 6 of its day: the measured minute makes that step.
+    for i in 0..agents {
+        set(&sim, &agent(i), UserState::Ready, None);
+        for (prev, code) in DAY.iter().take(i % DAY.len()) {
+            set(&sim, &agent(i), prev.clone(), *code);
+        }
+    }
+    let qps = format!("{}", BUDGET * k);
+    let reconcile = format!("{}", (30.0 / k).max(1.0).round());
+    let interval = format!("{}", (1000.0 / k).max(10.0).round());
+    let mut flags = vec!["--upstream-qps", qps.as_str()];
+    if events {
+        flags.extend([
+            "--events-token",
+            TOKEN,
+            "--reconcile-secs",
+            reconcile.as_str(),
+        ]);
+    } else {
+        flags.extend(["--poll-interval-ms", interval.as_str()]);
+    }
+    let (state, base) = serve(config(&sim.endpoint(), &flags)).await;
+    if events {
+        sim.state().set_webhook(Some(
+            WebhookTarget::new(&format!("{base}/ccc/events"), Some(TOKEN.to_owned())).unwrap(),
+        ));
+    }
+    // Warm-up (browsers opening, not measured): every agent watched, known.
+    state.client.budget().set_qps(5_000.0);
+    for i in 0..agents {
+        state.hub.touch(&agent(i), None);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while (0..agents).any(|i| state.hub.view(&agent(i)).is_none()) {
+        assert!(Instant::now() < deadline, "warm-up did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    state.client.budget().set_qps(BUDGET * k);
+    // Polling: let one stretched interval pass, so the polls spread out as
+    // they do in a running centre (steady state, not the warm-up's wave).
+    let settle = if events {
+        Duration::from_millis(300)
+    } else {
+        state.hub.poll_interval()
+    };
+    tokio::time::sleep(settle).await;
+    sim.state().reset_stats();
+    // One compressed minute: every agent makes one change, spread evenly.
+    let minute = Duration::from_secs_f64(60.0 / k);
+    let started = Instant::now();
+    let mut changes = 0u64;
+    for i in 0..agents {
+        let at = minute.mul_f64(i as f64 / agents as f64);
+        if let Some(wait) = at.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        let (s, code) = DAY[i % DAY.len()].clone();
+        if set(&sim, &agent(i), s, code) {
+            changes += 1;
+        }
+    }
+    if let Some(rest) = minute.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let stats = sim.state().stats();
+    let total_changes = changes;
+    let calls = stats.total_calls as f64;
+    let staleness = if events {
+        "events (ms)".to_owned()
+    } else {
+        let interval = state.hub.poll_interval().as_secs_f64() * k;
+        format!("~{interval:.0} s")
+    };
+    let load = Load {
+        calls_per_sec: calls / secs / k,
+        calls_per_change: calls / total_changes.max(1) as f64,
+        staleness,
+    };
+    state.begin_shutdown();
+    sim.shutdown().await;
+    load
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+/// Changes `agents` agents one after another while a browser of each waits
+/// on `watch`, the simulator pushing events to `receive`. Returns p50/p99 ms.
+async fn measure(sim: &RunningSim, watch: &str, agents: usize) -> (f64, f64) {
+    let http = reqwest::Client::new();
+    let mut lat = Vec::with_capacity(agents);
+    for i in 0..agents {
+        let user = agent(i);
+        let url = format!("{watch}/api/v1/agent");
+        let first: Value = get(&http, &url, &user).await;
+        let since = first["contextId"].as_i64().unwrap_or_default();
+        let code = if first["agent"]["breakCode"] == "lunch" {
+            "meeting"
+        } else {
+            "lunch"
+        };
+        let waiter = {
+            let (http, user) = (http.clone(), user.clone());
+            let url = format!("{url}?since={since}&wait=20");
+            tokio::spawn(async move {
+                loop {
+                    let b: Value = get(&http, &url, &user).await;
+                    if b["agent"]["breakCode"] == code {
+                        return Instant::now();
+                    }
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let t0 = Instant::now();
+        set(sim, &user, UserState::Break, Some(code));
+        let t1 = waiter.await.unwrap();
+        lat.push(t1.duration_since(t0).as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(f64::total_cmp);
+    (percentile(&lat, 0.5), percentile(&lat, 0.99))
+}
+
+async fn get(http: &reqwest::Client, url: &str, user: &str) -> Value {
+    let res = http
+        .get(url)
+        .header("x-forwarded-user", user)
+        .header("x-ccc-device-id", "bench")
+        .send()
+        .await
+        .expect("proxy answers");
+    serde_json::from_slice(&res.bytes().await.unwrap_or_default()).unwrap_or(Value::Null)
+}
+
+async fn freshness() -> (f64, f64) {
+    let sim = sim(200).await;
+    for i in 0..200 {
+        set(&sim, &agent(i), UserState::Break, Some("lunch"));
+    }
+    let (state, base) = serve(config(
+        &sim.endpoint(),
+        &["--events-token", TOKEN, "--upstream-qps", "1000"],
+    ))
+    .await;
+    sim.state().set_webhook(Some(
+        WebhookTarget::new(&format!("{base}/ccc/events"), Some(TOKEN.to_owned())).unwrap(),
+    ));
+    let r = measure(&sim, &base, 200).await;
+    state.begin_shutdown();
+    sim.shutdown().await;
+    r
+}
+
+/// A `redis-server` on a free loopback port, when installed.
+fn redis_server() -> Option<(std::process::Child, String)> {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    Some((child, format!("redis://127.0.0.1:{port}/")))
+}
+
+async fn freshness_across(redis_url: &str) -> (f64, f64) {
+    let sim = sim(200).await;
+    for i in 0..200 {
+        set(&sim, &agent(i), UserState::Break, Some("lunch"));
+    }
+    let flags = [
+        "--events-token",
+        TOKEN,
+        "--upstream-qps",
+        "1000",
+        "--redis-url",
+        redis_url,
+    ];
+    let (a, base_a) = serve(config(&sim.endpoint(), &flags)).await;
+    let (b, base_b) = serve(config(&sim.endpoint(), &flags)).await;
+    // Wait for both to reach Redis.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(a.fleet.as_ref().is_some_and(|f| f.healthy())
+        && b.fleet.as_ref().is_some_and(|f| f.healthy()))
+    {
+        assert!(Instant::now() < deadline, "replicas never reached redis");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Events reach replica A; the browsers wait on replica B.
+    sim.state().set_webhook(Some(
+        WebhookTarget::new(&format!("{base_a}/ccc/events"), Some(TOKEN.to_owned())).unwrap(),
+    ));
+    let r = measure(&sim, &base_b, 200).await;
+    a.begin_shutdown();
+    b.begin_shutdown();
+    sim.shutdown().await;
+    r
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn memory_per_thousand_waiters() {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("ccc-proxy")))
+        .filter(|p| p.exists());
+    let Some(exe) = exe else {
+        println!("proxy memory: skipped (build the ccc-proxy binary first)");
+        return;
+    };
+    let sim = sim(1000).await;
+    for i in 0..1000 {
+        set(&sim, &agent(i), UserState::Ready, None);
+    }
+    let port = free_port();
+    let mut child = Command::new(exe)
+        .args(["--endpoint", &sim.endpoint(), "--instance-id", "ccc-demo"])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--auth", "header"])
+        .args([
+            "--static-dir",
+            "/nonexistent-ccc-dist",
+            "--events-token",
+            TOKEN,
+        ])
+        .args(["--upstream-qps", "2000", "--poll-idle-secs", "600"])
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ccc-proxy starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(2000)
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "ccc-proxy did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Every agent known first (their hubs exist), then measure the waiters alone.
+    let mut since = Vec::new();
+    for i in 0..1000 {
+        let b = get(&http, &format!("{base}/api/v1/agent"), &agent(i)).await;
+        since.push(b["contextId"].as_i64().unwrap_or_default());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(child.id());
+    let mut waiters = Vec::new();
+    for (i, s) in since.iter().enumerate() {
+        let (http, url, user) = (
+            http.clone(),
+            format!("{base}/api/v1/agent?since={s}&wait=30"),
+            agent(i),
+        );
+        waiters.push(tokio::spawn(async move { get(&http, &url, &user).await }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap_or_default();
+        let n = text
+            .lines()
+            .find(|l| l.starts_with("ccc_proxy_longpoll_waiters "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if n >= 1000.0 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let after = rss_kib(child.id());
+    println!(
+        "proxy memory: RSS {:.1} MiB with 1,000 agents known, {:.1} MiB with 1,000 long-polls waiting: {:.2} MiB per 1,000 waiters",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        after.saturating_sub(before) as f64 / 1024.0
+    );
+    for w in waiters {
+        w.abort();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    sim.shutdown().await;
+}
