@@ -389,6 +389,7 @@ impl Hub {
         let agent = self.agent(user_id);
         self.update(&agent, None, |v| v.apply_poll(data, started_at, now_ms()))
             .await
+            .0
     }
 
     /// The shown view of `user_id`, if any.
@@ -415,13 +416,14 @@ impl Hub {
 
     /// Applies `f` to the agent's view: locally, or as a compare-and-set of
     /// the stored view in Redis (published to every replica). `fence`: the
-    /// owner's lease, for its polls.
+    /// owner's lease, for its polls. Returns the view shown afterwards and
+    /// what `f` did.
     async fn update(
         &self,
         agent: &AgentHub,
         fence: Option<Lease>,
         f: impl Fn(&mut View) -> Applied,
-    ) -> View {
+    ) -> (View, Applied) {
         if let Some(fleet) = self.in_fleet() {
             for _ in 0..CAS_ATTEMPTS {
                 let Ok((rev, remote)) = fleet.load(&agent.user_id).await else {
@@ -435,7 +437,7 @@ impl Hub {
                 let applied = f(&mut next);
                 if matches!(applied, Applied::Stale | Applied::NoBase) {
                     merge_remote(agent, next);
-                    return agent.tx.borrow().view.clone();
+                    return (agent.tx.borrow().view.clone(), applied);
                 }
                 if applied == Applied::Changed && next.version() <= local.version() {
                     if let Some(s) = next.snapshot.as_mut() {
@@ -455,24 +457,26 @@ impl Hub {
                     Ok(Cas::Stored) => {
                         merge_remote(agent, next);
                         agent.tx.send_if_modified(|l| l.error.take().is_some());
-                        return agent.tx.borrow().view.clone();
+                        return (agent.tx.borrow().view.clone(), applied);
                     }
                     Ok(Cas::Conflict) => continue,
                     Ok(Cas::Fenced) => {
                         tracing::debug!(user_id = %agent.user_id, "lease moved on; poll dropped");
                         agent.interest().lease = None;
-                        return agent.tx.borrow().view.clone();
+                        return (agent.tx.borrow().view.clone(), Applied::Stale);
                     }
                     Err(_) => break,
                 }
             }
         }
+        let mut applied = Applied::Stale;
         agent.tx.send_if_modified(|l| {
             let had_error = l.error.take().is_some();
-            f(&mut l.view) == Applied::Changed || had_error
+            applied = f(&mut l.view);
+            applied == Applied::Changed || had_error
         });
         let v = agent.tx.borrow().view.clone();
-        v
+        (v, applied)
     }
 
     fn request_refresh(&self, agent: &AgentHub) {
@@ -547,28 +551,21 @@ impl Hub {
                 change,
                 then_refresh,
             } => {
-                let applied = std::sync::atomic::AtomicBool::new(false);
-                let no_base = std::sync::atomic::AtomicBool::new(false);
-                let view = self
+                let (view, outcome) = self
                     .update(&agent, None, |v| {
-                        let r = v.apply_event(&change, time, ev.context_id, now_ms());
-                        applied.store(r != Applied::Stale, Ordering::Relaxed);
-                        no_base.store(r == Applied::NoBase, Ordering::Relaxed);
-                        r
+                        v.apply_event(&change, time, ev.context_id, now_ms())
                     })
                     .await;
-                self.metrics.ccc_event(if applied.load(Ordering::Relaxed) {
-                    "applied"
-                } else {
-                    "ignored"
-                });
+                let applied = matches!(outcome, Applied::Changed | Applied::Confirmed);
+                self.metrics
+                    .ccc_event(if applied { "applied" } else { "ignored" });
                 let needs_call = then_refresh == RefreshNeed::UnlessCallKnown
-                    && applied.load(Ordering::Relaxed)
+                    && applied
                     && !change.job_id.as_deref().is_some_and(|j| view.knows_call(j));
                 // Nothing shown yet: the first poll covers the event when it
                 // started after it.
                 let first_poll_covers = agent.poll_started.load(Ordering::Relaxed) >= time;
-                let no_base = no_base.load(Ordering::Relaxed) && !first_poll_covers;
+                let no_base = outcome == Applied::NoBase && !first_poll_covers;
                 if no_base || needs_call {
                     self.refresh_somewhere(&user_id).await;
                 }
@@ -650,11 +647,10 @@ impl Hub {
             };
             match repair {
                 reconcile::Repair::Apply { change, at } => {
-                    let applied = self
+                    let (_, outcome) = self
                         .update(&agent, None, |v| v.apply_event(&change, at, None, now_ms()))
                         .await;
-                    let shown = applied.snapshot.as_ref().map(|s| &s.agent.state);
-                    if shown != Some(&change.state) {
+                    if matches!(outcome, Applied::Stale | Applied::NoBase) {
                         // The sweep's time did not beat the shown one: ask CCC.
                         self.request_refresh(&agent);
                     }

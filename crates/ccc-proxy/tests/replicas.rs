@@ -416,6 +416,18 @@ async fn three_replicas_share_agents_survive_failures_and_keep_the_budget() {
     }
     one_owner_each(&http, &redis.url(), &replicas, 10).await;
 
+    // Start-up refreshes (events racing the first polls) settle first.
+    let polls = || sim.state().stats().calls_of("PollUserStatus");
+    let mut last = (polls(), Instant::now());
+    until("start-up polling to settle", 20, || {
+        let now = polls();
+        if now != last.0 {
+            last = (now, Instant::now());
+        }
+        let quiet = last.1.elapsed() >= Duration::from_millis(700);
+        async move { quiet }
+    })
+    .await;
     // A change reaches every waiter, on every replica, without polling.
     let polls_before = sim.state().stats().calls_of("PollUserStatus");
     set_all(&sim, UserState::Break, Some("lunch"));
