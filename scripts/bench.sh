@@ -1,9 +1,28 @@
 #!/usr/bin/env bash
-# Prints the performance figures (bundle bytes, command and long-poll latency,
-# upstream load). Figures, not pass/fail: compare them between builds.
+# Prints the performance figures (bundle bytes, time to first state, command
+# and long-poll latency, upstream load). Figures, not pass/fail: compare
+# them between builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+
+# Where the widget's bytes go: twiggy over the release wasm, optimised like
+# the bundle but keeping function names (-g), so the table names functions.
+if ! command -v twiggy >/dev/null; then
+  echo "==> installing twiggy (once)" >&2
+  cargo install twiggy --version 0.8.0 --locked --quiet
+fi
+wasm=target/wasm32-unknown-unknown/release/ccc_toolbar.wasm
+if [ -f "$wasm" ]; then
+  tmp=$(mktemp -d)
+  wasm-bindgen "$wasm" --out-dir "$tmp" --target web --no-typescript
+  wasm-opt -Oz --converge -g "$tmp/ccc_toolbar_bg.wasm" -o "$tmp/named.wasm"
+  echo "twiggy top 10 of the widget's wasm (release, wasm-opt -Oz; the names"
+  echo "section, kept only for this table, is left out of the rows but not of the sum):"
+  twiggy top -n 11 "$tmp/named.wasm" | grep -v '"function names" subsection' 
+  rm -rf "$tmp"
+fi
+
 cargo run --quiet --profile server -p ccc-e2e --bin bench
 # Scale: upstream calls per state change (events vs polling), freshness across
 # replicas (starts its own redis-server), memory per 1,000 waiting long-polls.

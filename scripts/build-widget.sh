@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 
+# Panic locations name source files: keep the build machine's cargo registry
+# path out of the wasm (bytes, and hygiene). The toolchain's own paths are
+# already /rustc/<hash>/... in the shipped std.
+registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+export RUSTFLAGS="--remap-path-prefix=$registry=/crates ${RUSTFLAGS:-}"
+
 echo "==> building the widget (trunk build --release --offline)" >&2
 trunk build --release --offline >/tmp/ccc-trunk-build.log 2>&1 || {
   cat /tmp/ccc-trunk-build.log >&2

@@ -1,14 +1,17 @@
 //! The proxy's API behind a trait, so the sync loop and the controls can be
 //! tested against a fake ([`crate::testing::FakeApi`]). [`HttpApi`] is the
-//! real client over `fetch`; it decodes with serde-wasm-bindgen (no serde_json).
+//! real client over gloo-net; bodies are decoded from the JS value with
+//! serde-wasm-bindgen (no serde_json), and dropping a request's future aborts
+//! it through its `AbortController`.
 
 use std::{future::Future, pin::Pin};
 
 use ccc_model::api::{AgentSnapshot, ApiErrorBody, Session};
+use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit, Response};
+use web_sys::{AbortController, RequestCredentials};
 
 use crate::{
     browser::{js_object, js_str},
@@ -66,6 +69,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// An answer: its status and its JSON body (`None`: not JSON).
+struct Answer {
+    ok: bool,
+    status: u16,
+    json: Option<JsValue>,
+}
+
 impl HttpApi {
     /// `base` is prepended to `/api/v1/...` (`""` = same origin root); `token`
     /// is a JS function returning the bearer token (string or Promise) for jwt mode.
@@ -90,72 +100,88 @@ impl HttpApi {
         Ok(v.as_string().filter(|s| !s.is_empty()))
     }
 
-    async fn fetch<T: DeserializeOwned>(
+    /// `GET` (`body: None`) or `POST` (JSON `body`) of `${base}${path}`:
+    /// one non-generic function for every request.
+    async fn send(
         &self,
-        method: &str,
         path: &str,
+        query: &[(&str, &str)],
         body: Option<JsValue>,
-    ) -> Result<T, Failure> {
-        let fail = |_| Failure::Network;
-        let headers = Headers::new().map_err(fail)?;
-        headers.set("Accept", "application/json").map_err(fail)?;
-        headers
-            .set("X-CCC-Device-Id", &self.device_id)
-            .map_err(fail)?;
+    ) -> Result<Answer, Failure> {
+        let url = [self.base.as_str(), path].concat();
+        let mut req: RequestBuilder = match body {
+            Some(_) => Request::post(&url)
+                .header("Content-Type", "application/json")
+                .header("X-Requested-With", "ccc-toolbar"),
+            None => Request::get(&url),
+        };
+        req = req
+            .header("Accept", "application/json")
+            .header("X-CCC-Device-Id", &self.device_id)
+            .credentials(RequestCredentials::SameOrigin);
+        if !query.is_empty() {
+            req = req.query(query.iter().copied());
+        }
         if let Some(token) = self.bearer().await? {
-            headers
-                .set("Authorization", &format!("Bearer {token}"))
-                .map_err(fail)?;
+            req = req.header("Authorization", &["Bearer ", &token].concat());
         }
-        let init = RequestInit::new();
-        init.set_method(method);
-        init.set_credentials(RequestCredentials::SameOrigin);
-        if let Some(body) = body {
-            headers
-                .set("Content-Type", "application/json")
-                .map_err(fail)?;
-            headers
-                .set("X-Requested-With", "ccc-toolbar")
-                .map_err(fail)?;
-            let text = js_sys::JSON::stringify(&body).map_err(fail)?;
-            init.set_body(&text);
-        }
-        init.set_headers(&headers);
         let abort = AbortOnDrop(AbortController::new().ok());
-        if let Some(c) = &abort.0 {
-            init.set_signal(Some(&c.signal()));
+        req = req.abort_signal(abort.0.as_ref().map(|c| c.signal()).as_ref());
+        let req = match body {
+            Some(b) => {
+                let text = js_sys::JSON::stringify(&b).map_err(|_| Failure::Network)?;
+                req.body(text)
+            }
+            None => req.build(),
         }
-        let url = format!("{}{path}", self.base);
-        let request = Request::new_with_str_and_init(&url, &init).map_err(fail)?;
-        let window = web_sys::window().ok_or(Failure::Network)?;
-        let resp: Response = JsFuture::from(window.fetch_with_request(&request))
-            .await
-            .map_err(fail)?
-            .unchecked_into();
-        let status = resp.status();
+        .map_err(|_| Failure::Network)?;
+        let resp: web_sys::Response = req.send().await.map_err(|_| Failure::Network)?.into();
         let json = match resp.json() {
             Ok(p) => JsFuture::from(p).await.ok(),
             Err(_) => None,
         };
         drop(abort);
-        if resp.ok() {
-            let json = json.ok_or(Failure::Decode)?;
+        Ok(Answer {
+            ok: resp.ok(),
+            status: resp.status(),
+            json,
+        })
+    }
+
+    async fn fetch<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<JsValue>,
+    ) -> Result<T, Failure> {
+        let answer = self.send(path, query, body).await?;
+        if answer.ok {
+            let json = answer.json.ok_or(Failure::Decode)?;
             serde_wasm_bindgen::from_value(json).map_err(|_| Failure::Decode)
         } else {
-            match json.and_then(|j| serde_wasm_bindgen::from_value::<ApiErrorBody>(j).ok()) {
-                Some(b) => Err(Failure::Api {
-                    status,
-                    error: b.error,
-                }),
-                None => Err(Failure::Http { status }),
-            }
+            Err(failure(answer))
         }
+    }
+}
+
+/// The failure an error answer stands for.
+fn failure(answer: Answer) -> Failure {
+    let status = answer.status;
+    match answer
+        .json
+        .and_then(|j| serde_wasm_bindgen::from_value::<ApiErrorBody>(j).ok())
+    {
+        Some(b) => Failure::Api {
+            status,
+            error: b.error,
+        },
+        None => Failure::Http { status },
     }
 }
 
 impl AgentApi for HttpApi {
     fn session(&self) -> LocalFuture<'_, Result<Session, Failure>> {
-        Box::pin(self.fetch("GET", "/api/v1/session", None))
+        Box::pin(self.fetch("/api/v1/session", &[], None))
     }
 
     fn agent(
@@ -163,11 +189,14 @@ impl AgentApi for HttpApi {
         since: Option<i64>,
         wait_secs: u32,
     ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
-        let path = match since {
-            Some(s) => format!("/api/v1/agent?since={s}&wait={wait_secs}"),
-            None => "/api/v1/agent".to_owned(),
-        };
-        Box::pin(async move { self.fetch("GET", &path, None).await })
+        Box::pin(async move {
+            let (mut s, mut w) = (itoa::Buffer::new(), itoa::Buffer::new());
+            let query = match since {
+                Some(since) => vec![("since", s.format(since)), ("wait", w.format(wait_secs))],
+                None => Vec::new(),
+            };
+            self.fetch("/api/v1/agent", &query, None).await
+        })
     }
 
     fn command(&self, cmd: Command) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
@@ -181,7 +210,8 @@ impl AgentApi for HttpApi {
                     ("mobile", js_str(w.mobile.as_deref())),
                 ]),
             };
-            self.fetch("POST", &cmd.path(), Some(body)).await
+            let path = ["/api/v1/agent/", cmd.kind().name()].concat();
+            self.fetch(&path, &[], Some(body)).await
         })
     }
 

@@ -1,11 +1,10 @@
-//! Small browser helpers: timers as futures, a wake-up signal, racing two
-//! futures, storage, event listeners that remove themselves when dropped,
-//! plain JS objects.
+//! Small browser helpers: timers as futures, a wake-up signal, storage,
+//! event listeners that remove themselves when dropped, plain JS objects.
+//! The hooks in [`crate::hooks`] tie them to a reactive owner.
 
 use std::{
     cell::{Cell, RefCell},
     future::{poll_fn, Future},
-    pin::pin,
     rc::Rc,
     task::{Poll, Waker},
 };
@@ -177,31 +176,6 @@ impl Notify {
         })
         .await
     }
-}
-
-/// Which of two raced futures finished first.
-#[derive(Debug)]
-pub enum Either<A, B> {
-    /// The first.
-    Left(A),
-    /// The second.
-    Right(B),
-}
-
-/// Runs both, returns the first to finish; the other is dropped (which aborts a fetch).
-pub async fn race<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
-    let mut a = pin!(a);
-    let mut b = pin!(b);
-    poll_fn(|cx| {
-        if let Poll::Ready(v) = a.as_mut().poll(cx) {
-            return Poll::Ready(Either::Left(v));
-        }
-        if let Poll::Ready(v) = b.as_mut().poll(cx) {
-            return Poll::Ready(Either::Right(v));
-        }
-        Poll::Pending
-    })
-    .await
 }
 
 /// An event listener, removed when dropped.

@@ -1,11 +1,10 @@
 //! The JS API: `mount(element, options)` → `ToolbarHandle`, and the
 //! auto-start of the standalone page (an element with `data-ccc-toolbar-auto`).
 
-use std::rc::Rc;
+use std::{any::Any, rc::Rc};
 
 use js_sys::Reflect;
 use leptos::prelude::*;
-use send_wrapper::SendWrapper;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlElement;
 
@@ -14,13 +13,13 @@ use crate::{
     browser::device_id,
     components::{toolbar_view, Theme},
     dom,
-    events::{host_command, listen_parent_commands, use_host_events, Emitter},
+    events::{host_command, use_host_events, use_parent_commands, Emitter},
+    hooks::{use_shortcuts, use_sync},
     i18n::Lang,
     logic::{
         host::{is_origin, HostCommand},
         shortcuts::{self, Combo, ShortcutAction},
     },
-    runtime::{use_shortcuts, use_sync},
     state::{SyncConfig, Toolbar},
 };
 
@@ -111,7 +110,8 @@ impl MountOptions {
 #[wasm_bindgen]
 pub struct ToolbarHandle {
     toolbar: Toolbar,
-    mounted: Option<SendWrapper<dom::Mounted>>,
+    /// The mounted view: dropping it unmounts and cleans the owner up.
+    mounted: Option<Box<dyn Any>>,
 }
 
 impl std::fmt::Debug for ToolbarHandle {
@@ -168,25 +168,31 @@ pub fn mount_with_api(
     let lang = options.lang.unwrap_or_else(browser_lang);
     let toolbar = Toolbar::new(api, config, lang);
     let host: web_sys::EventTarget = element.clone().into();
+    let MountOptions {
+        shortcuts,
+        parent_origin,
+        standalone,
+        theme,
+        ..
+    } = options;
     let handle = dom::mount(&element, move || {
         use_sync(toolbar);
-        use_shortcuts(toolbar, options.shortcuts.clone());
+        use_shortcuts(toolbar, shortcuts);
         use_host_events(
             toolbar,
             Emitter {
-                host: Some(host.clone()),
-                parent_origin: options.parent_origin.clone(),
+                host: Some(host),
+                parent_origin: parent_origin.clone(),
             },
         );
-        if let Some(origin) = options.parent_origin.clone() {
-            let guard = SendWrapper::new(listen_parent_commands(toolbar, origin));
-            on_cleanup(move || drop(guard));
+        if let Some(origin) = parent_origin {
+            use_parent_commands(toolbar, origin);
         }
-        toolbar_view(toolbar, options.standalone, options.theme)
+        toolbar_view(toolbar, standalone, theme)
     });
     ToolbarHandle {
         toolbar,
-        mounted: Some(SendWrapper::new(handle)),
+        mounted: Some(Box::new(handle)),
     }
 }
 

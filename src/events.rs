@@ -11,8 +11,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CustomEvent, CustomEventInit, EventTarget, MessageEvent};
 
 use crate::{
-    browser::{js_object, js_str, listen, Listener},
+    browser::{js_object, js_str},
     components::call_info::{call_start, other_party},
+    hooks::use_event_listener,
     logic::host::{HostCommand, HostRequest, SCHEMA_VERSION},
     state::Toolbar,
 };
@@ -37,7 +38,7 @@ impl Emitter {
             let init = CustomEventInit::new();
             init.set_bubbles(true);
             init.set_detail(&detail);
-            if let Ok(ev) = CustomEvent::new_with_event_init_dict(&format!("ccc:{kind}"), &init) {
+            if let Ok(ev) = CustomEvent::new_with_event_init_dict(&["ccc:", kind].concat(), &init) {
                 let _ = host.dispatch_event(&ev);
             }
         }
@@ -379,11 +380,13 @@ pub fn host_command(tb: Toolbar, cmd: &HostCommand) -> Result<bool, &'static str
 }
 
 /// Iframe mode: accepts `{version: 1, command, ...}` messages only from the
-/// parent window at `parent_origin`.
-pub fn listen_parent_commands(tb: Toolbar, parent_origin: String) -> Option<Listener> {
-    let window = web_sys::window()?;
+/// parent window at `parent_origin`, while the current owner lives.
+pub fn use_parent_commands(tb: Toolbar, parent_origin: String) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let target: EventTarget = window.clone().into();
-    Some(listen(&target, "message", move |ev| {
+    use_event_listener(&target, "message", move |ev| {
         let Some(msg) = ev.dyn_ref::<MessageEvent>() else {
             return;
         };
@@ -404,5 +407,5 @@ pub fn listen_parent_commands(tb: Toolbar, parent_origin: String) -> Option<List
         if cmd.version == Some(SCHEMA_VERSION) {
             let _ = host_command(tb, &cmd);
         }
-    }))
+    });
 }

@@ -3,8 +3,10 @@
 //!
 //! - [`logic`]: business rules, plain Rust with plain tests.
 //! - [`api`]: the proxy API behind a trait; [`testing`]: a fake of it.
-//! - [`state`]: signals with the last server truth, the sync loop, commands.
-//! - [`components`]: one `#[component]` per file; [`runtime`]: browser hooks;
+//! - [`state`]: signals with the last server truth, and commands;
+//!   [`sync`]: the long-poll loop that feeds it.
+//! - [`components`]: one part of the toolbar per file, built with [`dom`];
+//!   [`hooks`]: browser integrations as `use_*` hooks;
 //!   [`events`]: host-page events and iframe messages; [`embed`]: the JS API
 //!   (`mount`) and the standalone page's auto-start.
 //!
@@ -17,10 +19,11 @@ pub mod components;
 pub mod dom;
 pub mod embed;
 pub mod events;
+pub mod hooks;
 pub mod i18n;
 pub mod logic;
-pub mod runtime;
 pub mod state;
+pub mod sync;
 pub mod testing;
 
 pub use embed::{mount, ToolbarHandle};

@@ -1,21 +1,27 @@
-//! The toolbar's state (signals holding the last server truth) and the two
-//! things that change it: the sync loop and commands.
+//! The toolbar's state: signals holding the last server truth, and the two
+//! things that change it, snapshots ([`Toolbar::apply`], fed by
+//! [`crate::sync`]) and commands ([`Toolbar::run`]).
+//!
+//! Where snapshots come from is kept out of here on purpose: today every tab
+//! long-polls the proxy itself; with a leader tab (one poller per browser,
+//! the others fed over a `BroadcastChannel`), followers call the same
+//! [`Toolbar::apply`], [`Toolbar::sync_succeeded`] and [`Toolbar::sync_failed`].
 
-use std::{cell::Cell, rc::Rc};
+use std::rc::Rc;
 
 use ccc_model::api::{AgentSnapshot, Session};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     api::AgentApi,
-    browser::{now_ms, race, random, sleep, Either, Notify},
+    browser::{now_ms, Notify},
     i18n::{tr, Lang},
     logic::{
         breaks,
         clock::{elapsed_since, skew_offset},
         command::{Command, CommandKind, Pending},
         controls::{why_not, ControlContext},
-        explain_failure, takeover, Backoff, ConnectionState, Failure, SyncHealth,
+        explain_failure, takeover, ConnectionState, Failure, SyncHealth,
     },
 };
 
@@ -119,9 +125,9 @@ pub struct Toolbar {
     /// The break menu is open.
     pub break_menu_open: RwSignal<bool>,
     device_id: StoredValue<String>,
-    api: StoredValue<Rc<dyn AgentApi>, LocalStorage>,
-    wake: StoredValue<Rc<Notify>, LocalStorage>,
-    config: StoredValue<SyncConfig>,
+    pub(crate) api: StoredValue<Rc<dyn AgentApi>, LocalStorage>,
+    pub(crate) wake: StoredValue<Rc<Notify>, LocalStorage>,
+    pub(crate) config: StoredValue<SyncConfig>,
 }
 
 impl Toolbar {
@@ -267,108 +273,29 @@ impl Toolbar {
         self.wake.with_value(|w| w.notify());
     }
 
+    /// A sync brought `snap` at local time `now`: show it, mark the
+    /// connection healthy, clear a sync error.
+    pub fn sync_succeeded(&self, snap: AgentSnapshot, now: f64) {
+        self.apply(snap, now);
+        self.health.update(|h| h.success(now));
+        if self
+            .error
+            .with_untracked(|e| e.as_ref().is_some_and(|e| e.command.is_none()))
+        {
+            self.error.set(None);
+        }
+    }
+
+    /// A sync failed: the connection degrades; a lost identity is explained.
+    pub fn sync_failed(&self, f: Failure) {
+        self.health.update(SyncHealth::failure);
+        if f.is_unauthenticated() {
+            self.show(None, Problem::Failed(f));
+        }
+    }
+
     /// Sets whether the browser says it is offline.
     pub fn set_browser_offline(&self, offline: bool) {
         self.health.update(|h| h.browser_offline = offline);
-    }
-
-    /// Starts the sync loop; it runs until [`SyncHandle::stop`] (or drop).
-    pub fn start_sync(&self) -> SyncHandle {
-        let stop = Rc::new(Cell::new(false));
-        let handle = SyncHandle {
-            stop: stop.clone(),
-            wake: self.wake.get_value(),
-        };
-        let this = *self;
-        spawn_local(sync_loop(this, stop));
-        handle
-    }
-}
-
-/// Stops the sync loop when dropped.
-#[derive(Debug)]
-pub struct SyncHandle {
-    stop: Rc<Cell<bool>>,
-    wake: Rc<Notify>,
-}
-
-impl SyncHandle {
-    /// Stops the loop and aborts its request.
-    pub fn stop(&self) {
-        self.stop.set(true);
-        self.wake.notify();
-    }
-}
-
-impl Drop for SyncHandle {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Long-polls the agent's snapshot; backs off on failure; wakes at once on
-/// `resync()`.
-async fn sync_loop(tb: Toolbar, stop: Rc<Cell<bool>>) {
-    let Some(api) = tb.api.try_get_value() else {
-        return;
-    };
-    let Some(wake) = tb.wake.try_get_value() else {
-        return;
-    };
-    let Some(config) = tb.config.try_get_value() else {
-        return;
-    };
-    let mut backoff = Backoff::new(config.backoff_base_ms, config.backoff_cap_ms);
-    let mut fresh = true;
-    while !stop.get() {
-        let since = if fresh {
-            None
-        } else {
-            tb.snapshot
-                .try_with_untracked(|s| s.as_ref().map(|s| s.context_id))
-                .flatten()
-        };
-        let need_session = tb
-            .session
-            .try_with_untracked(Option::is_none)
-            .unwrap_or(false);
-        let attempt = async {
-            if need_session {
-                let s = api.session().await?;
-                tb.session.try_set(Some(s));
-            }
-            api.agent(since, config.wait_secs).await
-        };
-        let outcome = race(attempt, wake.notified()).await;
-        if stop.get() {
-            return;
-        }
-        match outcome {
-            Either::Left(Ok(snap)) => {
-                let now = now_ms();
-                tb.apply(snap, now);
-                tb.health.update(|h| h.success(now));
-                if tb
-                    .error
-                    .with_untracked(|e| e.as_ref().is_some_and(|e| e.command.is_none()))
-                {
-                    tb.error.set(None);
-                }
-                backoff.reset();
-                fresh = false;
-            }
-            Either::Left(Err(f)) => {
-                tb.health.update(SyncHealth::failure);
-                if f.is_unauthenticated() {
-                    tb.show(None, Problem::Failed(f));
-                }
-                fresh = true;
-                let delay = backoff.next_delay(random());
-                if let Either::Right(()) = race(sleep(delay), wake.notified()).await {
-                    backoff.reset();
-                }
-            }
-            Either::Right(()) => fresh = true,
-        }
     }
 }

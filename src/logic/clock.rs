@@ -13,20 +13,42 @@ pub fn elapsed_since(since_ms: i64, now_local_ms: f64, offset_ms: f64) -> i64 {
     ((now_local_ms + offset_ms) - since_ms as f64).max(0.0) as i64
 }
 
+// Written by hand, not with `format!`: these run every second, and
+// `core::fmt` is the largest thing a widget can avoid carrying.
+
+/// Appends `n`, zero-padded to two digits when `pad` (`n` < 100 then).
+fn push_num(out: &mut String, n: u64, pad: bool) {
+    if pad && n < 10 {
+        out.push('0');
+    }
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
 /// `m:ss` under an hour, `h:mm:ss` from an hour on.
 pub fn format_duration(ms: i64) -> String {
-    let total = ms.max(0) / 1000;
+    let total = (ms.max(0) / 1000) as u64;
     let (h, m, s) = (total / 3600, (total / 60) % 60, total % 60);
+    let mut out = String::with_capacity(8);
     if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
+        push_num(&mut out, h, false);
+        out.push(':');
     }
+    push_num(&mut out, m, h > 0);
+    out.push(':');
+    push_num(&mut out, s, true);
+    out
 }
 
 /// `hh:mm:ss` wall-clock time.
 pub fn format_clock(hours: u32, minutes: u32, seconds: u32) -> String {
-    format!("{hours:02}:{minutes:02}:{seconds:02}")
+    let mut out = String::with_capacity(8);
+    for (i, n) in [hours, minutes, seconds].into_iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        push_num(&mut out, u64::from(n), true);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -13,7 +13,13 @@ pub struct Asset {
     pub raw: usize,
     /// Bytes after gzip -9.
     pub gzip: usize,
+    /// Bytes of the pre-compressed `.br` sibling (brotli -q 11) that
+    /// scripts/build-widget.sh writes, when present.
+    pub brotli: Option<usize>,
 }
+
+/// The bundle-size ceiling: wasm + JS + CSS, gzip -9 (tests/bundle_size.rs).
+pub const LIMIT_GZIP_BYTES: usize = 136 * 1024;
 
 /// The wasm, JS and CSS files of `dist/` (not the pre-compressed siblings).
 pub fn assets(dist: &Path) -> Result<Vec<Asset>, String> {
@@ -35,10 +41,14 @@ pub fn assets(dist: &Path) -> Result<Vec<Asset>, String> {
             continue;
         }
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let brotli = std::fs::metadata(dist.join(format!("{name}.br")))
+            .ok()
+            .map(|m| m.len() as usize);
         out.push(Asset {
             name,
             raw: bytes.len(),
             gzip: gzip_len(&bytes),
+            brotli,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod bundle;
+pub mod first_state;
 pub mod stack;
 
 pub use browser::Browser;

@@ -2,7 +2,7 @@
 //! the CCC simulator (with short timings so calls move quickly in tests) and
 //! the proxy in demo-auth mode serving the release widget from `dist/`.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use ccc_proxy::{identity::DemoAgent, AppState, Args, Config};
 use ccc_sim::{RunningSim, SimConfig};
@@ -23,6 +23,8 @@ pub struct StackOptions {
     pub poll_interval_ms: u64,
     /// Extra proxy flags.
     pub proxy_flags: Vec<String>,
+    /// What the proxy serves (default: the release widget in `dist/`).
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Default for StackOptions {
@@ -33,6 +35,7 @@ impl Default for StackOptions {
             auth: "demo",
             poll_interval_ms: 250,
             proxy_flags: Vec::new(),
+            static_dir: None,
         }
     }
 }
@@ -62,7 +65,10 @@ impl Stack {
             .await
             .expect("simulator starts");
 
-        let dist = crate::workspace_root().join("dist");
+        let dist = opts
+            .static_dir
+            .clone()
+            .unwrap_or_else(|| crate::workspace_root().join("dist"));
         let mut argv: Vec<String> = [
             "ccc-proxy",
             "--auth",

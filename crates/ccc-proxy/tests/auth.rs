@@ -5,9 +5,7 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::{body::Body, http::Request, Router};
-use ccc_proxy::{app, AppState, Args, Config};
-use clap::Parser;
+use axum::{body::Body, http::Request};
 use common::*;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::json;
@@ -185,22 +183,6 @@ async fn jwt_rs256_and_algorithm_confusion() {
     assert_error(&r, 401, "Proxy.Unauthenticated", "proxy");
 }
 
-async fn demo_app() -> (ccc_sim::RunningSim, Router) {
-    let args = Args::try_parse_from([
-        "ccc-proxy",
-        "--demo",
-        "--demo-calls-secs",
-        "0",
-        "--static-dir",
-        "/nonexistent-ccc-dist",
-    ])
-    .unwrap();
-    let mut config = Config::from_args(args, |_| None).expect("--demo needs no credentials");
-    let (sim, agents) = ccc_proxy::start_simulator(&mut config).await.unwrap();
-    let state = AppState::new(config, Some(agents)).unwrap();
-    (sim, app(state))
-}
-
 fn cookie_of(res: &axum::http::HeaderMap) -> String {
     let set = res["set-cookie"].to_str().unwrap();
     assert!(set.contains("HttpOnly"), "{set}");
@@ -210,7 +192,7 @@ fn cookie_of(res: &axum::http::HeaderMap) -> String {
 
 #[tokio::test]
 async fn demo_cookie_sign_in_flow_and_tampering() {
-    let (_sim, app) = demo_app().await;
+    let (_sim, app) = demo_app(&[]).await;
     let (s, h, _) = send(
         &app,
         Request::get("/")
@@ -246,12 +228,7 @@ async fn demo_cookie_sign_in_flow_and_tampering() {
         .unwrap()
         .contains("style-src 'self' 'sha256-"));
 
-    let signin = Request::post("/signin")
-        .header("host", "127.0.0.1:8080")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("user_id=agent3%40ccc-demo"))
-        .unwrap();
-    let (s, h, _) = send(&app, signin).await;
+    let (s, h, _) = send(&app, signin_form("agent3@ccc-demo")).await;
     assert_eq!(s, 303);
     assert_eq!(h["location"], "/");
     let cookie = cookie_of(&h);
@@ -314,12 +291,7 @@ async fn demo_cookie_sign_in_flow_and_tampering() {
     assert_error(&r, 401, "Proxy.Unauthenticated", "proxy");
 
     // Signing in again gives a new, working cookie.
-    let signin = Request::post("/signin")
-        .header("host", "127.0.0.1:8080")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("user_id=agent3%40ccc-demo"))
-        .unwrap();
-    let (_, h, _) = send(&app, signin).await;
+    let (_, h, _) = send(&app, signin_form("agent3@ccc-demo")).await;
     let cookie = cookie_of(&h);
     let (s, _, b) = send(&app, req(&cookie)).await;
     assert_eq!(s, 200, "{b}");

@@ -389,30 +389,9 @@ async fn client_request_ids_are_checked() {
 async fn a_restart_keeps_demo_sign_ins() {
     let dir = std::env::temp_dir().join(format!("ccc-proxy-restart-{}", std::process::id()));
     let key_file = dir.join("demo-cookie.key");
-    let start = || async {
-        let args = <ccc_proxy::Args as clap::Parser>::try_parse_from([
-            "ccc-proxy",
-            "--demo",
-            "--demo-calls-secs",
-            "0",
-            "--static-dir",
-            "/nonexistent-ccc-dist",
-            "--cookie-key-file",
-            key_file.to_str().unwrap(),
-        ])
-        .unwrap();
-        let mut config = ccc_proxy::Config::from_args(args, |_| None).unwrap();
-        let (sim, agents) = ccc_proxy::start_simulator(&mut config).await.unwrap();
-        let state = ccc_proxy::AppState::new(config, Some(agents)).unwrap();
-        (sim, ccc_proxy::app(state))
-    };
-    let (_sim1, first) = start().await;
-    let signin = Request::post("/signin")
-        .header("host", "127.0.0.1:8080")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("user_id=agent1%40ccc-demo"))
-        .unwrap();
-    let (s, h, _) = send(&first, signin).await;
+    let flags = ["--cookie-key-file", key_file.to_str().unwrap()];
+    let (_sim1, first) = demo_app(&flags).await;
+    let (s, h, _) = send(&first, signin_form(AGENT)).await;
     assert_eq!(s, 303);
     let cookie = h["set-cookie"]
         .to_str()
@@ -421,7 +400,7 @@ async fn a_restart_keeps_demo_sign_ins() {
         .next()
         .unwrap()
         .to_owned();
-    let (_sim2, restarted) = start().await;
+    let (_sim2, restarted) = demo_app(&flags).await;
     let session = Request::get("/api/v1/session")
         .header("host", "127.0.0.1:8080")
         .header("cookie", &cookie)

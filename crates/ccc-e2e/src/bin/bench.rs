@@ -1,6 +1,10 @@
 //! `make bench`: prints the figures that matter for the toolbar.
 //!
-//! - the release bundle (wasm + JS + CSS), raw and gzip -9 bytes;
+//! - the release bundle (wasm + JS + CSS), raw, gzip -9 and brotli bytes
+//!   (scripts/bench.sh adds twiggy's top 10 of the wasm);
+//! - time to first state: navigation start → the toolbar shows the server
+//!   state, cold loads in headless Chromium, against a plain page that only
+//!   fetches `/api/v1/agent` ([`ccc_e2e::first_state`]);
 //! - a state change through proxy → signed CCC call → simulator → fresh
 //!   snapshot, round-trip latency over many commands;
 //! - long-poll fan-out: how fast 100 waiting tabs of one agent see a change;
@@ -14,16 +18,18 @@
 
 use std::time::{Duration, Instant};
 
-use ccc_e2e::{bundle, workspace_root, Stack, StackOptions};
+use ccc_e2e::{bundle, first_state, workspace_root, Stack, StackOptions};
 use serde_json::Value;
 
 const AGENT: &str = "agent1@ccc-demo";
 const COMMANDS: usize = 200;
 const WAITERS: usize = 100;
+const COLD_LOADS: usize = 15;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     bundle_figures();
+    first_state_figures().await;
     let stack = Stack::start(StackOptions {
         auth: "header",
         proxy_flags: vec![
@@ -66,17 +72,37 @@ fn bundle_figures() {
         Ok(assets) => {
             println!("bundle (dist/):");
             for a in &assets {
-                println!("  {:<44} {:>8} B  {:>7} B gzip", a.name, a.raw, a.gzip);
+                println!(
+                    "  {:<44} {:>8} B  {:>7} B gzip  {:>7} B brotli",
+                    a.name,
+                    a.raw,
+                    a.gzip,
+                    a.brotli.unwrap_or(0)
+                );
             }
             let raw: usize = assets.iter().map(|a| a.raw).sum();
             let gz: usize = assets.iter().map(|a| a.gzip).sum();
+            let br: usize = assets.iter().filter_map(|a| a.brotli).sum();
             println!(
-                "  {:<44} {raw:>8} B  {gz:>7} B gzip (limit 153600)",
-                "total"
+                "  {:<44} {raw:>8} B  {gz:>7} B gzip  {br:>7} B brotli (gzip limit {})",
+                "total",
+                bundle::LIMIT_GZIP_BYTES
             );
         }
         Err(e) => println!("bundle: {e}"),
     }
+}
+
+async fn first_state_figures() {
+    let t = first_state::measure(COLD_LOADS).await;
+    let (widget, plain) = (
+        first_state::median(&t.widget),
+        first_state::median(&t.plain),
+    );
+    println!("time to first state, {COLD_LOADS} cold loads each (navigation start → state shown):");
+    println!("  toolbar page      median {widget:.1} ms");
+    println!("  plain fetch page  median {plain:.1} ms");
+    println!("  ratio (medians)   {:.2}", widget / plain);
 }
 
 struct Api<'a> {

@@ -190,3 +190,33 @@ pub async fn serve_on_socket(
     }));
     (base, state, stop)
 }
+
+/// A `--demo` proxy (in-process simulator, demo sign-in) with `extra` flags.
+pub async fn demo_app(extra: &[&str]) -> (ccc_sim::RunningSim, Router) {
+    let mut argv = vec![
+        "ccc-proxy",
+        "--demo",
+        "--demo-calls-secs",
+        "0",
+        "--static-dir",
+        "/nonexistent-ccc-dist",
+    ];
+    argv.extend_from_slice(extra);
+    let args = Args::try_parse_from(argv).expect("flags parse");
+    let mut config = Config::from_args(args, |_| None).expect("--demo needs no credentials");
+    let (sim, agents) = ccc_proxy::start_simulator(&mut config).await.unwrap();
+    let state = AppState::new(config, Some(agents)).unwrap();
+    (sim, app(state))
+}
+
+/// The demo sign-in form posted for `user_id`.
+pub fn signin_form(user_id: &str) -> Request<Body> {
+    Request::post("/signin")
+        .header("host", "127.0.0.1:8080")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "user_id={}",
+            user_id.replace('@', "%40")
+        )))
+        .unwrap()
+}

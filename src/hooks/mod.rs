@@ -1,0 +1,22 @@
+//! Browser integrations as `use_*` hooks in leptos-use style: each one starts
+//! something for the current reactive owner (a listener, a timer, the sync
+//! loop) and releases it in `on_cleanup`, so unmounting the toolbar stops all
+//! of it.
+//!
+//! - [`use_event_listener`], [`use_interval_fn`]: the two browser primitives
+//!   the others are made of (shaped like leptos-use's, kept here because the
+//!   toolbar needs only these two and every byte of the bundle counts).
+//! - [`use_sync`]: the sync loop, the one-second clock and resync on wake-up.
+//! - [`use_shortcuts`]: the keyboard shortcuts.
+//! - [`crate::events::use_host_events`] / [`crate::events::use_parent_commands`]:
+//!   the host page's events and iframe commands.
+
+mod use_event_listener;
+mod use_interval_fn;
+mod use_shortcuts;
+mod use_sync;
+
+pub use use_event_listener::use_event_listener;
+pub use use_interval_fn::use_interval_fn;
+pub use use_shortcuts::use_shortcuts;
+pub use use_sync::use_sync;

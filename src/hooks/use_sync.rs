@@ -1,0 +1,50 @@
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use web_sys::{EventTarget, VisibilityState};
+
+use crate::{
+    browser::now_ms,
+    hooks::{use_event_listener, use_interval_fn},
+    state::Toolbar,
+    sync,
+};
+
+/// Keeps `tb` in sync with the proxy while the current owner lives: runs the
+/// sync loop, ticks [`Toolbar::now`] every second, resyncs at once on
+/// `visibilitychange` (to visible), `online`, `pageshow` and `focus`, and
+/// marks the connection offline on `offline`. Stops all of it on cleanup.
+///
+/// ## Usage
+///
+/// ```no_run
+/// # use ccc_toolbar::{hooks::use_sync, state::Toolbar};
+/// # fn f(toolbar: Toolbar) {
+/// use_sync(toolbar);
+/// # }
+/// ```
+pub fn use_sync(tb: Toolbar) {
+    let handle = SendWrapper::new(sync::start(tb));
+    on_cleanup(move || drop(handle));
+    use_interval_fn(move || tb.now.set(now_ms()), 1_000);
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    tb.set_browser_offline(!window.navigator().on_line());
+    let w: &EventTarget = window.as_ref();
+    use_event_listener(w, "online", move |_| {
+        tb.set_browser_offline(false);
+        tb.resync();
+    });
+    use_event_listener(w, "offline", move |_| tb.set_browser_offline(true));
+    use_event_listener(w, "pageshow", move |_| tb.resync());
+    use_event_listener(w, "focus", move |_| tb.resync());
+    if let Some(doc) = window.document() {
+        let d: EventTarget = doc.clone().into();
+        use_event_listener(&d, "visibilitychange", move |_| {
+            if doc.visibility_state() == VisibilityState::Visible {
+                tb.now.set(now_ms());
+                tb.resync();
+            }
+        });
+    }
+}
