@@ -386,18 +386,6 @@ async fn freshness_across(redis_url: &str) -> (f64, f64) {
     r
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 async fn memory_per_thousand_waiters() {
     let exe = std::env::current_exe()
         .ok()
@@ -446,7 +434,7 @@ async fn memory_per_thousand_waiters() {
         since.push(b["contextId"].as_i64().unwrap_or_default());
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = rss_kib(child.id());
+    let before = ccc_e2e::rss_kib(child.id());
     let mut waiters = Vec::new();
     for (i, s) in since.iter().enumerate() {
         let (http, url, user) = (
@@ -477,7 +465,7 @@ async fn memory_per_thousand_waiters() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let after = rss_kib(child.id());
+    let after = ccc_e2e::rss_kib(child.id());
     println!(
         "proxy memory: RSS {:.1} MiB with 1,000 agents known, {:.1} MiB with 1,000 long-polls waiting: {:.2} MiB per 1,000 waiters",
         before as f64 / 1024.0,

@@ -73,18 +73,6 @@ fn sibling(name: &str) -> PathBuf {
     me.with_file_name(name)
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 #[derive(Default)]
 struct Tally {
     answers: AtomicU64,
@@ -178,7 +166,7 @@ async fn main() {
     let pid = proxy.child.id();
     // Let every client take its first snapshot before measuring.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let rss_start = rss_kib(pid);
+    let rss_start = ccc_e2e::rss_kib(pid);
     println!(
         "soak: {} agents, {} s, {} changes/agent/min; proxy pid {pid}, RSS {} MiB",
         args.agents,
@@ -251,7 +239,7 @@ async fn main() {
             admin(&http, &sim_url, "PUT", "/quota", json!({"qpsLimit": quota})).await;
         }
         if rss_mid == 0 && share >= 0.5 {
-            rss_mid = rss_kib(pid);
+            rss_mid = ccc_e2e::rss_kib(pid);
         }
         // This second's changes: READY <-> BREAK, round robin.
         carry += changes_per_sec;
@@ -284,7 +272,7 @@ async fn main() {
         phases[phase_idx].1.to_owned(),
         error_count(&tally) - phase_errors_at_start,
     ));
-    let rss_end = rss_kib(pid);
+    let rss_end = ccc_e2e::rss_kib(pid);
     stop.store(true, Ordering::Relaxed);
     admin(&http, &sim_url, "DELETE", "/faults", json!({})).await;
     // Long-polls answer within WAIT_SECS; the clients stop after that.
