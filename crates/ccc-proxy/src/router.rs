@@ -122,7 +122,8 @@ fn make_span(req: &Request) -> tracing::Span {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    let path = webhook::loggable_path(req.uri().path());
+    tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
 }
 
 /// Counts every answered request by method, route template and status

@@ -14,6 +14,16 @@ use axum::{
 
 use crate::{errors::AppError, events, state::AppState};
 
+/// `path` as it may be logged: the token segment of `/ccc/events/<token>`
+/// is a secret and never reaches a log line.
+pub fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/ccc/events/") {
+        "/ccc/events/{token}"
+    } else {
+        path
+    }
+}
+
 fn authorized(state: &AppState, headers: &HeaderMap, path_token: Option<&str>) -> bool {
     let Some(expected) = state.config.events_token.as_ref() else {
         return false;
@@ -70,4 +80,16 @@ async fn handle(
         Json(serde_json::json!({ "received": delivered.len(), "accepted": accepted })),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_token_is_never_logged() {
+        assert_eq!(loggable_path("/ccc/events/s3cret"), "/ccc/events/{token}");
+        assert_eq!(loggable_path("/ccc/events"), "/ccc/events");
+        assert_eq!(loggable_path("/api/v1/agent"), "/api/v1/agent");
+    }
 }

@@ -16,6 +16,8 @@ use serde_json::json;
 
 const STS_TOKEN: &str = "sts-token-never-log-me-42";
 const JWT_SECRET: &str = "jwt-secret-never-log-me-0123456789";
+const EVENTS_TOKEN: &str = "events-token-never-log-me-4242";
+const REDIS_PASSWORD: &str = "redis-password-never-log-me";
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -56,6 +58,11 @@ async fn secrets_stay_out_of_logs_responses_and_debug() {
         "/nonexistent-ccc-dist",
         "--upstream-timeout-ms",
         "800",
+        "--events-token",
+        EVENTS_TOKEN,
+        // Nothing listens there: the replica runs alone and logs why.
+        "--redis-url",
+        &format!("redis://:{REDIS_PASSWORD}@127.0.0.1:1/0"),
     ])
     .unwrap();
     let config = Config::from_args(args, |k| match k {
@@ -66,14 +73,26 @@ async fn secrets_stay_out_of_logs_responses_and_debug() {
     })
     .unwrap();
     let debug = format!("{config:?} {:?}", config.clone());
-    for secret in [KEY_SECRET, STS_TOKEN, JWT_SECRET] {
+    for secret in [
+        KEY_SECRET,
+        STS_TOKEN,
+        JWT_SECRET,
+        EVENTS_TOKEN,
+        REDIS_PASSWORD,
+    ] {
         assert!(!debug.contains(secret), "{secret} in Debug: {debug}");
     }
     assert!(debug.contains(KEY_ID), "the key id is fine to show");
 
     let (app, state) = router_from(config, [127, 0, 0, 1]);
     let debug = format!("{state:?}");
-    for secret in [KEY_SECRET, STS_TOKEN, JWT_SECRET] {
+    for secret in [
+        KEY_SECRET,
+        STS_TOKEN,
+        JWT_SECRET,
+        EVENTS_TOKEN,
+        REDIS_PASSWORD,
+    ] {
         assert!(!debug.contains(secret), "{secret} in the state's Debug");
     }
     let token = jsonwebtoken::encode(
@@ -120,10 +139,32 @@ async fn secrets_stay_out_of_logs_responses_and_debug() {
         .unwrap();
     let (_, _, b) = send(&app, bad).await;
     bodies.push_str(&b.to_string());
+    // CCC's webhook, with the token in the path and in the header.
+    let event = r#"{"eventType":"AgentReady","eventTime":"2026-12-05T18:00:00Z","instanceId":"ccc-demo","agentId":"agent1@ccc-demo"}"#;
+    for (path, bearer) in [
+        (format!("/ccc/events/{EVENTS_TOKEN}"), None),
+        ("/ccc/events".to_owned(), Some(EVENTS_TOKEN)),
+        ("/ccc/events/wrong-token".to_owned(), None),
+    ] {
+        let mut req = Request::post(path.as_str()).header("content-type", "application/json");
+        if let Some(t) = bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let (s, h, b) = send(&app, req.body(Body::from(event)).unwrap()).await;
+        assert!(s == 200 || s == 401, "{s} {b}");
+        bodies.push_str(&format!("{h:?} {b}"));
+    }
 
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("request"), "logging was captured: {logs}");
-    for secret in [KEY_SECRET, STS_TOKEN, JWT_SECRET, token.as_str()] {
+    for secret in [
+        KEY_SECRET,
+        STS_TOKEN,
+        JWT_SECRET,
+        EVENTS_TOKEN,
+        REDIS_PASSWORD,
+        token.as_str(),
+    ] {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
         assert!(!bodies.contains(secret), "{secret} leaked into a response");
     }
