@@ -175,6 +175,7 @@ pub struct Hub {
     shutdown: watch::Receiver<bool>,
     last_total: AtomicU64,
     next_slot: AtomicU64,
+    owned_count: std::sync::atomic::AtomicUsize,
 }
 
 /// Keeps an agent's loop alive while a long-poll waits.
@@ -220,6 +221,7 @@ impl Hub {
             shutdown,
             last_total: AtomicU64::new(0),
             next_slot: AtomicU64::new(0),
+            owned_count: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -266,10 +268,14 @@ impl Hub {
     }
 
     /// The poll interval for agents without events.
+    /// Alone: every running loop polls. In a fleet: each replica polls the
+    /// agents it owns, assumed spread evenly over the replicas.
     pub fn poll_interval(&self) -> Duration {
-        let replicas = self.fleet.as_ref().map_or(1, Fleet::replicas);
-        let watched = self.lock_agents().len() * replicas;
-        stretched_interval(self.opts.interval, watched, self.client.budget().qps())
+        let polled = match self.in_fleet() {
+            Some(f) => self.owned_count.load(Ordering::Relaxed) * f.replicas(),
+            None => usize::try_from(self.metrics.poll_loops()).unwrap_or(0),
+        };
+        stretched_interval(self.opts.interval, polled, self.client.budget().qps())
     }
 
     /// The answer for a snapshot, with its freshness.
@@ -882,6 +888,7 @@ async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
             Ok(leases) => {
                 let owned = leases.iter().filter(|l| l.is_some()).count();
                 hub.metrics.set_owned_agents(owned);
+                hub.owned_count.store(owned, Ordering::Relaxed);
                 for (a, lease) in agents.iter().zip(leases) {
                     let gained = {
                         let mut i = a.interest();
@@ -903,6 +910,7 @@ async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
             Err(_) => {
                 // Alone: every loop acts as owner until Redis answers again.
                 hub.metrics.set_owned_agents(0);
+                hub.owned_count.store(0, Ordering::Relaxed);
                 for a in &agents {
                     a.interest().lease = None;
                 }
