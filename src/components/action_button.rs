@@ -56,10 +56,12 @@ pub fn ActionButton(
             .or_else(|| blocked.and_then(|b| b.get()))
     });
     let pending = Memo::new(move |_| tb.pending.with(|p| p.current() == Some(kind.get())));
-    let text = move || match label {
+    let text = Signal::derive(move || match label {
         Some(l) if !pending.get() => l.get(),
         _ => command_label(kind.get(), pending.get(), tb.lang.get()),
-    };
+    });
+    let reason: Signal<Option<String>> = reason.into();
+    let busy = Signal::derive(move || yes_no(pending.get()));
     let id = unique_id("why");
     view! {
         <button
@@ -67,10 +69,10 @@ pub fn ActionButton(
             class=["ccc-btn ", class].concat()
             data-testid=testid
             aria-describedby=id.clone()
-            aria-disabled=move || yes_no(reason.with(Option::is_some))
-            aria-busy=move || yes_no(pending.get())
-            data-pending=move || yes_no(pending.get())
-            aria-pressed=move || pressed.map(|p| yes_no(p.get()))
+            aria-disabled=Signal::derive(move || yes_no(reason.with(Option::is_some)))
+            aria-busy=busy
+            data-pending=busy
+            aria-pressed=Signal::derive(move || pressed.map(|p| yes_no(p.get()).to_owned()))
             title=reason
             on:click=move |_| {
                 if reason.with_untracked(Option::is_none) {

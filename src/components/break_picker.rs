@@ -106,7 +106,11 @@ pub fn BreakPicker() -> impl IntoView {
                     if open.get_untracked() { close() } else { open.set(true) }
                 }
             />
-            <div class="ccc-popup" hidden=move || !open.get() data-testid="break-menu">
+            <div
+                class="ccc-popup"
+                hidden=Signal::derive(move || !open.get())
+                data-testid="break-menu"
+            >
                 <input
                     node_ref=search
                     class="ccc-input"
@@ -115,11 +119,11 @@ pub fn BreakPicker() -> impl IntoView {
                     autocomplete="off"
                     data-testid="break-search"
                     aria-autocomplete="list"
-                    aria-expanded=move || yes_no(open.get())
+                    aria-expanded=Signal::derive(move || yes_no(open.get()))
                     aria-controls=list_id.clone()
-                    aria-activedescendant=move || {
-                        opt_prefix.with_value(|p| option_id(p, active.get()))
-                    }
+                    aria-activedescendant=Signal::derive(move || {
+                        Some(opt_prefix.with_value(|p| option_id(p, active.get())))
+                    })
                     aria-label=tb.text("Break reason", "小休原因")
                     placeholder=tb.text("Search reasons…", "搜索原因…")
                     prop:value=query
@@ -147,8 +151,8 @@ pub fn BreakPicker() -> impl IntoView {
                                         role="option"
                                         id=opt_prefix.with_value(|p| option_id(p, i))
                                         class="ccc-option"
-                                        class:ccc-option--active=move || active.get() == i
-                                        aria-selected=move || yes_no(active.get() == i)
+                                        class:ccc-option--active=Signal::derive(move || active.get() == i)
+                                        aria-selected=Signal::derive(move || yes_no(active.get() == i))
                                         data-testid="break-option"
                                         data-code=code
                                         on:mousedown=|ev| ev.prevent_default()

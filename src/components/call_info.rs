@@ -36,7 +36,7 @@ pub fn CallInfo() -> impl IntoView {
         <div
             class="ccc-call"
             data-testid="call-info"
-            data-job-id=move || call.with(|c| c.as_ref().map(|c| c.job_id.clone()))
+            data-job-id=Signal::derive(move || call.with(|c| c.as_ref().map(|c| c.job_id.clone())))
         >
             {move || {
                 let lang = tb.lang.get();
@@ -56,13 +56,13 @@ pub fn CallInfo() -> impl IntoView {
                             .unwrap_or_default();
                         let party = other_party(&c).unwrap_or_else(|| "—".into());
                         let start = call_start(&c);
-                        let duration = move || {
+                        let duration = Signal::derive(move || {
                             start
                                 .map(|s| format_duration(
                                     elapsed_since(s, tb.now.get(), tb.offset.get()),
                                 ))
                                 .unwrap_or_default()
-                        };
+                        });
                         Either::Right(
                             view! {
                                 <span class="ccc-call__dir" data-testid="call-direction">

@@ -2,7 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::{browser::local_clock, i18n::tr, logic::ConnectionState, state::Toolbar};
+use crate::{
+    browser::local_clock, components::OptionalSpan, i18n::tr, logic::ConnectionState,
+    state::Toolbar,
+};
 
 /// The indicator's CSS classes.
 fn class(state: ConnectionState) -> &'static str {
@@ -18,38 +21,33 @@ fn class(state: ConnectionState) -> &'static str {
 pub fn ConnectionStatus() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
     let state = Memo::new(move |_| tb.connection());
-    let label = move || {
+    let label = Signal::derive(move || {
         let lang = tb.lang.get();
         match state.get() {
             ConnectionState::Connected => tr(lang, "Connected", "已连接"),
             ConnectionState::Reconnecting => tr(lang, "Reconnecting…", "正在重连…"),
             ConnectionState::Offline => tr(lang, "Offline", "网络断开"),
         }
-    };
-    let stale_since = move || {
+    });
+    let stale_since = Signal::derive(move || {
         tb.health.with(|h| h.stale_since(tb.now.get())).map(|t| {
-            let text = [
+            [
                 tr(tb.lang.get(), "stale since ", "数据停留于 "),
                 &local_clock(t),
             ]
-            .concat();
-            view! {
-                <span class="ccc-conn__stale" data-testid="stale-since">
-                    {text}
-                </span>
-            }
+            .concat()
         })
-    };
+    });
     view! {
         <div
-            class=move || class(state.get())
+            class=Signal::derive(move || class(state.get()))
             data-testid="connection-status"
-            data-connection=move || state.get().as_str()
+            data-connection=Signal::derive(move || state.get().as_str())
             role="status"
         >
             <span class="ccc-conn__dot" aria-hidden="true"></span>
             <span>{label}</span>
-            {stale_since}
+            <OptionalSpan class="ccc-conn__stale" testid="stale-since" text=stale_since />
             {move || {
                 (state.get() != ConnectionState::Connected)
                     .then(|| {

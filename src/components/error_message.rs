@@ -11,10 +11,12 @@ pub fn ErrorMessage() -> impl IntoView {
     let shown = move || tb.error.with(Option::is_some);
     view! {
         <div
-            class=move || if shown() { "ccc-error ccc-error--shown" } else { "ccc-error" }
+            class=Signal::derive(move || if shown() { "ccc-error ccc-error--shown" } else { "ccc-error" })
             data-testid="error-message"
-            data-code=move || tb.error.with(|e| e.as_ref().map(|e| e.code()))
-            data-command=move || tb.error.with(|e| e.as_ref().and_then(|e| e.command).map(|c| c.name()))
+            data-code=Signal::derive(move || tb.error.with(|e| e.as_ref().map(|e| e.code())))
+            data-command=Signal::derive(move || {
+                tb.error.with(|e| e.as_ref().and_then(|e| e.command).map(|c| c.name().to_owned()))
+            })
             role="alert"
             aria-live="assertive"
         >

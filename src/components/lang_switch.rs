@@ -17,10 +17,10 @@ pub fn LangSwitch() -> impl IntoView {
             type="button"
             class="ccc-btn ccc-btn--link"
             data-testid="lang-switch"
-            lang=move || other().0
+            lang=Signal::derive(move || other().0)
             on:click=move |_| tb.lang.update(|l| *l = if *l == Lang::En { Lang::Zh } else { Lang::En })
         >
-            {move || other().1}
+            {Signal::derive(move || other().1)}
         </button>
     }
 }

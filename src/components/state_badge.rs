@@ -3,7 +3,10 @@
 use ccc_model::{api::Agent, UserState};
 use leptos::prelude::*;
 
-use crate::i18n::{break_label, state_label, work_mode_label, Lang};
+use crate::{
+    components::OptionalSpan,
+    i18n::{break_label, state_label, work_mode_label, Lang},
+};
 
 /// The badge's CSS classes for a state, so colour follows state (the label says it too:
 /// colour is never the only signal).
@@ -30,55 +33,29 @@ pub fn StateBadge(
     lang: Signal<Lang>,
 ) -> impl IntoView {
     let state = Memo::new(move |_| agent.with(|a| a.state.clone()));
-    let break_code = move || {
+    let break_code = Signal::derive(move || {
         agent.with(|a| match (&a.state, &a.break_code) {
             (UserState::Break, Some(code)) => Some(break_label(code, lang.get())),
             _ => None,
         })
-    };
-    let work_mode =
-        move || agent.with(|a| a.work_mode.as_ref().map(|m| work_mode_label(m, lang.get())));
-    let extension = move || agent.with(|a| a.extension.clone());
+    });
+    let work_mode = Signal::derive(move || {
+        agent.with(|a| a.work_mode.as_ref().map(|m| work_mode_label(m, lang.get())))
+    });
+    let extension = Signal::derive(move || agent.with(|a| a.extension.clone()));
     view! {
         <div
-            class=move || state.with(state_class)
+            class=Signal::derive(move || state.with(state_class))
             data-testid="state-badge"
-            data-state=move || state.with(|s| s.as_str().to_owned())
+            data-state=Signal::derive(move || state.with(|s| Some(s.as_str().to_owned())))
         >
             <span class="ccc-badge__dot" aria-hidden="true"></span>
             <span class="ccc-badge__state" data-testid="agent-state">
-                {move || state.with(|s| state_label(s, lang.get()))}
+                {Signal::derive(move || state.with(|s| state_label(s, lang.get())))}
             </span>
-            {move || {
-                break_code()
-                    .map(|code| {
-                        view! {
-                            <span class="ccc-badge__break" data-testid="break-code">
-                                {code}
-                            </span>
-                        }
-                    })
-            }}
-            {move || {
-                work_mode()
-                    .map(|mode| {
-                        view! {
-                            <span class="ccc-badge__mode" data-testid="work-mode">
-                                {mode}
-                            </span>
-                        }
-                    })
-            }}
-            {move || {
-                extension()
-                    .map(|ext| {
-                        view! {
-                            <span class="ccc-badge__ext" data-testid="extension">
-                                {ext}
-                            </span>
-                        }
-                    })
-            }}
+            <OptionalSpan class="ccc-badge__break" testid="break-code" text=break_code />
+            <OptionalSpan class="ccc-badge__mode" testid="work-mode" text=work_mode />
+            <OptionalSpan class="ccc-badge__ext" testid="extension" text=extension />
         </div>
     }
 }

@@ -13,7 +13,7 @@ pub fn StateTimer(
 ) -> impl IntoView {
     view! {
         <span class="ccc-timer" data-testid="state-timer" role="timer">
-            {move || elapsed.get().map_or_else(|| "–:––".to_owned(), format_duration)}
+            {Signal::derive(move || elapsed.get().map_or_else(|| "–:––".to_owned(), format_duration))}
         </span>
     }
 }

@@ -74,11 +74,13 @@ pub fn ToolbarView(
     } else {
         "ccc-toolbar ccc-toolbar--bar"
     };
-    let name = move || {
+    // Dynamic values are `Signal`s of a few types (not a closure each), so
+    // every binding of one type shares one render path in the wasm.
+    let name = Signal::derive(move || {
         tb.session
             .with(|s| s.as_ref().map(|s| s.display_name.clone()))
-    };
-    let user = move || tb.session.with(|s| s.as_ref().map(|s| s.user_id.clone()));
+    });
+    let user = Signal::derive(move || tb.session.with(|s| s.as_ref().map(|s| s.user_id.clone())));
     let header = standalone.then(|| {
         view! {
             <header class="ccc-header">
@@ -94,12 +96,14 @@ pub fn ToolbarView(
             class=[layout, theme.class()].concat()
             data-testid="ccc-toolbar"
             data-theme=theme.as_str()
-            data-state=move || {
+            data-state=Signal::derive(move || {
                 tb.snapshot.with(|s| s.as_ref().map(|s| s.agent.state.as_str().to_owned()))
-            }
-            data-connection=move || tb.connection().as_str()
-            data-muted=move || yes_no(tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.muted)))
-            lang=move || tb.lang.get().tag()
+            })
+            data-connection=Signal::derive(move || tb.connection().as_str())
+            data-muted=Signal::derive(move || {
+                yes_no(tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.muted)))
+            })
+            lang=Signal::derive(move || tb.lang.get().tag())
             role="region"
             aria-label=tb.text("Contact center agent toolbar", "联络中心坐席工具条")
         >

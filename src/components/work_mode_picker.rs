@@ -43,6 +43,7 @@ pub fn WorkModePicker() -> impl IntoView {
         })
     };
     let reason = Memo::new(move |_| tb.why_not(CommandKind::WorkMode));
+    let reason_text: Signal<Option<String>> = reason.into();
     let blocked = Signal::derive(move || {
         let lang = tb.lang.get();
         match selected() {
@@ -76,8 +77,8 @@ pub fn WorkModePicker() -> impl IntoView {
                 class="ccc-select"
                 data-testid="work-mode-picker"
                 aria-label=tb.text("Work mode", "工作模式")
-                disabled=move || reason.with(Option::is_some)
-                title=move || reason.get()
+                disabled=Signal::derive(move || reason.with(Option::is_some))
+                title=reason_text
                 on:change=move |ev| {
                     let v = event_target_value(&ev);
                     choice.set(Some(WorkMode::parse(&v)));
