@@ -8,8 +8,15 @@ cd "$(dirname "$0")/.."
 # Panic locations name source files: keep the build machine's cargo registry
 # path out of the wasm (bytes, and hygiene). The toolchain's own paths are
 # already /rustc/<hash>/... in the shipped std.
+# Each registry index directory (`index.crates.io-<hash>`) maps to `c`, so a
+# location reads `c/<crate>-<version>/src/...`: short, and the same on every
+# machine.
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-export RUSTFLAGS="--remap-path-prefix=$registry=/crates ${RUSTFLAGS:-}"
+remap="--remap-path-prefix=$registry=c"
+for index in "$registry"/*/; do
+  remap="$remap --remap-path-prefix=${index%/}=c"
+done
+export RUSTFLAGS="$remap ${RUSTFLAGS:-}"
 
 echo "==> building the widget (trunk build --release --offline)" >&2
 trunk build --release --offline >/tmp/ccc-trunk-build.log 2>&1 || {
