@@ -5,7 +5,7 @@
 #   - Rust target wasm32-unknown-unknown (rustup)
 #   - Trunk 0.21.14 (cargo install --locked)
 #   - wasm-bindgen-cli, the exact version of the wasm-bindgen crate in Cargo.lock
-#   - wasm-opt from binaryen 132 (npm, locked in tools/package-lock.json):
+#   - wasm-opt from binaryen 132 and terser (npm, locked in tools/package-lock.json):
 #     Debian's wasm-opt 108 corrupts wasm-bindgen's externref table; and
 #     axe-core for the end-to-end accessibility audit
 #   - Debian packages: chromium, chromium-driver (browser tests), brotli and
@@ -47,8 +47,9 @@ fi
 
 # --- wasm-opt (binaryen from npm, exact version from the lock file) ----------
 if [ "$(tools/node_modules/.bin/wasm-opt --version 2>/dev/null || true)" != "wasm-opt version 132 (version_132)" ] ||
-  [ ! -f tools/node_modules/axe-core/axe.min.js ]; then
-  say "installing npm tools: wasm-opt (binaryen 132), axe-core"
+  [ ! -f tools/node_modules/axe-core/axe.min.js ] ||
+  [ ! -x tools/node_modules/.bin/terser ]; then
+  say "installing npm tools: wasm-opt (binaryen 132), terser, axe-core"
   (cd tools && npm ci --silent --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 

@@ -4,15 +4,14 @@
 use std::{any::Any, rc::Rc};
 
 use js_sys::Reflect;
-use leptos::prelude::*;
+use leptos::{mount::mount_to, prelude::*};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlElement;
 
 use crate::{
     api::{AgentApi, HttpApi},
     browser::device_id,
-    components::{toolbar_view, Theme},
-    dom,
+    components::{Theme, ToolbarView},
     events::{host_command, use_host_events, use_parent_commands, Emitter},
     hooks::{use_shortcuts, use_sync},
     i18n::Lang,
@@ -110,7 +109,8 @@ impl MountOptions {
 #[wasm_bindgen]
 pub struct ToolbarHandle {
     toolbar: Toolbar,
-    /// The mounted view: dropping it unmounts and cleans the owner up.
+    /// The mounted view (a `leptos::mount::UnmountHandle`): dropping it
+    /// unmounts and cleans the owner up.
     mounted: Option<Box<dyn Any>>,
 }
 
@@ -175,7 +175,7 @@ pub fn mount_with_api(
         theme,
         ..
     } = options;
-    let handle = dom::mount(&element, move || {
+    let handle = mount_to(element, move || {
         use_sync(toolbar);
         use_shortcuts(toolbar, shortcuts);
         use_host_events(
@@ -188,7 +188,7 @@ pub fn mount_with_api(
         if let Some(origin) = parent_origin {
             use_parent_commands(toolbar, origin);
         }
-        toolbar_view(toolbar, standalone, theme)
+        view! { <ToolbarView toolbar=toolbar standalone=standalone theme=theme /> }
     });
     ToolbarHandle {
         toolbar,

@@ -5,7 +5,7 @@
 //! - [`api`]: the proxy API behind a trait; [`testing`]: a fake of it.
 //! - [`state`]: signals with the last server truth, and commands;
 //!   [`sync`]: the long-poll loop that feeds it.
-//! - [`components`]: one part of the toolbar per file, built with [`dom`];
+//! - [`components`]: one `#[component]` per file, written with `view!`;
 //!   [`hooks`]: browser integrations as `use_*` hooks;
 //!   [`events`]: host-page events and iframe messages; [`embed`]: the JS API
 //!   (`mount`) and the standalone page's auto-start.
@@ -16,7 +16,6 @@
 pub mod api;
 pub mod browser;
 pub mod components;
-pub mod dom;
 pub mod embed;
 pub mod events;
 pub mod hooks;

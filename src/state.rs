@@ -154,6 +154,13 @@ impl Toolbar {
         }
     }
 
+    /// A label in the toolbar's language, following language switches: one
+    /// signal type for every static label, attribute or text.
+    pub fn text(&self, en: &'static str, zh: &'static str) -> Signal<&'static str> {
+        let lang = self.lang;
+        Signal::derive(move || tr(lang.get(), en, zh))
+    }
+
     /// This browser's device id.
     pub fn device_id(&self) -> String {
         self.device_id.get_value()

@@ -3,7 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use ccc_model::{api::Agent, UserContext, UserState, WorkMode};
-use ccc_toolbar::{components::state_badge, dom, i18n::Lang};
+use ccc_toolbar::{components::StateBadge, i18n::Lang};
 use leptos::{prelude::*, task::tick};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -64,9 +64,7 @@ fn take_break_example() -> UserContext {
 async fn badge_renders_a_user_context() {
     let f = Fixture::new();
     let agent = RwSignal::new(Agent::from(&take_break_example()));
-    let _handle = dom::mount(&f.el(), move || {
-        state_badge(move || agent.get(), || Lang::En)
-    });
+    let _handle = leptos::mount::mount_to(f.el(), move || view! { <StateBadge agent=agent /> });
 
     let badge = f.by_testid("state-badge").expect("badge mounted");
     assert_eq!(badge.get_attribute("data-state").as_deref(), Some("BREAK"));
@@ -80,9 +78,7 @@ async fn badge_renders_a_user_context() {
 async fn badge_follows_state_changes_and_hides_the_break_code() {
     let f = Fixture::new();
     let agent = RwSignal::new(Agent::from(&take_break_example()));
-    let _handle = dom::mount(&f.el(), move || {
-        state_badge(move || agent.get(), || Lang::En)
-    });
+    let _handle = leptos::mount::mount_to(f.el(), move || view! { <StateBadge agent=agent /> });
 
     agent.update(|a| {
         a.state = UserState::Ready;
@@ -111,9 +107,10 @@ async fn badge_speaks_chinese() {
     let f = Fixture::new();
     let agent = RwSignal::new(Agent::from(&take_break_example()));
     let lang = RwSignal::new(Lang::Zh);
-    let _handle = dom::mount(&f.el(), move || {
-        state_badge(move || agent.get(), move || lang.get())
-    });
+    let _handle = leptos::mount::mount_to(
+        f.el(),
+        move || view! { <StateBadge agent=agent lang=lang /> },
+    );
     assert_eq!(f.text("agent-state"), "小休");
     assert_eq!(f.text("work-mode"), "场内（浏览器）");
     lang.set(Lang::En);
@@ -128,9 +125,7 @@ async fn unknown_state_is_shown_verbatim() {
         state: UserState::Unknown("HIBERNATING".into()),
         ..Default::default()
     });
-    let _handle = dom::mount(&f.el(), move || {
-        state_badge(move || agent.get(), || Lang::En)
-    });
+    let _handle = leptos::mount::mount_to(f.el(), move || view! { <StateBadge agent=agent /> });
     assert_eq!(f.text("agent-state"), "HIBERNATING");
     assert!(f.by_testid("work-mode").is_none());
 }

@@ -1,143 +1,89 @@
 //! A command button: enabled only where CCC allows the command, says why not
 //! (`title` and a described-by text), shows pending until the proxy answers.
 
-use std::{
-    rc::Rc,
-    sync::atomic::{AtomicUsize, Ordering},
-};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use leptos::prelude::*;
-use web_sys::Element;
 
-use crate::{
-    dom::{add, effect, el, on, set_attr, set_text},
-    i18n::command_label,
-    logic::CommandKind,
-    state::Toolbar,
-};
+use crate::{i18n::command_label, logic::CommandKind, state::Toolbar};
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 /// A page-unique element id (`ccc-<prefix>-<n>`).
 pub fn unique_id(prefix: &str) -> String {
-    format!("ccc-{prefix}-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    ["ccc-", prefix, "-", itoa::Buffer::new().format(n)].concat()
 }
 
-/// A reactive value read by a button.
-pub type Val<T> = Rc<dyn Fn() -> T>;
+/// `"true"` / `"false"`, for `aria-*` and `data-*` attributes.
+pub fn yes_no(v: bool) -> &'static str {
+    if v {
+        "true"
+    } else {
+        "false"
+    }
+}
 
-/// What an [`action_button`] shows and does.
-pub struct ActionButton {
+/// A `<button>` for one command, and its reason text. Disabled buttons keep
+/// focus (they use `aria-disabled`, so keyboard users can reach them and hear
+/// why).
+#[component]
+pub fn ActionButton(
     /// The command: decides enabled / why not / pending.
-    pub kind: Val<CommandKind>,
+    #[prop(into)]
+    kind: Signal<CommandKind>,
     /// `data-testid` of the button; its reason text gets `<testid>-reason`.
-    pub testid: &'static str,
+    testid: &'static str,
     /// Runs on a press of the enabled button.
-    pub on_press: Rc<dyn Fn()>,
-    /// Label (default: the command's own label).
-    pub label: Option<Val<String>>,
+    #[prop(into)]
+    on_press: Callback<()>,
+    /// Label while not pending (default: the command's own label).
+    #[prop(optional, into)]
+    label: Option<Signal<&'static str>>,
     /// A further reason to stay disabled (e.g. nothing chosen yet).
-    pub blocked: Option<Val<Option<String>>>,
+    #[prop(optional, into)]
+    blocked: Option<Signal<Option<String>>>,
     /// `aria-pressed`, for toggle buttons.
-    pub pressed: Option<Val<bool>>,
-    /// Extra CSS classes.
-    pub class: &'static str,
-}
-
-impl std::fmt::Debug for ActionButton {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ActionButton")
-            .field("testid", &self.testid)
-            .finish()
-    }
-}
-
-impl ActionButton {
-    /// A button for a fixed command that runs `on_press`.
-    pub fn new(kind: CommandKind, testid: &'static str, on_press: impl Fn() + 'static) -> Self {
-        ActionButton {
-            kind: Rc::new(move || kind),
-            testid,
-            on_press: Rc::new(on_press),
-            label: None,
-            blocked: None,
-            pressed: None,
-            class: "",
-        }
-    }
-
-    /// With extra CSS classes.
-    pub fn class(mut self, class: &'static str) -> Self {
-        self.class = class;
-        self
-    }
-}
-
-/// Appends the `<button>` and its reason text to `parent`. Disabled buttons
-/// keep focus (they use `aria-disabled`, so keyboard users can reach them and
-/// hear why).
-pub fn action_button(tb: Toolbar, parent: &Element, b: ActionButton) {
+    #[prop(optional, into)]
+    pressed: Option<Signal<bool>>,
+    /// Extra CSS class.
+    #[prop(optional)]
+    class: &'static str,
+) -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    let reason = Memo::new(move |_| {
+        tb.why_not(kind.get())
+            .or_else(|| blocked.and_then(|b| b.get()))
+    });
+    let pending = Memo::new(move |_| tb.pending.with(|p| p.current() == Some(kind.get())));
+    let text = Signal::derive(move || match label {
+        Some(l) if !pending.get() => l.get(),
+        _ => command_label(kind.get(), pending.get(), tb.lang.get()),
+    });
+    let reason: Signal<Option<String>> = reason.into();
+    let busy = Signal::derive(move || yes_no(pending.get()));
     let id = unique_id("why");
-    let button = el(
-        "button",
-        &[
-            ("type", "button"),
-            ("class", &format!("ccc-btn {}", b.class)),
-            ("data-testid", b.testid),
-            ("aria-describedby", &id),
-        ],
-    );
-    let why = el(
-        "span",
-        &[
-            ("id", &id),
-            ("class", "ccc-sr-only"),
-            ("data-testid", &format!("{}-reason", b.testid)),
-        ],
-    );
-    add(parent, &button);
-    add(parent, &why);
-    let ActionButton {
-        kind,
-        on_press,
-        label,
-        blocked,
-        pressed,
-        ..
-    } = b;
-    let reason = {
-        let kind = kind.clone();
-        Rc::new(move || {
-            tb.why_not(kind())
-                .or_else(|| blocked.as_ref().and_then(|b| b()))
-        })
-    };
-    let why_now = reason.clone();
-    let (btn, span) = (button.clone(), why);
-    effect(move || {
-        let kind = kind();
-        let reason = reason();
-        let pending = tb.pending.with(|p| p.current() == Some(kind));
-        let text = match &label {
-            Some(l) if !pending => l(),
-            _ => command_label(kind, pending, tb.lang.get()).to_owned(),
-        };
-        let yes_no = |v: bool| Some(if v { "true" } else { "false" });
-        set_attr(&btn, "aria-disabled", yes_no(reason.is_some()));
-        set_attr(&btn, "aria-busy", yes_no(pending));
-        set_attr(&btn, "data-pending", yes_no(pending));
-        set_attr(
-            &btn,
-            "aria-pressed",
-            pressed.as_ref().and_then(|p| yes_no(p())),
-        );
-        set_attr(&btn, "title", reason.as_deref());
-        set_text(&btn, &text);
-        set_text(&span, reason.as_deref().unwrap_or_default());
-    });
-    on(&button, "click", move |_| {
-        if untrack(|| why_now().is_none()) {
-            on_press();
-        }
-    });
+    view! {
+        <button
+            type="button"
+            class=["ccc-btn ", class].concat()
+            data-testid=testid
+            aria-describedby=id.clone()
+            aria-disabled=Signal::derive(move || yes_no(reason.with(Option::is_some)))
+            aria-busy=busy
+            data-pending=busy
+            aria-pressed=Signal::derive(move || pressed.map(|p| yes_no(p.get()).to_owned()))
+            title=reason
+            on:click=move |_| {
+                if reason.with_untracked(Option::is_none) {
+                    on_press.run(());
+                }
+            }
+        >
+            {text}
+        </button>
+        <span id=id class="ccc-sr-only" data-testid=[testid, "-reason"].concat()>
+            {reason}
+        </span>
+    }
 }

@@ -2,28 +2,31 @@
 //! configured codes, recently used first. Arrow keys, Enter, Escape, typing
 //! filters.
 
-use std::rc::Rc;
-
-use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::Element;
+use leptos::{ev::KeyboardEvent, html, prelude::*};
 
 use crate::{
-    components::action_button::{action_button, unique_id, ActionButton},
-    dom::{add, attr, effect, el, focus, on, prop, set_attr, slot, target_value, text},
-    i18n::{break_label, tr},
+    components::{action_button::unique_id, yes_no, ActionButton},
+    i18n::break_label,
     logic::{breaks, Command, CommandKind},
     state::Toolbar,
 };
 
-/// Appends the break-reason picker to `parent`.
-pub fn break_picker(tb: Toolbar, parent: &Element) {
+/// `<prefix>-<i>`: the id of the `i`-th option.
+fn option_id(prefix: &str, i: usize) -> String {
+    [prefix, "-", itoa::Buffer::new().format(i)].concat()
+}
+
+/// The break-reason picker.
+#[component]
+pub fn BreakPicker() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
     let open = tb.break_menu_open;
     let query = RwSignal::new(String::new());
     let active = RwSignal::new(0usize);
+    let search = NodeRef::<html::Input>::new();
     let list_id = unique_id("breaks");
-    let opt_prefix = unique_id("opt");
-    let options = move || {
+    let opt_prefix = StoredValue::new(unique_id("opt"));
+    let options = Memo::new(move |_| {
         let configured = tb.session.with(|s| {
             s.as_ref()
                 .map(|s| s.break_codes.clone())
@@ -37,7 +40,7 @@ pub fn break_picker(tb: Toolbar, parent: &Element) {
                 .cloned()
                 .collect::<Vec<_>>()
         })
-    };
+    });
     let close = move || {
         open.set(false);
         query.set(String::new());
@@ -47,91 +50,22 @@ pub fn break_picker(tb: Toolbar, parent: &Element) {
         close();
         tb.run(Command::Break { code });
     };
-
-    let root = el("span", &[("class", "ccc-picker")]);
-    add(parent, &root);
-    let mut button = ActionButton::new(CommandKind::Break, "break-picker", move || {
-        if open.get_untracked() {
-            close()
-        } else {
-            open.set(true)
-        }
-    });
-    button.label = Some(Rc::new(move || {
-        format!("{} ▾", tr(tb.lang.get(), "Break", "小休"))
-    }));
-    action_button(tb, &root, button);
-
-    let popup = el(
-        "div",
-        &[("class", "ccc-popup"), ("data-testid", "break-menu")],
-    );
-    add(&root, &popup);
-    let input = el(
-        "input",
-        &[
-            ("class", "ccc-input"),
-            ("type", "text"),
-            ("role", "combobox"),
-            ("autocomplete", "off"),
-            ("data-testid", "break-search"),
-            ("aria-autocomplete", "list"),
-            ("aria-controls", &list_id),
-        ],
-    );
-    add(&popup, &input);
-    let list = el(
-        "ul",
-        &[
-            ("class", "ccc-listbox"),
-            ("role", "listbox"),
-            ("id", &list_id),
-        ],
-    );
-    add(&popup, &list);
-
-    // Shown when open; the search box gets focus when the menu opens (also
-    // by shortcut).
-    let (p, i) = (popup.clone(), input.clone());
-    effect(move || {
-        let o = open.get();
-        set_attr(&p, "hidden", (!o).then_some(""));
-        set_attr(&i, "aria-expanded", Some(if o { "true" } else { "false" }));
-        if o {
-            focus(&i);
+    // The search box gets focus when the menu opens (also by shortcut).
+    Effect::new(move || {
+        if open.get() {
+            if let Some(input) = search.get() {
+                let _ = input.focus();
+            }
         }
     });
     // A state where break is not allowed closes the menu.
-    effect(move || {
+    Effect::new(move || {
         if tb.why_not(CommandKind::Break).is_some() && open.get_untracked() {
             close();
         }
     });
-    let prefix = opt_prefix.clone();
-    attr(&input, "aria-activedescendant", move || {
-        Some(format!("{prefix}-{}", active.get()))
-    });
-    let i = input.clone();
-    effect(move || {
-        let lang = tb.lang.get();
-        set_attr(&i, "aria-label", Some(tr(lang, "Break reason", "小休原因")));
-        set_attr(
-            &i,
-            "placeholder",
-            Some(tr(lang, "Search reasons…", "搜索原因…")),
-        );
-    });
-    prop(&input, "value", move || query.get().into());
-    on(&input, "input", move |ev| {
-        query.set(target_value(&ev));
-        active.set(0);
-    });
-    on(&input, "keydown", move |ev| {
-        let Some(ev) = ev.dyn_ref::<web_sys::KeyboardEvent>() else {
-            return;
-        };
-        let opts = untrack(options);
-        let n = opts.len();
+    let on_key = move |ev: KeyboardEvent| {
+        let n = options.with_untracked(Vec::len);
         match ev.key().as_str() {
             "ArrowDown" => {
                 ev.prevent_default();
@@ -149,7 +83,8 @@ pub fn break_picker(tb: Toolbar, parent: &Element) {
             "End" => active.set(n.saturating_sub(1)),
             "Enter" => {
                 ev.prevent_default();
-                if let Some(code) = opts.get(active.get_untracked()).cloned() {
+                let code = options.with_untracked(|o| o.get(active.get_untracked()).cloned());
+                if let Some(code) = code {
                     choose(code);
                 }
             }
@@ -159,38 +94,78 @@ pub fn break_picker(tb: Toolbar, parent: &Element) {
             }
             _ => {}
         }
-    });
-    slot(&list, move || {
-        let lang = tb.lang.get();
-        let current = active.get();
-        options()
-            .into_iter()
-            .enumerate()
-            .map(|(i, code)| {
-                let selected = current == i;
-                let li = el(
-                    "li",
-                    &[
-                        ("role", "option"),
-                        ("id", &format!("{opt_prefix}-{i}")),
-                        (
-                            "class",
-                            if selected {
-                                "ccc-option ccc-option--active"
-                            } else {
-                                "ccc-option"
-                            },
-                        ),
-                        ("aria-selected", if selected { "true" } else { "false" }),
-                        ("data-testid", "break-option"),
-                        ("data-code", &code),
-                    ],
-                );
-                text(&li, &break_label(&code, lang));
-                on(&li, "mousedown", |ev| ev.prevent_default());
-                on(&li, "click", move |_| choose(code.clone()));
-                li
-            })
-            .collect()
-    });
+    };
+    let label = tb.text("Break ▾", "小休 ▾");
+    view! {
+        <span class="ccc-picker">
+            <ActionButton
+                kind=CommandKind::Break
+                testid="break-picker"
+                label=label
+                on_press=move |_| {
+                    if open.get_untracked() { close() } else { open.set(true) }
+                }
+            />
+            <div
+                class="ccc-popup"
+                hidden=Signal::derive(move || !open.get())
+                data-testid="break-menu"
+            >
+                <input
+                    node_ref=search
+                    class="ccc-input"
+                    type="text"
+                    role="combobox"
+                    autocomplete="off"
+                    data-testid="break-search"
+                    aria-autocomplete="list"
+                    aria-expanded=Signal::derive(move || yes_no(open.get()))
+                    aria-controls=list_id.clone()
+                    aria-activedescendant=Signal::derive(move || {
+                        Some(opt_prefix.with_value(|p| option_id(p, active.get())))
+                    })
+                    aria-label=tb.text("Break reason", "小休原因")
+                    placeholder=tb.text("Search reasons…", "搜索原因…")
+                    prop:value=query
+                    on:input=move |ev| {
+                        query.set(event_target_value(&ev));
+                        active.set(0);
+                    }
+                    on:keydown=on_key
+                />
+                <ul class="ccc-listbox" role="listbox" id=list_id>
+                    // A handful of options, rebuilt when the filter changes: a
+                    // plain list of views (a keyed <For> costs ~15 KB of wasm
+                    // for no visible gain here).
+                    {move || {
+                        let lang = tb.lang.get();
+                        options
+                            .get()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, code)| {
+                                let label = break_label(&code, lang);
+                                let picked = code.clone();
+                                view! {
+                                    <li
+                                        role="option"
+                                        id=opt_prefix.with_value(|p| option_id(p, i))
+                                        class="ccc-option"
+                                        class:ccc-option--active=Signal::derive(move || active.get() == i)
+                                        aria-selected=Signal::derive(move || yes_no(active.get() == i))
+                                        data-testid="break-option"
+                                        data-code=code
+                                        on:mousedown=|ev| ev.prevent_default()
+                                        on:click=move |_| choose(picked.clone())
+                                    >
+                                        {label}
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </div>
+        </span>
+    }
 }

@@ -2,30 +2,34 @@
 //! (AnswerCall / ReleaseCall on the agent's current call, chosen by the
 //! proxy). Hanging up a ringing call rejects it.
 
-use web_sys::Element;
+use leptos::prelude::*;
 
 use crate::{
-    components::action_button::{action_button, ActionButton},
+    components::ActionButton,
     logic::{Command, CommandKind},
     state::Toolbar,
 };
 
-/// Appends the answer and hang-up buttons to `parent`.
-pub fn call_controls(tb: Toolbar, parent: &Element) {
-    action_button(
-        tb,
-        parent,
-        ActionButton::new(CommandKind::Answer, "answer", move || {
-            tb.run(Command::Answer);
-        })
-        .class("ccc-btn--answer"),
-    );
-    action_button(
-        tb,
-        parent,
-        ActionButton::new(CommandKind::Hangup, "hangup", move || {
-            tb.run(Command::Hangup);
-        })
-        .class("ccc-btn--hangup"),
-    );
+/// The answer and hang-up buttons.
+#[component]
+pub fn CallControls() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    view! {
+        <ActionButton
+            kind=CommandKind::Answer
+            testid="answer"
+            class="ccc-btn--answer"
+            on_press=move |_| {
+                tb.run(Command::Answer);
+            }
+        />
+        <ActionButton
+            kind=CommandKind::Hangup
+            testid="hangup"
+            class="ccc-btn--hangup"
+            on_press=move |_| {
+                tb.run(Command::Hangup);
+            }
+        />
+    }
 }

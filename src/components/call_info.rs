@@ -1,11 +1,9 @@
 //! The current call: caller, direction, duration.
 
 use ccc_model::{api::Call, CallType};
-use leptos::prelude::*;
-use web_sys::Element;
+use leptos::{either::Either, prelude::*};
 
 use crate::{
-    dom::{attr, el, elt, slot, text_of},
     i18n::{call_type_label, tr},
     logic::clock::{elapsed_since, format_duration},
     state::Toolbar,
@@ -27,66 +25,64 @@ pub fn call_start(call: &Call) -> Option<i64> {
 }
 
 /// The call panel (always present; says "No call" between calls).
-pub fn call_info(tb: Toolbar) -> Element {
-    let root = el(
-        "div",
-        &[("class", "ccc-call"), ("data-testid", "call-info")],
-    );
-    attr(&root, "data-job-id", move || {
-        tb.snapshot.with(|s| {
-            s.as_ref()
-                .and_then(|s| s.call.as_ref())
-                .map(|c| c.job_id.clone())
-        })
-    });
-    slot(&root, move || {
-        let lang = tb.lang.get();
-        let Some(c) = tb
-            .snapshot
+#[component]
+pub fn CallInfo() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    let call = Memo::new(move |_| {
+        tb.snapshot
             .with(|s| s.as_ref().and_then(|s| s.call.clone()))
-        else {
-            return vec![elt(
-                "span",
-                &[("class", "ccc-call__none")],
-                tr(lang, "No call", "无通话"),
-            )];
-        };
-        let direction = c
-            .call_type
-            .as_ref()
-            .map(|t| call_type_label(t, lang))
-            .unwrap_or_default();
-        let party = other_party(&c).unwrap_or_else(|| "—".into());
-        let start = call_start(&c);
-        let time = el(
-            "span",
-            &[
-                ("class", "ccc-call__time"),
-                ("data-testid", "call-duration"),
-                ("role", "timer"),
-            ],
-        );
-        text_of(&time, move || {
-            start
-                .map(|s| format_duration(elapsed_since(s, tb.now.get(), tb.offset.get())))
-                .unwrap_or_default()
-        });
-        vec![
-            elt(
-                "span",
-                &[
-                    ("class", "ccc-call__dir"),
-                    ("data-testid", "call-direction"),
-                ],
-                &direction,
-            ),
-            elt(
-                "span",
-                &[("class", "ccc-call__party"), ("data-testid", "call-party")],
-                &party,
-            ),
-            time,
-        ]
     });
-    root
+    view! {
+        <div
+            class="ccc-call"
+            data-testid="call-info"
+            data-job-id=Signal::derive(move || call.with(|c| c.as_ref().map(|c| c.job_id.clone())))
+        >
+            {move || {
+                let lang = tb.lang.get();
+                match call.get() {
+                    None => {
+                        Either::Left(
+                            view! {
+                                <span class="ccc-call__none">{tr(lang, "No call", "无通话")}</span>
+                            },
+                        )
+                    }
+                    Some(c) => {
+                        let direction = c
+                            .call_type
+                            .as_ref()
+                            .map(|t| call_type_label(t, lang))
+                            .unwrap_or_default();
+                        let party = other_party(&c).unwrap_or_else(|| "—".into());
+                        let start = call_start(&c);
+                        let duration = Signal::derive(move || {
+                            start
+                                .map(|s| format_duration(
+                                    elapsed_since(s, tb.now.get(), tb.offset.get()),
+                                ))
+                                .unwrap_or_default()
+                        });
+                        Either::Right(
+                            view! {
+                                <span class="ccc-call__dir" data-testid="call-direction">
+                                    {direction}
+                                </span>
+                                <span class="ccc-call__party" data-testid="call-party">
+                                    {party}
+                                </span>
+                                <span
+                                    class="ccc-call__time"
+                                    data-testid="call-duration"
+                                    role="timer"
+                                >
+                                    {duration}
+                                </span>
+                            },
+                        )
+                    }
+                }
+            }}
+        </div>
+    }
 }

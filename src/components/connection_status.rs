@@ -1,77 +1,68 @@
 //! Connected / reconnecting / offline, and "stale since hh:mm:ss".
 
 use leptos::prelude::*;
-use web_sys::Element;
 
 use crate::{
-    browser::local_clock,
-    dom::{effect, el, elt, on, set_attr, set_text, slot},
-    i18n::tr,
-    logic::ConnectionState,
+    browser::local_clock, components::OptionalSpan, i18n::tr, logic::ConnectionState,
     state::Toolbar,
 };
 
-/// The connection indicator.
-pub fn connection_status(tb: Toolbar) -> Element {
-    let root = el(
-        "div",
-        &[("data-testid", "connection-status"), ("role", "status")],
-    );
-    crate::dom::child(
-        &root,
-        "span",
-        &[("class", "ccc-conn__dot"), ("aria-hidden", "true")],
-        "",
-    );
-    let label = el("span", &[]);
-    crate::dom::add(&root, &label);
-    let (r, l) = (root.clone(), label);
-    effect(move || {
-        let state = tb.connection();
+/// The indicator's CSS classes.
+fn class(state: ConnectionState) -> &'static str {
+    match state {
+        ConnectionState::Connected => "ccc-conn ccc-conn--connected",
+        ConnectionState::Reconnecting => "ccc-conn ccc-conn--reconnecting",
+        ConnectionState::Offline => "ccc-conn ccc-conn--offline",
+    }
+}
+
+/// The connection indicator, with a "Retry now" button while not connected.
+#[component]
+pub fn ConnectionStatus() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    let state = Memo::new(move |_| tb.connection());
+    let label = Signal::derive(move || {
         let lang = tb.lang.get();
-        set_attr(
-            &r,
-            "class",
-            Some(&format!("ccc-conn ccc-conn--{}", state.as_str())),
-        );
-        set_attr(&r, "data-connection", Some(state.as_str()));
-        set_text(
-            &l,
-            match state {
-                ConnectionState::Connected => tr(lang, "Connected", "已连接"),
-                ConnectionState::Reconnecting => tr(lang, "Reconnecting…", "正在重连…"),
-                ConnectionState::Offline => tr(lang, "Offline", "网络断开"),
-            },
-        );
-    });
-    slot(&root, move || {
-        let lang = tb.lang.get();
-        let mut out = Vec::new();
-        if let Some(t) = tb.health.with(|h| h.stale_since(tb.now.get())) {
-            out.push(elt(
-                "span",
-                &[("class", "ccc-conn__stale"), ("data-testid", "stale-since")],
-                &format!(
-                    "{} {}",
-                    tr(lang, "stale since", "数据停留于"),
-                    local_clock(t)
-                ),
-            ));
+        match state.get() {
+            ConnectionState::Connected => tr(lang, "Connected", "已连接"),
+            ConnectionState::Reconnecting => tr(lang, "Reconnecting…", "正在重连…"),
+            ConnectionState::Offline => tr(lang, "Offline", "网络断开"),
         }
-        if tb.connection() != ConnectionState::Connected {
-            let b = elt(
-                "button",
-                &[
-                    ("type", "button"),
-                    ("class", "ccc-btn ccc-btn--link"),
-                    ("data-testid", "resync-now"),
-                ],
-                tr(lang, "Retry now", "立即重试"),
-            );
-            on(&b, "click", move |_| tb.resync());
-            out.push(b);
-        }
-        out
     });
-    root
+    let stale_since = Signal::derive(move || {
+        tb.health.with(|h| h.stale_since(tb.now.get())).map(|t| {
+            [
+                tr(tb.lang.get(), "stale since ", "数据停留于 "),
+                &local_clock(t),
+            ]
+            .concat()
+        })
+    });
+    view! {
+        <div
+            class=Signal::derive(move || class(state.get()))
+            data-testid="connection-status"
+            data-connection=Signal::derive(move || state.get().as_str())
+            role="status"
+        >
+            <span class="ccc-conn__dot" aria-hidden="true"></span>
+            <span>{label}</span>
+            <OptionalSpan class="ccc-conn__stale" testid="stale-since" text=stale_since />
+            {move || {
+                (state.get() != ConnectionState::Connected)
+                    .then(|| {
+                        view! {
+                        <button
+                            type="button"
+                            class="ccc-btn ccc-btn--link"
+                            data-testid="resync-now"
+                            on:click=move |_| tb.resync()
+                        >
+                            {tb.text("Retry now", "立即重试")}
+                        </button>
+                        }
+                    })
+            }}
+        </div>
+    }
 }

@@ -1,33 +1,22 @@
 //! A polite live region announcing state and mute changes.
 
-use std::cell::RefCell;
-
 use ccc_model::UserState;
 use leptos::prelude::*;
-use web_sys::Element;
 
 use crate::{
-    dom::{effect, el, set_text},
     i18n::{break_label, state_label, tr},
     state::Toolbar,
 };
 
+/// What was last announced: the state (with its break code) and mute.
 type Seen = (Option<(UserState, Option<String>)>, Option<bool>);
 
 /// Visually hidden; screen readers read each change.
-pub fn live_region(tb: Toolbar) -> Element {
-    let root = el(
-        "div",
-        &[
-            ("class", "ccc-sr-only"),
-            ("aria-live", "polite"),
-            ("aria-atomic", "true"),
-            ("data-testid", "live-region"),
-        ],
-    );
-    let r = root.clone();
-    let last = RefCell::new(None::<Seen>);
-    effect(move || {
+#[component]
+pub fn LiveRegion() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    let text = RwSignal::new(String::new());
+    Effect::new(move |prev: Option<Seen>| {
         let now: Seen = tb.snapshot.with(|s| {
             (
                 s.as_ref()
@@ -35,30 +24,38 @@ pub fn live_region(tb: Toolbar) -> Element {
                 s.as_ref().map(|s| s.muted),
             )
         });
-        let prev = last.replace(Some(now.clone()));
-        let (state, muted) = now;
         let lang = tb.lang.get_untracked();
-        if prev.as_ref().is_none_or(|p| p.0 != state) {
-            if let Some((s, code)) = state {
-                let mut text = format!("{}: {}", tr(lang, "State", "状态"), state_label(&s, lang));
-                if let Some(c) = code.filter(|_| s == UserState::Break) {
-                    text.push_str(&format!(" ({})", break_label(&c, lang)));
+        if prev.as_ref().is_none_or(|p| p.0 != now.0) {
+            if let Some((s, code)) = &now.0 {
+                let mut t = [tr(lang, "State: ", "状态："), &state_label(s, lang)].concat();
+                if let Some(c) = code.as_ref().filter(|_| *s == UserState::Break) {
+                    t.push_str(" (");
+                    t.push_str(&break_label(c, lang));
+                    t.push(')');
                 }
-                set_text(&r, &text);
+                text.set(t);
             }
         }
-        if let (Some((_, Some(before))), Some(m)) = (prev, muted) {
-            if before != m {
-                set_text(
-                    &r,
-                    tr(
-                        lang,
-                        if m { "Muted" } else { "Unmuted" },
-                        if m { "已静音" } else { "已取消静音" },
-                    ),
-                );
+        if let (Some((_, Some(before))), Some(m)) = (&prev, now.1) {
+            if *before != m {
+                let said = if m {
+                    tr(lang, "Muted", "已静音")
+                } else {
+                    tr(lang, "Unmuted", "已取消静音")
+                };
+                text.set(said.to_owned());
             }
         }
+        now
     });
-    root
+    view! {
+        <div
+            class="ccc-sr-only"
+            aria-live="polite"
+            aria-atomic="true"
+            data-testid="live-region"
+        >
+            {text}
+        </div>
+    }
 }

@@ -1,6 +1,7 @@
-//! The toolbar's parts, one per file, built with [`crate::dom`]. Each takes
-//! the [`crate::state::Toolbar`] (except [`state_badge`], which takes
-//! closures, so it can be tested alone).
+//! The toolbar's parts, one `#[component]` per file. [`ToolbarView`] provides
+//! the [`crate::state::Toolbar`] as context; the parts take it from there
+//! (except [`StateBadge`] and [`StateTimer`], which take signals, so they can
+//! be used and tested alone).
 
 pub mod action_button;
 pub mod break_picker;
@@ -11,6 +12,7 @@ pub mod error_message;
 pub mod lang_switch;
 pub mod live_region;
 pub mod mute_button;
+pub mod optional_span;
 pub mod ready_button;
 pub mod reset_button;
 pub mod sign_in_out;
@@ -20,20 +22,21 @@ pub mod takeover_banner;
 pub mod toolbar_view;
 pub mod work_mode_picker;
 
-pub use action_button::{action_button, ActionButton};
-pub use break_picker::break_picker;
-pub use call_controls::call_controls;
-pub use call_info::call_info;
-pub use connection_status::connection_status;
-pub use error_message::error_message;
-pub use lang_switch::lang_switch;
-pub use live_region::live_region;
-pub use mute_button::mute_button;
-pub use ready_button::ready_button;
-pub use reset_button::reset_button;
-pub use sign_in_out::sign_in_out;
-pub use state_badge::state_badge;
-pub use state_timer::state_timer;
-pub use takeover_banner::takeover_banner;
-pub use toolbar_view::{toolbar_view, Theme};
-pub use work_mode_picker::work_mode_picker;
+pub use action_button::{yes_no, ActionButton};
+pub use break_picker::BreakPicker;
+pub use call_controls::CallControls;
+pub use call_info::CallInfo;
+pub use connection_status::ConnectionStatus;
+pub use error_message::ErrorMessage;
+pub use lang_switch::LangSwitch;
+pub use live_region::LiveRegion;
+pub use mute_button::MuteButton;
+pub use optional_span::OptionalSpan;
+pub use ready_button::ReadyButton;
+pub use reset_button::ResetButton;
+pub use sign_in_out::SignInOut;
+pub use state_badge::StateBadge;
+pub use state_timer::StateTimer;
+pub use takeover_banner::TakeoverBanner;
+pub use toolbar_view::{Theme, ToolbarView};
+pub use work_mode_picker::WorkModePicker;

@@ -1,28 +1,32 @@
 //! Go online / go offline.
 
-use web_sys::Element;
+use leptos::prelude::*;
 
 use crate::{
-    components::action_button::{action_button, ActionButton},
+    components::ActionButton,
     logic::{Command, CommandKind},
     state::Toolbar,
 };
 
-/// Appends the sign-in and sign-out buttons to `parent`.
-pub fn sign_in_out(tb: Toolbar, parent: &Element) {
-    action_button(
-        tb,
-        parent,
-        ActionButton::new(CommandKind::SignIn, "sign-in", move || {
-            tb.run(Command::SignIn);
-        })
-        .class("ccc-btn--primary"),
-    );
-    action_button(
-        tb,
-        parent,
-        ActionButton::new(CommandKind::SignOut, "sign-out", move || {
-            tb.run(Command::SignOut);
-        }),
-    );
+/// The sign-in and sign-out buttons.
+#[component]
+pub fn SignInOut() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    view! {
+        <ActionButton
+            kind=CommandKind::SignIn
+            testid="sign-in"
+            class="ccc-btn--primary"
+            on_press=move |_| {
+                tb.run(Command::SignIn);
+            }
+        />
+        <ActionButton
+            kind=CommandKind::SignOut
+            testid="sign-out"
+            on_press=move |_| {
+                tb.run(Command::SignOut);
+            }
+        />
+    }
 }

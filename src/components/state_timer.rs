@@ -1,27 +1,19 @@
 //! Time in the current state (`m:ss` / `h:mm:ss`), from server timestamps.
 
-use web_sys::Element;
+use leptos::prelude::*;
 
-use crate::{
-    dom::{el, text_of},
-    logic::clock::format_duration,
-    state::Toolbar,
-};
+use crate::logic::clock::format_duration;
 
-/// The time-in-state timer (skew-corrected; `–:––` when unknown).
-pub fn state_timer(tb: Toolbar) -> Element {
-    let e = el(
-        "span",
-        &[
-            ("class", "ccc-timer"),
-            ("data-testid", "state-timer"),
-            ("role", "timer"),
-        ],
-    );
-    text_of(&e, move || {
-        tb.time_in_state()
-            .map(format_duration)
-            .unwrap_or_else(|| "–:––".into())
-    });
-    e
+/// The time-in-state timer (`–:––` when unknown).
+#[component]
+pub fn StateTimer(
+    /// Time in the current state (ms, skew-corrected); `None` when unknown.
+    #[prop(into)]
+    elapsed: Signal<Option<i64>>,
+) -> impl IntoView {
+    view! {
+        <span class="ccc-timer" data-testid="state-timer" role="timer">
+            {Signal::derive(move || elapsed.get().map_or_else(|| "–:––".to_owned(), format_duration))}
+        </span>
+    }
 }

@@ -2,12 +2,9 @@
 //! row, controls, error line, call panel, live region.
 
 use leptos::prelude::*;
-use web_sys::Element;
 
 use crate::{
-    components::*,
-    dom::{add, child, effect, el, set_attr, text_of},
-    i18n::tr,
+    components::{action_button::yes_no, *},
     state::Toolbar,
 };
 
@@ -41,114 +38,99 @@ impl Theme {
             Theme::Auto => "auto",
         }
     }
-}
 
-/// The toolbar (`standalone`: the full softphone-tab layout instead of the
-/// compact bar).
-pub fn toolbar_view(tb: Toolbar, standalone: bool, theme: Theme) -> Element {
-    let class = format!(
-        "ccc-toolbar {}{}",
-        if standalone {
-            "ccc-toolbar--standalone"
-        } else {
-            "ccc-toolbar--bar"
-        },
-        match theme {
+    /// The theme's CSS modifier class (`""` for light).
+    fn class(self) -> &'static str {
+        match self {
             Theme::Dark => " ccc-toolbar--dark",
             Theme::Auto => " ccc-toolbar--auto",
             Theme::Light => "",
         }
-    );
-    let root = el(
-        "div",
-        &[
-            ("class", &class),
-            ("data-testid", "ccc-toolbar"),
-            ("data-theme", theme.as_str()),
-            ("role", "region"),
-        ],
-    );
-    let r = root.clone();
-    effect(move || {
-        let lang = tb.lang.get();
-        let (state, muted) = tb.snapshot.with(|s| {
-            (
-                s.as_ref().map(|s| s.agent.state.as_str().to_owned()),
-                s.as_ref().is_some_and(|s| s.muted),
-            )
-        });
-        set_attr(&r, "data-state", state.as_deref());
-        set_attr(&r, "data-connection", Some(tb.connection().as_str()));
-        set_attr(&r, "data-muted", Some(if muted { "true" } else { "false" }));
-        set_attr(&r, "lang", Some(lang.tag()));
-        set_attr(
-            &r,
-            "aria-label",
-            Some(tr(
-                lang,
-                "Contact center agent toolbar",
-                "联络中心坐席工具条",
-            )),
-        );
-    });
-    if standalone {
-        let header = child(&root, "header", &[("class", "ccc-header")], "");
-        let name = child(
-            &header,
-            "span",
-            &[("class", "ccc-header__name"), ("data-testid", "agent-name")],
-            "",
-        );
-        text_of(&name, move || {
-            tb.session
-                .with(|s| s.as_ref().map(|s| s.display_name.clone()))
-                .unwrap_or_default()
-        });
-        let user = child(&header, "span", &[("class", "ccc-header__user")], "");
-        text_of(&user, move || {
-            tb.session
-                .with(|s| s.as_ref().map(|s| s.user_id.clone()))
-                .unwrap_or_default()
-        });
     }
-    let status = child(&root, "div", &[("class", "ccc-row ccc-row--status")], "");
-    add(
-        &status,
-        &state_badge(
-            move || {
-                tb.snapshot
-                    .with(|s| s.as_ref().map(|s| s.agent.clone()).unwrap_or_default())
-            },
-            move || tb.lang.get(),
-        ),
-    );
-    add(&status, &state_timer(tb));
-    add(&status, &connection_status(tb));
-    add(&status, &lang_switch(tb));
-    takeover_banner(tb, &root);
-    let controls = child(
-        &root,
-        "div",
-        &[("class", "ccc-row ccc-row--controls"), ("role", "group")],
-        "",
-    );
-    let c = controls.clone();
-    effect(move || {
-        set_attr(
-            &c,
-            "aria-label",
-            Some(tr(tb.lang.get(), "Agent state", "坐席状态")),
-        )
+}
+
+/// The toolbar. Provides `toolbar` as context to its parts.
+#[component]
+pub fn ToolbarView(
+    /// The state and its actions.
+    toolbar: Toolbar,
+    /// Full softphone-tab layout instead of the compact bar.
+    #[prop(optional)]
+    standalone: bool,
+    /// Colour theme.
+    #[prop(optional)]
+    theme: Theme,
+) -> impl IntoView {
+    provide_context(toolbar);
+    let tb = toolbar;
+    let agent = Signal::derive(move || {
+        tb.snapshot
+            .with(|s| s.as_ref().map(|s| s.agent.clone()).unwrap_or_default())
     });
-    sign_in_out(tb, &controls);
-    ready_button(tb, &controls);
-    break_picker(tb, &controls);
-    call_controls(tb, &controls);
-    mute_button(tb, &controls);
-    work_mode_picker(tb, &controls);
-    reset_button(tb, &controls);
-    add(&root, &error_message(tb));
-    add(&root, &call_info(tb));
-    add(&root, &live_region(tb));
-    root
+    let elapsed = Signal::derive(move || tb.time_in_state());
+    let lang = Signal::derive(move || tb.lang.get());
+    let layout = if standalone {
+        "ccc-toolbar ccc-toolbar--standalone"
+    } else {
+        "ccc-toolbar ccc-toolbar--bar"
+    };
+    // Dynamic values are `Signal`s of a few types (not a closure each), so
+    // every binding of one type shares one render path in the wasm.
+    let name = Signal::derive(move || {
+        tb.session
+            .with(|s| s.as_ref().map(|s| s.display_name.clone()))
+    });
+    let user = Signal::derive(move || tb.session.with(|s| s.as_ref().map(|s| s.user_id.clone())));
+    let header = standalone.then(|| {
+        view! {
+            <header class="ccc-header">
+                <span class="ccc-header__name" data-testid="agent-name">
+                    {name}
+                </span>
+                <span class="ccc-header__user">{user}</span>
+            </header>
+        }
+    });
+    view! {
+        <div
+            class=[layout, theme.class()].concat()
+            data-testid="ccc-toolbar"
+            data-theme=theme.as_str()
+            data-state=Signal::derive(move || {
+                tb.snapshot.with(|s| s.as_ref().map(|s| s.agent.state.as_str().to_owned()))
+            })
+            data-connection=Signal::derive(move || tb.connection().as_str())
+            data-muted=Signal::derive(move || {
+                yes_no(tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.muted)))
+            })
+            lang=Signal::derive(move || tb.lang.get().tag())
+            role="region"
+            aria-label=tb.text("Contact center agent toolbar", "联络中心坐席工具条")
+        >
+            {header}
+            <div class="ccc-row ccc-row--status">
+                <StateBadge agent=agent lang=lang />
+                <StateTimer elapsed=elapsed />
+                <ConnectionStatus />
+                <LangSwitch />
+            </div>
+            <TakeoverBanner />
+            <div
+                class="ccc-row ccc-row--controls"
+                role="group"
+                aria-label=tb.text("Agent state", "坐席状态")
+            >
+                <SignInOut />
+                <ReadyButton />
+                <BreakPicker />
+                <CallControls />
+                <MuteButton />
+                <WorkModePicker />
+                <ResetButton />
+            </div>
+            <ErrorMessage />
+            <CallInfo />
+            <LiveRegion />
+        </div>
+    }
 }
