@@ -18,6 +18,14 @@ const STS_TOKEN: &str = "sts-token-never-log-me-42";
 const JWT_SECRET: &str = "jwt-secret-never-log-me-0123456789";
 const EVENTS_TOKEN: &str = "events-token-never-log-me-4242";
 const REDIS_PASSWORD: &str = "redis-password-never-log-me";
+/// Every configured secret of this test.
+const SECRETS: [&str; 5] = [
+    KEY_SECRET,
+    STS_TOKEN,
+    JWT_SECRET,
+    EVENTS_TOKEN,
+    REDIS_PASSWORD,
+];
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -73,26 +81,14 @@ async fn secrets_stay_out_of_logs_responses_and_debug() {
     })
     .unwrap();
     let debug = format!("{config:?} {:?}", config.clone());
-    for secret in [
-        KEY_SECRET,
-        STS_TOKEN,
-        JWT_SECRET,
-        EVENTS_TOKEN,
-        REDIS_PASSWORD,
-    ] {
+    for secret in SECRETS {
         assert!(!debug.contains(secret), "{secret} in Debug: {debug}");
     }
     assert!(debug.contains(KEY_ID), "the key id is fine to show");
 
     let (app, state) = router_from(config, [127, 0, 0, 1]);
     let debug = format!("{state:?}");
-    for secret in [
-        KEY_SECRET,
-        STS_TOKEN,
-        JWT_SECRET,
-        EVENTS_TOKEN,
-        REDIS_PASSWORD,
-    ] {
+    for secret in SECRETS {
         assert!(!debug.contains(secret), "{secret} in the state's Debug");
     }
     let token = jsonwebtoken::encode(
@@ -157,14 +153,7 @@ async fn secrets_stay_out_of_logs_responses_and_debug() {
 
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("request"), "logging was captured: {logs}");
-    for secret in [
-        KEY_SECRET,
-        STS_TOKEN,
-        JWT_SECRET,
-        EVENTS_TOKEN,
-        REDIS_PASSWORD,
-        token.as_str(),
-    ] {
+    for secret in SECRETS.into_iter().chain([token.as_str()]) {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
         assert!(!bodies.contains(secret), "{secret} leaked into a response");
     }
