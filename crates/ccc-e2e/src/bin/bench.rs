@@ -47,6 +47,10 @@ async fn main() {
             "100000".into(),
             "--read-rate-limit-burst".into(),
             "100000".into(),
+            // The fleet budget (20 calls/s, one second of burst) would pace
+            // 200 back-to-back commands at 10/s: lifted to time the path.
+            "--upstream-qps".into(),
+            "100000".into(),
         ],
         poll_interval_ms: 1000,
         ..StackOptions::default()

@@ -5,7 +5,9 @@
 //! and whether the proxy's memory stays flat.
 //!
 //! The proxy and the simulator run as separate processes (the release
-//! binaries next to this one), so the proxy's RSS is its own.
+//! binaries next to this one), so the proxy's RSS is its own. Events are on
+//! (the simulator's webhook posts to the proxy's `/ccc/events`), with the
+//! default fleet budget of 20 CCC calls/s.
 //!
 //! Phases (as shares of `--secs`): clean; CCC answering 5xx to 20 % of
 //! calls; latency above the upstream timeout; 20 % of connections dropped;
@@ -45,6 +47,8 @@ struct Args {
 
 const KEY_ID: &str = "LTAI-demo-access-key";
 const KEY_SECRET: &str = "demo-secret-do-not-use-in-production";
+/// CCC's webhook deliveries to the proxy (events on, as in production).
+const EVENTS_TOKEN: &str = "soak-events-token-0123456789abcdef";
 /// Long-poll wait the clients ask for.
 const WAIT_SECS: u64 = 25;
 /// A long-poll not answered within wait + this is stuck.
@@ -103,9 +107,12 @@ async fn main() {
                 &format!("127.0.0.1:{sim_port}"),
                 "--agents",
                 &args.agents.to_string(),
+                "--webhook-url",
+                &format!("{base}/ccc/events"),
                 "--log-level",
                 "error",
             ])
+            .env("CCC_SIM_WEBHOOK_TOKEN", EVENTS_TOKEN)
             .stdout(Stdio::null())
             .spawn()
             .expect("start ccc-sim (build it: make soak)"),
@@ -126,6 +133,7 @@ async fn main() {
                 "--upstream-timeout-ms",
                 "1000",
             ])
+            .env("CCC_EVENTS_TOKEN", EVENTS_TOKEN)
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
             .env("RUST_LOG", "error")
