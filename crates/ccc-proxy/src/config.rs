@@ -525,16 +525,24 @@ impl Config {
             }
             AuthKind::Jwt => AuthConfig::Jwt(jwt_config(&args)?),
         };
-        let cookie_key_file = args.cookie_key_file.clone().or_else(|| {
+        let random_key = || Secret::new(rand::random::<[u8; 32]>().to_vec());
+        let default_key_file = || {
             let state_dir = env("XDG_STATE_HOME")
                 .filter(|d| !d.is_empty())
                 .map(PathBuf::from)
                 .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
             (auth_kind == AuthKind::Demo).then(|| state_dir.join("ccc-proxy/demo-cookie.key"))
-        });
-        let cookie_key = match &cookie_key_file {
-            Some(p) => load_or_create_key(p)?,
-            None => Secret::new(rand::random::<[u8; 32]>().to_vec()),
+        };
+        let cookie_key = match (&args.cookie_key_file, default_key_file()) {
+            // A file the operator named must work.
+            (Some(p), _) => load_or_create_key(p)?,
+            // The default place is a convenience: a read-only home must not
+            // stop `make run`, it only costs sign-ins across restarts.
+            (None, Some(p)) => load_or_create_key(&p).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "demo cookie key not kept: sign-ins end at restart");
+                random_key()
+            }),
+            (None, None) => random_key(),
         };
         let limits = Limits {
             header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
@@ -806,6 +814,24 @@ mod tests {
         ] {
             assert!(public_origins(&[bad.to_owned()]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_unwritable_home_does_not_stop_the_demo() {
+        let args = Args::try_parse_from(["ccc-proxy", "--demo"]).unwrap();
+        let home = |k: &str| (k == "HOME").then(|| "/proc/ccc-proxy-no-home".to_owned());
+        assert!(Config::from_args(args, home).is_ok());
+        let named = Args::try_parse_from([
+            "ccc-proxy",
+            "--demo",
+            "--cookie-key-file",
+            "/proc/ccc-proxy-no-home/key",
+        ])
+        .unwrap();
+        assert!(
+            Config::from_args(named, |_| None).is_err(),
+            "a file the operator named must work"
+        );
     }
 
     #[test]
