@@ -3,7 +3,6 @@
 //! elements by `data-testid`.
 
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     process::Stdio,
     time::Duration,
@@ -13,7 +12,7 @@ use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::process::{Child, Command};
 
-use crate::eventually;
+use crate::{eventually, free_port};
 
 /// How long UI conditions may take before a test fails.
 pub const UI_DEADLINE: Duration = Duration::from_secs(15);
@@ -208,11 +207,4 @@ impl Browser {
         let _ = self.driver.kill().await;
         let _ = std::fs::remove_dir_all(&self.profile);
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }

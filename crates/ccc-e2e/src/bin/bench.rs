@@ -160,10 +160,7 @@ impl Api<'_> {
             .text()
             .await
             .unwrap();
-        text.lines()
-            .filter(|l| l.starts_with(name))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        ccc_e2e::metric_sum(&text, name)
     }
 }
 

@@ -17,7 +17,7 @@
 #![allow(clippy::print_stdout)]
 
 use std::{
-    net::{SocketAddr, TcpListener},
+    net::SocketAddr,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -68,14 +68,6 @@ async fn main() {
         }
     }
     memory_per_thousand_waiters().await;
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn config(endpoint: &str, extra: &[&str]) -> Config {
@@ -334,7 +326,7 @@ async fn freshness() -> (f64, f64) {
 
 /// A `redis-server` on a free loopback port, when installed.
 fn redis_server() -> Option<(std::process::Child, String)> {
-    let port = free_port();
+    let port = ccc_e2e::free_port();
     let child = Command::new("redis-server")
         .args([
             "--port",
@@ -399,7 +391,7 @@ async fn memory_per_thousand_waiters() {
     for i in 0..1000 {
         set(&sim, &agent(i), UserState::Ready, None);
     }
-    let port = free_port();
+    let port = ccc_e2e::free_port();
     let mut child = Command::new(exe)
         .args(["--endpoint", &sim.endpoint(), "--instance-id", "ccc-demo"])
         .args(["--listen", &format!("127.0.0.1:{port}"), "--auth", "header"])
@@ -454,12 +446,7 @@ async fn memory_per_thousand_waiters() {
             .text()
             .await
             .unwrap_or_default();
-        let n = text
-            .lines()
-            .find(|l| l.starts_with("ccc_proxy_longpoll_waiters "))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0);
+        let n = ccc_e2e::metric_sum(&text, "ccc_proxy_longpoll_waiters ");
         if n >= 1000.0 || Instant::now() > deadline {
             break;
         }

@@ -18,7 +18,6 @@
 
 use std::{
     collections::HashMap,
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     sync::{
@@ -54,22 +53,16 @@ const WAIT_SECS: u64 = 25;
 /// A long-poll not answered within wait + this is stuck.
 const STUCK_AFTER: Duration = Duration::from_secs(WAIT_SECS + 15);
 
-struct Child2 {
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop {
     child: Child,
 }
 
-impl Drop for Child2 {
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 fn sibling(name: &str) -> PathBuf {
@@ -95,12 +88,12 @@ struct Tally {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args = Args::parse();
-    let sim_port = free_port();
-    let proxy_port = free_port();
+    let sim_port = ccc_e2e::free_port();
+    let proxy_port = ccc_e2e::free_port();
     let sim_url = format!("http://127.0.0.1:{sim_port}");
     let base = format!("http://127.0.0.1:{proxy_port}");
 
-    let _sim = Child2 {
+    let _sim = KillOnDrop {
         child: Command::new(sibling("ccc-sim"))
             .args([
                 "--listen",
@@ -117,7 +110,7 @@ async fn main() {
             .spawn()
             .expect("start ccc-sim (build it: make soak)"),
     };
-    let proxy = Child2 {
+    let proxy = KillOnDrop {
         child: Command::new(sibling("ccc-proxy"))
             .args([
                 "--endpoint",
@@ -450,8 +443,5 @@ async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => return f64::NAN,
     };
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    ccc_e2e::metric_sum(&text, name)
 }
