@@ -6,10 +6,7 @@
 //! are classes (`2xx`), CCC actions and outcomes are `&'static str`s chosen
 //! by the proxy's own code.
 
-use std::{
-    fmt::Write as _,
-    sync::atomic::{AtomicI64, Ordering},
-};
+use std::fmt::Write as _;
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder},
@@ -134,7 +131,6 @@ pub struct Metrics {
     ccc_events: Family<KindLabels, Counter>,
     owned_agents: Gauge,
     redis_up: Gauge,
-    waiter_count: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -242,7 +238,6 @@ impl Default for Metrics {
             longpoll_evictions,
             rate_limited,
             session_cache,
-            waiter_count: AtomicI64::new(0),
         }
     }
 }
@@ -284,13 +279,12 @@ impl Metrics {
 
     /// A long-poll started (+1) or ended (-1).
     pub fn waiters_add(&self, delta: i64) {
-        let now = self.waiter_count.fetch_add(delta, Ordering::Relaxed) + delta;
-        self.waiters.set(now);
+        self.waiters.inc_by(delta);
     }
 
     /// Long-poll requests waiting right now.
     pub fn waiters(&self) -> i64 {
-        self.waiter_count.load(Ordering::Relaxed)
+        self.waiters.get()
     }
 
     /// A poll loop started.
