@@ -209,6 +209,10 @@ impl AgentApi for HttpApi {
                     ("mode", JsValue::from_str(w.mode.as_str())),
                     ("mobile", js_str(w.mobile.as_deref())),
                 ]),
+                CommandBody::Dial(d) => js_object(&[
+                    ("number", JsValue::from_str(&d.number)),
+                    ("callerId", js_str(d.caller_id.as_deref())),
+                ]),
             };
             let path = ["/api/v1/agent/", cmd.kind().name()].concat();
             self.fetch(&path, &[], Some(body)).await

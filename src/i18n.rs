@@ -103,6 +103,9 @@ pub fn command_label(kind: CommandKind, pending: bool, lang: Lang) -> &'static s
         CommandKind::Unmute => ("Unmute", "取消静音", "Unmuting…", "正在取消静音…"),
         CommandKind::Answer => ("Answer", "接听", "Answering…", "正在接听…"),
         CommandKind::Hangup => ("Hang up", "挂断", "Hanging up…", "正在挂断…"),
+        CommandKind::Dial => ("Call", "呼叫", "Calling…", "正在呼叫…"),
+        CommandKind::Hold => ("Hold", "保持", "Holding…", "正在保持…"),
+        CommandKind::Retrieve => ("Resume", "取回", "Resuming…", "正在取回…"),
     };
     if pending {
         tr(lang, en_p, zh_p)

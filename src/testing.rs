@@ -66,6 +66,7 @@ impl FakeApi {
                 .map(String::from)
                 .to_vec(),
             work_modes: WorkMode::ALL.to_vec(),
+            caller_ids: Vec::new(),
         };
         {
             let mut s = api.server.borrow_mut();
@@ -138,6 +139,9 @@ impl FakeApi {
                         a.mobile = mobile.clone();
                     }
                 }
+                Command::Dial { .. } => enter(a, UserState::Dialing, None),
+                Command::Hold => s.held = true,
+                Command::Retrieve => s.held = false,
                 Command::Mute => s.muted = true,
                 Command::Unmute => s.muted = false,
                 Command::Answer => enter(a, UserState::Talking, None),

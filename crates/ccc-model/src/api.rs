@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    dial::{DialNumber, NumberError},
     enums::{CallType, ChannelFlag, ChannelState, UserState, WorkMode},
     error::{CccError, ErrorSource},
     rules::AgentAction,
@@ -30,6 +31,9 @@ pub struct Session {
     /// Work modes the agent may switch between.
     #[serde(default)]
     pub work_modes: Vec<WorkMode>,
+    /// Caller ids the agent may present when dialling (empty: CCC's default).
+    #[serde(default)]
+    pub caller_ids: Vec<String>,
 }
 
 /// `GET /api/v1/agent`: everything the toolbar shows, as of `context_id`.
@@ -46,6 +50,13 @@ pub struct AgentSnapshot {
     /// True when the agent's own channel carries `MUTED` (server truth).
     #[serde(default)]
     pub muted: bool,
+    /// True when the customer's channel carries `HOLD` (server truth).
+    #[serde(default)]
+    pub held: bool,
+    /// Set when the proxy changed the agent's state because no toolbar was
+    /// open (presence); kept until the agent's next command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<PresenceNotice>,
     /// The proxy's clock when the snapshot was taken (epoch ms), for skew correction.
     pub server_time: i64,
 }
@@ -203,8 +214,81 @@ impl AgentSnapshot {
             agent: Agent::from(user),
             call: call.map(Call::from),
             muted: call.is_some_and(|c| c.is_muted(&user.user_id)),
+            held: call.is_some_and(CallContext::is_held),
+            presence: None,
             server_time,
         }
+    }
+}
+
+/// What the proxy does when an agent's last toolbar has been gone for the
+/// presence grace (`--presence-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PresencePolicy {
+    /// Nothing.
+    #[default]
+    None,
+    /// TakeBreak with the presence break code.
+    Break,
+    /// SignOutGroup.
+    SignOut,
+}
+
+impl PresencePolicy {
+    /// Every policy.
+    pub const ALL: [PresencePolicy; 3] = [
+        PresencePolicy::None,
+        PresencePolicy::Break,
+        PresencePolicy::SignOut,
+    ];
+
+    /// The name used in flags and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresencePolicy::None => "none",
+            PresencePolicy::Break => "break",
+            PresencePolicy::SignOut => "sign-out",
+        }
+    }
+
+    /// Parses [`PresencePolicy::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        PresencePolicy::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+/// What presence did to the agent, for the toolbar to explain on return
+/// ("You were set to Break: away, because no toolbar was open for 90 s").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceNotice {
+    /// `break` or `sign-out`.
+    pub policy: PresencePolicy,
+    /// The break code, for `break`.
+    #[serde(default)]
+    pub break_code: Option<String>,
+    /// How long no toolbar had been open.
+    pub grace_secs: u64,
+    /// When the proxy acted (epoch ms).
+    pub at: i64,
+}
+
+/// Body of `POST /api/v1/agent/dial`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DialRequest {
+    /// The number, as typed ([`DialNumber::parse`] rules).
+    pub number: String,
+    /// One of the session's `callerIds`; CCC's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<String>,
+}
+
+impl DialRequest {
+    /// The validated number.
+    pub fn dial_number(&self) -> Result<DialNumber, NumberError> {
+        DialNumber::parse(&self.number)
     }
 }
 
@@ -300,11 +384,17 @@ pub enum CommandKind {
     Answer,
     /// Hang up the call.
     Hangup,
+    /// Dial a number.
+    Dial,
+    /// Put the customer on hold.
+    Hold,
+    /// Take the customer off hold.
+    Retrieve,
 }
 
 impl CommandKind {
     /// Every kind.
-    pub const ALL: [CommandKind; 10] = [
+    pub const ALL: [CommandKind; 13] = [
         CommandKind::SignIn,
         CommandKind::SignOut,
         CommandKind::Ready,
@@ -315,6 +405,9 @@ impl CommandKind {
         CommandKind::Unmute,
         CommandKind::Answer,
         CommandKind::Hangup,
+        CommandKind::Dial,
+        CommandKind::Hold,
+        CommandKind::Retrieve,
     ];
 
     /// The path segment and the name used in events and host commands.
@@ -330,6 +423,9 @@ impl CommandKind {
             CommandKind::Unmute => "unmute",
             CommandKind::Answer => "answer",
             CommandKind::Hangup => "hangup",
+            CommandKind::Dial => "dial",
+            CommandKind::Hold => "hold",
+            CommandKind::Retrieve => "retrieve",
         }
     }
 
@@ -351,6 +447,9 @@ impl CommandKind {
             CommandKind::Unmute => AgentAction::Unmute,
             CommandKind::Answer => AgentAction::Answer,
             CommandKind::Hangup => AgentAction::Hangup,
+            CommandKind::Dial => AgentAction::Dial,
+            CommandKind::Hold => AgentAction::Hold,
+            CommandKind::Retrieve => AgentAction::Retrieve,
         }
     }
 }
@@ -389,6 +488,17 @@ pub enum Command {
     Answer,
     /// `hangup`, `{}`: ReleaseCall on the agent's current call.
     Hangup,
+    /// `dial`, `{"number":...,"callerId":...}`: MakeCall.
+    Dial {
+        /// The validated number.
+        number: DialNumber,
+        /// The caller id to present; CCC's default when `None`.
+        caller_id: Option<String>,
+    },
+    /// `hold`, `{}`: HoldCall on the customer's channel of the current call.
+    Hold,
+    /// `retrieve`, `{}`: RetrieveCall on the customer's channel.
+    Retrieve,
 }
 
 /// The JSON body of a command.
@@ -402,6 +512,8 @@ pub enum CommandBody {
     Break(BreakRequest),
     /// `work-mode`.
     WorkMode(WorkModeRequest),
+    /// `dial`.
+    Dial(DialRequest),
 }
 
 impl Command {
@@ -418,6 +530,9 @@ impl Command {
             Command::Unmute => CommandKind::Unmute,
             Command::Answer => CommandKind::Answer,
             Command::Hangup => CommandKind::Hangup,
+            Command::Dial { .. } => CommandKind::Dial,
+            Command::Hold => CommandKind::Hold,
+            Command::Retrieve => CommandKind::Retrieve,
         }
     }
 
@@ -436,6 +551,10 @@ impl Command {
             Command::WorkMode { mode, mobile } => CommandBody::WorkMode(WorkModeRequest {
                 mode: mode.clone(),
                 mobile: mobile.clone(),
+            }),
+            Command::Dial { number, caller_id } => CommandBody::Dial(DialRequest {
+                number: number.as_str().to_owned(),
+                caller_id: caller_id.clone(),
             }),
             _ => CommandBody::Empty,
         }
@@ -474,6 +593,26 @@ mod tests {
                 code: "lunch".into()
             })
         );
+    }
+
+    #[test]
+    fn dial_body_and_presence_names() {
+        let dial = Command::Dial {
+            number: DialNumber::parse("138 0013 8000").unwrap(),
+            caller_id: None,
+        };
+        assert_eq!(dial.path(), "/api/v1/agent/dial");
+        assert_eq!(
+            dial.body(),
+            CommandBody::Dial(DialRequest {
+                number: "13800138000".into(),
+                caller_id: None
+            })
+        );
+        for p in PresencePolicy::ALL {
+            assert_eq!(PresencePolicy::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(PresencePolicy::parse("Break"), None);
     }
 
     #[test]

@@ -8,12 +8,14 @@
 //!   `ChannelFlag`, each with an `Unknown(String)` fallback.
 //! - [`error`]: the documented error codes with HTTP status and message template.
 //! - [`rules`]: which action each agent state allows.
+//! - [`dial`]: which numbers may be dialled.
 //! - [`api`]: the widget's camelCase API served by the proxy.
 //!
 //! The crate depends on `serde` only, so it stays small inside the widget.
 
 pub mod api;
 pub mod de;
+pub mod dial;
 pub mod enums;
 pub mod error;
 pub mod rules;
@@ -21,6 +23,7 @@ pub mod rules;
 pub mod signing;
 pub mod wire;
 
+pub use dial::{DialNumber, NumberError};
 pub use enums::{break_codes, CallType, ChannelFlag, ChannelState, UserState, WorkMode};
 pub use error::{CccError, ErrorCode, ErrorSource};
 pub use rules::{AgentAction, Refusal};

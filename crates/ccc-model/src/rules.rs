@@ -6,7 +6,10 @@
 //! Documented (ccc-api.md §2.2): ReadyForService only from BREAK, READY,
 //! WORKING; Mute/Unmute only while TALKING; ResetAgentState from any state.
 //! Inferred and documented here: TakeBreak from READY, BREAK, WORKING;
-//! sign-in, sign-out and ChangeWorkMode whenever the agent is not in a call.
+//! sign-in, sign-out and ChangeWorkMode whenever the agent is not in a call;
+//! MakeCall from READY, BREAK and WORKING (CCC's workbench lets an agent on a
+//! break or in after-call work call a customer back; the agent then leaves
+//! that state for DIALING); HoldCall and RetrieveCall only while TALKING.
 
 use std::fmt;
 
@@ -38,11 +41,17 @@ pub enum AgentAction {
     Answer,
     /// ReleaseCall: hang up (while ringing, this rejects the call).
     Hangup,
+    /// MakeCall: dial a customer.
+    Dial,
+    /// HoldCall on the customer's channel.
+    Hold,
+    /// RetrieveCall: take the customer off hold.
+    Retrieve,
 }
 
 impl AgentAction {
     /// Every action.
-    pub const ALL: [AgentAction; 10] = [
+    pub const ALL: [AgentAction; 13] = [
         AgentAction::SignIn,
         AgentAction::SignOut,
         AgentAction::Ready,
@@ -53,6 +62,9 @@ impl AgentAction {
         AgentAction::Unmute,
         AgentAction::Answer,
         AgentAction::Hangup,
+        AgentAction::Dial,
+        AgentAction::Hold,
+        AgentAction::Retrieve,
     ];
 
     /// The CCC action behind it.
@@ -68,6 +80,9 @@ impl AgentAction {
             AgentAction::Unmute => "UnmuteCall",
             AgentAction::Answer => "AnswerCall",
             AgentAction::Hangup => "ReleaseCall",
+            AgentAction::Dial => "MakeCall",
+            AgentAction::Hold => "HoldCall",
+            AgentAction::Retrieve => "RetrieveCall",
         }
     }
 
@@ -81,7 +96,10 @@ impl AgentAction {
             AgentAction::SignIn | AgentAction::SignOut | AgentAction::ChangeWorkMode => {
                 Some(NOT_IN_CALL)
             }
-            AgentAction::Mute | AgentAction::Unmute => Some(&[Talking]),
+            AgentAction::Mute | AgentAction::Unmute | AgentAction::Hold | AgentAction::Retrieve => {
+                Some(&[Talking])
+            }
+            AgentAction::Dial => Some(&[Ready, Break, Working]),
             AgentAction::Answer => Some(&[Ringing]),
             AgentAction::Hangup => Some(&[Dialing, Ringing, Talking]),
             AgentAction::Reset => None,
@@ -202,6 +220,21 @@ mod tests {
             assert_eq!(AgentAction::Hangup.check(s).is_ok(), s.in_call(), "{s}");
         }
         assert_eq!(AgentAction::Answer.expectation(), "RINGING");
+    }
+
+    #[test]
+    fn dial_when_not_in_a_call_and_online_hold_only_while_talking() {
+        for s in UserState::ALL {
+            assert_eq!(
+                AgentAction::Dial.check(s).is_ok(),
+                matches!(s, Ready | Break | Working),
+                "{s}"
+            );
+            assert_eq!(AgentAction::Hold.check(s).is_ok(), *s == Talking, "{s}");
+            assert_eq!(AgentAction::Retrieve.check(s).is_ok(), *s == Talking, "{s}");
+        }
+        assert_eq!(AgentAction::Dial.ccc_action(), "MakeCall");
+        assert_eq!(AgentAction::Dial.expectation(), "READY,BREAK,WORKING");
     }
 
     #[test]

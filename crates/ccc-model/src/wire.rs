@@ -292,6 +292,18 @@ impl CallContext {
         self.channel_of(user_id)
             .is_some_and(|c| c.has_flag(&ChannelFlag::Muted))
     }
+
+    /// The customer's leg: the first one without an agent.
+    pub fn customer_channel(&self) -> Option<&ChannelContext> {
+        self.channel_contexts.iter().find(|c| c.user_id.is_none())
+    }
+
+    /// True when the customer's leg carries the `HOLD` flag (HoldCall
+    /// holds the customer's channel, ccc-api.md §1.4).
+    pub fn is_held(&self) -> bool {
+        self.customer_channel()
+            .is_some_and(|c| c.has_flag(&ChannelFlag::Hold))
+    }
 }
 
 /// `Data` of PollUserStatus.

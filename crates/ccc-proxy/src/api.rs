@@ -13,7 +13,8 @@ use axum::{
 };
 use ccc_model::{
     api::{
-        AgentSnapshot, BreakRequest, Command, CommandKind, ReadyRequest, Session, WorkModeRequest,
+        AgentSnapshot, BreakRequest, Command, CommandKind, DialRequest, ReadyRequest, Session,
+        WorkModeRequest,
     },
     WorkMode,
 };
@@ -144,6 +145,7 @@ pub async fn session(
         .filter(|e| !e.is_empty())
         .or_else(|| demo.map(|d| d.extension.clone()));
     Ok(json_no_store(Session {
+        caller_ids: Vec::new(),
         user_id: agent.user_id,
         display_name,
         extension,
@@ -250,6 +252,18 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
         CommandKind::Unmute => body.expect_empty().map(|()| Command::Unmute)?,
         CommandKind::Answer => body.expect_empty().map(|()| Command::Answer)?,
         CommandKind::Hangup => body.expect_empty().map(|()| Command::Hangup)?,
+        CommandKind::Hold => body.expect_empty().map(|()| Command::Hold)?,
+        CommandKind::Retrieve => body.expect_empty().map(|()| Command::Retrieve)?,
+        CommandKind::Dial => {
+            let req = body.parse::<DialRequest>()?;
+            let number = req
+                .dial_number()
+                .map_err(|e| AppError::invalid("Proxy.InvalidNumber", e.to_string()))?;
+            Command::Dial {
+                number,
+                caller_id: req.caller_id,
+            }
+        }
         CommandKind::Ready => Command::Ready {
             outbound_only: body.parse::<ReadyRequest>()?.outbound_only,
         },
@@ -348,6 +362,13 @@ async fn execute(
             )]
         }
         Command::Break { code } => vec![s("Code", code)],
+        // Issue 12 (dialling and hold) lands the upstream calls.
+        Command::Dial { .. } | Command::Hold | Command::Retrieve => {
+            return Err(AppError::invalid(
+                "Proxy.NotSupported",
+                "Dialling and hold are not available yet.",
+            ))
+        }
         Command::WorkMode { mode, mobile } => {
             let mut extra = vec![s("WorkMode", mode.as_str())];
             if let Some(m) = mobile {
