@@ -124,6 +124,10 @@ pub struct Toolbar {
     pub recent_breaks: RwSignal<Vec<String>>,
     /// The break menu is open.
     pub break_menu_open: RwSignal<bool>,
+    /// True in the one tab of this browser that long-polls and rings (the
+    /// leader); false in follower tabs, which render what the leader
+    /// broadcasts. A page alone in its browser is the leader.
+    pub leader: RwSignal<bool>,
     device_id: StoredValue<String>,
     pub(crate) api: StoredValue<Rc<dyn AgentApi>, LocalStorage>,
     pub(crate) wake: StoredValue<Rc<Notify>, LocalStorage>,
@@ -142,6 +146,7 @@ impl Toolbar {
             health: RwSignal::new(SyncHealth::default()),
             offset: RwSignal::new(0.0),
             now: RwSignal::new(now_ms()),
+            leader: RwSignal::new(true),
             pending: RwSignal::new(Pending::default()),
             error: RwSignal::new(None),
             lang: RwSignal::new(lang),
