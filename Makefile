@@ -6,10 +6,10 @@ SHELL := /bin/bash
 
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help setup widget run test bench soak fmt clean-dist
+.PHONY: help setup widget run test bench soak e2e-repeat fmt clean-dist
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 setup: ## install missing tools (wasm target, Trunk, wasm-bindgen-cli, chromium, binaryen)
 	@scripts/setup.sh
@@ -28,6 +28,9 @@ bench: widget ## print performance figures (bundle size, ...)
 
 soak: ## proxy soak figures: SOAK_SECS (600) of 1,000 agents with faults
 	@scripts/soak.sh
+
+e2e-repeat: setup ## run the end-to-end suite REPEAT (10) times in a row, stop at the first failure
+	@scripts/e2e-repeat.sh
 
 fmt: ## format the code
 	@cargo fmt --all
