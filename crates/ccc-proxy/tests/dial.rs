@@ -54,17 +54,17 @@ fn make_calls(sim: &ccc_sim::RunningSim) -> u64 {
         .unwrap_or(0)
 }
 
-/// Long-polls `GET /api/v1/agent` until the agent is in `state` (5 s deadline).
-async fn wait_for_state(app: &axum::Router, state: &str) -> Value {
+/// Long-polls `GET /api/v1/agent` until `what` holds (5 s deadline).
+async fn wait_for(app: &axum::Router, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let mut path = "/api/v1/agent".to_owned();
     loop {
         let (s, _, b) = send(app, get(&path, AGENT)).await;
         assert_eq!(s, 200, "{b}");
-        if b["agent"]["state"] == state {
+        if cond(&b) {
             return b;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never {state}: {b}");
+        assert!(tokio::time::Instant::now() < deadline, "never {what}: {b}");
         // Returns at the next change (or after a second).
         path = format!("/api/v1/agent?since={}&wait=1", b["contextId"]);
     }
@@ -142,7 +142,7 @@ async fn dial_talk_hold_retrieve_and_hang_up() {
     assert_eq!(leg["originator"], CALLER_ID, "the chosen caller id");
     let job = b["call"]["jobId"].as_str().unwrap().to_owned();
 
-    let talking = wait_for_state(&app, "TALKING").await;
+    let talking = wait_for(&app, "TALKING", |b| b["agent"]["state"] == "TALKING").await;
     assert_eq!(talking["call"]["jobId"], job.as_str());
     assert_eq!(talking["held"], false);
 
@@ -234,4 +234,60 @@ async fn hold_outside_a_talking_call_is_a_clear_error_and_hang_up_cancels_dialin
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["agent"]["state"], "READY", "{b}");
     assert!(b["call"].is_null(), "{b}");
+}
+
+#[tokio::test]
+async fn ccc_events_show_a_call_dialled_and_held_elsewhere() {
+    const TOKEN: &str = "events-token-0123456789";
+    let sim = sim().await;
+    customers_answer_after(&sim, Some(100)).await;
+    // Events come over the socket; the browser's requests (Host
+    // 127.0.0.1:8080, the public origin) through the same state.
+    let flags = [
+        "--events-token",
+        TOKEN,
+        "--public-origin",
+        "http://127.0.0.1:8080",
+    ];
+    let (base, state, _stop) = serve_on_socket(config(&sim.endpoint(), &flags)).await;
+    let hook = ccc_sim::WebhookTarget::new(&format!("{base}/ccc/events"), Some(TOKEN.into()));
+    sim.state().set_webhook(Some(hook.unwrap()));
+    let app = ccc_proxy::app(state.clone()).layer(axum::extract::connect_info::MockConnectInfo(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 40_000)),
+    ));
+    let (_, _, first) = send(&app, get("/api/v1/agent", AGENT)).await;
+    assert_eq!(first["agent"]["state"], "OFFLINE");
+
+    // Another device dials: AgentDialing, then the call's legs.
+    sim.state()
+        .set_agent_state(
+            AGENT,
+            &ccc_sim::StateChange::new(ccc_model::UserState::Dialing),
+        )
+        .unwrap();
+    let dialing = wait_for(&app, "the callee", |b| {
+        b["call"]["channels"].as_array().is_some_and(|legs| {
+            legs.iter()
+                .any(|l| l["destination"] == ccc_sim::DIALED_NUMBER)
+        })
+    })
+    .await;
+    assert_eq!(dialing["call"]["callType"], "OUTBOUND");
+    wait_for(&app, "TALKING", |b| b["agent"]["state"] == "TALKING").await;
+
+    // ... and holds the customer: the Held event refreshes the snapshot.
+    let agent = sim.state().agent(AGENT).unwrap();
+    let call = agent.call_context().unwrap();
+    let leg = call.customer_channel().unwrap().channel_id.clone();
+    let hold = vec![
+        ("JobId".to_owned(), call.job_id.clone()),
+        ("ChannelId".to_owned(), leg),
+    ];
+    state
+        .client
+        .call_action_with("HoldCall", AGENT, "desk-phone", hold)
+        .await
+        .unwrap();
+    let held = wait_for(&app, "held", |b| b["held"] == true).await;
+    assert_eq!(held["agent"]["state"], "TALKING");
 }
