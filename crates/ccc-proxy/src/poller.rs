@@ -835,15 +835,6 @@ impl Hub {
             return;
         }
         forget();
-        self.metrics.presence_acted(config.policy);
-        tracing::info!(
-            user_id,
-            policy = config.policy.as_str(),
-            action = action.ccc_action(),
-            grace_secs = config.grace.as_secs(),
-            absent_secs = absent_for.as_secs(),
-            "presence: no toolbar open for the grace, agent moved"
-        );
         // Every snapshot served from now on explains it, until a command.
         let notice = action.notice(config.grace, now_ms());
         let started = now_ms();
@@ -862,6 +853,15 @@ impl Hub {
             }
         })
         .await;
+        self.metrics.presence_acted(config.policy);
+        tracing::info!(
+            user_id,
+            policy = config.policy.as_str(),
+            action = action.ccc_action(),
+            grace_secs = config.grace.as_secs(),
+            absent_secs = absent_for.as_secs(),
+            "presence: no toolbar open for the grace, agent moved"
+        );
     }
 }
 
