@@ -31,7 +31,7 @@ use ccc_model::{
     api::{AgentSnapshot, PresencePolicy},
     PollUserStatusData,
 };
-use futures_util::FutureExt;
+use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 use tokio::{
     sync::{mpsc, watch, Notify},
@@ -223,6 +223,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 /// A burst of refresh requests within this window is one call.
 const COALESCE: Duration = Duration::from_millis(50);
+/// Absent agents decided about at once in a presence sweep.
+const PRESENCE_CONCURRENCY: usize = 16;
 /// Attempts of one compare-and-set in Redis.
 const CAS_ATTEMPTS: usize = 8;
 
@@ -763,20 +765,25 @@ impl Hub {
     pub async fn presence_once(&self) {
         let grace = self.opts.presence.grace;
         let now = Instant::now();
-        let (due, vouched) = {
+        let (due, to_vouch) = {
             let t = lock(&self.presence);
-            (t.absent(now, grace), t.vouched(now, grace))
+            (t.absent(now, grace), t.to_vouch(now, grace))
         };
-        if let Some(fleet) = self.in_fleet() {
-            if !vouched.is_empty() {
-                if let Err(e) = fleet.presence_vouch(&vouched).await {
-                    tracing::debug!(error = %e, "presence keep-alive not stored");
+        if let Some(fleet) = &self.fleet {
+            if !to_vouch.is_empty() {
+                match fleet.presence_vouch(&to_vouch).await {
+                    Ok(()) => lock(&self.presence).vouched(&to_vouch, now),
+                    Err(e) => tracing::debug!(error = %e, "presence keep-alive not stored"),
                 }
             }
         }
-        for (user_id, absent_for) in due {
-            self.presence_for(&user_id, absent_for).await;
-        }
+        // At the end of a shift many agents leave at once: a few at a time,
+        // the upstream budget paces them.
+        futures_util::stream::iter(due)
+            .for_each_concurrent(PRESENCE_CONCURRENCY, |(user_id, absent_for)| async move {
+                self.presence_for(&user_id, absent_for).await;
+            })
+            .await;
         self.presence_sweeps.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -784,13 +791,19 @@ impl Hub {
     async fn presence_for(&self, user_id: &str, absent_for: Duration) {
         let config = &self.opts.presence;
         let forget = || lock(&self.presence).forget(user_id);
-        if let Some(fleet) = self.in_fleet() {
+        if let Some(fleet) = &self.fleet {
+            if !fleet.healthy() {
+                // See below: without Redis, wait for it.
+                return;
+            }
             match fleet.presence_claim(user_id).await {
                 Ok(true) => {}
                 // A long-poll elsewhere, or another replica decided: not ours.
                 Ok(false) => return forget(),
-                // Redis failed just now: decide alone, as without it.
-                Err(_) => {}
+                // Without Redis this replica cannot know whether the agent's
+                // browser long-polls another replica: moving a present agent
+                // is worse than waiting for Redis.
+                Err(_) => return,
             }
         }
         let agent = self.agent(user_id);

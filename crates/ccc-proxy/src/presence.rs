@@ -114,6 +114,8 @@ struct Seen {
     open: usize,
     /// When the last one ended (meaningful when `open == 0`).
     since: Instant,
+    /// Until when the fleet was last told the agent is present here.
+    vouched_until: Option<Instant>,
 }
 
 /// Long-polls in flight per agent, and since when none is.
@@ -129,6 +131,7 @@ impl Tracker {
         let seen = self.agents.entry(user_id.to_owned()).or_insert(Seen {
             open: 0,
             since: now,
+            vouched_until: None,
         });
         seen.open += 1;
         seen.open == 1
@@ -154,21 +157,34 @@ impl Tracker {
             .collect()
     }
 
-    /// Agents this replica vouches for, with how much longer: `grace` while
-    /// a long-poll is in flight, the rest of the grace after the last one
-    /// ended (for the fleet's shared keep-alive).
-    pub fn vouched(&self, now: Instant, grace: Duration) -> Vec<(String, Duration)> {
+    /// Agents whose presence the fleet must hear about again, with for how
+    /// long: `grace` while a long-poll is in flight (again once a third of
+    /// it has passed), the rest of the grace once the last one ended.
+    /// Call [`Tracker::vouched`] when the fleet has stored them.
+    pub fn to_vouch(&self, now: Instant, grace: Duration) -> Vec<(String, Duration)> {
         self.agents
             .iter()
             .filter_map(|(id, s)| {
-                let left = if s.open > 0 {
-                    grace
+                let until = if s.open > 0 {
+                    let fresh = s.vouched_until.is_some_and(|u| u > now + grace * 2 / 3);
+                    (!fresh).then_some(now + grace)?
                 } else {
-                    grace.saturating_sub(now.saturating_duration_since(s.since))
+                    let until = s.since + grace;
+                    let told = s.vouched_until.is_some_and(|u| u >= until);
+                    (until > now && !told).then_some(until)?
                 };
-                (!left.is_zero()).then(|| (id.clone(), left))
+                Some((id.clone(), until - now))
             })
             .collect()
+    }
+
+    /// The fleet stored `told` (from [`Tracker::to_vouch`] at `now`).
+    pub fn vouched(&mut self, told: &[(String, Duration)], now: Instant) {
+        for (id, left) in told {
+            if let Some(s) = self.agents.get_mut(id) {
+                s.vouched_until = Some(now + *left);
+            }
+        }
     }
 
     /// Forgets `user_id` for this absence (acted, or nothing to do). Kept
@@ -285,11 +301,7 @@ mod tests {
         assert!(t.opened("a", at(12)));
         assert!(t.absent(at(30), grace).is_empty());
         t.closed("a", at(31));
-        assert_eq!(
-            t.vouched(at(35), grace),
-            [("a".to_owned(), at(41) - at(35))]
-        );
-        assert!(t.vouched(at(41), grace).is_empty());
+        assert_eq!(t.absent(at(41), grace).len(), 1);
         // Settled: forgotten until the next long-poll.
         t.forget("a");
         assert!(t.is_empty() && t.absent(at(99), grace).is_empty());
@@ -297,10 +309,38 @@ mod tests {
         t.opened("b", at(0));
         t.forget("b");
         assert_eq!(t.len(), 1);
-        assert_eq!(t.vouched(at(50), grace), [("b".to_owned(), grace)]);
         // An end without a start (cannot happen) is harmless.
         t.closed("nobody", at(1));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn the_fleet_hears_of_a_presence_before_it_can_run_out() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let grace = Duration::from_secs(9);
+        let mut t = Tracker::default();
+        let sweep = |t: &mut Tracker, now: Instant| {
+            let told = t.to_vouch(now, grace);
+            t.vouched(&told, now);
+            told
+        };
+        t.opened("a", at(0));
+        assert_eq!(sweep(&mut t, at(0)), [("a".to_owned(), grace)]);
+        assert!(sweep(&mut t, at(2)).is_empty(), "told recently");
+        assert_eq!(sweep(&mut t, at(3)), [("a".to_owned(), grace)], "a third");
+        // Gone at 4: the fleet learns the absence's deadline (13) once.
+        t.closed("a", at(4));
+        assert_eq!(
+            sweep(&mut t, at(5)),
+            [("a".to_owned(), Duration::from_secs(8))]
+        );
+        assert!(sweep(&mut t, at(6)).is_empty());
+        assert!(sweep(&mut t, at(13)).is_empty(), "the grace ran out");
+        // A store that failed is retried: nothing is marked without `vouched`.
+        t.opened("b", at(20));
+        assert_eq!(t.to_vouch(at(20), grace).len(), 1);
+        assert_eq!(t.to_vouch(at(21), grace).len(), 1);
     }
 
     #[test]

@@ -433,3 +433,22 @@ async fn the_fleet_decides_once_per_absence() {
     .await;
     assert!(!one.presence_claim("x").await.unwrap(), "once per absence");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_a_replica_does_not_move_anyone() {
+    // A fleet whose Redis is down: the browser may be long-polling another
+    // replica, so this one must not decide alone.
+    let sim = quick_sim().await;
+    let url = format!("redis://127.0.0.1:{}/", free_port());
+    let mut flags = BREAK_1S.to_vec();
+    flags.extend(["--redis-url", &url]);
+    let (_toolbar, state, _stop) = present_agent(&sim, &flags).await;
+    let gone = Instant::now();
+    until("the grace to pass", || async {
+        gone.elapsed() > Duration::from_secs(1)
+    })
+    .await;
+    sweeps(&state, 3).await;
+    assert_eq!(ccc_state(&sim).await.0, "READY");
+    assert_eq!(state.metrics.upstream_calls("TakeBreak"), 0);
+}
