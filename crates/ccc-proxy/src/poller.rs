@@ -835,6 +835,13 @@ impl Hub {
             Decision::Wait => return,
             Decision::Done => return forget(),
         };
+        let back = lock(&self.presence)
+            .absent_for(user_id, Instant::now())
+            .is_none_or(|d| d < config.grace);
+        if back {
+            // A long-poll started while the state was read: the agent is here.
+            return;
+        }
         if let Err(e) = self
             .client
             .user_action(action.ccc_action(), user_id, &device, action.params())

@@ -157,6 +157,13 @@ impl Tracker {
             .collect()
     }
 
+    /// How long `user_id` has been without a long-poll here (`None`: one
+    /// is in flight, or the agent is not tracked).
+    pub fn absent_for(&self, user_id: &str, now: Instant) -> Option<Duration> {
+        let seen = self.agents.get(user_id).filter(|s| s.open == 0)?;
+        Some(now.saturating_duration_since(seen.since))
+    }
+
     /// Agents whose presence the fleet must hear about again, with for how
     /// long: `grace` while a long-poll is in flight (again once a third of
     /// it has passed), the rest of the grace once the last one ended.
@@ -297,9 +304,12 @@ mod tests {
         t.closed("a", at(3));
         assert!(t.absent(at(12), grace).is_empty(), "inside the grace");
         assert_eq!(t.absent(at(13), grace), [("a".to_owned(), grace)]);
+        assert_eq!(t.absent_for("a", at(13)), Some(grace));
+        assert_eq!(t.absent_for("nobody", at(13)), None);
         // Coming back inside the grace changes nothing.
         assert!(t.opened("a", at(12)));
         assert!(t.absent(at(30), grace).is_empty());
+        assert_eq!(t.absent_for("a", at(30)), None, "back");
         t.closed("a", at(31));
         assert_eq!(t.absent(at(41), grace).len(), 1);
         // Settled: forgotten until the next long-poll.
