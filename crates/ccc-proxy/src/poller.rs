@@ -16,7 +16,8 @@
 //! - **Presence** (`--presence-policy`): the waiter bookkeeping feeds a
 //!   [`presence::Tracker`]; one sweep task moves agents whose last toolbar
 //!   went away by the rule of [`presence::decide`] (see
-//!   [`Hub::presence_once`]).
+//!   [`Hub::presence_once`]). Unlike the rest, it does not act alone while
+//!   Redis is unreachable: the agent may be long-polling another replica.
 
 use std::{
     collections::{HashMap, VecDeque},
