@@ -391,6 +391,8 @@ pub async fn command(
         ),
         _ => tracing::info!(user_id = %agent.user_id, ?command, "state change"),
     }
+    // The agent is back and acting: presence's notice has been read.
+    state.hub.clear_presence(&agent.user_id).await;
     let fallback = execute(&state, &agent.user_id, &device, &command).await?;
     // The answer and every long-poller see the server's truth after the change.
     match fetch(&state, &agent.user_id, Some(&device)).await {

@@ -9,8 +9,8 @@ use std::{
 };
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use ccc_model::{dial::DialNumber, signing::AccessKey, WorkMode};
-use clap::{Parser, ValueEnum};
+use ccc_model::{api::PresencePolicy, dial::DialNumber, signing::AccessKey, WorkMode};
+use clap::{builder::TypedValueParser as _, Parser, ValueEnum};
 
 /// Default CCC endpoint (East China 2, Shanghai).
 pub const DEFAULT_ENDPOINT: &str = "https://ccc.cn-shanghai.aliyuncs.com";
@@ -173,6 +173,26 @@ pub struct Args {
     /// Lifetime of an agent's upstream lease, in milliseconds (renewed every third).
     #[arg(long, env = "CCC_LEASE_TTL_MS", default_value_t = 6000)]
     pub lease_ttl_ms: u64,
+    // --- Presence (issue 11): what happens when no toolbar is open. ---
+    /// What to do with a READY agent once no toolbar of theirs has been open
+    /// for the grace: none, break or sign-out (default: break with --demo,
+    /// else none).
+    #[arg(
+        long,
+        env = "CCC_PRESENCE_POLICY",
+        value_name = "POLICY",
+        value_parser = clap::builder::PossibleValuesParser::new(PresencePolicy::ALL.map(PresencePolicy::as_str))
+            .try_map(|s| PresencePolicy::parse(&s).ok_or("unknown presence policy"))
+    )]
+    pub presence_policy: Option<PresencePolicy>,
+    /// Seconds without any long-poll from the agent's browsers before the
+    /// presence policy acts.
+    #[arg(long, env = "CCC_PRESENCE_GRACE_SECS", default_value_t = 90)]
+    pub presence_grace_secs: u64,
+    /// Break code of `--presence-policy break` (added to the offered codes).
+    #[arg(long, env = "CCC_PRESENCE_BREAK_CODE", default_value = "away")]
+    pub presence_break_code: String,
+    // --- end of presence ---
     /// Origin(s) browsers use to reach the proxy, e.g. https://crm.example.com
     /// (repeatable or comma-separated; default: the listen address).
     /// Requests whose Host or Origin is not among them are refused.
@@ -375,6 +395,45 @@ pub struct RedisConfig {
     pub lease_ttl: Duration,
 }
 
+/// What the proxy does when an agent's last toolbar went away (presence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceConfig {
+    /// The action.
+    pub policy: PresencePolicy,
+    /// How long no long-poll may be in flight before it acts.
+    pub grace: Duration,
+    /// The break code of [`PresencePolicy::Break`].
+    pub break_code: String,
+}
+
+impl PresenceConfig {
+    /// Validates the presence flags; `demo` picks the default policy.
+    fn from_args(args: &Args) -> Result<Self, ConfigError> {
+        let policy = args.presence_policy.unwrap_or(if args.demo {
+            PresencePolicy::Break
+        } else {
+            PresencePolicy::None
+        });
+        if args.presence_grace_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "--presence-grace-secs must be at least 1".into(),
+            ));
+        }
+        let break_code = args.presence_break_code.trim().to_owned();
+        if break_code.is_empty() || break_code.len() > 64 || break_code.contains(',') {
+            return Err(ConfigError::Invalid(format!(
+                "--presence-break-code {:?} must be 1 to 64 bytes without a comma",
+                args.presence_break_code
+            )));
+        }
+        Ok(PresenceConfig {
+            policy,
+            grace: Duration::from_secs(args.presence_grace_secs),
+            break_code,
+        })
+    }
+}
+
 /// Everything the proxy needs to run. `Debug` is safe to log.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -418,6 +477,8 @@ pub struct Config {
     pub upstream_qps: f64,
     /// Replicas through Redis.
     pub redis: Option<RedisConfig>,
+    /// Presence: the policy for agents without an open toolbar.
+    pub presence: PresenceConfig,
     /// Origins browsers reach the proxy at (`scheme://host[:port]`), as
     /// given; empty means "the listen address" (see [`Config::public_origins`]).
     pub public_origins: Vec<String>,
@@ -609,6 +670,12 @@ impl Config {
             }
             None => None,
         };
+        let presence = PresenceConfig::from_args(&args)?;
+        let mut break_codes = break_codes;
+        if presence.policy == PresencePolicy::Break && !break_codes.contains(&presence.break_code) {
+            // Offered, so the toolbar can show it and the agent may pick it.
+            break_codes.push(presence.break_code.clone());
+        }
         Ok(Config {
             listen: args.listen,
             demo: args.demo,
@@ -634,6 +701,7 @@ impl Config {
             reconcile: Duration::from_secs(args.reconcile_secs.max(1)),
             upstream_qps: args.upstream_qps,
             redis,
+            presence,
             public_origins,
             limits,
             read_rate_limit_per_minute: args.read_rate_limit_per_minute,
@@ -996,5 +1064,58 @@ mod tests {
         assert!(!t.contains("192.168.1.1".parse().unwrap()));
         assert!(TrustedPeers::parse("nope").is_err());
         assert!(TrustedPeers::parse("10.0.0.0/33").is_err());
+    }
+
+    fn presence_of(argv: &[&str]) -> Result<Config, String> {
+        let mut all = vec!["ccc-proxy", "--instance-id", "i"];
+        all.extend_from_slice(argv);
+        let args = Args::try_parse_from(all).map_err(|e| e.to_string())?;
+        let env = |k: &str| (k.starts_with("ALIBABA_CLOUD_ACCESS_KEY")).then(|| "k".to_owned());
+        Config::from_args(args, env).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn presence_flags_default_by_mode_and_offer_the_break_code() {
+        let header = presence_of(&[]).unwrap();
+        assert_eq!(header.presence.policy, PresencePolicy::None);
+        assert_eq!(header.presence.grace, Duration::from_secs(90));
+        assert!(!header.break_codes.iter().any(|c| c == "away"));
+        let demo = presence_of(&["--demo"]).unwrap();
+        assert_eq!(demo.presence.policy, PresencePolicy::Break);
+        assert_eq!(demo.break_codes.last().map(String::as_str), Some("away"));
+        let set = presence_of(&[
+            "--presence-policy",
+            "sign-out",
+            "--presence-grace-secs",
+            "5",
+            "--presence-break-code",
+            "gone",
+        ])
+        .unwrap();
+        assert_eq!(set.presence.policy, PresencePolicy::SignOut);
+        assert_eq!(set.presence.grace, Duration::from_secs(5));
+        assert!(
+            !set.break_codes.iter().any(|c| c == "gone"),
+            "only for break"
+        );
+        let twice =
+            presence_of(&["--presence-policy", "break", "--break-codes", "away,lunch"]).unwrap();
+        assert_eq!(twice.break_codes, ["away", "lunch"], "offered once");
+    }
+
+    #[test]
+    fn bad_presence_flags_are_clear_errors() {
+        let e = presence_of(&["--presence-policy", "Break"]).unwrap_err();
+        assert!(e.contains("--presence-policy"), "{e}");
+        assert!(
+            e.contains("none") && e.contains("sign-out"),
+            "lists the values: {e}"
+        );
+        let e = presence_of(&["--presence-grace-secs", "0"]).unwrap_err();
+        assert!(e.contains("--presence-grace-secs"), "{e}");
+        let e = presence_of(&["--presence-grace-secs", "soon"]).unwrap_err();
+        assert!(e.contains("--presence-grace-secs"), "{e}");
+        let e = presence_of(&["--presence-break-code", " "]).unwrap_err();
+        assert!(e.contains("--presence-break-code"), "{e}");
     }
 }

@@ -11,6 +11,11 @@
 //!   each replica re-reads the views it holds.
 //! - **Forwarding.** An event that needs a `PollUserStatus` for an agent
 //!   owned elsewhere is published on `fwd` for the owner.
+//! - **Presence.** Every replica holding long-polls of an agent keeps
+//!   `presence:<agent>` alive (its TTL: the rest of the grace); when it is
+//!   gone, the first replica to claim `presence-decided:<agent>` (`SET NX`)
+//!   decides for the fleet, once per absence: the next long-poll anywhere
+//!   deletes the claim.
 //! - **Shared buckets.** The upstream budget, the throttling pause and the
 //!   per-agent command rate limit are token buckets in Redis (one Lua
 //!   script, Redis's clock).
@@ -113,6 +118,8 @@ struct Scripts {
     release: Script,
     cas: Script,
     bucket: Script,
+    vouch: Script,
+    claim: Script,
 }
 
 impl fmt::Debug for Fleet {
@@ -200,6 +207,25 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 return wait
 ";
 
+const VOUCH_LUA: &str = r"
+-- KEYS: presence, presence-decided per agent; ARGV: ms left per agent.
+-- The agent was here lately: alive a while longer, and a new absence.
+for i = 1, #KEYS, 2 do
+  redis.call('SET', KEYS[i], '1', 'PX', ARGV[(i + 1) / 2])
+  redis.call('DEL', KEYS[i + 1])
+end
+return 1
+";
+
+const CLAIM_LUA: &str = r"
+-- KEYS: presence, presence-decided; ARGV: replica id, ttl. 1: decide here.
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local cur = redis.call('GET', KEYS[2])
+if cur and cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
 /// A Redis operation that did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
@@ -239,6 +265,8 @@ impl Fleet {
                     release: Script::new(RELEASE_LUA),
                     cas: Script::new(CAS_LUA),
                     bucket: Script::new(BUCKET_LUA),
+                    vouch: Script::new(VOUCH_LUA),
+                    claim: Script::new(CLAIM_LUA),
                 },
             }),
         })
@@ -430,6 +458,39 @@ impl Fleet {
             -1 => Cas::Fenced,
             _ => Cas::Conflict,
         })
+    }
+
+    /// Presence: these agents had a long-poll here lately; each stays
+    /// present for the fleet for its duration (the rest of its grace).
+    pub async fn presence_vouch(&self, agents: &[(String, Duration)]) -> Result<(), FleetError> {
+        for chunk in agents.chunks(LEASE_BATCH) {
+            let mut inv = self.inner.scripts.vouch.prepare_invoke();
+            for (agent, left) in chunk {
+                inv.key(self.key("presence", agent))
+                    .key(self.key("presence-decided", agent))
+                    .arg(u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1));
+            }
+            let mut c = self.inner.conn.clone();
+            let _: i64 = self
+                .run(async move { inv.invoke_async(&mut c).await })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Presence: true when this replica decides about absent `agent` (no
+    /// replica vouches for it, and nobody else decided this absence).
+    pub async fn presence_claim(&self, agent: &str) -> Result<bool, FleetError> {
+        let mut inv = self.inner.scripts.claim.prepare_invoke();
+        inv.key(self.key("presence", agent))
+            .key(self.key("presence-decided", agent))
+            .arg(&self.inner.id)
+            .arg(VIEW_TTL_MS);
+        let mut c = self.inner.conn.clone();
+        let won: i64 = self
+            .run(async move { inv.invoke_async(&mut c).await })
+            .await?;
+        Ok(won == 1)
     }
 
     /// Asks `agent`'s owner (when another replica) for a refresh. `Ok(false)`

@@ -10,7 +10,7 @@
 //!   simulator with `--demo`.
 //! - Modules import one way. Leaves: [`config`], [`errors`], [`metrics`];
 //!   then [`upstream`], [`identity`], [`security`], [`ratelimit`],
-//!   [`session_cache`];
+//!   [`session_cache`], [`presence`];
 //!   [`poller`]; [`state`] ([`AppState`], which holds all of them); and
 //!   on top the handlers: [`extract`], [`api`], [`demo`], [`static_files`],
 //!   wired together by [`app`] and served by [`serve`] ([`server`]).
@@ -26,6 +26,7 @@ pub mod fleet;
 pub mod identity;
 pub mod metrics;
 pub mod poller;
+pub mod presence;
 pub mod ratelimit;
 pub mod reconcile;
 mod router;

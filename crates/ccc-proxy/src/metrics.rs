@@ -106,6 +106,11 @@ struct ActionLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PolicyLabels {
+    policy: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -131,6 +136,7 @@ pub struct Metrics {
     ccc_events: Family<KindLabels, Counter>,
     owned_agents: Gauge,
     redis_up: Gauge,
+    presence_actions: Family<PolicyLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -222,7 +228,18 @@ impl Default for Metrics {
             "1 while Redis answers (fleet mode), 0 while this replica runs alone",
             redis_up.clone(),
         );
+        let presence_actions = Family::<PolicyLabels, Counter>::default();
+        for policy in ["break", "sign-out"] {
+            // Both series exist from the start: a dashboard sees 0, not nothing.
+            let _ = presence_actions.get_or_create(&PolicyLabels { policy });
+        }
+        registry.register(
+            "presence_actions",
+            "Agents moved because no toolbar of theirs was open for the grace, by policy (break, sign-out)",
+            presence_actions.clone(),
+        );
         Metrics {
+            presence_actions,
             ccc_events,
             owned_agents,
             redis_up,
@@ -366,6 +383,24 @@ impl Metrics {
     /// Sets whether Redis answers.
     pub fn set_redis_up(&self, up: bool) {
         self.redis_up.set(i64::from(up));
+    }
+
+    /// Presence moved an agent under `policy` (`break` or `sign-out`).
+    pub fn presence_acted(&self, policy: ccc_model::api::PresencePolicy) {
+        self.presence_actions
+            .get_or_create(&PolicyLabels {
+                policy: policy.as_str(),
+            })
+            .inc();
+    }
+
+    /// Agents presence moved under `policy` since the process began.
+    pub fn presence_actions(&self, policy: ccc_model::api::PresencePolicy) -> u64 {
+        self.presence_actions
+            .get_or_create(&PolicyLabels {
+                policy: policy.as_str(),
+            })
+            .get()
     }
 
     /// The Prometheus text format (version 0.0.4).

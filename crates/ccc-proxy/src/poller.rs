@@ -13,6 +13,11 @@
 //! - **Replicas** (`--redis-url`): only the lease owner of an agent calls CCC
 //!   for it (commands aside); views are stored and published through Redis.
 //!   When Redis is unreachable every replica acts alone.
+//! - **Presence** (`--presence-policy`): the waiter bookkeeping feeds a
+//!   [`presence::Tracker`]; one sweep task moves agents whose last toolbar
+//!   went away by the rule of [`presence::decide`] (see
+//!   [`Hub::presence_once`]). Unlike the rest, it does not act alone while
+//!   Redis is unreachable: the agent may be long-polling another replica.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -23,8 +28,11 @@ use std::{
     time::Duration,
 };
 
-use ccc_model::{api::AgentSnapshot, PollUserStatusData};
-use futures_util::FutureExt;
+use ccc_model::{
+    api::{AgentSnapshot, PresencePolicy},
+    PollUserStatusData,
+};
+use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 use tokio::{
     sync::{mpsc, watch, Notify},
@@ -33,10 +41,12 @@ use tokio::{
 
 use crate::{
     budget::{stretched_interval, Priority},
+    config::PresenceConfig,
     errors::AppError,
     events::{self, CccEvent, Effect, RefreshNeed},
     fleet::{Cas, Fleet, FleetMessage, Lease},
     metrics::Metrics,
+    presence::{self, Decision},
     reconcile,
     upstream::{now_ms, CccClient},
     view::{Applied, View},
@@ -162,6 +172,8 @@ pub struct HubOptions {
     pub reconcile: Duration,
     /// Most long-polls waiting per device and agent.
     pub limits: LongPollLimits,
+    /// What happens to agents without an open toolbar.
+    pub presence: PresenceConfig,
 }
 
 /// Every agent's hub, plus what the loops need.
@@ -176,12 +188,17 @@ pub struct Hub {
     last_total: AtomicU64,
     next_slot: AtomicU64,
     owned_count: std::sync::atomic::AtomicUsize,
+    /// Long-polls in flight per agent (presence on).
+    presence: Mutex<presence::Tracker>,
+    /// Presence sweeps completed.
+    presence_sweeps: AtomicU64,
 }
 
 /// Keeps an agent's loop alive while a long-poll waits.
 struct WaiterGuard<'a> {
     hub: &'a AgentHub,
     metrics: &'a Metrics,
+    presence: Option<&'a Mutex<presence::Tracker>>,
     slot: u64,
 }
 
@@ -191,14 +208,24 @@ impl Drop for WaiterGuard<'_> {
         i.release(self.slot);
         i.waiters -= 1;
         i.last_interest = Instant::now();
+        drop(i);
+        if let Some(p) = self.presence {
+            lock(p).closed(&self.hub.user_id, Instant::now());
+        }
         self.metrics.waiters_add(-1);
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Longest long-poll wait.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 /// A burst of refresh requests within this window is one call.
 const COALESCE: Duration = Duration::from_millis(50);
+/// Absent agents decided about at once in a presence sweep.
+const PRESENCE_CONCURRENCY: usize = 16;
 /// Attempts of one compare-and-set in Redis.
 const CAS_ATTEMPTS: usize = 8;
 
@@ -222,6 +249,8 @@ impl Hub {
             last_total: AtomicU64::new(0),
             next_slot: AtomicU64::new(0),
             owned_count: std::sync::atomic::AtomicUsize::new(0),
+            presence: Mutex::new(presence::Tracker::default()),
+            presence_sweeps: AtomicU64::new(0),
         })
     }
 
@@ -237,6 +266,14 @@ impl Hub {
         if self.opts.events {
             tokio::spawn(reconcile_loop(Arc::downgrade(self)));
         }
+        if self.presence_on() {
+            tokio::spawn(presence_loop(Arc::downgrade(self)));
+        }
+    }
+
+    /// True when a presence policy is set.
+    pub fn presence_on(&self) -> bool {
+        self.opts.presence.policy != PresencePolicy::None
     }
 
     fn lock_agents(&self) -> MutexGuard<'_, HashMap<String, Arc<AgentHub>>> {
@@ -285,7 +322,7 @@ impl Hub {
         } else {
             u64::try_from(self.poll_interval().as_millis()).unwrap_or(u64::MAX)
         };
-        view.snapshot.clone().map(|snapshot| FreshSnapshot {
+        view.served().map(|snapshot| FreshSnapshot {
             snapshot,
             fetched_at: view.fetched_at,
             refresh_ms,
@@ -337,6 +374,10 @@ impl Hub {
         let agent = self.agent(user_id);
         let slot = self.next_slot.fetch_add(1, Ordering::Relaxed);
         let evict = Arc::new(Notify::new());
+        let presence = self.presence_on().then_some(&self.presence);
+        if let Some(p) = presence {
+            lock(p).opened(user_id, Instant::now());
+        }
         let evicted = {
             let mut i = agent.interest();
             i.waiters += 1;
@@ -358,6 +399,7 @@ impl Hub {
         let _guard = WaiterGuard {
             hub: &agent,
             metrics: &self.metrics,
+            presence,
             slot,
         };
         self.ensure_running(&agent, device_id);
@@ -698,6 +740,159 @@ impl Hub {
     }
 }
 
+/// Presence: what the hub does for agents without an open toolbar.
+impl Hub {
+    /// Presence sweeps completed since the hub started.
+    pub fn presence_sweeps(&self) -> u64 {
+        self.presence_sweeps.load(Ordering::Relaxed)
+    }
+
+    /// Clears the agent's presence notice (any command does). With Redis the
+    /// stored view is read: another replica may have set it.
+    pub async fn clear_presence(&self, user_id: &str) {
+        let fleet = self.in_fleet().is_some();
+        if !(fleet || self.presence_on()) {
+            return;
+        }
+        let agent = self.agent(user_id);
+        if !fleet && agent.tx.borrow().view.presence.is_none() {
+            return;
+        }
+        self.update(&agent, None, |v| v.set_presence(None)).await;
+    }
+
+    /// One presence sweep: with Redis, vouch for the agents seen here
+    /// lately; then decide about every agent absent for the grace.
+    pub async fn presence_once(&self) {
+        let grace = self.opts.presence.grace;
+        let now = Instant::now();
+        let (due, to_vouch) = {
+            let t = lock(&self.presence);
+            (t.absent(now, grace), t.to_vouch(now, grace))
+        };
+        if let Some(fleet) = &self.fleet {
+            if !to_vouch.is_empty() {
+                match fleet.presence_vouch(&to_vouch).await {
+                    Ok(()) => lock(&self.presence).vouched(&to_vouch, now),
+                    Err(e) => tracing::debug!(error = %e, "presence keep-alive not stored"),
+                }
+            }
+        }
+        // At the end of a shift many agents leave at once: a few at a time,
+        // the upstream budget paces them.
+        futures_util::stream::iter(due)
+            .for_each_concurrent(PRESENCE_CONCURRENCY, |(user_id, absent_for)| async move {
+                self.presence_for(&user_id, absent_for).await;
+            })
+            .await;
+        self.presence_sweeps.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Decides (and acts) about one absent agent.
+    async fn presence_for(&self, user_id: &str, absent_for: Duration) {
+        let config = &self.opts.presence;
+        let forget = || lock(&self.presence).forget(user_id);
+        if let Some(fleet) = &self.fleet {
+            if !fleet.healthy() {
+                // See below: without Redis, wait for it.
+                return;
+            }
+            match fleet.presence_claim(user_id).await {
+                Ok(true) => {}
+                // A long-poll elsewhere, or another replica decided: not ours.
+                Ok(false) => return forget(),
+                // Without Redis this replica cannot know whether the agent's
+                // browser long-polls another replica: moving a present agent
+                // is worse than waiting for Redis.
+                Err(_) => return,
+            }
+        }
+        let agent = self.agent(user_id);
+        let device = agent.interest().device_id.clone();
+        // The loop's view while it runs; else ask CCC (behind commands).
+        let shown = self
+            .view(user_id)
+            .and_then(|v| v.snapshot)
+            .map(|s| s.agent.state);
+        let state = match shown {
+            Some(s) => s,
+            None => match self
+                .client
+                .poll_user_status(user_id, &device, Priority::Background)
+                .await
+            {
+                Ok(data) => data.user_context.user_state,
+                Err(e) => {
+                    tracing::warn!(user_id, error = %e, "presence: cannot read the agent's state");
+                    if gives_up(&e) {
+                        forget();
+                    }
+                    return;
+                }
+            },
+        };
+        let action = match presence::decide(&state, absent_for, config) {
+            Decision::Act(action) => action,
+            Decision::Wait => return,
+            Decision::Done => return forget(),
+        };
+        let back = lock(&self.presence)
+            .absent_for(user_id, Instant::now())
+            .is_none_or(|d| d < config.grace);
+        if back {
+            // A long-poll started while the state was read: the agent is here.
+            return;
+        }
+        if let Err(e) = self
+            .client
+            .user_action(action.ccc_action(), user_id, &device, action.params())
+            .await
+        {
+            // A call may have started meanwhile: the next sweep looks again.
+            tracing::warn!(user_id, action = action.ccc_action(), error = %e, "presence: action failed");
+            if gives_up(&e) {
+                forget();
+            }
+            return;
+        }
+        forget();
+        // Every snapshot served from now on explains it, until a command.
+        let notice = action.notice(config.grace, now_ms());
+        let started = now_ms();
+        let polled = self
+            .client
+            .poll_user_status(user_id, &device, Priority::Command)
+            .await
+            .ok();
+        self.update(&agent, None, |v| {
+            let polled = polled
+                .as_ref()
+                .map_or(Applied::Stale, |d| v.apply_poll(d, started, now_ms()));
+            match v.set_presence(Some(notice.clone())) {
+                Applied::Changed => Applied::Changed,
+                _ => polled,
+            }
+        })
+        .await;
+        self.metrics.presence_acted(config.policy);
+        tracing::info!(
+            user_id,
+            policy = config.policy.as_str(),
+            action = action.ccc_action(),
+            grace_secs = config.grace.as_secs(),
+            absent_secs = absent_for.as_secs(),
+            "presence: no toolbar open for the grace, agent moved"
+        );
+    }
+}
+
+/// True for an error that looking again will not fix (the agent is gone,
+/// the action is refused for good); a state that moved is looked at again.
+fn gives_up(e: &crate::upstream::UpstreamError) -> bool {
+    matches!(e, crate::upstream::UpstreamError::Ccc(c)
+        if !c.code.is_transient() && !c.code.as_str().starts_with("InvalidOperation"))
+}
+
 fn new_agent_hub(user_id: &str) -> AgentHub {
     AgentHub {
         user_id: user_id.to_owned(),
@@ -783,7 +978,13 @@ async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
             if idle_out || matches!(wake, Wake::Shutdown) || *shutdown.borrow() {
                 i.running = false;
                 drop(i);
-                agent.tx.send_replace(Latest::default());
+                // Forget the state, not what presence did: the notice waits
+                // for the agent's return.
+                agent.tx.send_modify(|l| {
+                    let presence = l.view.presence.take();
+                    *l = Latest::default();
+                    l.view.presence = presence;
+                });
                 break;
             }
             i.device_id.clone()
@@ -922,6 +1123,25 @@ async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
             () = tokio::time::sleep(period) => {}
             _ = shutdown.wait_for(|s| *s) => {}
         }
+    }
+}
+
+/// Runs [`Hub::presence_once`] every [`presence::sweep_interval`].
+async fn presence_loop(hub: std::sync::Weak<Hub>) {
+    loop {
+        let (period, mut shutdown) = match hub.upgrade() {
+            Some(h) => (
+                presence::sweep_interval(h.opts.presence.grace),
+                h.shutdown.clone(),
+            ),
+            None => return,
+        };
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        let Some(h) = hub.upgrade() else { return };
+        h.presence_once().await;
     }
 }
 

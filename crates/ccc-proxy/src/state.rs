@@ -90,11 +90,12 @@ impl AppState {
                     per_device: config.limits.longpolls_per_device,
                     per_agent: config.limits.longpolls_per_agent,
                 },
+                presence: config.presence.clone(),
             },
             fleet.clone(),
             shutdown_rx,
         );
-        if fleet.is_some() || config.events_token.is_some() {
+        if fleet.is_some() || config.events_token.is_some() || hub.presence_on() {
             hub.start();
         }
         let auth = Authenticator::new(&config.auth, &config.cookie_key)?;

@@ -19,7 +19,10 @@
 //! A poll sets it to at least `ContextId × VERSION_STRIDE`, so versions stay
 //! ahead of CCC's marker and survive a restart of a single proxy.
 
-use ccc_model::{api::AgentSnapshot, PollUserStatusData, UserState};
+use ccc_model::{
+    api::{AgentSnapshot, PresenceNotice},
+    PollUserStatusData, UserState,
+};
 use serde::{Deserialize, Serialize};
 
 /// Room for event-applied versions between two CCC `ContextId`s.
@@ -48,6 +51,10 @@ pub struct View {
     pub event_applied_at: i64,
     /// Proxy clock (epoch ms) when CCC last confirmed this state (poll or event).
     pub fetched_at: i64,
+    /// What presence did while no toolbar was open; shown on every snapshot
+    /// until the agent's next command ([`View::set_presence`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<PresenceNotice>,
 }
 
 /// What an update did.
@@ -172,6 +179,27 @@ impl View {
         self.event_applied_at = now;
         self.fetched_at = self.fetched_at.max(now);
         self.replace(next, context.unwrap_or(0).saturating_mul(VERSION_STRIDE))
+    }
+
+    /// Sets (or clears, with `None`) the presence notice. A change is a new
+    /// version, so long-pollers and replicas see it.
+    pub fn set_presence(&mut self, notice: Option<PresenceNotice>) -> Applied {
+        if self.presence == notice {
+            return Applied::Stale;
+        }
+        self.presence = notice;
+        if let Some(s) = self.snapshot.as_mut() {
+            s.context_id = s.context_id.saturating_add(1);
+        }
+        Applied::Changed
+    }
+
+    /// The snapshot as served: with the presence notice, if any.
+    pub fn served(&self) -> Option<AgentSnapshot> {
+        self.snapshot.clone().map(|mut s| {
+            s.presence.clone_from(&self.presence);
+            s
+        })
     }
 
     /// True when an event at `event_time` (CCC clock) may carry news the
@@ -401,5 +429,31 @@ mod tests {
         let s = v.snapshot.as_ref().unwrap();
         assert!(s.call.is_none() && s.agent.job_id.is_none() && !s.muted);
         assert!(v.stale_for(6) && !v.stale_for(5));
+    }
+
+    #[test]
+    fn the_presence_notice_outlives_polls_until_cleared() {
+        let notice = PresenceNotice {
+            policy: ccc_model::api::PresencePolicy::Break,
+            break_code: Some("away".into()),
+            grace_secs: 90,
+            at: 5,
+        };
+        let mut v = View::default();
+        assert_eq!(v.set_presence(Some(notice.clone())), Applied::Changed);
+        assert!(v.served().is_none(), "nothing to serve before a poll");
+        v.apply_poll(&poll(3, "BREAK", 100), 0, 100);
+        let before = v.version();
+        assert_eq!(v.served().unwrap().presence.as_ref(), Some(&notice));
+        assert_eq!(v.set_presence(Some(notice)), Applied::Stale, "same notice");
+        v.apply_poll(&poll(4, "BREAK", 200), 150, 200);
+        assert!(v.served().unwrap().presence.is_some(), "kept across polls");
+        let polled = v.version();
+        assert!(polled >= before);
+        assert_eq!(v.set_presence(None), Applied::Changed);
+        assert!(v.version() > polled, "clearing is a new version");
+        assert!(v.served().unwrap().presence.is_none());
+        assert!(v.snapshot.as_ref().unwrap().presence.is_none());
+        assert_eq!(v.set_presence(None), Applied::Stale);
     }
 }
