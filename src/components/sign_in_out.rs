@@ -22,7 +22,7 @@ pub fn SignInOut() -> impl IntoView {
             testid="sign-in"
             class="ccc-btn--primary"
             on_press=move |_| {
-                if let Some(r) = ringer {
+                if let Some(r) = &ringer {
                     r.prime();
                 }
                 tb.run(Command::SignIn);

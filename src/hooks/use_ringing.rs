@@ -22,10 +22,10 @@ use crate::{
 
 /// The ringing alerts' handle, provided as context by [`use_ringing`]: the
 /// "Go online" button calls [`Ringer::prime`] on its click.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Ringer {
     options: RingOptions,
-    audio: StoredValue<Option<AudioContext>, LocalStorage>,
+    audio: SendWrapper<Rc<RefCell<Option<AudioContext>>>>,
 }
 
 impl Ringer {
@@ -49,12 +49,11 @@ impl Ringer {
 
     /// The AudioContext, created on first use.
     fn audio_context(&self) -> Option<AudioContext> {
-        if let Some(ctx) = self.audio.try_get_value().flatten() {
-            return Some(ctx);
+        let mut audio = self.audio.borrow_mut();
+        if audio.is_none() {
+            *audio = AudioContext::new().ok();
         }
-        let ctx = AudioContext::new().ok()?;
-        self.audio.set_value(Some(ctx.clone()));
-        Some(ctx)
+        audio.clone()
     }
 }
 
@@ -91,9 +90,9 @@ fn is_attended(doc: &Document) -> bool {
 pub fn use_ringing(tb: Toolbar, options: RingOptions, host: HtmlElement) {
     let ringer = Ringer {
         options,
-        audio: StoredValue::new_local(None),
+        audio: SendWrapper::new(Rc::default()),
     };
-    provide_context(ringer);
+    provide_context(ringer.clone());
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -108,20 +107,19 @@ pub fn use_ringing(tb: Toolbar, options: RingOptions, host: HtmlElement) {
     use_event_listener(window.as_ref(), "blur", watch);
 
     // The ringing call: its job id ("" if CCC sent none) and caller.
-    let call = Memo::new(move |_| {
-        tb.snapshot.with(|s| {
+    let audio = ringer.audio.clone();
+    let state = Rc::new(RefCell::new((Ring::default(), Active::default())));
+    let st = state.clone();
+    let effect = RenderEffect::new(move |_| {
+        // The ringing call: its job id ("" if CCC sent none) and caller.
+        let call = tb.snapshot.with(|s| {
             let s = s.as_ref().filter(|s| s.agent.state == UserState::Ringing)?;
             let c = s.call.as_ref();
             Some((
                 c.map(|c| c.job_id.clone()).unwrap_or_default(),
                 c.and_then(other_party),
             ))
-        })
-    });
-    let state = Rc::new(RefCell::new((Ring::default(), Active::default())));
-    let st = state.clone();
-    let effect = RenderEffect::new(move |_| {
-        let call = call.get();
+        });
         let input = RingInput {
             ringing_job: call.as_ref().map(|(job, _)| job.as_str()),
             leader: tb.leader.get(),
@@ -139,7 +137,7 @@ pub fn use_ringing(tb: Toolbar, options: RingOptions, host: HtmlElement) {
         let (effect, state) = held.take();
         drop(effect);
         *state.borrow_mut() = Default::default();
-        if let Some(ctx) = ringer.audio.try_update_value(Option::take).flatten() {
+        if let Some(ctx) = audio.borrow_mut().take() {
             let _ = ctx.close();
         }
     });
