@@ -1,6 +1,7 @@
 // Test spy for the ringing alerts (tests/ringing.rs and crates/ccc-e2e/tests/ringing.rs):
 // run as a function body in the page before the toolbar rings. It replaces
-// `Notification` with a recording class whose permission is "granted", makes
+// `Notification` with a recording class whose permission is "granted" (set
+// it to "default" to see `requestPermission`, which grants it), makes
 // `document.visibilityState` / `document.hasFocus()` follow `__ring.away`
 // (call `__ring.setAway(bool)`, which fires `visibilitychange`), counts
 // oscillator starts and stops, and records `ccc:ringing` events. Idempotent:
@@ -11,6 +12,7 @@ if (!window.__ring) {
     static permission = "granted";
     static requestPermission() {
       r.asked++;
+      this.permission = "granted";
       return Promise.resolve("granted");
     }
     constructor(title, options) {

@@ -278,7 +278,7 @@ async fn go_online_asks_for_the_notification_permission_only_while_undecided() {
     js("Notification.permission = 'default'");
     let r = Ringing::new(MountOptions::default()).await;
     assert_eq!(num(field("asked")), 1.0, "asked on the Go online click");
-    js("Notification.permission = 'granted'");
+    assert_eq!(js("return Notification.permission"), "granted");
     drop(r);
     let _r = Ringing::new(MountOptions::default()).await;
     assert_eq!(num(field("asked")), 0.0, "not asked again once decided");
