@@ -58,7 +58,7 @@ impl Ringer {
 }
 
 /// `Notification.permission`, or `None` where the browser has no
-/// notifications (the constructor is missing, e.g. on plain http).
+/// `Notification` at all (reading it there would throw).
 fn notification_permission() -> Option<NotificationPermission> {
     let window = web_sys::window()?;
     js_sys::Reflect::has(&window, &JsValue::from_str("Notification"))
@@ -106,7 +106,6 @@ pub fn use_ringing(tb: Toolbar, options: RingOptions, host: HtmlElement) {
     use_event_listener(window.as_ref(), "focus", watch.clone());
     use_event_listener(window.as_ref(), "blur", watch);
 
-    // The ringing call: its job id ("" if CCC sent none) and caller.
     let audio = ringer.audio.clone();
     let state = Rc::new(RefCell::new((Ring::default(), Active::default())));
     let st = state.clone();
