@@ -25,7 +25,7 @@ document.getElementById("crm-theme").addEventListener("change", (e) => {
 });
 
 const host = document.getElementById("ccc-toolbar-host");
-for (const type of ["state", "call", "mute", "error", "connection", "pending"]) {
+for (const type of ["state", "call", "ringing", "mute", "error", "connection", "pending"]) {
   host.addEventListener("ccc:" + type, (e) => {
     log("ccc:" + type + " " + JSON.stringify(e.detail));
   });

@@ -13,10 +13,11 @@ use crate::{
     browser::device_id,
     components::{Theme, ToolbarView},
     events::{host_command, use_host_events, use_parent_commands, Emitter},
-    hooks::{use_shortcuts, use_sync},
+    hooks::{use_ringing, use_shortcuts, use_sync},
     i18n::Lang,
     logic::{
         host::{is_origin, HostCommand},
+        ringing::RingOptions,
         shortcuts::{self, Combo, ShortcutAction},
     },
     state::{SyncConfig, Toolbar},
@@ -39,6 +40,8 @@ pub struct MountOptions {
     pub parent_origin: Option<String>,
     /// Full softphone-tab layout.
     pub standalone: bool,
+    /// Which ringing alerts are on (`notifications`, `ringTone`, `titleBlink`).
+    pub ring: RingOptions,
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -47,6 +50,24 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     } else {
         JsValue::UNDEFINED
     }
+}
+
+/// A boolean option that defaults to `true`; anything but a boolean is refused.
+fn flag(options: &JsValue, key: &str) -> Result<bool, JsValue> {
+    let v = get(options, key);
+    if v.is_undefined() {
+        return Ok(true);
+    }
+    v.as_bool().ok_or_else(|| {
+        JsValue::from_str(
+            &[
+                "ccc-toolbar: ",
+                key,
+                " must be true or false (default true)",
+            ]
+            .concat(),
+        )
+    })
 }
 
 /// The browser's language.
@@ -72,6 +93,11 @@ impl MountOptions {
                 .unwrap_or_default(),
             token: get(options, "token").dyn_into::<js_sys::Function>().ok(),
             standalone: get(options, "layout").as_string().as_deref() == Some("standalone"),
+            ring: RingOptions {
+                notifications: flag(options, "notifications")?,
+                ring_tone: flag(options, "ringTone")?,
+                title_blink: flag(options, "titleBlink")?,
+            },
             ..Default::default()
         };
         let sc = get(options, "shortcuts");
@@ -167,17 +193,20 @@ pub fn mount_with_api(
 ) -> ToolbarHandle {
     let lang = options.lang.unwrap_or_else(browser_lang);
     let toolbar = Toolbar::new(api, config, lang);
+    let ring_host = element.clone();
     let host: web_sys::EventTarget = element.clone().into();
     let MountOptions {
         shortcuts,
         parent_origin,
         standalone,
         theme,
+        ring,
         ..
     } = options;
     let handle = mount_to(element, move || {
         use_sync(toolbar);
         use_shortcuts(toolbar, shortcuts);
+        use_ringing(toolbar, ring, ring_host);
         use_host_events(
             toolbar,
             Emitter {
@@ -200,7 +229,9 @@ pub fn mount_with_api(
 /// (`""`), `lang` (`"en"`, `"zh-CN"`, `"auto"`), `theme` (`"light"`,
 /// `"dark"`, `"auto"`), `token` (function returning a string or a Promise of
 /// one: jwt mode), `shortcuts` (`false`, or `{mute, ready, break}` combos or
-/// `false` each), `iframe: {parentOrigin}`, `layout` (`"bar"`, `"standalone"`).
+/// `false` each), `iframe: {parentOrigin}`, `layout` (`"bar"`, `"standalone"`),
+/// `notifications`, `ringTone`, `titleBlink` (booleans, default `true`: the
+/// alerts of a call ringing while the page is hidden or unfocused).
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<ToolbarHandle, JsValue> {
     let options = MountOptions::from_js(&options)?;

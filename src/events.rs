@@ -1,10 +1,10 @@
 //! Typed, versioned events for the host page: `CustomEvent`s on the host
-//! element (`ccc:state`, `ccc:call`, `ccc:mute`, `ccc:error`,
+//! element (`ccc:state`, `ccc:call`, `ccc:ringing`, `ccc:mute`, `ccc:error`,
 //! `ccc:connection`, `ccc:pending`) and, in iframe mode, the same `detail`
 //! posted to the parent window at its configured origin (never `*`).
 //! Commands come back from that origin only.
 
-use ccc_model::WorkMode;
+use ccc_model::{UserState, WorkMode};
 use leptos::{prelude::*, reactive::effect::RenderEffect};
 use send_wrapper::SendWrapper;
 use wasm_bindgen::{JsCast, JsValue};
@@ -86,21 +86,41 @@ impl ToJs for StateEvent {
     }
 }
 
+impl ToJs for CallDetail {
+    fn to_js(&self) -> JsValue {
+        js_object(&[
+            ("jobId", JsValue::from_str(&self.job_id)),
+            ("callType", js_str(self.call_type.as_deref())),
+            ("otherParty", js_str(self.other_party.as_deref())),
+            ("startedAt", js_num(self.started_at.map(|n| n as f64))),
+        ])
+    }
+}
+
+fn js_call(call: Option<&CallDetail>) -> JsValue {
+    call.map_or(JsValue::NULL, ToJs::to_js)
+}
+
 impl ToJs for CallEvent {
     fn to_js(&self) -> JsValue {
-        let call = self.call.as_ref().map_or(JsValue::NULL, |c| {
-            let o = js_sys::Object::new();
-            for (k, v) in [
-                ("jobId", JsValue::from_str(&c.job_id)),
-                ("callType", js_str(c.call_type.as_deref())),
-                ("otherParty", js_str(c.other_party.as_deref())),
-                ("startedAt", js_num(c.started_at.map(|n| n as f64))),
-            ] {
-                let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
-            }
-            o.into()
-        });
-        js_obj(self.version, self.r#type, &[("call", call)])
+        js_obj(
+            self.version,
+            self.r#type,
+            &[("call", js_call(self.call.as_ref()))],
+        )
+    }
+}
+
+impl ToJs for RingingEvent {
+    fn to_js(&self) -> JsValue {
+        js_obj(
+            self.version,
+            self.r#type,
+            &[
+                ("call", js_call(self.call.as_ref())),
+                ("leader", JsValue::from_bool(self.leader)),
+            ],
+        )
     }
 }
 
@@ -183,6 +203,19 @@ pub struct CallEvent {
     pub call: Option<CallDetail>,
 }
 
+/// `ccc:ringing` detail: once per ringing call, in every tab.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RingingEvent {
+    /// Schema version (1).
+    pub version: u32,
+    /// `"ringing"`.
+    pub r#type: &'static str,
+    /// The ringing call (as in `ccc:call`).
+    pub call: Option<CallDetail>,
+    /// This tab is the one that rings (tone, title, notification).
+    pub leader: bool,
+}
+
 /// A call in events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallDetail {
@@ -251,6 +284,8 @@ pub struct PendingEvent {
 struct Emitted {
     state: Option<StateEvent>,
     call: Option<CallEvent>,
+    /// The job id while RINGING (`""` without a call).
+    ringing: Option<String>,
     mute: Option<MuteEvent>,
     error_seq: Option<u32>,
     connection: Option<&'static str>,
@@ -289,6 +324,14 @@ pub fn use_host_events(tb: Toolbar, emitter: Emitter) {
                         started_at: call_start(c),
                     }),
                 });
+                if s.agent.state == UserState::Ringing {
+                    next.ringing = Some(
+                        s.call
+                            .as_ref()
+                            .map(|c| c.job_id.clone())
+                            .unwrap_or_default(),
+                    );
+                }
                 next.mute = Some(MuteEvent {
                     version: SCHEMA_VERSION,
                     r#type: "mute",
@@ -305,6 +348,17 @@ pub fn use_host_events(tb: Toolbar, emitter: Emitter) {
             if let Some(d) = &next.call {
                 emitter.emit("call", d);
             }
+        }
+        if next.ringing.is_some() && next.ringing != prev.ringing {
+            emitter.emit(
+                "ringing",
+                &RingingEvent {
+                    version: SCHEMA_VERSION,
+                    r#type: "ringing",
+                    call: next.call.as_ref().and_then(|c| c.call.clone()),
+                    leader: tb.leader.get_untracked(),
+                },
+            );
         }
         if next.mute != prev.mute {
             if let Some(d) = &next.mute {

@@ -1,9 +1,12 @@
-//! Go online / go offline.
+//! Go online / go offline. "Go online" is the gesture on which the toolbar
+//! asks for the notification permission and unlocks audio for the ring tone
+//! (never on load).
 
 use leptos::prelude::*;
 
 use crate::{
     components::ActionButton,
+    hooks::Ringer,
     logic::{Command, CommandKind},
     state::Toolbar,
 };
@@ -12,12 +15,16 @@ use crate::{
 #[component]
 pub fn SignInOut() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
+    let ringer = use_context::<Ringer>();
     view! {
         <ActionButton
             kind=CommandKind::SignIn
             testid="sign-in"
             class="ccc-btn--primary"
             on_press=move |_| {
+                if let Some(r) = &ringer {
+                    r.prime();
+                }
                 tb.run(Command::SignIn);
             }
         />

@@ -8,15 +8,19 @@
 //!   toolbar needs only these two and every byte of the bundle counts).
 //! - [`use_sync`]: the sync loop, the one-second clock and resync on wake-up.
 //! - [`use_shortcuts`]: the keyboard shortcuts.
+//! - [`use_ringing`]: ring tone, blinking title and notification while a
+//!   call rings in a background tab.
 //! - [`crate::events::use_host_events`] / [`crate::events::use_parent_commands`]:
 //!   the host page's events and iframe commands.
 
 mod use_event_listener;
 mod use_interval_fn;
+mod use_ringing;
 mod use_shortcuts;
 mod use_sync;
 
 pub use use_event_listener::use_event_listener;
 pub use use_interval_fn::use_interval_fn;
+pub use use_ringing::{use_ringing, Ringer};
 pub use use_shortcuts::use_shortcuts;
 pub use use_sync::use_sync;

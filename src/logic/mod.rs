@@ -10,6 +10,7 @@ pub mod controls;
 pub mod device;
 pub mod explain;
 pub mod host;
+pub mod ringing;
 pub mod shortcuts;
 pub mod takeover;
 
