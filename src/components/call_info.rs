@@ -1,28 +1,13 @@
 //! The current call: caller, direction, duration.
 
-use ccc_model::{api::Call, CallType};
 use leptos::{either::Either, prelude::*};
 
+pub use crate::logic::call::{call_start, other_party};
 use crate::{
     i18n::{call_type_label, tr},
     logic::clock::{elapsed_since, format_duration},
     state::Toolbar,
 };
-
-/// The other party's number: the customer leg's originator on inbound calls,
-/// its destination otherwise.
-pub fn other_party(call: &Call) -> Option<String> {
-    let ch = call.customer_channel().or_else(|| call.channels.first())?;
-    match call.call_type {
-        Some(CallType::Outbound) | Some(CallType::Predictive) => ch.destination.clone(),
-        _ => ch.originator.clone(),
-    }
-}
-
-/// When the call began: the earliest leg timestamp (server clock).
-pub fn call_start(call: &Call) -> Option<i64> {
-    call.channels.iter().filter_map(|c| c.timestamp).min()
-}
 
 /// The call panel (always present; says "No call" between calls).
 #[component]
