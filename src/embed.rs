@@ -3,6 +3,7 @@
 
 use std::{any::Any, rc::Rc};
 
+use ccc_model::dial::DialNumber;
 use js_sys::Reflect;
 use leptos::{mount::mount_to, prelude::*};
 use wasm_bindgen::prelude::*;
@@ -13,7 +14,7 @@ use crate::{
     browser::device_id,
     components::{Theme, ToolbarView},
     events::{host_command, use_host_events, use_parent_commands, Emitter},
-    hooks::{use_shortcuts, use_sync},
+    hooks::{use_shortcuts, use_sync, use_tel_links},
     i18n::Lang,
     logic::{
         host::{is_origin, HostCommand},
@@ -39,6 +40,8 @@ pub struct MountOptions {
     pub parent_origin: Option<String>,
     /// Full softphone-tab layout.
     pub standalone: bool,
+    /// `tel:` links in the host page dial through the toolbar.
+    pub tel_links: bool,
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -72,6 +75,7 @@ impl MountOptions {
                 .unwrap_or_default(),
             token: get(options, "token").dyn_into::<js_sys::Function>().ok(),
             standalone: get(options, "layout").as_string().as_deref() == Some("standalone"),
+            tel_links: get(options, "telLinks").as_bool() == Some(true),
             ..Default::default()
         };
         let sc = get(options, "shortcuts");
@@ -130,9 +134,9 @@ impl ToolbarHandle {
     }
 
     /// Runs a command: `name` is `sign-in`, `sign-out`, `ready`, `break`,
-    /// `work-mode`, `reset`, `mute`, `unmute`, `toggle-mute`, `answer`, `hangup`
-    /// or `resync`;
-    /// `args` is `{code}`, `{outboundOnly}` or `{mode, mobile}`. Answers
+    /// `work-mode`, `reset`, `mute`, `unmute`, `toggle-mute`, `answer`, `hangup`,
+    /// `dial`, `hold`, `retrieve` or `resync`;
+    /// `args` is `{code}`, `{outboundOnly}`, `{mode, mobile}` or `{number, callerId}`. Answers
     /// `true` when sent, `false` when not allowed now; throws on bad input.
     pub fn command(&self, name: &str, args: JsValue) -> Result<bool, JsValue> {
         let mut cmd: HostCommand = if args.is_object() {
@@ -148,6 +152,18 @@ impl ToolbarHandle {
         };
         cmd.command = name.to_owned();
         host_command(self.toolbar, &cmd).map_err(JsValue::from_str)
+    }
+
+    /// Dials `number` (optionally presenting `callerId`): at once when the
+    /// agent may dial now (`true`); otherwise the number waits in the dial
+    /// box with a note saying why (`false`). Throws when `number` can't be
+    /// dialled (digits, `*`, `#`, a leading `+`; separators are dropped).
+    pub fn dial(&self, number: &str, caller_id: Option<String>) -> Result<bool, JsValue> {
+        let number = DialNumber::parse(number)
+            .map_err(|e| JsValue::from_str(&["ccc-toolbar: dial: ", &e.to_string()].concat()))?;
+        Ok(self
+            .toolbar
+            .dial_or_keep(number, caller_id.filter(|c| !c.is_empty())))
     }
 
     /// The last server state (`UserState`), or `undefined` before the first sync.
@@ -173,6 +189,7 @@ pub fn mount_with_api(
         parent_origin,
         standalone,
         theme,
+        tel_links,
         ..
     } = options;
     let handle = mount_to(element, move || {
@@ -188,6 +205,9 @@ pub fn mount_with_api(
         if let Some(origin) = parent_origin {
             use_parent_commands(toolbar, origin);
         }
+        if tel_links {
+            use_tel_links(toolbar);
+        }
         view! { <ToolbarView toolbar=toolbar standalone=standalone theme=theme /> }
     });
     ToolbarHandle {
@@ -200,7 +220,8 @@ pub fn mount_with_api(
 /// (`""`), `lang` (`"en"`, `"zh-CN"`, `"auto"`), `theme` (`"light"`,
 /// `"dark"`, `"auto"`), `token` (function returning a string or a Promise of
 /// one: jwt mode), `shortcuts` (`false`, or `{mute, ready, break}` combos or
-/// `false` each), `iframe: {parentOrigin}`, `layout` (`"bar"`, `"standalone"`).
+/// `false` each), `iframe: {parentOrigin}`, `layout` (`"bar"`, `"standalone"`),
+/// `telLinks` (`true`: `tel:` links in the page dial through the toolbar).
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<ToolbarHandle, JsValue> {
     let options = MountOptions::from_js(&options)?;

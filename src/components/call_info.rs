@@ -1,11 +1,18 @@
-//! The current call: caller, direction, duration.
+//! The current call: caller, direction, duration; while DIALING the number
+//! called and a cancel button; while on hold, for how long.
 
+use ccc_model::UserState;
 use leptos::{either::Either, prelude::*};
 
 pub use crate::logic::call::{call_start, other_party};
 use crate::{
+    components::ActionButton,
     i18n::{call_type_label, tr},
-    logic::clock::{elapsed_since, format_duration},
+    logic::{
+        call::held_since,
+        clock::{elapsed_since, format_duration},
+        Command, CommandKind,
+    },
     state::Toolbar,
 };
 
@@ -17,6 +24,18 @@ pub fn CallInfo() -> impl IntoView {
         tb.snapshot
             .with(|s| s.as_ref().and_then(|s| s.call.clone()))
     });
+    let dialing = Memo::new(move |_| {
+        tb.snapshot.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.agent.state == UserState::Dialing)
+        })
+    });
+    let held = Memo::new(move |_| tb.snapshot.with(|s| s.as_ref().and_then(held_since)));
+    let since = move |start: Option<i64>| {
+        start
+            .map(|s| format_duration(elapsed_since(s, tb.now.get(), tb.offset.get())))
+            .unwrap_or_default()
+    };
     view! {
         <div
             class="ccc-call"
@@ -41,13 +60,7 @@ pub fn CallInfo() -> impl IntoView {
                             .unwrap_or_default();
                         let party = other_party(&c).unwrap_or_else(|| "—".into());
                         let start = call_start(&c);
-                        let duration = Signal::derive(move || {
-                            start
-                                .map(|s| format_duration(
-                                    elapsed_since(s, tb.now.get(), tb.offset.get()),
-                                ))
-                                .unwrap_or_default()
-                        });
+                        let duration = Signal::derive(move || since(start));
                         Either::Right(
                             view! {
                                 <span class="ccc-call__dir" data-testid="call-direction">
@@ -67,6 +80,38 @@ pub fn CallInfo() -> impl IntoView {
                         )
                     }
                 }
+            }}
+            {move || {
+                let lang = tb.lang.get();
+                held.get()
+                    .map(|start| {
+                        view! {
+                            <span class="ccc-call__hold" data-testid="hold-time" role="timer">
+                                {tr(lang, "On hold ", "保持中 ")}
+                                {Signal::derive(move || since(Some(start)))}
+                            </span>
+                        }
+                    })
+            }}
+            {move || {
+                dialing
+                    .get()
+                    .then(|| {
+                        view! {
+                            <span class="ccc-call__status" data-testid="call-status">
+                                {tb.text("Calling…", "正在呼叫…")}
+                            </span>
+                            <ActionButton
+                                kind=CommandKind::Hangup
+                                testid="dial-cancel"
+                                class="ccc-btn--hangup"
+                                label=tb.text("Cancel call", "取消呼叫")
+                                on_press=move |_| {
+                                    tb.run(Command::Hangup);
+                                }
+                            />
+                        }
+                    })
             }}
         </div>
     }

@@ -8,6 +8,7 @@
 //!   toolbar needs only these two and every byte of the bundle counts).
 //! - [`use_sync`]: the sync loop, the one-second clock and resync on wake-up.
 //! - [`use_shortcuts`]: the keyboard shortcuts.
+//! - [`use_tel_links`]: `tel:` links of the host page dial (mount option `telLinks`).
 //! - [`crate::events::use_host_events`] / [`crate::events::use_parent_commands`]:
 //!   the host page's events and iframe commands.
 
@@ -15,8 +16,10 @@ mod use_event_listener;
 mod use_interval_fn;
 mod use_shortcuts;
 mod use_sync;
+mod use_tel_links;
 
 pub use use_event_listener::use_event_listener;
 pub use use_interval_fn::use_interval_fn;
 pub use use_shortcuts::use_shortcuts;
 pub use use_sync::use_sync;
+pub use use_tel_links::use_tel_links;

@@ -165,6 +165,6 @@ mod tests {
         let na = DialNotice::NotAnswered {
             number: "138".into(),
         };
-        assert_eq!(na.text(None, Lang::Zh), "138 无人接听。");
+        assert_eq!(na.text(None, Lang::Zh), "138：通话在接听前已结束。");
     }
 }
