@@ -97,9 +97,15 @@ impl DialNotice {
                 ]
                 .concat()
             }
-            DialNotice::NotAnswered { number } => {
-                [number.as_str(), tr(lang, " did not answer.", " 无人接听。")].concat()
-            }
+            DialNotice::NotAnswered { number } => [
+                number.as_str(),
+                tr(
+                    lang,
+                    ": the call ended before anyone answered.",
+                    "：通话在接听前已结束。",
+                ),
+            ]
+            .concat(),
         }
     }
 }
