@@ -17,6 +17,7 @@ use crate::{
     hooks::{use_shortcuts, use_sync, use_tel_links},
     i18n::Lang,
     logic::{
+        dial::number_error_text,
         host::{is_origin, HostCommand},
         shortcuts::{self, Combo, ShortcutAction},
     },
