@@ -1,6 +1,7 @@
 //! The widget's API under `/api/v1`: session, agent snapshot (with
 //! long-poll) and the state-changing commands. The proxy fills `InstanceId`,
-//! `UserId` and (for mute) `JobId` itself; the browser's say is never used.
+//! `UserId`, `JobId` and (for hold) `ChannelId` itself from CCC's own
+//! state; the browser's say is never used.
 
 use std::time::Duration;
 
@@ -16,12 +17,13 @@ use ccc_model::{
         AgentSnapshot, BreakRequest, Command, CommandKind, DialRequest, ReadyRequest, Session,
         WorkModeRequest,
     },
-    WorkMode,
+    CallActionData, WorkMode,
 };
 use serde::{de::DeserializeOwned, Deserialize};
 
 use crate::{
     budget::Priority,
+    config::DialRefusal,
     errors::AppError,
     extract::CurrentAgent,
     poller::{FreshSnapshot, DEFAULT_DEVICE_ID, MAX_WAIT},
@@ -145,7 +147,7 @@ pub async fn session(
         .filter(|e| !e.is_empty())
         .or_else(|| demo.map(|d| d.extension.clone()));
     Ok(json_no_store(Session {
-        caller_ids: Vec::new(),
+        caller_ids: state.config.dial.caller_ids().to_vec(),
         user_id: agent.user_id,
         display_name,
         extension,
@@ -254,16 +256,7 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
         CommandKind::Hangup => body.expect_empty().map(|()| Command::Hangup)?,
         CommandKind::Hold => body.expect_empty().map(|()| Command::Hold)?,
         CommandKind::Retrieve => body.expect_empty().map(|()| Command::Retrieve)?,
-        CommandKind::Dial => {
-            let req = body.parse::<DialRequest>()?;
-            let number = req
-                .dial_number()
-                .map_err(|e| AppError::invalid("Proxy.InvalidNumber", e.to_string()))?;
-            Command::Dial {
-                number,
-                caller_id: req.caller_id,
-            }
-        }
+        CommandKind::Dial => dial_command(body, state)?,
         CommandKind::Ready => Command::Ready {
             outbound_only: body.parse::<ReadyRequest>()?.outbound_only,
         },
@@ -311,6 +304,53 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
             }
         }
     })
+}
+
+/// Validates a dial body against the number rule, `--dial-pattern` and
+/// `--caller-ids`: a refusal is a 400 and nothing reaches CCC.
+fn dial_command(body: JsonBody, state: &AppState) -> Result<Command, AppError> {
+    let req = body.parse::<DialRequest>()?;
+    let number = req
+        .dial_number()
+        .map_err(|e| AppError::invalid("Proxy.InvalidNumber", e.to_string()))?;
+    let caller_id = state
+        .config
+        .dial
+        .check(&number, req.caller_id.as_deref())
+        .map_err(|refusal| match refusal {
+            DialRefusal::NumberNotAllowed => AppError::invalid(
+                "Proxy.NumberNotAllowed",
+                format!("{number} may not be dialled from this toolbar."),
+            ),
+            DialRefusal::InvalidCallerId => AppError::invalid(
+                "Proxy.InvalidCallerId",
+                "The caller id is not one of the numbers offered to you.",
+            ),
+        })?;
+    Ok(Command::Dial { number, caller_id })
+}
+
+/// The current call and its customer leg as CCC reports them now (never
+/// ids from the browser): `(JobId, ChannelId)`.
+async fn customer_leg(
+    state: &AppState,
+    user_id: &str,
+    device: &str,
+) -> Result<(String, String), AppError> {
+    let current = state
+        .client
+        .poll_user_status(user_id, device, Priority::Command)
+        .await?;
+    let call = current
+        .call_context
+        .as_ref()
+        .ok_or_else(AppError::no_call)?;
+    let channel = call
+        .customer_channel()
+        .map(|c| c.channel_id.clone())
+        .filter(|c| !c.is_empty())
+        .ok_or_else(AppError::no_call)?;
+    Ok((call.job_id.clone(), channel))
 }
 
 /// `POST /api/v1/agent/{command}`.
@@ -362,12 +402,20 @@ async fn execute(
             )]
         }
         Command::Break { code } => vec![s("Code", code)],
-        // Issue 12 (dialling and hold) lands the upstream calls.
-        Command::Dial { .. } | Command::Hold | Command::Retrieve => {
-            return Err(AppError::invalid(
-                "Proxy.NotSupported",
-                "Dialling and hold are not available yet.",
-            ))
+        Command::Dial { number, caller_id } => {
+            let mut extra = vec![s("Callee", number.as_str())];
+            if let Some(caller) = caller_id {
+                extra.push(s("Caller", caller));
+            }
+            let data = c.call_action_with(action, user_id, device, extra).await?;
+            return Ok(call_snapshot(state, user_id, &data, None));
+        }
+        // HoldCall holds the customer's leg of the current call.
+        Command::Hold | Command::Retrieve => {
+            let (job, channel) = customer_leg(state, user_id, device).await?;
+            let extra = vec![s("JobId", &job), s("ChannelId", &channel)];
+            let data = c.call_action_with(action, user_id, device, extra).await?;
+            return Ok(call_snapshot(state, user_id, &data, None));
         }
         Command::WorkMode { mode, mobile } => {
             let mut extra = vec![s("WorkMode", mode.as_str())];
@@ -390,11 +438,11 @@ async fn execute(
                 .or(current.user_context.job_id.clone())
                 .ok_or_else(AppError::no_call)?;
             let data = c.call_action(action, user_id, device, &job).await?;
-            return Ok(AgentSnapshot::from_contexts(
-                state.hub.context_id(user_id).unwrap_or(current.context_id),
-                &data.user_context,
-                data.call_context.as_ref(),
-                now_ms(),
+            return Ok(call_snapshot(
+                state,
+                user_id,
+                &data,
+                Some(current.context_id),
             ));
         }
     };
@@ -405,6 +453,22 @@ async fn execute(
         None,
         now_ms(),
     ))
+}
+
+/// The snapshot implied by a call action's answer.
+fn call_snapshot(
+    state: &AppState,
+    user_id: &str,
+    data: &CallActionData,
+    polled_context: Option<i64>,
+) -> AgentSnapshot {
+    let context = state.hub.context_id(user_id).or(polled_context);
+    AgentSnapshot::from_contexts(
+        context.unwrap_or_default(),
+        &data.user_context,
+        data.call_context.as_ref(),
+        now_ms(),
+    )
 }
 
 /// Any other `/api/...` path.

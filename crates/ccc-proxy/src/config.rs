@@ -9,7 +9,7 @@ use std::{
 };
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use ccc_model::{signing::AccessKey, WorkMode};
+use ccc_model::{dial::DialNumber, signing::AccessKey, WorkMode};
 use clap::{Parser, ValueEnum};
 
 /// Default CCC endpoint (East China 2, Shanghai).
@@ -122,6 +122,14 @@ pub struct Args {
         default_value = "ON_SITE,OFF_SITE,OFFICE_PHONE"
     )]
     pub work_modes: String,
+    /// Caller ids (numbers) an agent may present when dialling, repeatable
+    /// or comma-separated, first is the default (none: CCC's default number).
+    #[arg(long = "caller-ids", env = "CCC_CALLER_IDS", value_delimiter = ',')]
+    pub caller_ids: Vec<String>,
+    /// Only numbers matching this regular expression in full may be dialled,
+    /// e.g. `(\+86)?1\d{10}` (none: any valid number).
+    #[arg(long, env = "CCC_DIAL_PATTERN")]
+    pub dial_pattern: Option<String>,
     /// Directory of the built widget (Trunk's `dist/`).
     #[arg(long, env = "CCC_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
@@ -388,6 +396,8 @@ pub struct Config {
     pub break_codes: Vec<String>,
     /// Allowed work modes.
     pub work_modes: Vec<WorkMode>,
+    /// What agents may dial and present.
+    pub dial: DialPolicy,
     /// Built widget directory.
     pub static_dir: PathBuf,
     /// CSP `frame-ancestors` value.
@@ -555,6 +565,8 @@ impl Config {
             return Err(invalid("read rate limits must be at least 1".into()));
         }
         let public_origins = public_origins(&args.public_origins).map_err(invalid)?;
+        let dial =
+            DialPolicy::new(&args.caller_ids, args.dial_pattern.as_deref()).map_err(invalid)?;
         let break_codes = split_list(&args.break_codes);
         if break_codes.iter().any(|c| c.len() > 64) {
             return Err(invalid(
@@ -611,6 +623,7 @@ impl Config {
             cookie_key,
             break_codes,
             work_modes,
+            dial,
             static_dir: args.static_dir,
             frame_ancestors: args.frame_ancestors,
             poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
@@ -717,6 +730,78 @@ fn load_or_create_key(path: &std::path::Path) -> Result<Secret, ConfigError> {
             Ok(Secret::new(read_trimmed(path)?))
         }
         Err(e) => Err(cannot(e)),
+    }
+}
+
+/// What agents may dial (`--dial-pattern`) and which caller ids they may
+/// present (`--caller-ids`), checked before anything reaches CCC.
+#[derive(Debug, Clone, Default)]
+pub struct DialPolicy {
+    caller_ids: Vec<String>,
+    pattern: Option<regex::Regex>,
+}
+
+/// Why the dial policy refuses a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialRefusal {
+    /// The number does not match `--dial-pattern`.
+    NumberNotAllowed,
+    /// The caller id is not one of `--caller-ids`.
+    InvalidCallerId,
+}
+
+impl DialPolicy {
+    /// Validates the flags: each caller id must be a dialable number (kept
+    /// without separators, duplicates dropped); the pattern must compile.
+    pub fn new(caller_ids: &[String], pattern: Option<&str>) -> Result<Self, String> {
+        let mut ids: Vec<String> = Vec::new();
+        for raw in caller_ids
+            .iter()
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+        {
+            let id = DialNumber::parse(raw)
+                .map_err(|e| format!("--caller-ids: {raw:?} is not a number: {e}"))?;
+            if !ids.iter().any(|i| i == id.as_str()) {
+                ids.push(id.as_str().to_owned());
+            }
+        }
+        let pattern = match pattern.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                format!("--dial-pattern {p:?} is not a valid regular expression: {e}")
+            })?),
+            None => None,
+        };
+        Ok(DialPolicy {
+            caller_ids: ids,
+            pattern,
+        })
+    }
+
+    /// The caller ids offered to agents, in order.
+    pub fn caller_ids(&self) -> &[String] {
+        &self.caller_ids
+    }
+
+    /// Checks a dial request; returns the caller id to send (`None`: CCC's
+    /// default). A blank caller id means the default.
+    pub fn check(
+        &self,
+        number: &DialNumber,
+        caller_id: Option<&str>,
+    ) -> Result<Option<String>, DialRefusal> {
+        if self
+            .pattern
+            .as_ref()
+            .is_some_and(|p| !p.is_match(number.as_str()))
+        {
+            return Err(DialRefusal::NumberNotAllowed);
+        }
+        match caller_id.map(str::trim).filter(|c| !c.is_empty()) {
+            None => Ok(None),
+            Some(c) if self.caller_ids.iter().any(|i| i == c) => Ok(Some(c.to_owned())),
+            Some(_) => Err(DialRefusal::InvalidCallerId),
+        }
     }
 }
 
@@ -849,6 +934,55 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn dial_policy_from_flags() {
+        let args = Args::try_parse_from([
+            "ccc-proxy",
+            "--demo",
+            "--caller-ids",
+            "021 5000 1234,+8610100",
+            "--caller-ids",
+            "02150001234",
+            "--dial-pattern",
+            r"(\+86)?1\d{10}",
+        ])
+        .unwrap();
+        let dial = Config::from_args(args, |_| None).unwrap().dial;
+        assert_eq!(dial.caller_ids(), ["02150001234", "+8610100"]);
+        let n = |s: &str| DialNumber::parse(s).unwrap();
+        assert_eq!(dial.check(&n("13812345678"), None), Ok(None));
+        assert_eq!(
+            dial.check(&n("+86 138 1234 5678"), Some(" +8610100 ")),
+            Ok(Some("+8610100".into()))
+        );
+        assert_eq!(
+            dial.check(&n("138123456789"), None),
+            Err(DialRefusal::NumberNotAllowed)
+        );
+        assert_eq!(dial.check(&n("13812345678"), Some(" ")), Ok(None));
+        assert_eq!(
+            dial.check(&n("13812345678"), Some("110")),
+            Err(DialRefusal::InvalidCallerId)
+        );
+        // No caller ids configured: only CCC's default.
+        let open = DialPolicy::new(&[], None).unwrap();
+        assert_eq!(open.check(&n("*99#"), None), Ok(None));
+        assert_eq!(
+            open.check(&n("1"), Some("02150001234")),
+            Err(DialRefusal::InvalidCallerId)
+        );
+        // Bad flags stop the start with a clear message.
+        let err = DialPolicy::new(&[], Some("(1")).unwrap_err();
+        assert!(
+            err.starts_with("--dial-pattern \"(1\" is not a valid"),
+            "{err}"
+        );
+        let err = DialPolicy::new(&["ops-line".into()], None).unwrap_err();
+        assert!(err.contains("--caller-ids"), "{err}");
+        let args = Args::try_parse_from(["ccc-proxy", "--demo", "--dial-pattern", "[0-9"]).unwrap();
+        assert!(Config::from_args(args, |_| None).is_err());
     }
 
     #[test]

@@ -198,7 +198,9 @@ pub fn effect(ev: &CccEvent) -> Effect {
         "AgentTalk" => in_call(UserState::Talking),
         // Channel events that only repeat what the agent events say.
         "Dialing" | "Ringing" | "Established" | "Released" => Effect::Ignore,
-        // Mute/hold flags, consultation, and anything not known yet.
+        // Flags of a leg (MUTED, HOLD): only a poll shows them on the legs.
+        "Muted" | "Unmuted" | "Held" | "Retrieved" => Effect::Refresh,
+        // Consultation, and anything not known yet.
         _ => Effect::Refresh,
     }
 }
@@ -282,8 +284,23 @@ mod tests {
         assert_eq!(effect(&nobreak), Effect::Refresh);
         let unknown = ev(&format!(r#"{{"eventType":"AgentWhatever",{t}}}"#));
         assert_eq!(effect(&unknown), Effect::Refresh);
-        let muted = ev(&format!(r#"{{"eventType":"Muted",{t}}}"#));
-        assert_eq!(effect(&muted), Effect::Refresh);
+        for flag in ["Muted", "Unmuted", "Held", "Retrieved"] {
+            let e = ev(&format!(r#"{{"eventType":"{flag}",{t}}}"#));
+            assert_eq!(effect(&e), Effect::Refresh, "{flag}");
+        }
+        let dialing = ev(&format!(
+            r#"{{"eventType":"AgentDialing","contactId":"job-3",{t}}}"#
+        ));
+        match effect(&dialing) {
+            Effect::Apply {
+                change,
+                then_refresh: RefreshNeed::UnlessCallKnown,
+            } => {
+                assert_eq!(change.state, UserState::Dialing);
+                assert_eq!(change.job_id.as_deref(), Some("job-3"));
+            }
+            other => panic!("{other:?}"),
+        }
         let est = ev(&format!(r#"{{"eventType":"Established",{t}}}"#));
         assert_eq!(effect(&est), Effect::Ignore);
     }

@@ -178,8 +178,21 @@ impl CccClient {
         device_id: &str,
         job_id: &str,
     ) -> Result<CallActionData, UpstreamError> {
+        let job = vec![("JobId".to_owned(), job_id.to_owned())];
+        self.call_action_with(action, user_id, device_id, job).await
+    }
+
+    /// A call action with its own parameters (MakeCall: `Callee`, `Caller`;
+    /// HoldCall, RetrieveCall: `JobId`, `ChannelId`).
+    pub async fn call_action_with(
+        &self,
+        action: &'static str,
+        user_id: &str,
+        device_id: &str,
+        extra: Vec<(String, String)>,
+    ) -> Result<CallActionData, UpstreamError> {
         let mut params = user_params(user_id, device_id);
-        params.push(("JobId".to_owned(), job_id.to_owned()));
+        params.extend(extra);
         self.call(action, params, CallKind::Write).await
     }
 

@@ -157,11 +157,13 @@ impl View {
             agent.job_id = None;
             next.call = None;
             next.muted = false;
+            next.held = false;
         }
         if let Some(job) = &change.job_id {
             if next.call.as_ref().is_some_and(|c| &c.job_id != job) {
                 next.call = None;
                 next.muted = false;
+                next.held = false;
             }
             agent.job_id = Some(job.clone());
         }
@@ -215,7 +217,7 @@ pub fn same_content(a: &AgentSnapshot, b: &AgentSnapshot) -> bool {
     };
     let mut b_agent = b.agent.clone();
     b_agent.heartbeat = a.agent.heartbeat;
-    close && a.agent == b_agent && a.call == b.call && a.muted == b.muted
+    close && a.agent == b_agent && a.call == b.call && a.muted == b.muted && a.held == b.held
 }
 
 #[cfg(test)]
@@ -348,6 +350,38 @@ mod tests {
         );
         // Older than the last poll's ContextId: stale whatever its time.
         assert_eq!(v.apply_event(&brk, 900, Some(2), 204), Applied::Stale);
+    }
+
+    #[test]
+    fn ending_a_held_call_forgets_the_hold() {
+        let mut v = View::default();
+        let mut p = poll(1, "TALKING", 1);
+        p.user_context.job_id = Some("job-1".into());
+        p.call_context = Some(ccc_model::CallContext {
+            job_id: "job-1".into(),
+            channel_contexts: vec![ccc_model::ChannelContext {
+                channel_id: "ch:customer:1->2:0:job-1".into(),
+                channel_flags: vec![ccc_model::ChannelFlag::Hold],
+                ..ccc_model::ChannelContext::default()
+            }],
+            ..ccc_model::CallContext::default()
+        });
+        v.apply_poll(&p, 0, 1);
+        assert!(v.snapshot.as_ref().unwrap().held);
+        // Another call replaces it (events name the new job): not held.
+        let mut next = change(UserState::Dialing);
+        next.job_id = Some("job-2".into());
+        v.apply_event(&next, 5, None, 5);
+        assert!(!v.snapshot.as_ref().unwrap().held);
+        let mut again = poll(2, "TALKING", 7);
+        again.user_context.job_id = p.user_context.job_id.clone();
+        again.call_context = p.call_context.clone();
+        v.apply_poll(&again, 7, 7);
+        assert!(v.snapshot.as_ref().unwrap().held);
+        let mut release = change(UserState::Working);
+        release.ends_call = true;
+        v.apply_event(&release, 10, None, 10);
+        assert!(!v.snapshot.as_ref().unwrap().held);
     }
 
     #[test]

@@ -6,11 +6,11 @@ use serde_json::Value;
 use crate::auth::{Caller, SignedRequest};
 use crate::config::WebhookTarget;
 use crate::events::EventType;
-use crate::state_machine::{Agent, HangupBy, HangupOutcome};
+use crate::state_machine::{Agent, HangupBy};
 use crate::{now_ms, realtime, SimState};
 
 /// Every action the simulator answers; others get `InvalidAction.NotFound`.
-pub const ACTIONS: [&str; 14] = [
+pub const ACTIONS: [&str; 17] = [
     "SignInGroup",
     "SignOutGroup",
     "ReadyForService",
@@ -22,6 +22,9 @@ pub const ACTIONS: [&str; 14] = [
     "UnmuteCall",
     "AnswerCall",
     "ReleaseCall",
+    "MakeCall",
+    "HoldCall",
+    "RetrieveCall",
     "GetLoginDetails",
     "ListRealtimeAgentStates",
     "UpdateSubscription",
@@ -53,6 +56,10 @@ fn skill_groups(req: &SignedRequest) -> Result<Option<Vec<String>>, CccError> {
             .map(str::to_owned)
             .collect(),
     ))
+}
+
+fn blank_param(v: Option<&str>) -> bool {
+    v.is_none_or(|s| s.trim().is_empty())
 }
 
 fn boolean(req: &SignedRequest, name: &str) -> Result<bool, CccError> {
@@ -121,25 +128,56 @@ pub fn dispatch(
         return Err(ErrorCode::NoUser.with_params([user_id.as_str(), instance]));
     }
     let (result, events) = world
-        .change(&user_id, |agent| run(action, agent, req, now))
+        .change(&user_id, |agent| run(state, action, agent, req, now))
         .ok_or_else(|| ErrorCode::NoUser.with_params([user_id.as_str(), instance]))?;
     state.publish(events);
     drop(world);
-    let (data, after_call) = result?;
-    if let Some(job) = after_call {
-        state.schedule_after_call(&user_id, &job);
+    let (data, timers) = result?;
+    match timers {
+        Some(Timers::AfterCall(job)) => state.schedule_after_call(&user_id, &job),
+        Some(Timers::Dial {
+            job_id,
+            callee,
+            timeout_ms,
+        }) => state.schedule_dial(&user_id, &job_id, &callee, timeout_ms),
+        None => {}
     }
     Ok(data)
 }
 
-/// Runs an agent action; returns `Data` and the call whose after-call
-/// work starts, if any.
+/// Timers an action starts once the world is unlocked.
+enum Timers {
+    /// After-call work of this call began.
+    AfterCall(String),
+    /// An outbound attempt began.
+    Dial {
+        job_id: String,
+        callee: String,
+        timeout_ms: Option<u64>,
+    },
+}
+
+/// MakeCall's `TimeoutSeconds`: a positive whole number of seconds, in ms.
+fn timeout_ms(req: &SignedRequest) -> Result<Option<u64>, CccError> {
+    match req.param("TimeoutSeconds").map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=3_600).contains(s))
+            .map(|s| Some(s * 1_000))
+            .ok_or_else(|| ErrorCode::InvalidParameter.with_params(["TimeoutSeconds"])),
+    }
+}
+
+/// Runs an agent action; returns `Data` and the timers it starts.
 fn run(
+    state: &SimState,
     action: &str,
     agent: &mut Agent,
     req: &SignedRequest,
     now: i64,
-) -> Result<(Value, Option<String>), CccError> {
+) -> Result<(Value, Option<Timers>), CccError> {
     let device = req.param("DeviceId");
     let job = req.param("JobId");
     let channel = req.param("ChannelId");
@@ -197,15 +235,34 @@ fn run(
         }
         "ReleaseCall" => {
             let mut before = agent.call.clone();
-            let outcome = agent.release(job, channel, now)?;
+            agent.release(job, channel, now)?;
             if let Some(call) = before.as_mut() {
                 call.release_all(HangupBy::Agent, now);
             }
             let after_call = before
                 .as_ref()
-                .filter(|_| outcome == HangupOutcome::AfterCall)
-                .map(|c| c.job_id.clone());
+                .filter(|c| agent.in_after_call_of(&c.job_id))
+                .map(|c| Timers::AfterCall(c.job_id.clone()));
             return Ok((call_data(agent, before.map(|c| c.context)), after_call));
+        }
+        "MakeCall" => {
+            if blank_param(device) {
+                return Err(ErrorCode::MissingParameter.with_params(["DeviceId"]));
+            }
+            let timeout_ms = timeout_ms(req)?;
+            let job_id = state.next_job_id();
+            let callee = req.param("Callee").map(str::trim).unwrap_or_default();
+            agent.dial(&job_id, Some(callee), req.param("Caller"), now)?;
+            let timers = Timers::Dial {
+                job_id,
+                callee: callee.to_owned(),
+                timeout_ms,
+            };
+            return Ok((call_data(agent, agent.call_context()), Some(timers)));
+        }
+        "HoldCall" | "RetrieveCall" => {
+            agent.set_held(action == "HoldCall", job, channel, now)?;
+            call_data(agent, agent.call_context())
         }
         "GetLoginDetails" => serde_json::to_value(LoginDetails {
             user_id: agent.user_id.clone(),
@@ -237,14 +294,7 @@ struct EventSwitch {
 
 /// Events of ccc-api.md §8.2 the simulator never produces; switching them
 /// is accepted and changes nothing.
-const NOT_PRODUCED: [&str; 6] = [
-    "InitiateConsultant",
-    "StartConsultant",
-    "StopConsultant",
-    "Dialing",
-    "Held",
-    "Retrieved",
-];
+const NOT_PRODUCED: [&str; 3] = ["InitiateConsultant", "StartConsultant", "StopConsultant"];
 
 /// `UpdateSubscription` in webhook mode: `ProducerId=PID_Webhook`,
 /// `DefaultTopic=Topic_Webhook`, `AccessPoint` the receiver's URL (kept

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `GET /_sim/agents` | | `[{userId, instanceId, displayName, extension, userContext, callContext?}]` |
 //! | `POST /_sim/calls` | `{userId, caller?, autoAnswerMs?}` | `{jobId}`; 404 unknown agent; 409 not READY |
-//! | `POST /_sim/calls/{jobId}/answer` | | `{jobId, userContext}`; 404; 409 not RINGING |
+//! | `POST /_sim/calls/{jobId}/answer` | | `{jobId, userContext}` (a ringing call: the agent answers; a dialled one: the customer); 404; 409 not RINGING |
 //! | `POST /_sim/calls/{jobId}/hangup` | `{by: "customer"\|"agent"}` (default customer) | `{jobId, outcome, userContext}`; 404 |
 //! | `GET /_sim/faults` | | the current faults |
 //! | `PUT /_sim/faults` | [`Faults`] | the faults set; 400 when invalid |
@@ -16,6 +16,8 @@
 //! | `GET /_sim/stats` | | [`Stats`] |
 //! | `DELETE /_sim/stats` | | `{}` (counters back to zero) |
 //! | `GET /_sim/quota` | | `{qpsLimit}` (`null`: no limit) |
+//! | `GET /_sim/dial` | | `{answerMs, timeoutMs}` ([`DialTimings`]) |
+//! | `PUT /_sim/dial` | `{answerMs?: n \| null, timeoutMs?: n}` | as GET; 400 for a 0 timeout |
 //! | `PUT /_sim/quota` | `{qpsLimit}` | `{qpsLimit}`; 400 for 0 |
 //! | `GET /_sim/webhook` | | `{origins, tokenSet, disabledEvents, faults}` (never a URL path or token) |
 //! | `PUT /_sim/webhook` | `{url: "…" \| ["…", …], token?}` | as GET; 400 for a bad URL |
@@ -37,7 +39,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::config::{DeliveryFaults, WebhookTarget};
+use crate::config::{DeliveryFaults, DialTimings, WebhookTarget};
 use crate::faults::Faults;
 use crate::state_machine::{HangupBy, HangupOutcome};
 use crate::stats::Stats;
@@ -59,6 +61,7 @@ pub fn router() -> Router<SimState> {
         .route("/agents/states", post(set_states))
         .route("/stats", get(stats).delete(reset_stats))
         .route("/quota", get(get_quota).put(put_quota))
+        .route("/dial", get(get_dial).put(put_dial))
         .route(
             "/webhook",
             get(get_webhook).put(put_webhook).delete(delete_webhook),
@@ -184,6 +187,7 @@ async fn hangup(
                 HangupOutcome::AfterCall => "afterCall",
                 HangupOutcome::Abandoned => "abandoned",
                 HangupOutcome::Rejected => "rejected",
+                HangupOutcome::NotConnected => "notConnected",
             };
             Json(json!({
                 "jobId": job_id,
@@ -238,7 +242,7 @@ impl StateBody {
         let state = UserState::parse(self.state.trim());
         if !state.is_known() {
             return Err(format!(
-                "state must be one of OFFLINE, READY, BREAK, RINGING, TALKING, WORKING (got {:?})",
+                "state must be one of OFFLINE, READY, BREAK, RINGING, TALKING, WORKING, DIALING (got {:?})",
                 self.state
             ));
         }
@@ -322,6 +326,43 @@ async fn put_quota(
     }
     state.set_qps_limit(req.qps_limit);
     quota_json(&state).into_response()
+}
+
+async fn get_dial(State(state): State<SimState>) -> Json<DialTimings> {
+    Json(state.dial_timings())
+}
+
+/// Replaces the dial timings; fields left out keep their value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DialBody {
+    #[serde(default, deserialize_with = "present")]
+    answer_ms: Option<Option<u64>>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+}
+
+/// Tells `"answerMs": null` (never) from a missing field (unchanged).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+async fn put_dial(
+    State(state): State<SimState>,
+    OptionalJson(req): OptionalJson<DialBody>,
+) -> Response {
+    if req.timeout_ms == Some(0) {
+        return error(StatusCode::BAD_REQUEST, "timeoutMs must be positive");
+    }
+    let mut timings = state.dial_timings();
+    if let Some(answer) = req.answer_ms {
+        timings.answer_ms = answer;
+    }
+    if let Some(timeout) = req.timeout_ms {
+        timings.timeout_ms = timeout;
+    }
+    state.set_dial_timings(timings);
+    Json(timings).into_response()
 }
 
 /// The subscription without secrets: the receiver's origin only (its path

@@ -119,6 +119,12 @@ pub struct Timings {
     pub demo_talk_ms: u64,
     /// Allowed clock skew of signed requests, in seconds (default 900).
     pub clock_window_secs: u64,
+    /// A dialled customer answers after this delay (default 2 000; `None`,
+    /// only from code or the admin API: never by itself).
+    pub dial_answer_ms: Option<u64>,
+    /// An outbound attempt not answered in this time is released, unless
+    /// MakeCall's `TimeoutSeconds` says otherwise (default 30 000).
+    pub dial_timeout_ms: u64,
 }
 
 impl Default for Timings {
@@ -130,6 +136,31 @@ impl Default for Timings {
             demo_calls_secs: None,
             demo_talk_ms: 30_000,
             clock_window_secs: 900,
+            dial_answer_ms: Some(2_000),
+            dial_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// How dialled customers behave, changeable at run time through
+/// `PUT /_sim/dial` (JSON camelCase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DialTimings {
+    /// The customer answers after this many ms (`null`: only through
+    /// `POST /_sim/calls/{jobId}/answer`).
+    pub answer_ms: Option<u64>,
+    /// Unanswered attempts are released after this many ms when MakeCall
+    /// has no `TimeoutSeconds`.
+    pub timeout_ms: u64,
+}
+
+impl Timings {
+    /// The dial part of the timings.
+    pub fn dial(&self) -> DialTimings {
+        DialTimings {
+            answer_ms: self.dial_answer_ms,
+            timeout_ms: self.dial_timeout_ms,
         }
     }
 }
@@ -508,6 +539,9 @@ impl SimConfig {
         self.events.validate()?;
         if self.timings.ringing_timeout_ms == 0 {
             return bad("ringing_timeout_ms must be positive".to_owned());
+        }
+        if self.timings.dial_timeout_ms == 0 {
+            return bad("dial_timeout_ms must be positive".to_owned());
         }
         Ok(())
     }

@@ -63,6 +63,8 @@ event_types! {
     AgentCheckOut,
     /// Unanswered ringing: BREAK / `RingingTimeout`.
     RingingTimeout,
+    /// Channel: an outbound call starts dialing the customer.
+    Dialing,
     /// Channel: the agent's leg rings.
     Ringing,
     /// Channel: the agent's leg is answered.
@@ -73,6 +75,10 @@ event_types! {
     Muted,
     /// Channel: the agent unmuted itself.
     Unmuted,
+    /// Channel: the customer's leg is put on hold.
+    Held,
+    /// Channel: the customer's leg is taken off hold.
+    Retrieved,
 }
 
 impl EventType {
@@ -89,11 +95,14 @@ impl EventType {
             EventType::AgentTalk => UserState::Talking,
             EventType::AgentRelease => UserState::Working,
             EventType::AgentCheckOut => UserState::Offline,
-            EventType::Ringing
+            EventType::Dialing
+            | EventType::Ringing
             | EventType::Established
             | EventType::Released
             | EventType::Muted
-            | EventType::Unmuted => return None,
+            | EventType::Unmuted
+            | EventType::Held
+            | EventType::Retrieved => return None,
         })
     }
 
@@ -166,6 +175,10 @@ pub struct CallFacts {
     pub answered: bool,
     /// The agent's channel carries `MUTED`.
     pub muted: bool,
+    /// The customer's channel.
+    pub customer_channel_id: String,
+    /// The customer's channel carries `HOLD`.
+    pub held: bool,
 }
 
 /// What events need to know of an agent at one moment.
@@ -202,11 +215,17 @@ impl Snapshot {
                 job_id: c.job_id.clone(),
                 channel_id: own.map(|ch| ch.channel_id.clone()).unwrap_or_default(),
                 call_type: c.context.call_type.clone().unwrap_or(CallType::Inbound),
-                counter_party: own.and_then(|ch| ch.originator.clone()).unwrap_or_default(),
+                counter_party: c.counter_party().unwrap_or_default().to_owned(),
                 answered: own
                     .is_some_and(|ch| ch.channel_state == ccc_model::ChannelState::Answered),
                 muted: own
                     .is_some_and(|ch| ch.channel_flags.contains(&ccc_model::ChannelFlag::Muted)),
+                customer_channel_id: c
+                    .context
+                    .customer_channel()
+                    .map(|ch| ch.channel_id.clone())
+                    .unwrap_or_default(),
+                held: c.context.is_held(),
             }
         });
         Snapshot {
@@ -275,13 +294,29 @@ pub fn events_of(before: &Snapshot, after: &Snapshot) -> Vec<Event> {
             };
             out.push(with_call(event(ty, after), a, after));
         }
+        if b.held != a.held {
+            let ty = if a.held {
+                EventType::Held
+            } else {
+                EventType::Retrieved
+            };
+            // The event names the held leg: the customer's.
+            let mut e = with_call(event(ty, after), a, after);
+            e.fields
+                .insert("channelId".into(), a.customer_channel_id.clone().into());
+            out.push(e);
+        }
     }
     // A call that ended or was replaced.
     if let (false, Some(b)) = (same_call, &before.call) {
         out.push(with_call(event(EventType::Released, after), b, after));
     }
     if let (false, Some(a)) = (same_call, &after.call) {
-        out.push(with_call(event(EventType::Ringing, after), a, after));
+        let ty = match a.call_type {
+            CallType::Outbound => EventType::Dialing,
+            _ => EventType::Ringing,
+        };
+        out.push(with_call(event(ty, after), a, after));
     }
     let online = after.state != UserState::Offline;
     let device_changed = online && before.device_id != after.device_id;
@@ -522,5 +557,56 @@ mod tests {
         assert_eq!(v["skillGroupIds"], serde_json::json!([]));
         assert_eq!(v["breakCode"], "Warm-up");
         assert_eq!(v["contextId"], a.context_id);
+    }
+
+    #[test]
+    fn an_outbound_call_in_events() {
+        let mut a = agent();
+        a.sign_in(Some("d"), None, T0).unwrap();
+        a.take_break(Some("lunch"), T0).unwrap();
+        let e = step(&mut a, |a| {
+            a.dial("job-2", Some("13812345678"), None, T0 + 1).unwrap()
+        });
+        assert_eq!(types(&e), ["Dialing", "AgentDialing"]);
+        assert_eq!(e[1].fields["contactId"], "job-2");
+        assert_eq!(e[1].fields["callType"], "OUTBOUND");
+        let e = step(&mut a, |a| {
+            a.customer_answers("job-2", T0 + 2);
+        });
+        assert_eq!(types(&e), ["Established", "AgentTalk"]);
+        let customer = a
+            .call_context()
+            .unwrap()
+            .customer_channel()
+            .unwrap()
+            .channel_id
+            .clone();
+        let e = step(&mut a, |a| {
+            a.set_held(true, Some("job-2"), Some(&customer), T0 + 3)
+                .unwrap()
+        });
+        assert_eq!(types(&e), ["Held"]);
+        assert_eq!(e[0].fields["channelId"], customer.as_str());
+        assert_eq!(e[0].fields["contactId"], "job-2");
+        assert_eq!(e[0].event_type.implied_state(), None);
+        let e = step(&mut a, |a| {
+            a.set_held(false, Some("job-2"), Some(&customer), T0 + 4)
+                .unwrap()
+        });
+        assert_eq!(types(&e), ["Retrieved"]);
+        let e = step(&mut a, |a| {
+            a.release(Some("job-2"), None, T0 + 5).unwrap();
+        });
+        assert_eq!(types(&e), ["Released", "AgentRelease"]);
+
+        // Cancelled while dialing: back to the break it dialled from.
+        a.after_call_done("job-2", T0 + 6);
+        a.take_break(Some("lunch"), T0 + 7).unwrap();
+        a.dial("job-3", Some("13812345678"), None, T0 + 8).unwrap();
+        let e = step(&mut a, |a| {
+            a.release(Some("job-3"), None, T0 + 9).unwrap();
+        });
+        assert_eq!(types(&e), ["Released", "AgentBreak"]);
+        assert_eq!(e[1].fields["breakCode"], "lunch");
     }
 }

@@ -40,7 +40,7 @@ pub mod state_machine;
 pub mod stats;
 pub mod webhook;
 
-pub use config::{DeliveryFaults, SimAgent, SimConfig, WebhookTarget};
+pub use config::{DeliveryFaults, DialTimings, SimAgent, SimConfig, WebhookTarget};
 pub use events::{Event, EventType};
 pub use server::{app, spawn, DropConnection, RunningSim};
 pub use stats::Stats;
@@ -48,7 +48,7 @@ pub use webhook::Subscription;
 
 use ccc_model::{CccError, ErrorCode, UserState};
 use events::Snapshot;
-use state_machine::{Agent, HangupBy, HangupOutcome};
+use state_machine::{Agent, DialOutcome, HangupBy, HangupOutcome};
 
 /// The simulator's error type.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +160,7 @@ struct Inner {
     job_seq: AtomicU64,
     quota: Mutex<Option<quota::TokenBucket>>,
     publisher: webhook::Publisher,
+    dial: Mutex<DialTimings>,
 }
 
 /// Shared simulator state: configuration, agents, faults, nonces. Cheap to clone.
@@ -219,6 +220,9 @@ impl StateChange {
     }
 }
 
+/// The number an agent put in DIALING "from elsewhere" dials.
+pub const DIALED_NUMBER: &str = "13912345678";
+
 /// The device an agent signed in "from elsewhere" uses.
 pub const CONSOLE_DEVICE: &str = "ccc-console";
 
@@ -238,6 +242,7 @@ impl SimState {
             .qps_limit
             .filter(|n| *n > 0)
             .map(|n| quota::TokenBucket::new(n, Instant::now()));
+        let dial = config.timings.dial();
         SimState {
             inner: Arc::new(Inner {
                 config,
@@ -245,6 +250,7 @@ impl SimState {
                 world: Mutex::new(world),
                 faults: Mutex::new(faults::Faults::default()),
                 job_seq: AtomicU64::new(base),
+                dial: Mutex::new(dial),
                 quota: Mutex::new(quota),
                 publisher,
             }),
@@ -409,7 +415,7 @@ impl SimState {
         self.set_faults(faults::Faults::default());
     }
 
-    fn next_job_id(&self) -> String {
+    pub(crate) fn next_job_id(&self) -> String {
         format!("job-{}", self.inner.job_seq.fetch_add(1, Ordering::Relaxed))
     }
 
@@ -448,12 +454,84 @@ impl SimState {
         Ok(job_id)
     }
 
-    /// The agent's phone answers `job_id` (RINGING → TALKING).
+    /// The call `job_id` is answered: by the agent's phone when it rings
+    /// (RINGING → TALKING), by the customer when the agent dials it
+    /// (DIALING → TALKING).
     pub fn answer(&self, job_id: &str) -> Result<Agent, CallError> {
         self.on_call(job_id, |agent| {
-            agent.answer(Some(job_id), None, now_ms())?;
+            if !agent.customer_answers(job_id, now_ms()) {
+                agent.answer(Some(job_id), None, now_ms())?;
+            }
             Ok(agent.clone())
         })
+    }
+
+    /// How dialled customers behave now.
+    pub fn dial_timings(&self) -> DialTimings {
+        *self.inner.dial.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes how dialled customers behave, for the next MakeCall.
+    pub fn set_dial_timings(&self, timings: DialTimings) {
+        tracing::info!(?timings, "dial timings set");
+        *self.inner.dial.lock().unwrap_or_else(|e| e.into_inner()) = timings;
+    }
+
+    /// `user_id` dials `callee` as MakeCall does ([`Agent::dial`]) and the
+    /// attempt's timers start. Returns the new `JobId`.
+    pub fn make_call(
+        &self,
+        user_id: &str,
+        callee: &str,
+        caller: Option<&str>,
+        timeout_ms: Option<u64>,
+    ) -> Result<String, CallError> {
+        let job_id = self.next_job_id();
+        self.apply(user_id, |a| a.dial(&job_id, Some(callee), caller, now_ms()))
+            .ok_or_else(|| CallError::NoAgent(user_id.to_owned()))?
+            .map_err(|e| CallError::State(e.message))?;
+        self.schedule_dial(user_id, &job_id, callee, timeout_ms);
+        Ok(job_id)
+    }
+
+    /// Starts the timers of the outbound attempt `job_id`: the customer
+    /// answers after the dial-answer delay (never for a no-answer number),
+    /// and an attempt still DIALING after `timeout_ms` (default: the dial
+    /// timeout) is released. Each timer re-checks the job.
+    pub(crate) fn schedule_dial(
+        &self,
+        user_id: &str,
+        job_id: &str,
+        callee: &str,
+        timeout_ms: Option<u64>,
+    ) {
+        let timings = self.dial_timings();
+        tracing::info!(user_id, job_id, callee, "outbound call dialing");
+        let answers = DialOutcome::of(callee) == DialOutcome::Answers;
+        if let Some(ms) = timings.answer_ms.filter(|_| answers) {
+            self.after(ms, user_id, job_id, |a, job, now| {
+                a.customer_answers(job, now);
+            });
+        }
+        let state = self.clone();
+        let user_id = user_id.to_owned();
+        let job_id = job_id.to_owned();
+        let ms = timeout_ms.unwrap_or(timings.timeout_ms);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            let back_to_work = state
+                .apply(&user_id, |a| {
+                    a.dial_timeout(&job_id, now_ms())
+                        .map(|_| a.in_after_call_of(&job_id))
+                })
+                .flatten();
+            if back_to_work == Some(true) {
+                state.schedule_after_call(&user_id, &job_id);
+            }
+            if back_to_work.is_some() {
+                tracing::info!(user_id, job_id, "outbound call not answered in time");
+            }
+        });
     }
 
     /// Runs `f` on the agent in call `job_id` (pushing the change's events).
@@ -480,7 +558,7 @@ impl SimState {
             let outcome = agent.hang_up(job_id, by, now_ms())?;
             Ok((agent.clone(), outcome))
         })?;
-        if outcome == HangupOutcome::AfterCall {
+        if agent.in_after_call_of(job_id) {
             self.schedule_after_call(&agent.user_id, job_id);
         }
         Ok((agent, outcome))
@@ -560,8 +638,9 @@ impl SimState {
     /// events are the ones those would push. OFFLINE is a reset; BREAK and
     /// READY sign an OFFLINE agent in first (device [`CONSOLE_DEVICE`]);
     /// RINGING rings a READY agent; TALKING answers (ringing it first when
-    /// READY); WORKING hangs up a TALKING agent's call. DIALING is not
-    /// simulated. Must run inside a Tokio runtime (call timers).
+    /// READY); WORKING hangs up a TALKING agent's call; DIALING dials
+    /// [`DIALED_NUMBER`] from READY, BREAK or WORKING (signing an OFFLINE
+    /// agent in first). Must run inside a Tokio runtime (call timers).
     pub fn set_agent_state(&self, user_id: &str, change: &StateChange) -> Result<Agent, CallError> {
         let no_agent = || CallError::NoAgent(user_id.to_owned());
         let state_err = |e: CccError| CallError::State(e.message);
@@ -609,6 +688,10 @@ impl SimState {
                     _ => self.ring(user_id, "13800000000", None)?,
                 };
                 self.answer(&job)?;
+            }
+            UserState::Dialing => {
+                sign_in_first(self)?;
+                self.make_call(user_id, DIALED_NUMBER, None, None)?;
             }
             UserState::Working => {
                 let job = current

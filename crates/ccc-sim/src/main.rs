@@ -62,6 +62,16 @@ struct Args {
     #[arg(long, env = "CCC_SIM_DEMO_TALK_MS", value_name = "MS")]
     demo_talk_ms: Option<u64>,
 
+    /// A dialled customer (MakeCall) answers after this many ms; numbers
+    /// ending in 0000 are busy, in 9999 never answer [default: 2000].
+    #[arg(long, env = "CCC_SIM_DIAL_ANSWER_MS", value_name = "MS")]
+    dial_answer_ms: Option<u64>,
+
+    /// An unanswered outbound attempt is released after this many ms when
+    /// MakeCall has no TimeoutSeconds [default: 30000].
+    #[arg(long, env = "CCC_SIM_DIAL_TIMEOUT_MS", value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    dial_timeout_ms: Option<u64>,
+
     /// The account's quota: signed calls per second over all key pairs;
     /// above it calls get 400 Throttling.User [default: no limit].
     #[arg(long, env = "CCC_SIM_QPS_LIMIT", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -139,6 +149,12 @@ impl Args {
         }
         if let Some(ms) = self.demo_talk_ms {
             t.demo_talk_ms = ms;
+        }
+        if self.dial_answer_ms.is_some() {
+            t.dial_answer_ms = self.dial_answer_ms;
+        }
+        if let Some(ms) = self.dial_timeout_ms {
+            t.dial_timeout_ms = ms;
         }
         if self.qps_limit.is_some() {
             config.qps_limit = self.qps_limit;
@@ -248,6 +264,16 @@ mod tests {
         assert!(plain.events.targets().unwrap().is_empty());
         let two = config(&["--webhook-url", "http://127.0.0.1:1/a,http://127.0.0.1:2/b"]).unwrap();
         assert_eq!(two.events.targets().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn dial_flags_reach_the_timings() {
+        let c = config(&["--dial-answer-ms", "250", "--dial-timeout-ms", "4000"]).unwrap();
+        assert_eq!(c.timings.dial_answer_ms, Some(250));
+        assert_eq!(c.timings.dial_timeout_ms, 4_000);
+        let plain = config(&[]).unwrap();
+        assert_eq!(plain.timings.dial_answer_ms, Some(2_000));
+        assert!(config(&["--dial-timeout-ms", "0"]).is_err());
     }
 
     #[test]

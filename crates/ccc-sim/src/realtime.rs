@@ -148,8 +148,7 @@ pub fn row(agent: &Agent) -> Value {
     let counter_party = agent
         .call
         .as_ref()
-        .and_then(|c| c.agent_channel())
-        .and_then(|ch| ch.originator.clone())
+        .and_then(|c| c.counter_party())
         .unwrap_or_default();
     let state_code = match agent.state {
         UserState::Break => agent.break_code.clone().unwrap_or_default(),

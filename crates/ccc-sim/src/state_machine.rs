@@ -29,6 +29,36 @@ pub enum HangupOutcome {
     Abandoned,
     /// The agent rejected the ringing call: BREAK / `RejectCall`.
     Rejected,
+    /// An outbound attempt ended before the customer answered (cancelled,
+    /// declined, or not answered in time): the agent is back in the state
+    /// it dialled from (inference), WORKING included.
+    NotConnected,
+}
+
+/// What the simulated customer does when dialled, by the number's ending
+/// (documented in docs/simulator.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialOutcome {
+    /// Answers after the dial-answer delay.
+    Answers,
+    /// Ends in `0000`: MakeCall answers `UserBusy` and nothing changes.
+    Busy,
+    /// Ends in `9999`: never answers; the attempt is released after
+    /// `TimeoutSeconds` (or the configured default).
+    NoAnswer,
+}
+
+impl DialOutcome {
+    /// The outcome of dialling `callee`.
+    pub fn of(callee: &str) -> Self {
+        if callee.ends_with("0000") {
+            DialOutcome::Busy
+        } else if callee.ends_with("9999") {
+            DialOutcome::NoAnswer
+        } else {
+            DialOutcome::Answers
+        }
+    }
 }
 
 /// A call the agent is part of. The customer channel is index 0, the
@@ -39,6 +69,9 @@ pub struct Call {
     pub job_id: String,
     /// The CallContext as PollUserStatus shows it.
     pub context: CallContext,
+    /// For an outbound call: the state (and break code) the agent dialled
+    /// from, where it returns if the customer never answers.
+    pub dialled_from: Option<(UserState, Option<String>)>,
 }
 
 impl Call {
@@ -78,6 +111,69 @@ impl Call {
                 channel_contexts: vec![customer, user],
                 call_variables: None,
             },
+            dialled_from: None,
+        }
+    }
+
+    /// An outbound call from the agent to `callee`, presenting `caller`
+    /// (CCC's default, here the agent's extension, when `None`). The agent's
+    /// leg is created first (index 0); both legs start in `NONE`, as
+    /// MakeCall's documented answer shows.
+    pub fn outbound(
+        agent: &Agent,
+        job_id: &str,
+        callee: &str,
+        caller: Option<&str>,
+        now: i64,
+    ) -> Self {
+        let ext = &agent.extension;
+        let leg = |index, channel_id: String, originator: &str, user: bool| ChannelContext {
+            index,
+            channel_id,
+            channel_state: ChannelState::None,
+            call_type: Some(CallType::Outbound),
+            originator: Some(originator.to_owned()),
+            destination: Some(callee.to_owned()),
+            user_id: user.then(|| agent.user_id.clone()),
+            user_extension: user.then(|| ext.clone()),
+            job_id: Some(job_id.to_owned()),
+            timestamp: Some(now),
+            ..ChannelContext::default()
+        };
+        let shown = caller.unwrap_or(ext);
+        Call {
+            job_id: job_id.to_owned(),
+            context: CallContext {
+                instance_id: agent.instance_id.clone(),
+                job_id: job_id.to_owned(),
+                call_type: Some(CallType::Outbound),
+                channel_contexts: vec![
+                    leg(
+                        0,
+                        format!("ch:user:{ext}->{callee}:{now}:{job_id}"),
+                        ext,
+                        true,
+                    ),
+                    leg(
+                        1,
+                        format!("ch:customer:{shown}->{callee}:{now}:{job_id}"),
+                        shown,
+                        false,
+                    ),
+                ],
+                call_variables: None,
+            },
+            dialled_from: Some((agent.state.clone(), agent.break_code.clone())),
+        }
+    }
+
+    /// The customer's number: who called (inbound) or who is called
+    /// (outbound).
+    pub fn counter_party(&self) -> Option<&str> {
+        let customer = self.context.customer_channel()?;
+        match self.context.call_type {
+            Some(CallType::Outbound) => customer.destination.as_deref(),
+            _ => customer.originator.as_deref(),
         }
     }
 
@@ -417,6 +513,109 @@ impl Agent {
         Ok(())
     }
 
+    /// MakeCall: the agent dials `callee` (presenting `caller` when given).
+    /// Allowed from READY, BREAK, WORKING; the agent goes DIALING with a new
+    /// OUTBOUND call `job_id`. A busy number (see [`DialOutcome`]) is
+    /// `UserBusy` and changes nothing.
+    pub fn dial(
+        &mut self,
+        job_id: &str,
+        callee: Option<&str>,
+        caller: Option<&str>,
+        now: i64,
+    ) -> Result<(), CccError> {
+        let Some(callee) = callee.map(str::trim).filter(|c| !c.is_empty()) else {
+            return Err(ErrorCode::MissingParameter.with_params(["Callee"]));
+        };
+        refuse(AgentAction::Dial, &self.state)?;
+        if self.extension.trim().is_empty() {
+            return Err(ErrorCode::NoExtension.with_params(Vec::<String>::new()));
+        }
+        if DialOutcome::of(callee) == DialOutcome::Busy {
+            return Err(ErrorCode::UserBusy.with_params([callee]));
+        }
+        let caller = caller.map(str::trim).filter(|c| !c.is_empty());
+        self.call = Some(Call::outbound(self, job_id, callee, caller, now));
+        self.reserved = None;
+        self.enter(UserState::Dialing, None, now);
+        Ok(())
+    }
+
+    /// The dialled customer answers `job_id`: DIALING → TALKING, both legs
+    /// ANSWERED. Returns whether it applied (not if the attempt ended).
+    pub fn customer_answers(&mut self, job_id: &str, now: i64) -> bool {
+        let dialing = self.state == UserState::Dialing
+            && self.call.as_ref().is_some_and(|c| c.job_id == job_id);
+        if let Some(call) = self.call.as_mut().filter(|_| dialing) {
+            for ch in &mut call.context.channel_contexts {
+                ch.channel_state = ChannelState::Answered;
+                ch.timestamp = Some(now);
+            }
+            self.enter(UserState::Talking, None, now);
+        }
+        dialing
+    }
+
+    /// The dial timeout fired: if `job_id` is still DIALING the attempt is
+    /// released ([`HangupOutcome::NotConnected`]). `None` when it no longer
+    /// applies.
+    pub fn dial_timeout(&mut self, job_id: &str, now: i64) -> Option<HangupOutcome> {
+        if self.state != UserState::Dialing {
+            return None;
+        }
+        self.hang_up(job_id, HangupBy::Customer, now).ok()
+    }
+
+    /// HoldCall / RetrieveCall: sets or clears `HOLD` on the customer's
+    /// channel `channel_id` of call `job_id`, only while TALKING.
+    pub fn set_held(
+        &mut self,
+        held: bool,
+        job_id: Option<&str>,
+        channel_id: Option<&str>,
+        now: i64,
+    ) -> Result<(), CccError> {
+        let Some(job) = job_id.map(str::trim).filter(|j| !j.is_empty()) else {
+            return Err(ErrorCode::MissingParameter.with_params(["JobId"]));
+        };
+        let Some(channel) = channel_id.map(str::trim).filter(|c| !c.is_empty()) else {
+            return Err(ErrorCode::MissingParameter.with_params(["ChannelId"]));
+        };
+        let Some(call) = self.call.as_mut().filter(|c| c.job_id == job) else {
+            return Err(ErrorCode::NoJob.with_params([job]));
+        };
+        // Only a customer's leg can be held (inference: the agent's own
+        // leg is "not a channel to hold").
+        let Some(i) = call
+            .context
+            .channel_contexts
+            .iter()
+            .position(|c| c.user_id.is_none() && c.channel_id == channel)
+        else {
+            return Err(ErrorCode::NoChannel.with_params([channel, job]));
+        };
+        let action = if held {
+            AgentAction::Hold
+        } else {
+            AgentAction::Retrieve
+        };
+        refuse(action, &self.state)?;
+        let ch = &mut call.context.channel_contexts[i];
+        ch.channel_flags.retain(|f| *f != ChannelFlag::Hold);
+        if held {
+            ch.channel_flags.push(ChannelFlag::Hold);
+        }
+        ch.timestamp = Some(now);
+        self.touch(now);
+        Ok(())
+    }
+
+    /// True when the agent is in the after-call work of `job_id` (the
+    /// after-call timer must be started).
+    pub fn in_after_call_of(&self, job_id: &str) -> bool {
+        self.state == UserState::Working && self.after_call_of.as_deref() == Some(job_id)
+    }
+
     /// ReleaseCall by the agent: see [`Agent::hang_up`].
     pub fn release(
         &mut self,
@@ -435,7 +634,8 @@ impl Agent {
 
     /// The call ends. TALKING → WORKING (after-call work); RINGING and the
     /// customer gives up → READY; RINGING and the agent rejects → BREAK /
-    /// `RejectCall`.
+    /// `RejectCall`; DIALING (cancelled by the agent, declined or not
+    /// answered by the customer) → the state the agent dialled from.
     pub fn hang_up(
         &mut self,
         job_id: &str,
@@ -446,9 +646,10 @@ impl Agent {
             return Err(ErrorCode::NoJob.with_params([job_id]));
         }
         let was = self.state.clone();
-        if let Some(call) = self.call.as_mut() {
+        let dialled_from = self.call.as_mut().and_then(|call| {
             call.release_all(by, now);
-        }
+            call.dialled_from.take()
+        });
         self.call = None;
         self.reserved = None;
         let outcome = match (was, by) {
@@ -459,6 +660,15 @@ impl Agent {
             (UserState::Ringing, HangupBy::Agent) => {
                 self.enter(UserState::Break, Some(break_codes::REJECT_CALL), now);
                 HangupOutcome::Rejected
+            }
+            (UserState::Dialing, _) => {
+                let (state, code) = dialled_from.unwrap_or((UserState::Ready, None));
+                self.enter(state, code.as_deref(), now);
+                if self.state == UserState::Working {
+                    // Back to after-call work, with a fresh timer.
+                    self.after_call_of = Some(job_id.to_owned());
+                }
+                HangupOutcome::NotConnected
             }
             _ => {
                 self.enter(UserState::Working, None, now);
@@ -527,7 +737,10 @@ pub(crate) mod tests {
                 a.answer(Some("job-1"), None, T0).unwrap();
                 a.hang_up("job-1", HangupBy::Customer, T0).unwrap();
             }
-            UserState::Dialing => a.state = UserState::Dialing,
+            UserState::Dialing => {
+                a.ready(false, T0).unwrap();
+                a.dial("job-1", Some("13812345678"), None, T0).unwrap();
+            }
             UserState::Unknown(_) => unreachable!(),
         }
         assert_eq!(a.state, state);
@@ -1004,5 +1217,217 @@ pub(crate) mod tests {
         let _ = a.take_break(Some("x"), T0 + 1);
         let _ = a.set_muted(true, Some("job-1"), None, T0 + 1);
         assert_eq!(a, before);
+    }
+
+    fn channel_ids(a: &Agent) -> (String, String) {
+        let ctx = a.call_context().unwrap();
+        let own = ctx.channel_of(&a.user_id).unwrap().channel_id.clone();
+        (own, ctx.customer_channel().unwrap().channel_id.clone())
+    }
+
+    #[test]
+    fn dial_outcomes_by_number() {
+        assert_eq!(DialOutcome::of("13800000000"), DialOutcome::Busy);
+        assert_eq!(DialOutcome::of("+8613812349999"), DialOutcome::NoAnswer);
+        assert_eq!(DialOutcome::of("13812345678"), DialOutcome::Answers);
+        assert_eq!(DialOutcome::of("000"), DialOutcome::Answers);
+    }
+
+    #[test]
+    fn dial_makes_an_outbound_call_from_ready_break_working() {
+        for s in [UserState::Ready, UserState::Break, UserState::Working] {
+            let mut a = in_state(s);
+            a.dial("job-7", Some(" 13812345678 "), Some("02150001234"), T0 + 1)
+                .unwrap();
+            assert_eq!(a.state, UserState::Dialing);
+            assert_eq!(a.break_code, None);
+            assert_eq!(a.user_context().job_id.as_deref(), Some("job-7"));
+            let ctx = a.call_context().unwrap();
+            assert_eq!(ctx.call_type, Some(CallType::Outbound));
+            let own = ctx.channel_of("agent1@ccc-demo").unwrap();
+            assert_eq!((own.index, &own.channel_state), (0, &ChannelState::None));
+            assert_eq!(own.originator.as_deref(), Some("80010001"));
+            assert_eq!(own.destination.as_deref(), Some("13812345678"));
+            let customer = ctx.customer_channel().unwrap();
+            assert_eq!(customer.index, 1);
+            assert_eq!(
+                customer.channel_id,
+                format!("ch:customer:02150001234->13812345678:{}:job-7", T0 + 1)
+            );
+            assert_eq!(customer.originator.as_deref(), Some("02150001234"));
+            assert_eq!(customer.destination.as_deref(), Some("13812345678"));
+            assert_eq!(
+                a.call.as_ref().unwrap().counter_party(),
+                Some("13812345678")
+            );
+        }
+        // No caller id: CCC's default, here the extension.
+        let mut a = in_state(UserState::Ready);
+        a.dial("job-8", Some("13812345678"), Some(" "), T0).unwrap();
+        let customer = a
+            .call_context()
+            .unwrap()
+            .customer_channel()
+            .cloned()
+            .unwrap();
+        assert_eq!(customer.originator.as_deref(), Some("80010001"));
+    }
+
+    #[test]
+    fn dial_refusals_change_nothing() {
+        for s in [
+            UserState::Offline,
+            UserState::Ringing,
+            UserState::Talking,
+            UserState::Dialing,
+        ] {
+            let mut a = in_state(s.clone());
+            let before = a.clone();
+            assert_code(
+                a.dial("job-9", Some("13812345678"), None, T0),
+                ErrorCode::UserState,
+                &[s.as_str(), "READY,BREAK,WORKING"],
+            );
+            assert_eq!(a, before);
+        }
+        let mut a = in_state(UserState::Ready);
+        let before = a.clone();
+        assert_code(
+            a.dial("job-9", Some(" "), None, T0),
+            ErrorCode::MissingParameter,
+            &["Callee"],
+        );
+        assert_code(
+            a.dial("job-9", Some("13812340000"), None, T0),
+            ErrorCode::UserBusy,
+            &["13812340000"],
+        );
+        assert_eq!(a, before);
+        a.extension.clear();
+        assert_code(
+            a.dial("job-9", Some("13812345678"), None, T0),
+            ErrorCode::NoExtension,
+            &[],
+        );
+    }
+
+    #[test]
+    fn dialled_customer_answers_then_hold_retrieve_hang_up() {
+        let mut a = in_state(UserState::Ready);
+        a.dial("job-7", Some("13812345678"), None, T0).unwrap();
+        assert!(!a.customer_answers("job-other", T0 + 1));
+        assert!(a.customer_answers("job-7", T0 + 1));
+        assert_eq!(a.state, UserState::Talking);
+        let ctx = a.call_context().unwrap();
+        assert!(ctx
+            .channel_contexts
+            .iter()
+            .all(|c| c.channel_state == ChannelState::Answered));
+        // Too late: the timer of an answered call does nothing.
+        assert_eq!(a.dial_timeout("job-7", T0 + 2), None);
+        assert!(!a.customer_answers("job-7", T0 + 2));
+
+        let (_, customer) = channel_ids(&a);
+        a.set_held(true, Some("job-7"), Some(&customer), T0 + 3)
+            .unwrap();
+        assert!(a.call_context().unwrap().is_held());
+        assert_eq!(a.state, UserState::Talking);
+        // Holding twice is harmless.
+        a.set_held(true, Some("job-7"), Some(&customer), T0 + 4)
+            .unwrap();
+        a.set_held(false, Some("job-7"), Some(&customer), T0 + 5)
+            .unwrap();
+        assert!(!a.call_context().unwrap().is_held());
+        assert_eq!(
+            a.release(Some("job-7"), None, T0 + 6),
+            Ok(HangupOutcome::AfterCall)
+        );
+        assert!(a.in_after_call_of("job-7"));
+    }
+
+    #[test]
+    fn an_attempt_that_never_connects_returns_where_it_dialled_from() {
+        let mut a = in_state(UserState::Ready);
+        a.take_break(Some("lunch"), T0).unwrap();
+        a.dial("job-7", Some("13812349999"), None, T0).unwrap();
+        assert_eq!(a.dial_timeout("job-other", T0 + 1), None);
+        assert_eq!(
+            a.dial_timeout("job-7", T0 + 1),
+            Some(HangupOutcome::NotConnected)
+        );
+        assert_eq!(a.state, UserState::Break);
+        assert_eq!(a.break_code.as_deref(), Some("lunch"));
+        assert!(a.call.is_none());
+
+        // Cancelled by the agent, from READY.
+        let mut a = in_state(UserState::Ready);
+        a.dial("job-7", Some("13812345678"), None, T0).unwrap();
+        assert_eq!(
+            a.release(Some("job-7"), None, T0 + 1),
+            Ok(HangupOutcome::NotConnected)
+        );
+        assert_eq!(a.state, UserState::Ready);
+
+        // Declined by the customer, from WORKING: after-call work again.
+        let mut a = in_state(UserState::Working);
+        a.dial("job-7", Some("13812345678"), None, T0).unwrap();
+        assert_eq!(
+            a.hang_up("job-7", HangupBy::Customer, T0 + 1),
+            Ok(HangupOutcome::NotConnected)
+        );
+        assert_eq!(a.state, UserState::Working);
+        assert!(a.in_after_call_of("job-7"));
+        assert!(a.after_call_done("job-7", T0 + 2));
+        assert_eq!(a.state, UserState::Ready);
+    }
+
+    #[test]
+    fn hold_errors() {
+        let mut a = in_state(UserState::Talking);
+        let (own, customer) = channel_ids(&a);
+        assert_code(
+            a.set_held(true, None, Some(&customer), T0),
+            ErrorCode::MissingParameter,
+            &["JobId"],
+        );
+        assert_code(
+            a.set_held(true, Some("job-1"), Some(" "), T0),
+            ErrorCode::MissingParameter,
+            &["ChannelId"],
+        );
+        assert_code(
+            a.set_held(true, Some("job-x"), Some(&customer), T0),
+            ErrorCode::NoJob,
+            &["job-x"],
+        );
+        assert_code(
+            a.set_held(true, Some("job-1"), Some(&own), T0),
+            ErrorCode::NoChannel,
+            &[own.as_str(), "job-1"],
+        );
+        assert_code(
+            a.set_held(false, Some("job-1"), Some("ch:nope"), T0),
+            ErrorCode::NoChannel,
+            &["ch:nope", "job-1"],
+        );
+        for s in [UserState::Ringing, UserState::Dialing] {
+            let mut a = in_state(s.clone());
+            let (_, customer) = channel_ids(&a);
+            let before = a.clone();
+            for held in [true, false] {
+                assert_code(
+                    a.set_held(held, Some("job-1"), Some(&customer), T0),
+                    ErrorCode::UserState,
+                    &[s.as_str(), "TALKING"],
+                );
+            }
+            assert_eq!(a, before);
+        }
+        let mut idle = in_state(UserState::Ready);
+        assert_code(
+            idle.set_held(true, Some("job-1"), Some(&customer), T0),
+            ErrorCode::NoJob,
+            &["job-1"],
+        );
     }
 }

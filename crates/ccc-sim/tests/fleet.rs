@@ -238,6 +238,12 @@ async fn admin_state_changes_refuse_what_the_state_machine_refuses() {
     assert_eq!(s, 404);
     let (s, b) = set(&app, "agent00001@ccc-demo", json!({"state": "LUNCH"})).await;
     assert_eq!(s, 400, "{b}");
+    // DIALING from READY dials out; dialing again is refused.
+    let (s, b) = set(&app, "agent00001@ccc-demo", json!({"state": "DIALING"})).await;
+    assert_eq!(s, 200, "{b}");
+    let data = page(&app, &[("AgentIdList", r#"["agent00001"]"#)]).await;
+    assert_eq!(data["List"][0]["State"], "Dialing");
+    assert_eq!(data["List"][0]["CounterParty"], ccc_sim::DIALED_NUMBER);
     let (s, b) = set(&app, "agent00001@ccc-demo", json!({"state": "DIALING"})).await;
     assert_eq!(s, 409, "{b}");
     // A batch for benches: what fails is reported, the rest applies.

@@ -238,7 +238,7 @@ async fn instance_errors() {
 async fn protocol_errors() {
     let (_, app) = sim(fast_config());
     // Unknown action: like the cloud, 404 InvalidAction.NotFound.
-    let (s, b) = call(&app, "MakeCall", &[("UserId", A1)]).await;
+    let (s, b) = call(&app, "TransferCall", &[("UserId", A1)]).await;
     assert_eq!(s, 404);
     assert_envelope(404, &b, "InvalidAction.NotFound");
     // Wrong and missing version.
@@ -785,8 +785,8 @@ async fn faults_error_code_bare_status_malformed_latency_filter() {
 
 #[tokio::test]
 async fn every_documented_code_can_be_injected_with_its_status() {
-    // Covers the rows no implemented action produces by itself (UserBusy,
-    // NotExists.Extension: MakeCall only) and checks the envelope of every code.
+    // Covers the rows no action produces through the API (NotExists.Extension:
+    // every configured agent has one) and checks the envelope of every code.
     let (_, app) = sim(fast_config());
     for code in ccc_model::ErrorCode::ALL {
         let faults = json!({"errorRate": 1, "errorCode": code.as_str()});
