@@ -160,8 +160,10 @@ impl ToolbarHandle {
     /// box with a note saying why (`false`). Throws when `number` can't be
     /// dialled (digits, `*`, `#`, a leading `+`; separators are dropped).
     pub fn dial(&self, number: &str, caller_id: Option<String>) -> Result<bool, JsValue> {
-        let number = DialNumber::parse(number)
-            .map_err(|e| JsValue::from_str(&["ccc-toolbar: dial: ", &e.to_string()].concat()))?;
+        let number = DialNumber::parse(number).map_err(|e| {
+            let why = number_error_text(&e, Lang::En);
+            JsValue::from_str(&["ccc-toolbar: dial: ", &why].concat())
+        })?;
         Ok(self
             .toolbar
             .dial_or_keep(number, caller_id.filter(|c| !c.is_empty())))
