@@ -36,6 +36,17 @@ pub fn CallInfo() -> impl IntoView {
             .map(|s| format_duration(elapsed_since(s, tb.now.get(), tb.offset.get())))
             .unwrap_or_default()
     };
+    let hold_text = Signal::derive(move || {
+        held.get()
+            .map(|start| {
+                [
+                    tr(tb.lang.get(), "On hold ", "保持中 "),
+                    &since(Some(start)),
+                ]
+                .concat()
+            })
+            .unwrap_or_default()
+    });
     view! {
         <div
             class="ccc-call"
@@ -81,38 +92,34 @@ pub fn CallInfo() -> impl IntoView {
                     }
                 }
             }}
-            {move || {
-                let lang = tb.lang.get();
-                held.get()
-                    .map(|start| {
-                        view! {
-                            <span class="ccc-call__hold" data-testid="hold-time" role="timer">
-                                {tr(lang, "On hold ", "保持中 ")}
-                                {Signal::derive(move || since(Some(start)))}
-                            </span>
-                        }
-                    })
-            }}
-            {move || {
-                dialing
-                    .get()
-                    .then(|| {
-                        view! {
-                            <span class="ccc-call__status" data-testid="call-status">
-                                {tb.text("Calling…", "正在呼叫…")}
-                            </span>
-                            <ActionButton
-                                kind=CommandKind::Hangup
-                                testid="dial-cancel"
-                                class="ccc-btn--hangup"
-                                label=tb.text("Cancel call", "取消呼叫")
-                                on_press=move |_| {
-                                    tb.run(Command::Hangup);
-                                }
-                            />
-                        }
-                    })
-            }}
+            // Always in the DOM, hidden when not applicable: cheaper in wasm
+            // than a view built per change.
+            <span
+                class="ccc-call__hold"
+                data-testid="hold-time"
+                role="timer"
+                hidden=Signal::derive(move || held.with(Option::is_none))
+            >
+                {hold_text}
+            </span>
+            <span
+                class="ccc-group"
+                data-testid="call-dialing"
+                hidden=Signal::derive(move || !dialing.get())
+            >
+                <span class="ccc-call__status" data-testid="call-status">
+                    {tb.text("Calling…", "正在呼叫…")}
+                </span>
+                <ActionButton
+                    kind=CommandKind::Hangup
+                    testid="dial-cancel"
+                    class="ccc-btn--hangup"
+                    label=tb.text("Cancel call", "取消呼叫")
+                    on_press=move |_| {
+                        tb.run(Command::Hangup);
+                    }
+                />
+            </span>
         </div>
     }
 }

@@ -7,7 +7,7 @@ use ccc_model::dial::DialNumber;
 use leptos::{ev::KeyboardEvent, prelude::*};
 
 use crate::{
-    components::{action_button::unique_id, ActionButton},
+    components::{action_button::unique_id, yes_no, ActionButton},
     i18n::tr,
     logic::{dial::number_error_text, CommandKind},
     state::Toolbar,
@@ -64,7 +64,7 @@ pub fn DialPad() -> impl IntoView {
                 data-testid="dial-number"
                 aria-label=tb.text("Number to call", "要拨打的号码")
                 placeholder=tb.text("Number to call", "要拨打的号码")
-                aria-invalid=Signal::derive(move || shown_error.with(Option::is_some).then_some("true"))
+                aria-invalid=Signal::derive(move || yes_no(shown_error.with(Option::is_some)))
                 aria-describedby=error_id.clone()
                 prop:value=tb.dial_input
                 on:input=move |ev| {

@@ -63,15 +63,19 @@ pub fn RecentCalls() -> impl IntoView {
         }
         tracker
     });
-    let count = Signal::derive(move || list.with(Vec::len));
+    let summary = Signal::derive(move || {
+        let lang = tb.lang.get();
+        let n = list.with(Vec::len);
+        [
+            tr(lang, "Recent calls (", "最近通话（"),
+            itoa::Buffer::new().format(n),
+            tr(lang, ")", "）"),
+        ]
+        .concat()
+    });
     view! {
         <details class="ccc-recent" data-testid="recent-calls">
-            <summary class="ccc-recent__summary">
-                {move || {
-                    let lang = tb.lang.get();
-                    [tr(lang, "Recent calls (", "最近通话（"), itoa::Buffer::new().format(count.get()), tr(lang, ")", "）")].concat()
-                }}
-            </summary>
+            <summary class="ccc-recent__summary">{summary}</summary>
             <ul class="ccc-recent__list">
                 {move || {
                     let lang = tb.lang.get();
@@ -80,17 +84,17 @@ pub fn RecentCalls() -> impl IntoView {
                         .into_iter()
                         .map(|c| {
                             let direction = c.call_type.as_ref().map(|t| call_type_label(t, lang)).unwrap_or_default();
-                            let time = local_clock(c.at as f64 - offset);
                             let talk = match c.talk_ms {
                                 Some(ms) => format_duration(ms),
                                 None => tr(lang, "not answered", "未接通").to_owned(),
                             };
+                            let meta = [direction.as_str(), " · ", &local_clock(c.at as f64 - offset), " · ", &talk].concat();
                             let number = c.number.clone();
                             let shown = c.number.clone();
                             view! {
                                 <li class="ccc-recent__item" data-testid="recent-call" data-number=c.number.clone()>
                                     <span class="ccc-recent__number">{shown}</span>
-                                    <span class="ccc-recent__meta">{direction}" · "{time}" · "{talk}</span>
+                                    <span class="ccc-recent__meta">{meta}</span>
                                     <ActionButton
                                         kind=CommandKind::Dial
                                         testid="redial"

@@ -22,7 +22,11 @@ pub struct Asset {
 /// The `view!` build measured 186,922 B here after every lever of issue 10,
 /// so the ceiling is that, rounded up to the next KiB; it is above issue 10's
 /// 136 KiB cap, which the binder met and `view!` cannot yet (docs/widget.md).
-pub const LIMIT_GZIP_BYTES: usize = 183 * 1024;
+/// Issue 12 (dial box, hold, recent calls, click-to-dial) measured 188,795 B
+/// before (main at 6b83afa, already over 183 KiB by the issue 11/12 contract)
+/// and 206,997 B after: +18,202 B, so the ceiling is the new total rounded
+/// up to the next KiB.
+pub const LIMIT_GZIP_BYTES: usize = 203 * 1024;
 
 /// The wasm, JS and CSS files of `dist/` (not the pre-compressed siblings).
 pub fn assets(dist: &Path) -> Result<Vec<Asset>, String> {
