@@ -330,6 +330,16 @@ fn dial_command(body: JsonBody, state: &AppState) -> Result<Command, AppError> {
     Ok(Command::Dial { number, caller_id })
 }
 
+/// `number` with all but its last four characters replaced by `*`.
+fn masked(number: &str) -> String {
+    let keep = number.chars().count().saturating_sub(4);
+    number
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < keep { '*' } else { c })
+        .collect()
+}
+
 /// The current call and its customer leg as CCC reports them now (never
 /// ids from the browser): `(JobId, ChannelId)`.
 async fn customer_leg(
@@ -371,7 +381,16 @@ pub async fn command(
         // The login details (extension, work mode) change with the mode.
         state.sessions.invalidate(&agent.user_id);
     }
-    tracing::info!(user_id = %agent.user_id, ?command, "state change");
+    match &command {
+        // A customer's number is personal data: the log keeps its end only.
+        Command::Dial { number, caller_id } => tracing::info!(
+            user_id = %agent.user_id,
+            number = %masked(number.as_str()),
+            ?caller_id,
+            "state change: dial"
+        ),
+        _ => tracing::info!(user_id = %agent.user_id, ?command, "state change"),
+    }
     let fallback = execute(&state, &agent.user_id, &device, &command).await?;
     // The answer and every long-poller see the server's truth after the change.
     match fetch(&state, &agent.user_id, Some(&device)).await {
@@ -474,4 +493,15 @@ fn call_snapshot(
 /// Any other `/api/...` path.
 pub async fn not_found() -> AppError {
     AppError::not_found()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn logged_numbers_keep_only_their_end() {
+        assert_eq!(masked("+8613812345678"), "**********5678");
+        assert_eq!(masked("110"), "110");
+    }
 }
