@@ -37,6 +37,8 @@ const handle = toolbar.mount(host, {
   lang: params.get("lang") || "auto",
   theme,
   shortcuts: { mute: "Alt+Shift+M", ready: "Alt+Shift+R", break: "Alt+Shift+B" },
+  // tel: links on this page dial through the toolbar (?telLinks=off: the browser's default).
+  telLinks: params.get("telLinks") !== "off",
 });
 window.cccToolbar = handle;
 
@@ -45,4 +47,7 @@ document.getElementById("crm-ready").addEventListener("click", () => {
 });
 document.getElementById("crm-lunch").addEventListener("click", () => {
   log("handle.command('break') -> " + handle.command("break", { code: "lunch" }));
+});
+document.getElementById("crm-call").addEventListener("click", () => {
+  log("handle.dial('+86 139 1234 5678') -> " + handle.dial("+86 139 1234 5678"));
 });

@@ -3,6 +3,7 @@
 
 use std::{any::Any, rc::Rc};
 
+use ccc_model::dial::DialNumber;
 use js_sys::Reflect;
 use leptos::{mount::mount_to, prelude::*};
 use wasm_bindgen::prelude::*;
@@ -13,9 +14,10 @@ use crate::{
     browser::device_id,
     components::{Theme, ToolbarView},
     events::{host_command, use_host_events, use_parent_commands, Emitter},
-    hooks::{use_ringing, use_shortcuts, use_sync},
+    hooks::{use_ringing, use_shortcuts, use_sync, use_tel_links},
     i18n::Lang,
     logic::{
+        dial::number_error_text,
         host::{is_origin, HostCommand},
         ringing::RingOptions,
         shortcuts::{self, Combo, ShortcutAction},
@@ -42,6 +44,8 @@ pub struct MountOptions {
     pub standalone: bool,
     /// Which ringing alerts are on (`notifications`, `ringTone`, `titleBlink`).
     pub ring: RingOptions,
+    /// `tel:` links in the host page dial through the toolbar.
+    pub tel_links: bool,
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -98,6 +102,7 @@ impl MountOptions {
                 ring_tone: flag(options, "ringTone")?,
                 title_blink: flag(options, "titleBlink")?,
             },
+            tel_links: get(options, "telLinks").as_bool() == Some(true),
             ..Default::default()
         };
         let sc = get(options, "shortcuts");
@@ -156,9 +161,9 @@ impl ToolbarHandle {
     }
 
     /// Runs a command: `name` is `sign-in`, `sign-out`, `ready`, `break`,
-    /// `work-mode`, `reset`, `mute`, `unmute`, `toggle-mute`, `answer`, `hangup`
-    /// or `resync`;
-    /// `args` is `{code}`, `{outboundOnly}` or `{mode, mobile}`. Answers
+    /// `work-mode`, `reset`, `mute`, `unmute`, `toggle-mute`, `answer`, `hangup`,
+    /// `dial`, `hold`, `retrieve` or `resync`;
+    /// `args` is `{code}`, `{outboundOnly}`, `{mode, mobile}` or `{number, callerId}`. Answers
     /// `true` when sent, `false` when not allowed now; throws on bad input.
     pub fn command(&self, name: &str, args: JsValue) -> Result<bool, JsValue> {
         let mut cmd: HostCommand = if args.is_object() {
@@ -174,6 +179,20 @@ impl ToolbarHandle {
         };
         cmd.command = name.to_owned();
         host_command(self.toolbar, &cmd).map_err(JsValue::from_str)
+    }
+
+    /// Dials `number` (optionally presenting `callerId`): at once when the
+    /// agent may dial now (`true`); otherwise the number waits in the dial
+    /// box with a note saying why (`false`). Throws when `number` can't be
+    /// dialled (digits, `*`, `#`, a leading `+`; separators are dropped).
+    pub fn dial(&self, number: &str, caller_id: Option<String>) -> Result<bool, JsValue> {
+        let number = DialNumber::parse(number).map_err(|e| {
+            let why = number_error_text(&e, Lang::En);
+            JsValue::from_str(&["ccc-toolbar: dial: ", &why].concat())
+        })?;
+        Ok(self
+            .toolbar
+            .dial_or_keep(number, caller_id.filter(|c| !c.is_empty())))
     }
 
     /// The last server state (`UserState`), or `undefined` before the first sync.
@@ -201,6 +220,7 @@ pub fn mount_with_api(
         standalone,
         theme,
         ring,
+        tel_links,
         ..
     } = options;
     let handle = mount_to(element, move || {
@@ -217,6 +237,9 @@ pub fn mount_with_api(
         if let Some(origin) = parent_origin {
             use_parent_commands(toolbar, origin);
         }
+        if tel_links {
+            use_tel_links(toolbar);
+        }
         view! { <ToolbarView toolbar=toolbar standalone=standalone theme=theme /> }
     });
     ToolbarHandle {
@@ -232,6 +255,7 @@ pub fn mount_with_api(
 /// `false` each), `iframe: {parentOrigin}`, `layout` (`"bar"`, `"standalone"`),
 /// `notifications`, `ringTone`, `titleBlink` (booleans, default `true`: the
 /// alerts of a call ringing while the page is hidden or unfocused).
+/// `telLinks` (`true`: `tel:` links in the page dial through the toolbar).
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<ToolbarHandle, JsValue> {
     let options = MountOptions::from_js(&options)?;

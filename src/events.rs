@@ -14,6 +14,7 @@ use crate::{
     browser::{js_object, js_str},
     components::call_info::{call_start, other_party},
     hooks::use_event_listener,
+    logic::call::direction,
     logic::host::{HostCommand, HostRequest, SCHEMA_VERSION},
     state::Toolbar,
 };
@@ -91,6 +92,7 @@ impl ToJs for CallDetail {
         js_object(&[
             ("jobId", JsValue::from_str(&self.job_id)),
             ("callType", js_str(self.call_type.as_deref())),
+            ("direction", js_str(self.direction)),
             ("otherParty", js_str(self.other_party.as_deref())),
             ("startedAt", js_num(self.started_at.map(|n| n as f64))),
         ])
@@ -223,6 +225,8 @@ pub struct CallDetail {
     pub job_id: String,
     /// `INBOUND`, `OUTBOUND`, ...
     pub call_type: Option<String>,
+    /// `INBOUND` or `OUTBOUND` (dialled from the toolbar or the host page).
+    pub direction: Option<&'static str>,
     /// The customer's number.
     pub other_party: Option<String>,
     /// Server epoch ms of the first leg.
@@ -320,6 +324,7 @@ pub fn use_host_events(tb: Toolbar, emitter: Emitter) {
                     call: s.call.as_ref().map(|c| CallDetail {
                         job_id: c.job_id.clone(),
                         call_type: c.call_type.as_ref().map(|t| t.as_str().to_owned()),
+                        direction: direction(c, &s.agent.state),
                         other_party: other_party(c),
                         started_at: call_start(c),
                     }),
@@ -424,6 +429,7 @@ pub fn host_command(tb: Toolbar, cmd: &HostCommand) -> Result<bool, &'static str
             tb.resync();
             Ok(true)
         }
+        HostRequest::Dial { number, caller_id } => Ok(tb.dial_or_keep(number, caller_id)),
         HostRequest::Command(c) => {
             if tb.why_not(c.kind()).is_some() {
                 return Ok(false);

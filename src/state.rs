@@ -9,7 +9,10 @@
 
 use std::rc::Rc;
 
-use ccc_model::api::{AgentSnapshot, Session};
+use ccc_model::{
+    api::{AgentSnapshot, Session},
+    dial::DialNumber,
+};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
@@ -21,7 +24,8 @@ use crate::{
         clock::{elapsed_since, skew_offset},
         command::{Command, CommandKind, Pending},
         controls::{why_not, ControlContext},
-        explain_failure, takeover, ConnectionState, Failure, SyncHealth,
+        dial::DialNotice,
+        explain_command, takeover, ConnectionState, Failure, SyncHealth,
     },
 };
 
@@ -84,7 +88,7 @@ impl ShownError {
     /// In plain words.
     pub fn text(&self, lang: Lang) -> String {
         match &self.problem {
-            Problem::Failed(f) => explain_failure(f, lang),
+            Problem::Failed(f) => explain_command(self.command, f, lang),
             Problem::MuteMismatch { wanted: true } => tr(
                 lang,
                 "Contact Center still reports the call as NOT muted.",
@@ -128,6 +132,10 @@ pub struct Toolbar {
     /// leader); false in follower tabs, which render what the leader
     /// broadcasts. A page alone in its browser is the leader.
     pub leader: RwSignal<bool>,
+    /// The dial box's text (the host page and redial fill it too).
+    pub dial_input: RwSignal<String>,
+    /// A note under the dial box.
+    pub dial_notice: RwSignal<Option<DialNotice>>,
     device_id: StoredValue<String>,
     pub(crate) api: StoredValue<Rc<dyn AgentApi>, LocalStorage>,
     pub(crate) wake: StoredValue<Rc<Notify>, LocalStorage>,
@@ -152,6 +160,8 @@ impl Toolbar {
             lang: RwSignal::new(lang),
             recent_breaks: RwSignal::new(recent),
             break_menu_open: RwSignal::new(false),
+            dial_input: RwSignal::new(String::new()),
+            dial_notice: RwSignal::new(None),
             device_id: StoredValue::new(api.device_id()),
             api: StoredValue::new_local(api),
             wake: StoredValue::new_local(Rc::new(Notify::default())),
@@ -272,6 +282,22 @@ impl Toolbar {
             this.pending.update(Pending::finish);
         });
         true
+    }
+
+    /// Dials `number` for the host page (`handle.dial`, a `tel:` link, an
+    /// iframe message) or a redial: at once when dialling is possible now;
+    /// otherwise (in a call, offline, a command in flight) the number waits
+    /// in the dial box with a note saying why. True when dialled.
+    pub fn dial_or_keep(&self, number: DialNumber, caller_id: Option<String>) -> bool {
+        self.dial_input.set(number.as_str().to_owned());
+        if untrack(|| self.why_not(CommandKind::Dial)).is_some() {
+            self.dial_notice.set(Some(DialNotice::Kept {
+                number: number.as_str().to_owned(),
+            }));
+            return false;
+        }
+        self.dial_notice.set(None);
+        self.run(Command::Dial { number, caller_id })
     }
 
     fn remember_break(&self, code: &str) {

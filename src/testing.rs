@@ -1,6 +1,8 @@
 //! A scripted stand-in for the proxy, for the browser tests: a tiny agent
 //! state machine (refusing with CCC's own `InvalidOperation.UserState` from
-//! `AgentAction::check`), call counters and controllable failures.
+//! `AgentAction::check`), call counters and controllable failures. Dialling
+//! goes to DIALING with an OUTBOUND call to the number; [`FakeApi::answer`]
+//! is the customer picking up; hold sets `HOLD` on the customer's leg.
 
 use std::{
     cell::{Cell, RefCell},
@@ -9,8 +11,8 @@ use std::{
 };
 
 use ccc_model::{
-    api::{AgentSnapshot, ApiError, Session},
-    break_codes, UserState, WorkMode,
+    api::{AgentSnapshot, ApiError, Call, Channel, Session},
+    break_codes, CallType, ChannelFlag, ChannelState, UserState, WorkMode,
 };
 
 use crate::{
@@ -94,6 +96,20 @@ impl FakeApi {
         self.changed.notify();
     }
 
+    /// The customer answers the outbound call: TALKING.
+    pub fn answer(&self) {
+        let now = self.server_now();
+        self.update(|s| {
+            s.agent.state = UserState::Talking;
+            s.agent.heartbeat = Some(now);
+            if let Some(c) = s.call.as_mut() {
+                for ch in &mut c.channels {
+                    ch.state = ChannelState::Answered;
+                }
+            }
+        });
+    }
+
     /// Lets held commands through.
     pub fn release(&self) {
         self.hold_commands.set(false);
@@ -110,6 +126,7 @@ impl FakeApi {
         }
         let now = self.server_now();
         let device = self.device.clone();
+        let user_id = self.session.borrow().user_id.clone();
         self.update(|s| {
             let a = &mut s.agent;
             let enter = |a: &mut ccc_model::api::Agent, st: UserState, code: Option<&str>| {
@@ -139,15 +156,50 @@ impl FakeApi {
                         a.mobile = mobile.clone();
                     }
                 }
-                Command::Dial { .. } => enter(a, UserState::Dialing, None),
-                Command::Hold => s.held = true,
-                Command::Retrieve => s.held = false,
+                Command::Dial { number, caller_id } => {
+                    enter(a, UserState::Dialing, None);
+                    let job = ["job-out-", itoa::Buffer::new().format(s.context_id)].concat();
+                    a.job_id = Some(job.clone());
+                    s.call = Some(Call {
+                        job_id: job,
+                        call_type: Some(CallType::Outbound),
+                        channels: vec![
+                            Channel {
+                                channel_id: "ch-customer".into(),
+                                state: ChannelState::Ringing,
+                                originator: caller_id.clone().or_else(|| a.extension.clone()),
+                                destination: Some(number.as_str().to_owned()),
+                                timestamp: Some(now),
+                                ..Default::default()
+                            },
+                            Channel {
+                                channel_id: "ch-agent".into(),
+                                state: ChannelState::Answered,
+                                user_id: Some(user_id),
+                                timestamp: Some(now),
+                                ..Default::default()
+                            },
+                        ],
+                    });
+                }
+                Command::Hold | Command::Retrieve => {
+                    let hold = matches!(cmd, Command::Hold);
+                    s.held = hold;
+                    if let Some(ch) = s.call.as_mut().and_then(|c| c.channels.first_mut()) {
+                        ch.flags.retain(|f| *f != ChannelFlag::Hold);
+                        if hold {
+                            ch.flags.push(ChannelFlag::Hold);
+                        }
+                        ch.timestamp = Some(now);
+                    }
+                }
                 Command::Mute => s.muted = true,
                 Command::Unmute => s.muted = false,
                 Command::Answer => enter(a, UserState::Talking, None),
                 Command::Hangup => {
                     s.call = None;
                     s.muted = false;
+                    s.held = false;
                     if a.state == UserState::Ringing {
                         enter(a, UserState::Break, Some(break_codes::REJECT_CALL));
                     } else {

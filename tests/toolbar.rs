@@ -713,3 +713,290 @@ async fn shortcuts_work_but_not_inside_text_inputs() {
     f.until("break menu", |f| f.attr("break-menu", "hidden").is_none())
         .await;
 }
+
+/// The `ccc:call` details the host element received.
+type Details = Rc<RefCell<Vec<JsValue>>>;
+
+fn call_events(f: &Fixture) -> (Details, Closure<dyn FnMut(web_sys::CustomEvent)>) {
+    let seen: Rc<RefCell<Vec<JsValue>>> = Rc::default();
+    let s = seen.clone();
+    let cb = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+        s.borrow_mut().push(e.detail());
+    });
+    f.el.add_event_listener_with_callback("ccc:call", cb.as_ref().unchecked_ref())
+        .unwrap();
+    (seen, cb)
+}
+
+fn prop(v: &JsValue, path: &[&str]) -> JsValue {
+    path.iter().fold(v.clone(), |v, k| {
+        if v.is_object() {
+            js_sys::Reflect::get(&v, &(*k).into()).unwrap()
+        } else {
+            JsValue::UNDEFINED
+        }
+    })
+}
+
+#[wasm_bindgen_test]
+async fn dial_checks_the_number_then_dials_and_can_be_cancelled() {
+    let f = Fixture::new();
+    let (calls, _cb) = call_events(&f);
+    f.synced("OFFLINE").await;
+    assert_eq!(f.attr("dial", "aria-disabled").as_deref(), Some("true"));
+    assert_eq!(f.text("dial-reason"), "Sign in first.");
+    f.click("sign-in");
+    f.synced("BREAK").await;
+    // Nothing typed: disabled, quietly.
+    assert_eq!(f.text("dial-reason"), "Enter a number to dial.");
+    assert_eq!(f.text("dial-error"), "");
+    type_into(&f, "dial-number", "138abc");
+    f.until("inline error", |f| f.text("dial-error").contains("“a”"))
+        .await;
+    assert_eq!(
+        f.attr("dial-number", "aria-invalid").as_deref(),
+        Some("true")
+    );
+    assert_eq!(f.attr("dial", "aria-disabled").as_deref(), Some("true"));
+    key(&f, "dial-number", "Enter");
+    type_into(&f, "dial-number", "138 0013 8000");
+    f.until("valid", |f| f.text("dial-error").is_empty()).await;
+    assert_eq!(f.attr("dial", "aria-disabled").as_deref(), Some("false"));
+    assert!(
+        f.api
+            .commands
+            .borrow()
+            .iter()
+            .all(|c| c.kind().name() != "dial"),
+        "Enter on a bad number sent nothing"
+    );
+    key(&f, "dial-number", "Enter");
+    f.synced("DIALING").await;
+    assert_eq!(
+        f.api.commands.borrow().last(),
+        Some(&Command::Dial {
+            number: ccc_model::dial::DialNumber::parse("13800138000").unwrap(),
+            caller_id: None
+        })
+    );
+    assert_eq!(f.text("call-party"), "13800138000");
+    assert_eq!(f.text("call-direction"), "Outbound");
+    assert!(f.text("call-status").contains("Calling"));
+    assert_eq!(f.attr("call-dialing", "hidden"), None);
+    assert!(f.attr("hold-time", "hidden").is_some());
+    f.until("ccc:call OUTBOUND", |_| {
+        calls
+            .borrow()
+            .iter()
+            .any(|d| prop(d, &["call", "direction"]) == "OUTBOUND")
+    })
+    .await;
+    f.click("dial-cancel");
+    f.synced("WORKING").await;
+    assert_eq!(f.api.commands.borrow().last(), Some(&Command::Hangup));
+    assert!(f.attr("call-dialing", "hidden").is_some());
+    f.until("not answered note", |f| {
+        f.text("dial-notice")
+            .contains("ended before anyone answered")
+    })
+    .await;
+    assert!(f.text("recent-calls").contains("not answered"));
+}
+
+#[wasm_bindgen_test]
+async fn busy_number_is_explained() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    let e = ErrorCode::UserBusy.with_params(["13800000000"]);
+    *f.api.command_failure.borrow_mut() = Some(Failure::Api {
+        status: 400,
+        error: ApiError::from(&e),
+    });
+    type_into(&f, "dial-number", "13800000000");
+    f.click("dial");
+    f.until("busy", |f| {
+        f.attr("error-message", "data-code").as_deref() == Some("UserBusy")
+    })
+    .await;
+    assert!(f
+        .text("error-message")
+        .contains("The number you called is busy"));
+    assert_eq!(f.root("data-state").as_deref(), Some("BREAK"));
+    assert_eq!(f.text("dial-error"), "", "the number is kept for a retry");
+}
+
+#[wasm_bindgen_test]
+async fn hold_retrieve_hang_up_then_recent_calls_redial_and_forget_on_sign_out() {
+    let api = FakeApi::new();
+    api.session.borrow_mut().caller_ids = vec!["057188880000".into(), "057188881111".into()];
+    let f = Fixture::with(api, MountOptions::default());
+    f.signed_in().await;
+    let select: web_sys::HtmlSelectElement = f.get("dial-caller-id").unchecked_into();
+    select.set_value("057188881111");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    type_into(&f, "dial-number", "13900000000");
+    f.click("dial");
+    f.synced("DIALING").await;
+    assert!(matches!(
+        f.api.commands.borrow().last(),
+        Some(Command::Dial { caller_id: Some(c), .. }) if c == "057188881111"
+    ));
+    assert_eq!(f.attr("hold", "aria-disabled").as_deref(), Some("true"));
+    f.api.answer();
+    f.synced("TALKING").await;
+    assert!(f.attr("call-dialing", "hidden").is_some());
+    assert!(f.attr("hold-time", "hidden").is_some());
+    assert_eq!(f.attr("hold", "aria-pressed").as_deref(), Some("false"));
+    assert_eq!(f.text("hold"), "Hold");
+    f.click("hold");
+    f.until("held", |f| f.root("data-held").as_deref() == Some("true"))
+        .await;
+    assert_eq!(f.attr("hold", "aria-pressed").as_deref(), Some("true"));
+    assert_eq!(f.text("hold"), "Resume");
+    assert!(
+        f.text("hold-time").starts_with("On hold 0:0"),
+        "{}",
+        f.text("hold-time")
+    );
+    f.until("announced", |f| f.text("live-region") == "Call on hold")
+        .await;
+    f.click("hold");
+    f.until("resumed", |f| {
+        f.root("data-held").as_deref() == Some("false")
+    })
+    .await;
+    assert!(f.attr("hold-time", "hidden").is_some());
+    assert_eq!(f.api.commands.borrow().last(), Some(&Command::Retrieve));
+    f.click("hangup");
+    f.synced("WORKING").await;
+    f.until("recent call", |f| f.q("recent-call").is_some())
+        .await;
+    assert_eq!(
+        f.attr("recent-call", "data-number").as_deref(),
+        Some("13900000000")
+    );
+    assert!(f.text("recent-call").contains("Outbound"));
+    assert!(!f.text("recent-call").contains("not answered"));
+    let stored = ccc_toolbar::browser::load("ccc-toolbar.recent-calls").unwrap_or_default();
+    assert!(stored.contains("13900000000"), "{stored:?}");
+    // Redial from the list.
+    f.click("redial");
+    f.synced("DIALING").await;
+    f.click("dial-cancel");
+    f.synced("WORKING").await;
+    f.until("one entry per call", |f| {
+        f.text("recent-calls").contains("Recent calls (2)")
+    })
+    .await;
+    // Going offline forgets them.
+    f.click("sign-out");
+    f.synced("OFFLINE").await;
+    f.until("forgotten", |f| f.q("recent-call").is_none()).await;
+    assert_eq!(ccc_toolbar::browser::load("ccc-toolbar.recent-calls"), None);
+}
+
+/// A `tel:` link in the page; clicking it reports whether the toolbar took
+/// it (`defaultPrevented`), and never navigates.
+struct TelLink {
+    a: HtmlElement,
+    taken: Rc<RefCell<Vec<bool>>>,
+    _cb: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl TelLink {
+    fn new(href: &str) -> Self {
+        let doc = web_sys::window().unwrap().document().unwrap();
+        let a: HtmlElement = doc.create_element("a").unwrap().unchecked_into();
+        a.set_attribute("href", href).unwrap();
+        a.set_inner_html("<span>Call Jane</span>");
+        doc.body().unwrap().append_child(&a).unwrap();
+        let taken: Rc<RefCell<Vec<bool>>> = Rc::default();
+        let t = taken.clone();
+        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            t.borrow_mut().push(e.default_prevented());
+            e.prevent_default();
+        });
+        // On the window: after the toolbar's listener on the document.
+        web_sys::window()
+            .unwrap()
+            .add_event_listener_with_callback("click", cb.as_ref().unchecked_ref())
+            .unwrap();
+        TelLink { a, taken, _cb: cb }
+    }
+
+    /// Clicks the text inside the link (delegation finds the link).
+    fn click(&self) -> bool {
+        self.a
+            .first_element_child()
+            .unwrap()
+            .unchecked_into::<HtmlElement>()
+            .click();
+        self.taken.borrow().last().copied().unwrap()
+    }
+}
+
+impl Drop for TelLink {
+    fn drop(&mut self) {
+        let _ = web_sys::window()
+            .unwrap()
+            .remove_event_listener_with_callback("click", self._cb.as_ref().unchecked_ref());
+        self.a.remove();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn tel_links_dial_only_when_the_option_is_on() {
+    let link = TelLink::new("tel:+86-138-0013-8000");
+    {
+        let off = Fixture::new();
+        off.signed_in().await;
+        assert!(!link.click(), "option off: the link is left to the browser");
+        assert!(off
+            .api
+            .commands
+            .borrow()
+            .iter()
+            .all(|c| c.kind().name() != "dial"));
+        assert_eq!(off.text("dial-notice"), "");
+    }
+    let f = Fixture::with(
+        FakeApi::new(),
+        MountOptions {
+            tel_links: true,
+            ..Default::default()
+        },
+    );
+    f.signed_in().await;
+    assert!(link.click(), "option on: the toolbar takes the link");
+    f.synced("DIALING").await;
+    assert_eq!(f.text("call-party"), "+8613800138000");
+    // Busy in a call: nothing is dialled; the number waits with a reason.
+    let other = TelLink::new("tel:139 0000 1111");
+    assert!(other.click());
+    f.until("kept", |f| {
+        f.text("dial-notice")
+            .contains("13900001111 was not dialled")
+    })
+    .await;
+    let input: web_sys::HtmlInputElement = f.get("dial-number").unchecked_into();
+    assert_eq!(input.value(), "13900001111");
+    let dials = f
+        .api
+        .commands
+        .borrow()
+        .iter()
+        .filter(|c| c.kind().name() == "dial")
+        .count();
+    assert_eq!(dials, 1);
+    // The handle says the same.
+    let h = f.handle.as_ref().unwrap();
+    assert_eq!(h.dial("13700000000", None), Ok(false));
+    assert!(h.dial("call me", None).is_err());
+    f.click("dial-cancel");
+    f.synced("WORKING").await;
+    assert_eq!(h.dial("13700000000", None), Ok(true));
+    f.synced("DIALING").await;
+    assert_eq!(f.text("call-party"), "13700000000");
+}

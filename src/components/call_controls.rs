@@ -1,16 +1,17 @@
 //! Answer and hang up: the agent takes and ends calls from the toolbar
 //! (AnswerCall / ReleaseCall on the agent's current call, chosen by the
-//! proxy). Hanging up a ringing call rejects it.
+//! proxy). Hanging up a ringing call rejects it; hold puts the customer on
+//! hold (HoldCall on the customer's leg).
 
 use leptos::prelude::*;
 
 use crate::{
-    components::ActionButton,
+    components::{ActionButton, HoldButton},
     logic::{Command, CommandKind},
     state::Toolbar,
 };
 
-/// The answer and hang-up buttons.
+/// The answer, hang-up and hold buttons.
 #[component]
 pub fn CallControls() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
@@ -31,5 +32,6 @@ pub fn CallControls() -> impl IntoView {
                 tb.run(Command::Hangup);
             }
         />
+        <HoldButton />
     }
 }

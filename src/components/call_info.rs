@@ -1,28 +1,20 @@
-//! The current call: caller, direction, duration.
+//! The current call: caller, direction, duration; while DIALING the number
+//! called and a cancel button; while on hold, for how long.
 
-use ccc_model::{api::Call, CallType};
+use ccc_model::UserState;
 use leptos::{either::Either, prelude::*};
 
+pub use crate::logic::call::{call_start, other_party};
 use crate::{
+    components::ActionButton,
     i18n::{call_type_label, tr},
-    logic::clock::{elapsed_since, format_duration},
+    logic::{
+        call::held_since,
+        clock::{elapsed_since, format_duration},
+        Command, CommandKind,
+    },
     state::Toolbar,
 };
-
-/// The other party's number: the customer leg's originator on inbound calls,
-/// its destination otherwise.
-pub fn other_party(call: &Call) -> Option<String> {
-    let ch = call.customer_channel().or_else(|| call.channels.first())?;
-    match call.call_type {
-        Some(CallType::Outbound) | Some(CallType::Predictive) => ch.destination.clone(),
-        _ => ch.originator.clone(),
-    }
-}
-
-/// When the call began: the earliest leg timestamp (server clock).
-pub fn call_start(call: &Call) -> Option<i64> {
-    call.channels.iter().filter_map(|c| c.timestamp).min()
-}
 
 /// The call panel (always present; says "No call" between calls).
 #[component]
@@ -31,6 +23,29 @@ pub fn CallInfo() -> impl IntoView {
     let call = Memo::new(move |_| {
         tb.snapshot
             .with(|s| s.as_ref().and_then(|s| s.call.clone()))
+    });
+    let dialing = Memo::new(move |_| {
+        tb.snapshot.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.agent.state == UserState::Dialing)
+        })
+    });
+    let held = Memo::new(move |_| tb.snapshot.with(|s| s.as_ref().and_then(held_since)));
+    let since = move |start: Option<i64>| {
+        start
+            .map(|s| format_duration(elapsed_since(s, tb.now.get(), tb.offset.get())))
+            .unwrap_or_default()
+    };
+    let hold_text = Signal::derive(move || {
+        held.get()
+            .map(|start| {
+                [
+                    tr(tb.lang.get(), "On hold ", "保持中 "),
+                    &since(Some(start)),
+                ]
+                .concat()
+            })
+            .unwrap_or_default()
     });
     view! {
         <div
@@ -56,13 +71,7 @@ pub fn CallInfo() -> impl IntoView {
                             .unwrap_or_default();
                         let party = other_party(&c).unwrap_or_else(|| "—".into());
                         let start = call_start(&c);
-                        let duration = Signal::derive(move || {
-                            start
-                                .map(|s| format_duration(
-                                    elapsed_since(s, tb.now.get(), tb.offset.get()),
-                                ))
-                                .unwrap_or_default()
-                        });
+                        let duration = Signal::derive(move || since(start));
                         Either::Right(
                             view! {
                                 <span class="ccc-call__dir" data-testid="call-direction">
@@ -83,6 +92,34 @@ pub fn CallInfo() -> impl IntoView {
                     }
                 }
             }}
+            // Always in the DOM, hidden when not applicable: cheaper in wasm
+            // than a view built per change.
+            <span
+                class="ccc-call__hold"
+                data-testid="hold-time"
+                role="timer"
+                hidden=Signal::derive(move || held.with(Option::is_none))
+            >
+                {hold_text}
+            </span>
+            <span
+                class="ccc-group"
+                data-testid="call-dialing"
+                hidden=Signal::derive(move || !dialing.get())
+            >
+                <span class="ccc-call__status" data-testid="call-status">
+                    {tb.text("Calling…", "正在呼叫…")}
+                </span>
+                <ActionButton
+                    kind=CommandKind::Hangup
+                    testid="dial-cancel"
+                    class="ccc-btn--hangup"
+                    label=tb.text("Cancel call", "取消呼叫")
+                    on_press=move |_| {
+                        tb.run(Command::Hangup);
+                    }
+                />
+            </span>
         </div>
     }
 }

@@ -1,4 +1,4 @@
-//! A polite live region announcing state and mute changes.
+//! A polite live region announcing state, mute and hold changes.
 
 use ccc_model::UserState;
 use leptos::prelude::*;
@@ -8,8 +8,8 @@ use crate::{
     state::Toolbar,
 };
 
-/// What was last announced: the state (with its break code) and mute.
-type Seen = (Option<(UserState, Option<String>)>, Option<bool>);
+/// What was last announced: the state (with its break code), mute and hold.
+type Seen = (Option<(UserState, Option<String>)>, Option<(bool, bool)>);
 
 /// Visually hidden; screen readers read each change.
 #[component]
@@ -21,7 +21,7 @@ pub fn LiveRegion() -> impl IntoView {
             (
                 s.as_ref()
                     .map(|s| (s.agent.state.clone(), s.agent.break_code.clone())),
-                s.as_ref().map(|s| s.muted),
+                s.as_ref().map(|s| (s.muted, s.held)),
             )
         });
         let lang = tb.lang.get_untracked();
@@ -36,13 +36,15 @@ pub fn LiveRegion() -> impl IntoView {
                 text.set(t);
             }
         }
-        if let (Some((_, Some(before))), Some(m)) = (&prev, now.1) {
-            if *before != m {
-                let said = if m {
-                    tr(lang, "Muted", "已静音")
-                } else {
-                    tr(lang, "Unmuted", "已取消静音")
-                };
+        if let (Some((_, Some((was_muted, was_held)))), Some((muted, held))) = (&prev, now.1) {
+            let said = match (*was_muted != muted, *was_held != held) {
+                (true, _) if muted => tr(lang, "Muted", "已静音"),
+                (true, _) => tr(lang, "Unmuted", "已取消静音"),
+                (_, true) if held => tr(lang, "Call on hold", "通话已保持"),
+                (_, true) => tr(lang, "Call resumed", "通话已恢复"),
+                _ => "",
+            };
+            if !said.is_empty() {
                 text.set(said.to_owned());
             }
         }

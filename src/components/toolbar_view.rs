@@ -103,6 +103,9 @@ pub fn ToolbarView(
             data-muted=Signal::derive(move || {
                 yes_no(tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.muted)))
             })
+            data-held=Signal::derive(move || {
+                yes_no(tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.held)))
+            })
             lang=Signal::derive(move || tb.lang.get().tag())
             role="region"
             aria-label=tb.text("Contact center agent toolbar", "联络中心坐席工具条")
@@ -128,8 +131,12 @@ pub fn ToolbarView(
                 <WorkModePicker />
                 <ResetButton />
             </div>
+            <div class="ccc-row ccc-row--dial">
+                <DialPad />
+            </div>
             <ErrorMessage />
             <CallInfo />
+            <RecentCalls />
             <LiveRegion />
         </div>
     }

@@ -10,6 +10,7 @@
 //! - [`use_shortcuts`]: the keyboard shortcuts.
 //! - [`use_ringing`]: ring tone, blinking title and notification while a
 //!   call rings in a background tab.
+//! - [`use_tel_links`]: `tel:` links of the host page dial (mount option `telLinks`).
 //! - [`crate::events::use_host_events`] / [`crate::events::use_parent_commands`]:
 //!   the host page's events and iframe commands.
 
@@ -18,9 +19,11 @@ mod use_interval_fn;
 mod use_ringing;
 mod use_shortcuts;
 mod use_sync;
+mod use_tel_links;
 
 pub use use_event_listener::use_event_listener;
 pub use use_interval_fn::use_interval_fn;
 pub use use_ringing::{use_ringing, Ringer};
 pub use use_shortcuts::use_shortcuts;
 pub use use_sync::use_sync;
+pub use use_tel_links::use_tel_links;

@@ -3,6 +3,7 @@
 
 use ccc_model::{api::ApiError, ErrorCode, UserState};
 
+use super::command::CommandKind;
 use crate::i18n::{state_label, tr, Lang};
 
 /// Why a request failed.
@@ -72,6 +73,26 @@ pub fn explain_failure(f: &Failure, lang: Lang) -> String {
     }
 }
 
+/// A failed command in plain words: as [`explain_failure`], except where a
+/// code means something else for this command (CCC answers MakeCall with
+/// `NotExists.Extension` when the number called is an extension that does
+/// not exist, or no line is free).
+pub fn explain_command(kind: Option<CommandKind>, f: &Failure, lang: Lang) -> String {
+    match (kind, f) {
+        (Some(CommandKind::Dial), Failure::Api { error, .. })
+            if ErrorCode::parse(&error.code) == ErrorCode::NoExtension =>
+        {
+            tr(
+                lang,
+                "This number can't be reached: no such extension, or no line is free. Check the number.",
+                "无法接通该号码：分机不存在或没有空闲线路，请检查号码。",
+            )
+            .to_owned()
+        }
+        _ => explain_failure(f, lang),
+    }
+}
+
 /// An API error in plain words.
 pub fn explain(e: &ApiError, lang: Lang) -> String {
     if let Some(text) = proxy(&e.code, lang) {
@@ -94,7 +115,10 @@ pub fn explain(e: &ApiError, lang: Lang) -> String {
                 Lang::Zh => format!("联络中心拒绝了参数（{what}），请检查后重试。"),
             }
         }
-        ErrorCode::UserBusy => t("The person you called is busy.", "对方忙，请稍后再试。"),
+        ErrorCode::UserBusy => t(
+            "The number you called is busy. Try again later.",
+            "对方忙线，请稍后再拨。",
+        ),
         ErrorCode::Permission => t(
             "You don't have permission for this. Ask your administrator.",
             "您没有此操作的权限，请联系管理员。",
@@ -192,6 +216,18 @@ fn proxy(code: &str, lang: Lang) -> Option<&'static str> {
             "工具条服务不支持此请求，请刷新页面。",
         ),
         "Proxy.NoCall" => ("There is no call right now.", "当前没有通话。"),
+        "Proxy.InvalidNumber" => (
+            "This number can't be dialled: use digits, *, # and a leading + (at most 32).",
+            "无法拨打该号码：只能使用数字、*、# 和开头的 +（最多 32 位）。",
+        ),
+        "Proxy.NumberNotAllowed" => (
+            "Your contact center does not allow calls to this number. Ask your administrator.",
+            "联络中心不允许拨打该号码，请联系管理员。",
+        ),
+        "Proxy.InvalidCallerId" => (
+            "This caller ID is not offered to you. Pick another one.",
+            "不能使用该外显号码，请选择其他号码。",
+        ),
         "Proxy.RateLimited" => (
             "Too many changes in a short time. Wait a moment and try again.",
             "操作过于频繁，请稍后重试。",
@@ -276,6 +312,9 @@ mod tests {
             "Proxy.BadRequest",
             "Proxy.NotFound",
             "Proxy.NoCall",
+            "Proxy.InvalidNumber",
+            "Proxy.NumberNotAllowed",
+            "Proxy.InvalidCallerId",
             "Proxy.RateLimited",
             "Proxy.UpstreamUnavailable",
             "Proxy.UpstreamTimeout",
@@ -284,6 +323,27 @@ mod tests {
             assert!(!explain(&e, Lang::En).starts_with("raw "), "{code}");
             assert_ne!(explain(&e, Lang::En), explain(&e, Lang::Zh), "{code}");
         }
+    }
+
+    #[test]
+    fn dial_failures_in_plain_words() {
+        let fail = |code: &str| Failure::Api {
+            status: 400,
+            error: err(code, &["13800000000"]),
+        };
+        let busy = explain_command(Some(CommandKind::Dial), &fail("UserBusy"), Lang::En);
+        assert_eq!(busy, "The number you called is busy. Try again later.");
+        let ext = fail("NotExists.Extension");
+        let for_dial = explain_command(Some(CommandKind::Dial), &ext, Lang::En);
+        assert!(for_dial.contains("no such extension"), "{for_dial}");
+        assert_ne!(
+            for_dial,
+            explain_command(Some(CommandKind::Dial), &ext, Lang::Zh)
+        );
+        // Elsewhere it is about the agent's own extension.
+        assert!(
+            explain_command(Some(CommandKind::SignIn), &ext, Lang::En).contains("administrator")
+        );
     }
 
     #[test]

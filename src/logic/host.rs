@@ -1,6 +1,6 @@
 //! Commands from the host page (`handle.command(...)`, iframe `postMessage`).
 
-use ccc_model::WorkMode;
+use ccc_model::{dial::DialNumber, WorkMode};
 use serde::Deserialize;
 
 use super::command::Command;
@@ -8,7 +8,8 @@ use super::command::Command;
 /// The version of the event and command schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// `{version: 1, command: "ready" | "break" | ..., code?, outboundOnly?, mode?, mobile?}`.
+/// `{version: 1, command: "ready" | "break" | "dial" | ..., code?, outboundOnly?, mode?,
+/// mobile?, number?, callerId?}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HostCommand {
@@ -16,8 +17,9 @@ pub struct HostCommand {
     #[serde(default)]
     pub version: Option<u32>,
     /// `sign-in`, `sign-out`, `ready`, `break`, `work-mode`, `reset`, `mute`,
-    /// `unmute`, `toggle-mute`, `answer`, `hangup`, `resync`. Absent in `handle.command(name,
-    /// args)` arguments, where `name` supplies it.
+    /// `unmute`, `toggle-mute`, `answer`, `hangup`, `dial`, `hold`, `retrieve`,
+    /// `resync`. Absent in `handle.command(name, args)` arguments, where
+    /// `name` supplies it.
     #[serde(default)]
     pub command: String,
     /// Break reason.
@@ -32,6 +34,12 @@ pub struct HostCommand {
     /// Mobile for OFF_SITE.
     #[serde(default)]
     pub mobile: Option<String>,
+    /// The number to dial.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// The caller id to present when dialling (default: CCC's).
+    #[serde(default)]
+    pub caller_id: Option<String>,
 }
 
 /// What a host command asks for.
@@ -39,6 +47,14 @@ pub struct HostCommand {
 pub enum HostRequest {
     /// Send a command.
     Command(Command),
+    /// Dial now, or keep the number in the dial box when dialling is not
+    /// possible now.
+    Dial {
+        /// The number.
+        number: DialNumber,
+        /// The caller id.
+        caller_id: Option<String>,
+    },
     /// Sync now.
     Resync,
 }
@@ -68,6 +84,16 @@ impl HostCommand {
             "unmute" => Command::Unmute,
             "answer" => Command::Answer,
             "hangup" => Command::Hangup,
+            "hold" => Command::Hold,
+            "retrieve" => Command::Retrieve,
+            "dial" => {
+                let number = self.number.as_deref().unwrap_or_default();
+                return Ok(HostRequest::Dial {
+                    number: DialNumber::parse(number)
+                        .map_err(|_| "dial needs a number: digits, *, # and a leading +")?,
+                    caller_id: self.caller_id.clone().filter(|c| !c.is_empty()),
+                });
+            }
             "toggle-mute" if muted => Command::Unmute,
             "toggle-mute" => Command::Mute,
             "resync" => return Ok(HostRequest::Resync),
@@ -128,6 +154,36 @@ mod tests {
             Ok(HostRequest::Command(Command::Break {
                 code: "lunch".into()
             }))
+        );
+    }
+
+    #[test]
+    fn dial_hold_and_retrieve() {
+        let d = HostCommand {
+            number: Some("138 0013 8000".into()),
+            caller_id: Some(String::new()),
+            ..cmd("dial")
+        };
+        assert_eq!(
+            d.request(false),
+            Ok(HostRequest::Dial {
+                number: DialNumber::parse("13800138000").unwrap(),
+                caller_id: None
+            })
+        );
+        assert!(cmd("dial").request(false).is_err());
+        let bad = HostCommand {
+            number: Some("call me".into()),
+            ..cmd("dial")
+        };
+        assert!(bad.request(false).is_err());
+        assert_eq!(
+            cmd("hold").request(false),
+            Ok(HostRequest::Command(Command::Hold))
+        );
+        assert_eq!(
+            cmd("retrieve").request(false),
+            Ok(HostRequest::Command(Command::Retrieve))
         );
     }
 

@@ -3,13 +3,16 @@
 
 pub mod backoff;
 pub mod breaks;
+pub mod call;
 pub mod clock;
 pub mod command;
 pub mod connection;
 pub mod controls;
 pub mod device;
+pub mod dial;
 pub mod explain;
 pub mod host;
+pub mod recent_calls;
 pub mod ringing;
 pub mod shortcuts;
 pub mod takeover;
@@ -17,4 +20,4 @@ pub mod takeover;
 pub use backoff::Backoff;
 pub use command::{Command, CommandKind, Pending};
 pub use connection::{ConnectionState, SyncHealth};
-pub use explain::{explain, explain_failure, Failure};
+pub use explain::{explain, explain_command, explain_failure, Failure};

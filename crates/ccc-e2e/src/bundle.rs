@@ -22,9 +22,11 @@ pub struct Asset {
 /// The `view!` build measured 186,922 B here after every lever of issue 10,
 /// so the ceiling was that, rounded up to the next KiB; it is above issue 10's
 /// 136 KiB cap, which the binder met and `view!` cannot yet (docs/widget.md).
-/// The ringing alerts of issue 11 (`use_ringing`, `ccc:ringing`, the mount
-/// options) measured 7,389 B more (188,795 B → 196,184 B at 6b83afa).
-pub const LIMIT_GZIP_BYTES: usize = 183 * 1024 + 7_389;
+/// Issues 11 and 12 add features, each measured on its branch: the ringing
+/// alerts +7,389 B, the dial box, hold, recent calls and click-to-dial
+/// +18,202 B (over 188,795 B at 6b83afa). The ceiling is the merged total
+/// rounded up to the next KiB.
+pub const LIMIT_GZIP_BYTES: usize = 215 * 1024;
 
 /// The wasm, JS and CSS files of `dist/` (not the pre-compressed siblings).
 pub fn assets(dist: &Path) -> Result<Vec<Asset>, String> {

@@ -58,6 +58,15 @@ async fn the_toolbar_passes_an_axe_audit() {
         problems.push(format!("break menu open: {v}"));
     }
 
+    // The dial box explaining a bad number, recent calls open.
+    let dial = b.testid("dial-number").await;
+    dial.send_keys("12ab").await.unwrap();
+    b.wait_text("dial-error", "can't be dialled").await;
+    b.testid("recent-calls").await.click().await.unwrap();
+    for v in audit(&b, &axe).await {
+        problems.push(format!("bad number typed: {v}"));
+    }
+
     b.click("ready").await;
     b.wait_state("READY").await;
     stack.ring(AGENT, "13800138000").await;
@@ -66,8 +75,10 @@ async fn the_toolbar_passes_an_axe_audit() {
     b.wait_state("TALKING").await;
     b.click("mute").await;
     b.wait_attr("ccc-toolbar", "data-muted", "true").await;
+    b.click("hold").await;
+    b.wait_attr("ccc-toolbar", "data-held", "true").await;
     for v in audit(&b, &axe).await {
-        problems.push(format!("talking, muted: {v}"));
+        problems.push(format!("talking, muted, on hold: {v}"));
     }
 
     b.close().await;

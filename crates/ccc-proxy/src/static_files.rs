@@ -118,13 +118,7 @@ pub async fn loader(State(state): State<AppState>) -> Response {
 pub fn loader_source(index_html: &str) -> Option<String> {
     let js = quoted_after(index_html, " from '")?;
     let wasm = quoted_after(index_html, "module_or_path: '")?;
-    let css = index_html
-        .match_indices("<link rel=\"stylesheet\" href=\"")
-        .next()
-        .and_then(|(i, m)| {
-            let rest = &index_html[i + m.len()..];
-            rest.find('"').map(|end| rest[..end].to_owned())
-        });
+    let css = stylesheet_href(index_html);
     let safe = |s: &str| {
         !s.is_empty()
             && s.bytes()
@@ -146,6 +140,24 @@ pub fn loader_source(index_html: &str) -> Option<String> {
     }
     out.push_str(&format!("await init({{ module_or_path: \"{wasm}\" }});\n"));
     Some(out)
+}
+
+/// The `href` of the page's first stylesheet `<link>`, written as Trunk
+/// writes it (`<link rel="stylesheet" href="/x.css">`) or as its release
+/// minifier does (`<link href=/x.css integrity=… rel=stylesheet>`).
+fn stylesheet_href(html: &str) -> Option<String> {
+    html.split("<link ").skip(1).find_map(|tag| {
+        let tag = &tag[..tag.find('>')?];
+        (attr(tag, "rel=")?.trim_end_matches('/') == "stylesheet")
+            .then(|| attr(tag, "href=").map(str::to_owned))?
+    })
+}
+
+/// The value of `name` (`"rel="`) in a tag's text, quoted or not.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let at = tag.find(name)? + name.len();
+    let v = tag[at..].trim_start_matches(['"', '\'']);
+    Some(&v[..v.find(['"', '\'', ' ']).unwrap_or(v.len())])
 }
 
 /// The text between `prefix` and the next `'`.
@@ -206,6 +218,21 @@ const wasm = await init({ module_or_path: '/ccc-toolbar-24b9adf618b42af7_bg.wasm
             "await init({ module_or_path: \"/ccc-toolbar-24b9adf618b42af7_bg.wasm\" });"
         ));
         assert!(js.contains("link.href = \"/toolbar-7d87173ec68b77c.css\";"));
+    }
+
+    #[test]
+    fn loader_finds_the_stylesheet_in_the_minified_release_page() {
+        // What scripts/build-widget.sh leaves in dist/index.html.
+        let minified = "<head><script type=module>import init, * as bindings from '/ccc-toolbar-3ba5a44ed2ac2c14.js';\
+            const wasm = await init({ module_or_path: '/ccc-toolbar-3ba5a44ed2ac2c14_bg.wasm' });</script>\
+            <link href=/toolbar-4054b9e315c78235.css integrity=sha384-Di9+/= rel=stylesheet>\
+            <link href=/page-fa042b0c361fa906.css rel=stylesheet>\
+            <link crossorigin href=/ccc-toolbar-3ba5a44ed2ac2c14.js rel=modulepreload></head>";
+        let js = loader_source(minified).unwrap();
+        assert!(
+            js.contains("link.href = \"/toolbar-4054b9e315c78235.css\";"),
+            "{js}"
+        );
     }
 
     #[test]
