@@ -190,6 +190,11 @@ impl Toolbar {
     /// it is older than the one shown.
     pub fn apply(&self, snap: AgentSnapshot, received_ms: f64) {
         self.offset.set(skew_offset(snap.server_time, received_ms));
+        // The clock ticks once a second: bring it up to this answer, so the
+        // first time in state shown after a load is not up to a second old.
+        if received_ms > self.now.get_untracked() {
+            self.now.set(received_ms);
+        }
         let older = self
             .snapshot
             .with_untracked(|s| s.as_ref().is_some_and(|s| s.context_id > snap.context_id));

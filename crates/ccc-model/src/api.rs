@@ -57,7 +57,8 @@ pub struct AgentSnapshot {
     /// open (presence); kept until the agent's next command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<PresenceNotice>,
-    /// The proxy's clock when the snapshot was taken (epoch ms), for skew correction.
+    /// The proxy's clock when this answer was sent (epoch ms), for skew
+    /// correction: the moment of the answer, not of the change it shows.
     pub server_time: i64,
 }
 

@@ -322,10 +322,16 @@ impl Hub {
         } else {
             u64::try_from(self.poll_interval().as_millis()).unwrap_or(u64::MAX)
         };
-        view.served().map(|snapshot| FreshSnapshot {
-            snapshot,
-            fetched_at: view.fetched_at,
-            refresh_ms,
+        view.served().map(|mut snapshot| {
+            // The widget corrects its clock by `serverTime`: it must be the
+            // moment of this answer, not of the change (which, with events,
+            // may be minutes old), or the time in state starts short.
+            snapshot.server_time = now_ms();
+            FreshSnapshot {
+                snapshot,
+                fetched_at: view.fetched_at,
+                refresh_ms,
+            }
         })
     }
 

@@ -86,6 +86,25 @@ async fn deliveries_without_the_token_are_refused_and_change_nothing() {
     assert_error(&res, 401, "Proxy.Unauthenticated", "proxy");
 }
 
+/// The widget corrects its clock by `serverTime`: an unchanged view served
+/// later must say when it was served, or a reload starts the time in state
+/// short by the view's age.
+#[tokio::test]
+async fn server_time_is_the_moment_of_the_answer_not_of_the_change() {
+    let (_sim, app, _) = setup(&["--events-token", TOKEN]).await;
+    let first = shown(&app).await;
+    // Let the proxy's clock move on; nothing changes meanwhile.
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let before = now();
+    let again = shown(&app).await;
+    assert_eq!(again["contextId"], first["contextId"], "the same view");
+    let served = again["serverTime"].as_i64().unwrap();
+    assert!(
+        served >= before,
+        "serverTime {served} is older than the request ({before})"
+    );
+}
+
 #[tokio::test]
 async fn bad_bodies_are_400_and_oversized_ones_413() {
     let (_sim, app, _) = setup(&["--events-token", TOKEN]).await;
