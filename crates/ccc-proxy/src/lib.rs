@@ -178,7 +178,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
             format!("http://{host}:{}/", addr.port())
         };
         let what = if state.demo_agents.is_some() {
-            "pick an agent on the sign-in page, then press \"Go online\"; simulated calls ring READY agents."
+            "pick an agent on the sign-in page, then press \"Go online\"; simulated calls ring READY agents, and any number you dial answers (numbers ending in 0000 are busy)."
         } else {
             "the agent is taken from the configured --auth mode."
         };
