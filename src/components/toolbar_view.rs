@@ -115,6 +115,7 @@ pub fn ToolbarView(
                 <LangSwitch />
             </div>
             <TakeoverBanner />
+            <PresenceNotice />
             <div
                 class="ccc-row ccc-row--controls"
                 role="group"
