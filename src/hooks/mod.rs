@@ -6,17 +6,20 @@
 //! - [`use_event_listener`], [`use_interval_fn`]: the two browser primitives
 //!   the others are made of (shaped like leptos-use's, kept here because the
 //!   toolbar needs only these two and every byte of the bundle counts).
-//! - [`use_sync`]: the sync loop, the one-second clock and resync on wake-up.
+//! - [`use_sync`]: the sync loop (in the leader tab), the one-second clock
+//!   and resync on wake-up; [`use_leader`]: one leader tab per browser.
 //! - [`use_shortcuts`]: the keyboard shortcuts.
 //! - [`crate::events::use_host_events`] / [`crate::events::use_parent_commands`]:
 //!   the host page's events and iframe commands.
 
 mod use_event_listener;
 mod use_interval_fn;
+mod use_leader;
 mod use_shortcuts;
 mod use_sync;
 
 pub use use_event_listener::use_event_listener;
 pub use use_interval_fn::use_interval_fn;
+pub use use_leader::{channel_name, use_leader};
 pub use use_shortcuts::use_shortcuts;
 pub use use_sync::use_sync;

@@ -4,15 +4,17 @@ use web_sys::{EventTarget, VisibilityState};
 
 use crate::{
     browser::now_ms,
-    hooks::{use_event_listener, use_interval_fn},
+    hooks::{use_event_listener, use_interval_fn, use_leader},
     state::Toolbar,
-    sync,
+    sync::{self, SyncHandle},
 };
 
-/// Keeps `tb` in sync with the proxy while the current owner lives: runs the
-/// sync loop, ticks [`Toolbar::now`] every second, resyncs at once on
-/// `visibilitychange` (to visible), `online`, `pageshow` and `focus`, and
-/// marks the connection offline on `offline`. Stops all of it on cleanup.
+/// Keeps `tb` in sync with the proxy while the current owner lives: elects
+/// one leader among this browser's tabs ([`use_leader`]); in the leader runs
+/// the sync loop, in a follower passes resyncs on to the leader; ticks
+/// [`Toolbar::now`] every second, resyncs at once on `visibilitychange` (to
+/// visible), `online`, `pageshow` and `focus`, and marks the connection
+/// offline on `offline`. Stops all of it on cleanup.
 ///
 /// ## Usage
 ///
@@ -23,8 +25,25 @@ use crate::{
 /// # }
 /// ```
 pub fn use_sync(tb: Toolbar) {
-    let handle = SendWrapper::new(sync::start(tb));
-    on_cleanup(move || drop(handle));
+    let base = tb.api.with_value(|a| a.base_path());
+    let ask_leader = use_leader(tb, &base);
+    let running: StoredValue<Option<SyncHandle>, LocalStorage> = StoredValue::new_local(None);
+    let ask_leader = SendWrapper::new(ask_leader);
+    Effect::new(move |was: Option<bool>| {
+        let leader = tb.leader.get();
+        if was != Some(leader) {
+            // The old loop stops (its request aborted) before the new one starts.
+            running.set_value(None);
+            let handle = if leader {
+                sync::start(tb)
+            } else {
+                sync::forward(tb, (*ask_leader).clone())
+            };
+            running.set_value(Some(handle));
+        }
+        leader
+    });
+    on_cleanup(move || running.set_value(None));
     use_interval_fn(move || tb.now.set(now_ms()), 1_000);
     let Some(window) = web_sys::window() else {
         return;
