@@ -201,6 +201,31 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
+    /// Requests of the current page that have completed to a URL whose path
+    /// is `path` (e.g. `/api/v1/agent`, not its commands), and the bytes they
+    /// brought (Resource Timing `transferSize`: headers and body), since the
+    /// page loaded or [`Browser::clear_requests`].
+    pub async fn requests_to(&self, path: &str) -> (u64, u64) {
+        let script = format!(
+            "return performance.getEntriesByType('resource')\
+               .filter(e => new URL(e.name).pathname === {path:?})\
+               .reduce((a, e) => [a[0] + 1, a[1] + e.transferSize], [0, 0]);"
+        );
+        match self.js(&script).await {
+            serde_json::Value::Array(v) if v.len() == 2 => (
+                v[0].as_u64().unwrap_or(0),
+                v[1].as_f64().unwrap_or(0.0) as u64,
+            ),
+            other => panic!("resource timing: {other}"),
+        }
+    }
+
+    /// Forgets the current page's completed requests (Resource Timing).
+    pub async fn clear_requests(&self) {
+        self.js("performance.clearResourceTimings(); return null")
+            .await;
+    }
+
     /// Ends the session and the driver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
