@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use fantoccini::{elements::Element, wd::WindowHandle, Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::process::{Child, Command};
 
@@ -201,14 +201,31 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
-    /// Requests of the current page that have completed to a URL whose path
-    /// is `path` (e.g. `/api/v1/agent`, not its commands), and the bytes they
-    /// brought (Resource Timing `transferSize`: headers and body), since the
-    /// page loaded or [`Browser::clear_requests`].
-    pub async fn requests_to(&self, path: &str) -> (u64, u64) {
+    /// Opens `url` in a new tab of this browser (same profile) and switches
+    /// to it.
+    pub async fn open_tab(&self, url: &str) -> WindowHandle {
+        let tab = self.client.new_window(true).await.expect("new tab").handle;
+        self.client
+            .switch_to_window(tab.clone())
+            .await
+            .expect("switch to the new tab");
+        self.goto(url).await;
+        tab
+    }
+
+    /// Requests of the current page to a URL whose path is `path` (e.g.
+    /// `/api/v1/agent`, not its commands; a `path` ending in `/` matches
+    /// every path under it) that completed between the epoch-ms instants
+    /// `from` and `to`, and the bytes they brought (Resource Timing
+    /// `transferSize`: headers and body).
+    pub async fn requests_to(&self, path: &str, from: f64, to: f64) -> (u64, u64) {
         let script = format!(
-            "return performance.getEntriesByType('resource')\
-               .filter(e => new URL(e.name).pathname === {path:?})\
+            "const path = {path:?};\
+             return performance.getEntriesByType('resource')\
+               .filter(e => {{ const p = new URL(e.name).pathname;\
+                 const end = performance.timeOrigin + e.responseEnd;\
+                 return (p === path || (path.endsWith('/') && p.startsWith(path)))\
+                   && end >= {from} && end <= {to}; }})\
                .reduce((a, e) => [a[0] + 1, a[1] + e.transferSize], [0, 0]);"
         );
         match self.js(&script).await {
@@ -218,12 +235,6 @@ impl Browser {
             ),
             other => panic!("resource timing: {other}"),
         }
-    }
-
-    /// Forgets the current page's completed requests (Resource Timing).
-    pub async fn clear_requests(&self) {
-        self.js("performance.clearResourceTimings(); return null")
-            .await;
     }
 
     /// Ends the session and the driver.

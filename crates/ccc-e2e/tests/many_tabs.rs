@@ -35,7 +35,7 @@ async fn exactly_one_longpoll(stack: &Stack, deadline: Duration) {
         deadline,
         || async move {
             match waiters(stack).await {
-                n if n == 1.0 => Ok(()),
+                1.0 => Ok(()),
                 n => Err(format!("{n} waiting")),
             }
         },
@@ -86,10 +86,7 @@ async fn five_tabs_one_longpoll_and_handover() {
     // The first tab leads; the others open behind it in the same profile.
     let mut tabs = vec![b.client.window().await.unwrap()];
     for _ in 1..TABS {
-        let tab = b.client.new_window(true).await.unwrap().handle;
-        b.client.switch_to_window(tab.clone()).await.unwrap();
-        b.goto(&stack.url("/")).await;
-        tabs.push(tab);
+        tabs.push(b.open_tab(&stack.url("/")).await);
     }
     all_show(&b, &tabs, "OFFLINE").await;
     exactly_one_longpoll(&stack, FAN_OUT).await;
@@ -97,7 +94,8 @@ async fn five_tabs_one_longpoll_and_handover() {
     for tab in &tabs[1..] {
         b.client.switch_to_window(tab.clone()).await.unwrap();
         for path in ["/api/v1/agent", "/api/v1/session"] {
-            assert_eq!(b.requests_to(path).await.0, 0, "a follower fetched {path}");
+            let (n, _) = b.requests_to(path, 0.0, f64::MAX).await;
+            assert_eq!(n, 0, "a follower fetched {path}");
         }
     }
 
