@@ -8,7 +8,11 @@ use std::{
     time::Duration,
 };
 
-use fantoccini::{elements::Element, wd::WindowHandle, Client, ClientBuilder, Locator};
+use fantoccini::{
+    elements::Element,
+    wd::{WebDriverCompatibleCommand, WindowHandle},
+    Client, ClientBuilder, Locator,
+};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::process::{Child, Command};
 
@@ -16,6 +20,26 @@ use crate::{eventually, free_port};
 
 /// How long UI conditions may take before a test fails.
 pub const UI_DEADLINE: Duration = Duration::from_secs(15);
+
+/// A Chrome DevTools Protocol command, through chromedriver.
+#[derive(Debug)]
+struct Cdp(&'static str, serde_json::Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/goog/cdp/execute"))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.0, "params": self.1 }).to_string();
+        (http::Method::POST, Some(body))
+    }
+}
 
 /// One browser (its own chromedriver, profile and session).
 #[derive(Debug)]
@@ -235,6 +259,14 @@ impl Browser {
             ),
             other => panic!("resource timing: {other}"),
         }
+    }
+
+    /// Runs a Chrome DevTools Protocol command on the current tab.
+    pub async fn cdp(&self, cmd: &'static str, params: serde_json::Value) {
+        self.client
+            .issue_cmd(Cdp(cmd, params))
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"));
     }
 
     /// Ends the session and the driver.

@@ -1,13 +1,15 @@
 //! Many tabs of ONE browser profile (one WebDriver session, five windows):
 //! one tab leads and long-polls, the others follow over a
 //! `BroadcastChannel`. Exactly one long-poll waits at the proxy, every tab
-//! shows every change, a follower's command works, and closing the leader
-//! hands over to another tab that keeps the updates coming.
+//! shows every change, a follower's command works, and closing the leader,
+//! or Chromium freezing it, hands over to another tab that keeps the updates
+//! coming.
 
 use std::time::Duration;
 
-use ccc_e2e::{browser::BrowserOptions, eventually, Browser, Stack, StackOptions};
+use ccc_e2e::{browser::BrowserOptions, epoch_ms, eventually, Browser, Stack, StackOptions};
 use fantoccini::wd::WindowHandle;
+use serde_json::json;
 
 const AGENT: &str = "agent3@ccc-demo";
 const TABS: usize = 5;
@@ -69,6 +71,19 @@ async fn all_show(b: &Browser, tabs: &[WindowHandle], state: &str) {
     }
 }
 
+/// The one tab of `tabs` that long-polled since `since` (epoch ms).
+async fn the_poller(b: &Browser, tabs: &[WindowHandle], since: f64) -> WindowHandle {
+    let mut found = None;
+    for tab in tabs {
+        b.client.switch_to_window(tab.clone()).await.unwrap();
+        if b.requests_to("/api/v1/agent", since, f64::MAX).await.0 > 0 {
+            assert!(found.is_none(), "two tabs polled");
+            found = Some(tab.clone());
+        }
+    }
+    found.expect("one tab polled")
+}
+
 /// Clicks `id` in `tab`.
 async fn click_in(b: &Browser, tab: &WindowHandle, id: &str) {
     b.client.switch_to_window(tab.clone()).await.unwrap();
@@ -114,6 +129,7 @@ async fn five_tabs_one_longpoll_and_handover() {
     // Close the leader: another tab takes over, still one long-poll, and
     // changes keep coming to every remaining tab.
     b.client.switch_to_window(tabs[0].clone()).await.unwrap();
+    let closed = epoch_ms();
     b.client.close_window().await.unwrap();
     let rest = tabs.split_off(1);
     exactly_one_longpoll(&stack, HANDOVER).await;
@@ -121,6 +137,25 @@ async fn five_tabs_one_longpoll_and_handover() {
     all_show(&b, &rest, "WORKING").await;
     // After-call work ends by itself: the change comes from the server.
     all_show(&b, &rest, "READY").await;
+    exactly_one_longpoll(&stack, FAN_OUT).await;
+
+    // Chromium freezes the new leader (as it does background tabs): it gives
+    // the lock up on `freeze`, another tab leads, still one long-poll, and
+    // changes keep coming; on resume it follows and shows the latest state.
+    let leader = the_poller(&b, &rest, closed).await;
+    b.client.switch_to_window(leader.clone()).await.unwrap();
+    let frozen = epoch_ms();
+    b.cdp("Page.setWebLifecycleState", json!({ "state": "frozen" }))
+        .await;
+    let awake: Vec<WindowHandle> = rest.iter().filter(|t| **t != leader).cloned().collect();
+    exactly_one_longpoll(&stack, HANDOVER).await;
+    stack.ring(AGENT, "13800138000").await;
+    all_show(&b, &awake, "RINGING").await;
+    the_poller(&b, &awake, frozen).await;
+    b.client.switch_to_window(leader.clone()).await.unwrap();
+    b.cdp("Page.setWebLifecycleState", json!({ "state": "active" }))
+        .await;
+    all_show(&b, &rest, "RINGING").await;
     exactly_one_longpoll(&stack, FAN_OUT).await;
 
     b.close().await;

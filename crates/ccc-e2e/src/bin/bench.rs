@@ -21,7 +21,8 @@
 use std::time::{Duration, Instant};
 
 use ccc_e2e::{
-    browser::BrowserOptions, bundle, first_state, workspace_root, Browser, Stack, StackOptions,
+    browser::BrowserOptions, bundle, epoch_ms, first_state, workspace_root, Browser, Stack,
+    StackOptions,
 };
 use fantoccini::wd::WindowHandle;
 use serde_json::Value;
@@ -148,12 +149,6 @@ async fn api_traffic(b: &Browser, tabs: &[WindowHandle], from: f64, to: f64) -> 
         total = (total.0 + n, total.1 + bytes);
     }
     total
-}
-
-fn epoch_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// Browser requests and bytes per agent per idle minute with one tab and
