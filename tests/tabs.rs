@@ -325,48 +325,44 @@ async fn presence_notice_explains_and_can_be_dismissed() {
     until("sync", 2_000.0, || a.shows("OFFLINE")).await;
     let region = a.q("presence-region").expect("live region always there");
     assert_eq!(region.get_attribute("aria-live").as_deref(), Some("polite"));
-    assert!(a.q("presence-notice").is_none());
+    let shown = |t: &Tab| {
+        t.q("presence-notice")
+            .is_some_and(|n| !n.has_attribute("hidden"))
+    };
+    assert!(!shown(&a));
+    assert!(a.q("presence-text").is_none());
 
     fake.update(|s| {
         s.agent.state = UserState::Break;
         s.agent.break_code = Some("away".into());
         s.presence = presence(PresencePolicy::Break, 1_000);
     });
-    until("the notice", 2_000.0, || a.q("presence-notice").is_some()).await;
-    let text = a.q("presence-notice").unwrap().text_content().unwrap();
+    until("the notice", 2_000.0, || shown(&a)).await;
+    let text = a.q("presence-text").unwrap().text_content().unwrap();
     assert!(
         text.starts_with("You were set to Break: away at ")
             && text.contains(", because no toolbar was open for 90 s."),
         "{text}"
     );
     a.click("dismiss-presence");
-    until("the notice to go", 2_000.0, || {
-        a.q("presence-notice").is_none()
-    })
-    .await;
+    until("the notice to go", 2_000.0, || !shown(&a)).await;
 
     // A reload does not show the dismissed notice again; a new one shows.
     drop(a);
     let a = Tab::open(&fake, Lang::Zh);
     until("sync", 2_000.0, || a.shows("BREAK")).await;
-    assert!(
-        a.q("presence-notice").is_none(),
-        "dismissed stays dismissed"
-    );
+    assert!(!shown(&a), "dismissed stays dismissed");
     fake.update(|s| {
         s.agent.state = UserState::Offline;
         s.presence = presence(PresencePolicy::SignOut, 2_000);
     });
-    until("the new notice", 2_000.0, || {
-        a.q("presence-notice").is_some()
-    })
-    .await;
+    until("the new notice", 2_000.0, || shown(&a)).await;
     let notice = a.q("presence-notice").unwrap();
     assert_eq!(
         notice.get_attribute("data-policy").as_deref(),
         Some("sign-out")
     );
-    let text = notice.text_content().unwrap();
+    let text = a.q("presence-text").unwrap().text_content().unwrap();
     assert!(
         text.contains("秒内没有打开的工具条") && text.contains("被签出"),
         "{text}"

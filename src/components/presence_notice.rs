@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::{
     browser::{load, local_clock, store},
+    components::OptionalSpan,
     i18n::{break_label, Lang},
     state::Toolbar,
 };
@@ -65,46 +66,50 @@ pub fn notice_text(n: &Notice, clock: &str, lang: Lang) -> Option<String> {
     })
 }
 
-/// The notice, dismissable, inside a polite live region (always in the DOM,
-/// so screen readers announce it when it appears).
+/// The notice, dismissable, inside a polite live region. Both are always in
+/// the DOM (the notice `hidden` while there is none), so screen readers
+/// announce it when it appears, and its bindings share the render paths of
+/// the other parts (a `view!` tree of its own per state would cost KBs).
 #[component]
 pub fn PresenceNotice() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
     let dismissed = RwSignal::new(load(DISMISSED_KEY).and_then(|s| s.parse::<i64>().ok()));
-    let notice = Memo::new(move |_| {
+    let notice = move || {
         tb.snapshot
             .with(|s| s.as_ref().and_then(|s| s.presence.clone()))
             .filter(|n| Some(n.at) != dismissed.get())
+    };
+    // A memo of the text (as the takeover banner's): the live region changes,
+    // and is announced, only when the words do, not with every snapshot.
+    let text = Memo::new(move |_| {
+        let n = notice()?;
+        notice_text(&n, &local_clock(n.at as f64), tb.lang.get())
     });
-    let label = tb.text("Dismiss", "关闭");
+    let policy = Signal::derive(move || notice().map(|n| n.policy.as_str().to_owned()));
     view! {
         <div role="status" aria-live="polite" data-testid="presence-region">
-            {move || {
-                let n = notice.get()?;
-                let text = notice_text(&n, &local_clock(n.at as f64), tb.lang.get())?;
-                let at = n.at;
-                Some(view! {
-                    <div
-                        class="ccc-banner"
-                        data-testid="presence-notice"
-                        data-policy=n.policy.as_str()
-                    >
-                        <span>{text}</span>
-                        <button
-                            type="button"
-                            class="ccc-btn ccc-btn--link"
-                            data-testid="dismiss-presence"
-                            aria-label=label
-                            on:click=move |_| {
-                                store(DISMISSED_KEY, &at.to_string());
-                                dismissed.set(Some(at));
-                            }
-                        >
-                            "×"
-                        </button>
-                    </div>
-                })
-            }}
+            <div
+                class="ccc-banner"
+                data-testid="presence-notice"
+                data-policy=policy
+                hidden=Signal::derive(move || text.with(Option::is_none))
+            >
+                <OptionalSpan class="ccc-presence__text" testid="presence-text" text=text />
+                <button
+                    type="button"
+                    class="ccc-btn ccc-btn--link"
+                    data-testid="dismiss-presence"
+                    aria-label=tb.text("Dismiss", "关闭")
+                    on:click=move |_| {
+                        if let Some(at) = untrack(notice).map(|n| n.at) {
+                            store(DISMISSED_KEY, &at.to_string());
+                            dismissed.set(Some(at));
+                        }
+                    }
+                >
+                    "×"
+                </button>
+            </div>
         </div>
     }
 }
