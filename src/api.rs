@@ -11,7 +11,7 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, RequestCredentials};
+use web_sys::{AbortController, RequestCache, RequestCredentials};
 
 use crate::{
     browser::{js_object, js_str},
@@ -39,6 +39,11 @@ pub trait AgentApi {
     fn command(&self, cmd: Command) -> LocalFuture<'_, Result<AgentSnapshot, Failure>>;
     /// The `X-CCC-Device-Id` this client sends.
     fn device_id(&self) -> String;
+    /// The proxy's base path: the tabs of one browser showing toolbars for
+    /// the same one elect one leader ([`crate::hooks::use_leader`]).
+    fn base_path(&self) -> String {
+        String::new()
+    }
 }
 
 /// The real client: same-origin `fetch` with credentials, CSRF and device headers.
@@ -113,7 +118,9 @@ impl HttpApi {
             Some(_) => Request::post(&url)
                 .header("Content-Type", "application/json")
                 .header("X-Requested-With", "ccc-toolbar"),
-            None => Request::get(&url),
+            // Never from (or into) the HTTP cache: a cached long-poll would
+            // wait behind the cache lock of another identical request.
+            None => Request::get(&url).cache(RequestCache::NoStore),
         };
         req = req
             .header("Accept", "application/json")
@@ -221,5 +228,9 @@ impl AgentApi for HttpApi {
 
     fn device_id(&self) -> String {
         self.device_id.clone()
+    }
+
+    fn base_path(&self) -> String {
+        self.base.clone()
     }
 }

@@ -42,6 +42,9 @@ pub struct FakeApi {
     pub session_calls: Cell<u32>,
     /// The fake server's clock minus this browser's (ms).
     pub skew_ms: Cell<f64>,
+    /// The base path toolbars on this fake elect their leader tab under
+    /// (tests of several "tabs" in one page give each test its own).
+    pub base_path: RefCell<String>,
     changed: Notify,
     released: Notify,
     device: String,
@@ -257,5 +260,9 @@ impl AgentApi for Rc<FakeApi> {
 
     fn device_id(&self) -> String {
         self.device.clone()
+    }
+
+    fn base_path(&self) -> String {
+        self.base_path.borrow().clone()
     }
 }

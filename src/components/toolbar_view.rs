@@ -118,6 +118,7 @@ pub fn ToolbarView(
                 <LangSwitch />
             </div>
             <TakeoverBanner />
+            <PresenceNotice />
             <div
                 class="ccc-row ccc-row--controls"
                 role="group"

@@ -6,7 +6,8 @@
 //! - [`use_event_listener`], [`use_interval_fn`]: the two browser primitives
 //!   the others are made of (shaped like leptos-use's, kept here because the
 //!   toolbar needs only these two and every byte of the bundle counts).
-//! - [`use_sync`]: the sync loop, the one-second clock and resync on wake-up.
+//! - [`use_sync`]: the sync loop (in the leader tab), the one-second clock
+//!   and resync on wake-up; [`use_leader`]: one leader tab per browser.
 //! - [`use_shortcuts`]: the keyboard shortcuts.
 //! - [`use_ringing`]: ring tone, blinking title and notification while a
 //!   call rings in a background tab.
@@ -16,6 +17,7 @@
 
 mod use_event_listener;
 mod use_interval_fn;
+mod use_leader;
 mod use_ringing;
 mod use_shortcuts;
 mod use_sync;
@@ -23,6 +25,7 @@ mod use_tel_links;
 
 pub use use_event_listener::use_event_listener;
 pub use use_interval_fn::use_interval_fn;
+pub use use_leader::{channel_name, use_leader};
 pub use use_ringing::{use_ringing, Ringer};
 pub use use_shortcuts::use_shortcuts;
 pub use use_sync::use_sync;

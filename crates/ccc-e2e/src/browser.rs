@@ -8,7 +8,11 @@ use std::{
     time::Duration,
 };
 
-use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use fantoccini::{
+    elements::Element,
+    wd::{WebDriverCompatibleCommand, WindowHandle},
+    Client, ClientBuilder, Locator,
+};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::process::{Child, Command};
 
@@ -16,6 +20,26 @@ use crate::{eventually, free_port};
 
 /// How long UI conditions may take before a test fails.
 pub const UI_DEADLINE: Duration = Duration::from_secs(15);
+
+/// A Chrome DevTools Protocol command, through chromedriver.
+#[derive(Debug)]
+struct Cdp(&'static str, serde_json::Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/goog/cdp/execute"))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.0, "params": self.1 }).to_string();
+        (http::Method::POST, Some(body))
+    }
+}
 
 /// One browser (its own chromedriver, profile and session).
 #[derive(Debug)]
@@ -199,6 +223,50 @@ impl Browser {
             .execute(script, vec![])
             .await
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Opens `url` in a new tab of this browser (same profile) and switches
+    /// to it.
+    pub async fn open_tab(&self, url: &str) -> WindowHandle {
+        let tab = self.client.new_window(true).await.expect("new tab").handle;
+        self.client
+            .switch_to_window(tab.clone())
+            .await
+            .expect("switch to the new tab");
+        self.goto(url).await;
+        tab
+    }
+
+    /// Requests of the current page to a URL whose path is `path` (e.g.
+    /// `/api/v1/agent`, not its commands; a `path` ending in `/` matches
+    /// every path under it) that completed between the epoch-ms instants
+    /// `from` and `to`, and the bytes they brought (Resource Timing
+    /// `transferSize`: headers and body).
+    pub async fn requests_to(&self, path: &str, from: f64, to: f64) -> (u64, u64) {
+        let script = format!(
+            "const path = {path:?};\
+             return performance.getEntriesByType('resource')\
+               .filter(e => {{ const p = new URL(e.name).pathname;\
+                 const end = performance.timeOrigin + e.responseEnd;\
+                 return (p === path || (path.endsWith('/') && p.startsWith(path)))\
+                   && end >= {from} && end <= {to}; }})\
+               .reduce((a, e) => [a[0] + 1, a[1] + e.transferSize], [0, 0]);"
+        );
+        match self.js(&script).await {
+            serde_json::Value::Array(v) if v.len() == 2 => (
+                v[0].as_u64().unwrap_or(0),
+                v[1].as_f64().unwrap_or(0.0) as u64,
+            ),
+            other => panic!("resource timing: {other}"),
+        }
+    }
+
+    /// Runs a Chrome DevTools Protocol command on the current tab.
+    pub async fn cdp(&self, cmd: &'static str, params: serde_json::Value) {
+        self.client
+            .issue_cmd(Cdp(cmd, params))
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"));
     }
 
     /// Ends the session and the driver.

@@ -14,7 +14,6 @@ use std::{
     time::Duration,
 };
 
-use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::{json, Value};
 
 use crate::{browser::BrowserOptions, eventually, Browser, Stack, StackOptions};
@@ -28,37 +27,9 @@ new MutationObserver((_, obs) => {
 }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-state"] });
 "#;
 
-/// A Chrome DevTools Protocol command, through chromedriver.
-#[derive(Debug)]
-struct Cdp(&'static str, Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        let session = session_id.unwrap_or_default();
-        base_url.join(&format!("session/{session}/goog/cdp/execute"))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.0, "params": self.1 }).to_string();
-        (http::Method::POST, Some(body))
-    }
-}
-
-async fn cdp(browser: &Browser, cmd: &'static str, params: Value) {
-    browser
-        .client
-        .issue_cmd(Cdp(cmd, params))
-        .await
-        .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"));
-}
-
 /// Milliseconds from navigation start to the first state shown, one cold load.
 async fn cold_load(browser: &Browser, url: &str) -> f64 {
-    cdp(browser, "Network.clearBrowserCache", json!({})).await;
+    browser.cdp("Network.clearBrowserCache", json!({})).await;
     browser.goto(url).await;
     eventually("the first state", Duration::from_secs(30), || async move {
         match browser.js("return window.__cccFirstState ?? null").await {
@@ -127,12 +98,12 @@ pub async fn measure(loads: usize) -> FirstState {
     browser
         .wait_attr("ccc-toolbar", "data-connection", "connected")
         .await;
-    cdp(
-        &browser,
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": OBSERVER }),
-    )
-    .await;
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": OBSERVER }),
+        )
+        .await;
     let (widget_url, plain_url) = (stack.url("/"), stack.url("/first-state.html"));
     let mut out = FirstState {
         widget: Vec::with_capacity(loads),

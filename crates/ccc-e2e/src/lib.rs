@@ -63,6 +63,14 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Wall-clock time in epoch milliseconds (as a page's
+/// `performance.timeOrigin + performance.now()`).
+pub fn epoch_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
 /// A loopback port free right now (bind to port 0, read it, release it).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -8,7 +8,9 @@
 //! - a state change through proxy → signed CCC call → simulator → fresh
 //!   snapshot, round-trip latency over many commands;
 //! - long-poll fan-out: how fast 100 waiting tabs of one agent see a change;
-//! - upstream load: PollUserStatus calls per second while 100 tabs wait.
+//! - upstream load: PollUserStatus calls per second while 100 tabs wait;
+//! - browser → proxy requests and bytes per agent per idle minute with 1 and
+//!   with 10 tabs of one browser profile (one leader tab long-polls).
 //!
 //! Everything runs on loopback; the numbers are for comparing builds on the
 //! same machine, not absolute truths.
@@ -18,7 +20,11 @@
 
 use std::time::{Duration, Instant};
 
-use ccc_e2e::{bundle, first_state, workspace_root, Stack, StackOptions};
+use ccc_e2e::{
+    browser::BrowserOptions, bundle, epoch_ms, first_state, workspace_root, Browser, Stack,
+    StackOptions,
+};
+use fantoccini::wd::WindowHandle;
 use serde_json::Value;
 
 const AGENT: &str = "agent1@ccc-demo";
@@ -30,6 +36,7 @@ const COLD_LOADS: usize = 15;
 async fn main() {
     bundle_figures();
     first_state_figures().await;
+    idle_tab_figures().await;
     let stack = Stack::start(StackOptions {
         auth: "header",
         proxy_flags: vec![
@@ -107,6 +114,70 @@ async fn first_state_figures() {
     println!("  toolbar page      median {widget:.1} ms");
     println!("  plain fetch page  median {plain:.1} ms");
     println!("  ratio (medians)   {:.2}", widget / plain);
+}
+
+/// The idle window: two long-poll periods (the widget waits 25 s), so the
+/// number of long-polls that complete in it does not depend on where it
+/// starts; scaled to a minute.
+const IDLE_WINDOW: Duration = Duration::from_secs(50);
+
+/// Opens `tabs` tabs of one browser signed in as `agent` (demo sign-in),
+/// each showing the connected toolbar.
+async fn open_tabs(stack: &Stack, agent: &str, tabs: usize) -> (Browser, Vec<WindowHandle>) {
+    let b = Browser::start(BrowserOptions::default()).await;
+    b.goto(&stack.url("/")).await;
+    b.click(&format!("signin-{agent}")).await;
+    let mut handles = vec![b.client.window().await.expect("first tab")];
+    for _ in 1..tabs {
+        handles.push(b.open_tab(&stack.url("/")).await);
+    }
+    for h in &handles {
+        b.client.switch_to_window(h.clone()).await.unwrap();
+        b.wait_attr("ccc-toolbar", "data-connection", "connected")
+            .await;
+    }
+    (b, handles)
+}
+
+/// Requests and bytes that every tab of `b` received from `/api/` between
+/// the epoch-ms instants `from` and `to`.
+async fn api_traffic(b: &Browser, tabs: &[WindowHandle], from: f64, to: f64) -> (u64, u64) {
+    let mut total = (0, 0);
+    for h in tabs {
+        b.client.switch_to_window(h.clone()).await.unwrap();
+        let (n, bytes) = b.requests_to("/api/", from, to).await;
+        total = (total.0 + n, total.1 + bytes);
+    }
+    total
+}
+
+/// Browser requests and bytes per agent per idle minute with one tab and
+/// with ten tabs of one profile (two agents, measured side by side over the
+/// same window), from Resource Timing in every tab: requests that completed
+/// in the window. Tabs are switched to (focused) only before and after it.
+async fn idle_tab_figures() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let one = open_tabs(&stack, "agent1@ccc-demo", 1).await;
+    let ten = open_tabs(&stack, "agent2@ccc-demo", 10).await;
+    let from = epoch_ms();
+    tokio::time::sleep(IDLE_WINDOW).await;
+    let to = epoch_ms();
+    let per_minute = 60.0 / IDLE_WINDOW.as_secs_f64();
+    println!(
+        "browser → proxy per agent per idle minute ({} s window = two 25 s long-polls, scaled; Resource Timing of every tab):",
+        IDLE_WINDOW.as_secs()
+    );
+    for (label, (b, tabs)) in [("1 tab", &one), ("10 tabs", &ten)] {
+        let (n, bytes) = api_traffic(b, tabs, from, to).await;
+        println!(
+            "  {label:<8} {:>5.1} requests/min  {:>7.0} B/min",
+            n as f64 * per_minute,
+            bytes as f64 * per_minute
+        );
+    }
+    one.0.close().await;
+    ten.0.close().await;
+    stack.stop().await;
 }
 
 struct Api<'a> {
