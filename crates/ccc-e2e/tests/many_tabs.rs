@@ -12,6 +12,8 @@ use fantoccini::wd::WindowHandle;
 use serde_json::json;
 
 const AGENT: &str = "agent3@ccc-demo";
+/// The ringing spy (Notification, visibility, focus, oscillators).
+const SPY: &str = include_str!("../../../tests/ring_spy.js");
 const TABS: usize = 5;
 /// A change reaches every tab within this (the 1 s, plus slack for a
 /// loaded 2-core machine running five tabs).
@@ -120,8 +122,36 @@ async fn five_tabs_one_longpoll_and_handover() {
     all_show(&b, &tabs, "BREAK").await;
     click_in(&b, &tabs[4], "ready").await;
     all_show(&b, &tabs, "READY").await;
+    // The agent is away from every tab when the call comes: exactly one tab
+    // (the leader, tabs[0]) notifies and blinks; every tab tells its host.
+    for tab in &tabs {
+        b.client.switch_to_window(tab.clone()).await.unwrap();
+        b.js(SPY).await;
+        b.js("__ring.setAway(true)").await;
+    }
     stack.ring(AGENT, "13800138000").await;
     all_show(&b, &tabs, "RINGING").await;
+    b.client.switch_to_window(tabs[0].clone()).await.unwrap();
+    eventually("the leader to notify", FAN_OUT, || async {
+        let n = b.js("return __ring.summary().notes.length").await;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(format!("{n} notifications"))
+        }
+    })
+    .await;
+    for (i, tab) in tabs.iter().enumerate() {
+        b.client.switch_to_window(tab.clone()).await.unwrap();
+        let s = b.js("return __ring.summary()").await;
+        let leads = i == 0;
+        let notes = s["notes"].as_array().map_or(0, Vec::len);
+        assert_eq!(notes, usize::from(leads), "tab {i} notifications: {s}");
+        let ringing = s["events"].as_array().cloned().unwrap_or_default();
+        assert_eq!(ringing.len(), 1, "tab {i} tells its host once: {s}");
+        assert_eq!(ringing[0]["leader"], leads, "tab {i}: {s}");
+        b.js("__ring.setAway(false)").await;
+    }
     click_in(&b, &tabs[3], "answer").await;
     all_show(&b, &tabs, "TALKING").await;
     exactly_one_longpoll(&stack, FAN_OUT).await;
