@@ -526,13 +526,16 @@ async fn timer_uses_server_time_corrected_for_skew() {
 async fn work_mode_off_site_needs_a_mobile() {
     let f = Fixture::new();
     f.signed_in().await;
+    assert!(f.attr("mobile-input", "hidden").is_some());
     let select: web_sys::HtmlSelectElement = f.get("work-mode-picker").unchecked_into();
     select.set_value("OFF_SITE");
     select
         .dispatch_event(&web_sys::Event::new("change").unwrap())
         .unwrap();
-    f.until("mobile input", |f| f.q("mobile-input").is_some())
-        .await;
+    f.until("mobile input shown", |f| {
+        f.attr("mobile-input", "hidden").is_none()
+    })
+    .await;
     assert_eq!(
         f.attr("work-mode-apply", "aria-disabled").as_deref(),
         Some("true")
