@@ -419,18 +419,29 @@ async fn break_picker_searches_by_keyboard_and_puts_recent_first() {
 async fn reset_asks_to_confirm() {
     let f = Fixture::new();
     f.signed_in().await;
+    let shown = |f: &Fixture| f.attr("reset-confirmation", "hidden").is_none();
+    assert!(!shown(&f));
     f.click("reset");
-    f.until("confirmation", |f| f.q("confirm-reset").is_some())
-        .await;
+    f.until("confirmation", shown).await;
+    // Focus moves to the confirm button.
+    f.until("focus on confirm", |_| {
+        let active = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element());
+        active
+            .and_then(|a| a.get_attribute("data-testid"))
+            .as_deref()
+            == Some("confirm-reset")
+    })
+    .await;
     f.click("cancel-reset");
-    f.until("no confirmation", |f| f.q("confirm-reset").is_none())
-        .await;
+    f.until("no confirmation", |f| !shown(f)).await;
     assert_eq!(f.api.commands.borrow().len(), 1);
     f.click("reset");
-    f.until("confirmation", |f| f.q("confirm-reset").is_some())
-        .await;
+    f.until("confirmation", shown).await;
     f.click("confirm-reset");
     f.synced("OFFLINE").await;
+    assert!(!shown(&f));
     assert_eq!(f.api.commands.borrow().last(), Some(&Command::Reset));
 }
 
