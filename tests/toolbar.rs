@@ -845,6 +845,10 @@ async fn hold_retrieve_hang_up_then_recent_calls_redial_and_forget_on_sign_out()
     api.session.borrow_mut().caller_ids = vec!["057188880000".into(), "057188881111".into()];
     let f = Fixture::with(api, MountOptions::default());
     f.signed_in().await;
+    f.until("caller ids offered", |f| {
+        f.attr("dial-caller-id", "hidden").is_none()
+    })
+    .await;
     let select: web_sys::HtmlSelectElement = f.get("dial-caller-id").unchecked_into();
     select.set_value("057188881111");
     select
