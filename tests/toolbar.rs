@@ -419,18 +419,29 @@ async fn break_picker_searches_by_keyboard_and_puts_recent_first() {
 async fn reset_asks_to_confirm() {
     let f = Fixture::new();
     f.signed_in().await;
+    let shown = |f: &Fixture| f.attr("reset-confirmation", "hidden").is_none();
+    assert!(!shown(&f));
     f.click("reset");
-    f.until("confirmation", |f| f.q("confirm-reset").is_some())
-        .await;
+    f.until("confirmation", shown).await;
+    // Focus moves to the confirm button.
+    f.until("focus on confirm", |_| {
+        let active = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element());
+        active
+            .and_then(|a| a.get_attribute("data-testid"))
+            .as_deref()
+            == Some("confirm-reset")
+    })
+    .await;
     f.click("cancel-reset");
-    f.until("no confirmation", |f| f.q("confirm-reset").is_none())
-        .await;
+    f.until("no confirmation", |f| !shown(f)).await;
     assert_eq!(f.api.commands.borrow().len(), 1);
     f.click("reset");
-    f.until("confirmation", |f| f.q("confirm-reset").is_some())
-        .await;
+    f.until("confirmation", shown).await;
     f.click("confirm-reset");
     f.synced("OFFLINE").await;
+    assert!(!shown(&f));
     assert_eq!(f.api.commands.borrow().last(), Some(&Command::Reset));
 }
 
@@ -526,13 +537,16 @@ async fn timer_uses_server_time_corrected_for_skew() {
 async fn work_mode_off_site_needs_a_mobile() {
     let f = Fixture::new();
     f.signed_in().await;
+    assert!(f.attr("mobile-input", "hidden").is_some());
     let select: web_sys::HtmlSelectElement = f.get("work-mode-picker").unchecked_into();
     select.set_value("OFF_SITE");
     select
         .dispatch_event(&web_sys::Event::new("change").unwrap())
         .unwrap();
-    f.until("mobile input", |f| f.q("mobile-input").is_some())
-        .await;
+    f.until("mobile input shown", |f| {
+        f.attr("mobile-input", "hidden").is_none()
+    })
+    .await;
     assert_eq!(
         f.attr("work-mode-apply", "aria-disabled").as_deref(),
         Some("true")
@@ -831,6 +845,10 @@ async fn hold_retrieve_hang_up_then_recent_calls_redial_and_forget_on_sign_out()
     api.session.borrow_mut().caller_ids = vec!["057188880000".into(), "057188881111".into()];
     let f = Fixture::with(api, MountOptions::default());
     f.signed_in().await;
+    f.until("caller ids offered", |f| {
+        f.attr("dial-caller-id", "hidden").is_none()
+    })
+    .await;
     let select: web_sys::HtmlSelectElement = f.get("dial-caller-id").unchecked_into();
     select.set_value("057188881111");
     select

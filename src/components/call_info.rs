@@ -2,7 +2,7 @@
 //! called and a cancel button; while on hold, for how long.
 
 use ccc_model::UserState;
-use leptos::{either::Either, prelude::*};
+use leptos::prelude::*;
 
 pub use crate::logic::call::{call_start, other_party};
 use crate::{
@@ -47,51 +47,43 @@ pub fn CallInfo() -> impl IntoView {
             })
             .unwrap_or_default()
     });
+    // The call's parts are always in the DOM, hidden between calls (as the
+    // hold time and the dialling line): cheaper than a view rebuilt per call.
+    let no_call = Signal::derive(move || call.with(Option::is_none));
+    let direction = Signal::derive(move || {
+        call.with(|c| {
+            c.as_ref()
+                .and_then(|c| c.call_type.as_ref())
+                .map(|t| call_type_label(t, tb.lang.get()))
+                .unwrap_or_default()
+        })
+    });
+    let party = Signal::derive(move || {
+        call.with(|c| {
+            c.as_ref()
+                .map(|c| other_party(c).unwrap_or_else(|| "—".into()))
+                .unwrap_or_default()
+        })
+    });
+    let duration = Signal::derive(move || since(call.with(|c| c.as_ref().and_then(call_start))));
     view! {
         <div
             class="ccc-call"
             data-testid="call-info"
             data-job-id=Signal::derive(move || call.with(|c| c.as_ref().map(|c| c.job_id.clone())))
         >
-            {move || {
-                let lang = tb.lang.get();
-                match call.get() {
-                    None => {
-                        Either::Left(
-                            view! {
-                                <span class="ccc-call__none">{tr(lang, "No call", "无通话")}</span>
-                            },
-                        )
-                    }
-                    Some(c) => {
-                        let direction = c
-                            .call_type
-                            .as_ref()
-                            .map(|t| call_type_label(t, lang))
-                            .unwrap_or_default();
-                        let party = other_party(&c).unwrap_or_else(|| "—".into());
-                        let start = call_start(&c);
-                        let duration = Signal::derive(move || since(start));
-                        Either::Right(
-                            view! {
-                                <span class="ccc-call__dir" data-testid="call-direction">
-                                    {direction}
-                                </span>
-                                <span class="ccc-call__party" data-testid="call-party">
-                                    {party}
-                                </span>
-                                <span
-                                    class="ccc-call__time"
-                                    data-testid="call-duration"
-                                    role="timer"
-                                >
-                                    {duration}
-                                </span>
-                            },
-                        )
-                    }
-                }
-            }}
+            <span class="ccc-call__none" hidden=Signal::derive(move || call.with(Option::is_some))>
+                {tb.text("No call", "无通话")}
+            </span>
+            <span class="ccc-call__dir" data-testid="call-direction" hidden=no_call>
+                {direction}
+            </span>
+            <span class="ccc-call__party" data-testid="call-party" hidden=no_call>
+                {party}
+            </span>
+            <span class="ccc-call__time" data-testid="call-duration" role="timer" hidden=no_call>
+                {duration}
+            </span>
             // Always in the DOM, hidden when not applicable: cheaper in wasm
             // than a view built per change.
             <span

@@ -8,7 +8,6 @@ use leptos::{ev::KeyboardEvent, prelude::*};
 
 use crate::{
     components::{action_button::unique_id, yes_no, ActionButton},
-    i18n::tr,
     logic::{dial::number_error_text, CommandKind},
     state::Toolbar,
 };
@@ -80,31 +79,28 @@ pub fn DialPad() -> impl IntoView {
                     }
                 }
             />
-            {move || {
-                let ids = caller_ids.get();
-                (!ids.is_empty())
-                    .then(|| {
-                        let lang = tb.lang.get();
-                        view! {
-                            <select
-                                class="ccc-select"
-                                data-testid="dial-caller-id"
-                                aria-label=tr(lang, "Caller ID shown to the customer", "外显号码")
-                                on:change=move |ev| caller_id.set(event_target_value(&ev))
-                            >
-                                <option value="">{tr(lang, "Default caller ID", "默认外显号码")}</option>
-                                {ids
-                                    .into_iter()
-                                    .map(|id| {
-                                        let sel = caller_id.with_untracked(|c| *c == id);
-                                        let label = id.clone();
-                                        view! { <option value=id selected=sel>{label}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                        }
-                    })
-            }}
+            // Always in the DOM, hidden while the session offers no caller
+            // id: cheaper than a view rebuilt by a closure.
+            <select
+                class="ccc-select"
+                data-testid="dial-caller-id"
+                aria-label=tb.text("Caller ID shown to the customer", "外显号码")
+                hidden=Signal::derive(move || caller_ids.with(Vec::is_empty))
+                on:change=move |ev| caller_id.set(event_target_value(&ev))
+            >
+                <option value="">{tb.text("Default caller ID", "默认外显号码")}</option>
+                {move || {
+                    caller_ids
+                        .get()
+                        .into_iter()
+                        .map(|id| {
+                            let sel = caller_id.with_untracked(|c| *c == id);
+                            let label = id.clone();
+                            view! { <option value=id selected=sel>{label}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
             <ActionButton
                 kind=CommandKind::Dial
                 testid="dial"

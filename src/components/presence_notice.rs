@@ -19,7 +19,8 @@ pub const DISMISSED_KEY: &str = "ccc-toolbar.presence-dismissed";
 /// The notice in words; `clock` is the local time it happened (`hh:mm:ss`).
 /// `None` for the `none` policy, which never acts.
 pub fn notice_text(n: &Notice, clock: &str, lang: Lang) -> Option<String> {
-    let grace = n.grace_secs.to_string();
+    let mut grace = itoa::Buffer::new();
+    let grace = grace.format(n.grace_secs);
     Some(match (n.policy, lang) {
         (PresencePolicy::None, _) => return None,
         (PresencePolicy::Break, _) => {
@@ -31,13 +32,13 @@ pub fn notice_text(n: &Notice, clock: &str, lang: Lang) -> Option<String> {
                     " at ",
                     clock,
                     ", because no toolbar was open for ",
-                    &grace,
+                    grace,
                     " s.",
                 ]
                 .concat(),
                 Lang::Zh => [
                     "由于 ",
-                    &grace,
+                    grace,
                     " 秒内没有打开的工具条，您已于 ",
                     clock,
                     " 被设为小休：",
@@ -51,13 +52,13 @@ pub fn notice_text(n: &Notice, clock: &str, lang: Lang) -> Option<String> {
             "You were signed out at ",
             clock,
             ", because no toolbar was open for ",
-            &grace,
+            grace,
             " s.",
         ]
         .concat(),
         (PresencePolicy::SignOut, Lang::Zh) => [
             "由于 ",
-            &grace,
+            grace,
             " 秒内没有打开的工具条，您已于 ",
             clock,
             " 被签出。",
@@ -102,7 +103,7 @@ pub fn PresenceNotice() -> impl IntoView {
                     aria-label=tb.text("Dismiss", "关闭")
                     on:click=move |_| {
                         if let Some(at) = untrack(notice).map(|n| n.at) {
-                            store(DISMISSED_KEY, &at.to_string());
+                            store(DISMISSED_KEY, itoa::Buffer::new().format(at));
                             dismissed.set(Some(at));
                         }
                     }

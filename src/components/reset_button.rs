@@ -14,10 +14,15 @@ pub fn ResetButton() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
     let confirming = RwSignal::new(false);
     let confirm = NodeRef::<html::Button>::new();
-    // Focus moves to the confirm button once it is in the document.
+    // Focus moves to the confirm button once it is shown (the next frame:
+    // after its `hidden` is gone).
     Effect::new(move || {
-        if let Some(b) = confirm.get() {
-            let _ = b.focus();
+        if confirming.get() {
+            request_animation_frame(move || {
+                if let Some(b) = confirm.get_untracked() {
+                    let _ = b.focus();
+                }
+            });
         }
     });
     view! {
@@ -28,47 +33,43 @@ pub fn ResetButton() -> impl IntoView {
                 class="ccc-btn--quiet"
                 on_press=move |_| confirming.set(true)
             />
-            {move || {
-                confirming.get()
-                    .then(|| {
-                        view! {
-                        <span
-                            class="ccc-confirm"
-                            role="group"
-                            data-testid="reset-confirmation"
-                            on:keydown=move |ev| {
-                                if ev.key() == "Escape" {
-                                    confirming.set(false);
-                                }
-                            }
-                        >
-                            <span>
-                                {tb.text("Reset your state? You will be signed out.", "确定重置状态？您将被下线。")}
-                            </span>
-                            <button
-                                type="button"
-                                class="ccc-btn ccc-btn--danger"
-                                data-testid="confirm-reset"
-                                node_ref=confirm
-                                on:click=move |_| {
-                                    confirming.set(false);
-                                    tb.run(Command::Reset);
-                                }
-                            >
-                                {tb.text("Reset", "重置")}
-                            </button>
-                            <button
-                                type="button"
-                                class="ccc-btn"
-                                data-testid="cancel-reset"
-                                on:click=move |_| confirming.set(false)
-                            >
-                                {tb.text("Cancel", "取消")}
-                            </button>
-                        </span>
-                        }
-                    })
-            }}
+            // Always in the DOM, hidden until asked: cheaper than a view
+            // rebuilt by a closure.
+            <span
+                class="ccc-confirm"
+                role="group"
+                data-testid="reset-confirmation"
+                hidden=Signal::derive(move || !confirming.get())
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        confirming.set(false);
+                    }
+                }
+            >
+                <span>
+                    {tb.text("Reset your state? You will be signed out.", "确定重置状态？您将被下线。")}
+                </span>
+                <button
+                    type="button"
+                    class="ccc-btn ccc-btn--danger"
+                    data-testid="confirm-reset"
+                    node_ref=confirm
+                    on:click=move |_| {
+                        confirming.set(false);
+                        tb.run(Command::Reset);
+                    }
+                >
+                    {tb.text("Reset", "重置")}
+                </button>
+                <button
+                    type="button"
+                    class="ccc-btn"
+                    data-testid="cancel-reset"
+                    on:click=move |_| confirming.set(false)
+                >
+                    {tb.text("Cancel", "取消")}
+                </button>
+            </span>
         </span>
     }
 }

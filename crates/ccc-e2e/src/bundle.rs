@@ -25,9 +25,12 @@ pub struct Asset {
 /// Issues 11 and 12 add features, each measured on its branch over 188,795 B
 /// (main at 6b83afa): the ringing alerts +7,389 B, the dial box, hold, recent
 /// calls and click-to-dial +18,202 B, one leader tab per browser and the
-/// presence notice +13,125 B; merged: 226,802 B. The ceiling is that rounded
-/// up to the next KiB.
-pub const LIMIT_GZIP_BYTES: usize = 222 * 1024;
+/// presence notice +13,125 B; merged: 226,802 B. Seven size levers
+/// (docs/widget.md: messages without `format!`, two custom sections stripped,
+/// five optional parts always in the DOM and `hidden`) brought that to
+/// 223,018 B (-3,784 B); the ceiling is that rounded up to the next KiB
+/// (223,232 B).
+pub const LIMIT_GZIP_BYTES: usize = 218 * 1024;
 
 /// The wasm, JS and CSS files of `dist/` (not the pre-compressed siblings).
 pub fn assets(dist: &Path) -> Result<Vec<Asset>, String> {
