@@ -10,6 +10,17 @@ use serde_json::json;
 
 const AGENT: &str = "agent2@ccc-demo";
 
+/// Records, at the window (after the toolbar's document listener), whether a
+/// `tel:` click's default action was prevented, then prevents it.
+const TEL_SPY: &str = r#"
+window.__telClicks = [];
+window.addEventListener("click", (e) => {
+  if (e.target.closest && e.target.closest('a[href^="tel:"]')) {
+    window.__telClicks.push(e.defaultPrevented);
+    e.preventDefault();
+  }
+});
+"#;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dial_from_the_crm_page() {
     let stack = Stack::start(StackOptions {
@@ -75,19 +86,31 @@ async fn dial_from_the_crm_page() {
         .await;
     b.wait_state("WORKING").await;
 
-    // telLinks on (the example's default): a tel: link dials.
+    // telLinks on (the example's default): a tel: link dials, and the
+    // toolbar keeps the browser from following it.
+    b.js(TEL_SPY).await;
     b.click("crm-tel").await;
     b.wait_state("DIALING").await;
+    assert_eq!(b.js("return window.__telClicks").await, json!([true]));
     b.wait_text("call-party", "+8613912345678").await;
     b.click("dial-cancel").await;
     b.wait_state("WORKING").await;
 
-    // telLinks off: the same link does nothing in the toolbar. The lunch
-    // button afterwards proves the page is alive and no dial was in flight
-    // (a pending dial would refuse it).
+    // telLinks off: the same link does nothing in the toolbar: the click
+    // reaches the window with its default action intact (a listener there
+    // records that and cancels it, so headless Chromium does not try to
+    // launch an external `tel:` handler, which swallows the next click).
+    // The lunch button afterwards proves the page is alive and no dial was
+    // in flight (a pending dial would refuse it).
     b.goto(&stack.url("/examples/crm.html?telLinks=off")).await;
     b.wait_state("WORKING").await;
+    b.js(TEL_SPY).await;
     b.click("crm-tel").await;
+    assert_eq!(
+        b.js("return window.__telClicks").await,
+        json!([false]),
+        "the link's click kept its default action (the toolbar left it alone)"
+    );
     b.click("crm-lunch").await;
     b.wait_state("BREAK").await;
     let log = b.wait_text("crm-log", "ccc:state").await;
