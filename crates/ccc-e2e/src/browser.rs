@@ -146,6 +146,15 @@ impl Browser {
         eventually(&format!("element {id}"), UI_DEADLINE, || self.find(id)).await
     }
 
+    /// Opens the demo sign-in page of `stack`, signs in as `agent` and waits
+    /// until the toolbar shows the agent's state from the proxy.
+    pub async fn sign_in(&self, stack: &crate::Stack, agent: &str) {
+        self.goto(&stack.url("/")).await;
+        self.click(&format!("signin-{agent}")).await;
+        self.wait_attr("ccc-toolbar", "data-connection", "connected")
+            .await;
+    }
+
     /// Clicks the element with `data-testid=id` once it is enabled.
     pub async fn click(&self, id: &str) {
         let el = self.testid(id).await;

@@ -39,11 +39,8 @@ async fn the_toolbar_passes_an_axe_audit() {
         .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", axe_path.display()));
     let stack = Stack::start(StackOptions::default()).await;
     let b = Browser::start(BrowserOptions::default()).await;
-    b.goto(&stack.url("/")).await;
-    b.click(&format!("signin-{AGENT}")).await;
+    b.sign_in(&stack, AGENT).await;
     b.wait_state("OFFLINE").await;
-    b.wait_attr("ccc-toolbar", "data-connection", "connected")
-        .await;
 
     let mut problems = Vec::new();
     for v in audit(&b, &axe).await {

@@ -20,8 +20,7 @@ fn press_ready_on(selector: &str) -> String {
 async fn crm_page_embeds_the_toolbar() {
     let stack = Stack::start(StackOptions::default()).await;
     let b = Browser::start(BrowserOptions::default()).await;
-    b.goto(&stack.url("/")).await;
-    b.click(&format!("signin-{AGENT}")).await;
+    b.sign_in(&stack, AGENT).await;
     b.wait_state("OFFLINE").await;
 
     b.goto(&stack.url("/examples/crm.html")).await;

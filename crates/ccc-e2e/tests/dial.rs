@@ -35,8 +35,7 @@ async fn dial_from_the_crm_page() {
         .admin("PUT", "/_sim/dial", json!({"answerMs": null}))
         .await;
     let b = Browser::start(BrowserOptions::default()).await;
-    b.goto(&stack.url("/")).await;
-    b.click(&format!("signin-{AGENT}")).await;
+    b.sign_in(&stack, AGENT).await;
     b.wait_state("OFFLINE").await;
 
     b.goto(&stack.url("/examples/crm.html")).await;

@@ -96,10 +96,7 @@ async fn click_in(b: &Browser, tab: &WindowHandle, id: &str) {
 async fn five_tabs_one_longpoll_and_handover() {
     let stack = Stack::start(StackOptions::default()).await;
     let b = Browser::start(BrowserOptions::default()).await;
-    b.goto(&stack.url("/")).await;
-    b.click(&format!("signin-{AGENT}")).await;
-    b.wait_attr("ccc-toolbar", "data-connection", "connected")
-        .await;
+    b.sign_in(&stack, AGENT).await;
     // The first tab leads; the others open behind it in the same profile.
     let mut tabs = vec![b.client.window().await.unwrap()];
     for _ in 1..TABS {

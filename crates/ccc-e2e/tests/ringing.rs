@@ -38,11 +38,8 @@ async fn until(b: &Browser, what: &str, check: impl Fn(&Value) -> bool) -> Value
 async fn a_call_rings_a_background_tab_until_answered_elsewhere() {
     let stack = Stack::start(StackOptions::default()).await;
     let b = Browser::start(BrowserOptions::default()).await;
-    b.goto(&stack.url("/")).await;
-    b.click(&format!("signin-{AGENT}")).await;
+    b.sign_in(&stack, AGENT).await;
     b.wait_state("OFFLINE").await;
-    b.wait_attr("ccc-toolbar", "data-connection", "connected")
-        .await;
 
     // Nothing is asked on load; "Go online" asks once, on the click.
     b.js(SPY).await;

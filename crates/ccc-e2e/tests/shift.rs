@@ -13,12 +13,8 @@ const CALLER: &str = "13800138000";
 
 async fn signed_in_browser(stack: &Stack, opts: BrowserOptions) -> Browser {
     let browser = Browser::start(opts).await;
-    browser.goto(&stack.url("/")).await;
-    browser.click(&format!("signin-{AGENT}")).await;
+    browser.sign_in(stack, AGENT).await;
     browser.wait_state("OFFLINE").await;
-    browser
-        .wait_attr("ccc-toolbar", "data-connection", "connected")
-        .await;
     browser
 }
 

@@ -9,10 +9,7 @@ const AGENT: &str = "agent2@ccc-demo";
 
 async fn open_as_agent(stack: &Stack) -> Browser {
     let b = Browser::start(BrowserOptions::default()).await;
-    b.goto(&stack.url("/")).await;
-    b.click(&format!("signin-{AGENT}")).await;
-    b.wait_attr("ccc-toolbar", "data-connection", "connected")
-        .await;
+    b.sign_in(stack, AGENT).await;
     b
 }
 
