@@ -160,19 +160,21 @@ impl View {
             agent.outbound_scenario = o;
         }
         agent.heartbeat = Some(event_time);
+        // The call's flags (MUTED, HOLD) go with it.
+        let forget_call = |s: &mut AgentSnapshot| {
+            s.call = None;
+            s.muted = false;
+            s.held = false;
+        };
         if change.ends_call {
             agent.job_id = None;
-            next.call = None;
-            next.muted = false;
-            next.held = false;
+            forget_call(&mut next);
         }
         if let Some(job) = &change.job_id {
             if next.call.as_ref().is_some_and(|c| &c.job_id != job) {
-                next.call = None;
-                next.muted = false;
-                next.held = false;
+                forget_call(&mut next);
             }
-            agent.job_id = Some(job.clone());
+            next.agent.job_id = Some(job.clone());
         }
         next.server_time = now;
         self.order = order;
