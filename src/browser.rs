@@ -21,6 +21,15 @@ pub fn js_object(fields: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// `o[key]`; `undefined` when `o` is not an object (options, messages).
+pub fn field(o: &JsValue, key: &str) -> JsValue {
+    if o.is_object() {
+        js_sys::Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
 /// A string, or `null` when absent.
 pub fn js_str(s: Option<&str>) -> JsValue {
     s.map_or(JsValue::NULL, JsValue::from_str)

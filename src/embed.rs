@@ -11,7 +11,7 @@ use web_sys::HtmlElement;
 
 use crate::{
     api::{AgentApi, HttpApi},
-    browser::device_id,
+    browser::{device_id, field},
     components::{Theme, ToolbarView},
     events::{host_command, use_host_events, use_parent_commands, Emitter},
     hooks::{use_ringing, use_shortcuts, use_sync, use_tel_links},
@@ -48,17 +48,9 @@ pub struct MountOptions {
     pub tel_links: bool,
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
-    if obj.is_object() {
-        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
-    }
-}
-
 /// A boolean option that defaults to `true`; anything but a boolean is refused.
 fn flag(options: &JsValue, key: &str) -> Result<bool, JsValue> {
-    let v = get(options, key);
+    let v = field(options, key);
     if v.is_undefined() {
         return Ok(true);
     }
@@ -86,33 +78,33 @@ impl MountOptions {
     /// Decodes the JS options object; refuses iframe mode without a proper origin.
     pub fn from_js(options: &JsValue) -> Result<Self, JsValue> {
         let mut o = MountOptions {
-            base_path: get(options, "basePath").as_string().unwrap_or_default(),
-            lang: get(options, "lang")
+            base_path: field(options, "basePath").as_string().unwrap_or_default(),
+            lang: field(options, "lang")
                 .as_string()
                 .filter(|l| l != "auto")
                 .map(|l| Lang::from_tag(&l)),
-            theme: get(options, "theme")
+            theme: field(options, "theme")
                 .as_string()
                 .map(|t| Theme::parse(&t))
                 .unwrap_or_default(),
-            token: get(options, "token").dyn_into::<js_sys::Function>().ok(),
-            standalone: get(options, "layout").as_string().as_deref() == Some("standalone"),
+            token: field(options, "token").dyn_into::<js_sys::Function>().ok(),
+            standalone: field(options, "layout").as_string().as_deref() == Some("standalone"),
             ring: RingOptions {
                 notifications: flag(options, "notifications")?,
                 ring_tone: flag(options, "ringTone")?,
                 title_blink: flag(options, "titleBlink")?,
             },
-            tel_links: get(options, "telLinks").as_bool() == Some(true),
+            tel_links: field(options, "telLinks").as_bool() == Some(true),
             ..Default::default()
         };
-        let sc = get(options, "shortcuts");
+        let sc = field(options, "shortcuts");
         o.shortcuts = if sc.as_bool() == Some(false) {
             Vec::new()
         } else {
             let overrides: Vec<(String, Option<String>)> = ShortcutAction::DEFAULTS
                 .iter()
                 .filter_map(|(_, name, _)| {
-                    let v = get(&sc, name);
+                    let v = field(&sc, name);
                     if v.is_undefined() {
                         None
                     } else {
@@ -122,9 +114,11 @@ impl MountOptions {
                 .collect();
             shortcuts::table(&overrides)
         };
-        let iframe = get(options, "iframe");
+        let iframe = field(options, "iframe");
         if !iframe.is_undefined() && !iframe.is_null() && iframe.as_bool() != Some(false) {
-            let origin = get(&iframe, "parentOrigin").as_string().unwrap_or_default();
+            let origin = field(&iframe, "parentOrigin")
+                .as_string()
+                .unwrap_or_default();
             if !is_origin(&origin) {
                 return Err(JsValue::from_str(
                     "ccc-toolbar: iframe mode needs iframe.parentOrigin, an exact origin such as \"https://crm.example.com\" (never \"*\")",

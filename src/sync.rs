@@ -20,7 +20,7 @@ use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::JsValue;
 
 use crate::{
-    browser::{js_object, now_ms, random, sleep, Notify},
+    browser::{field, js_object, now_ms, random, sleep, Notify},
     logic::{Backoff, Failure, SyncHealth},
     state::{Problem, ShownError, Toolbar},
 };
@@ -153,15 +153,6 @@ async fn sync_loop(tb: Toolbar, stop: Rc<Cell<bool>>, stopped: Rc<Notify>) {
 /// Resolves on a resync or when the loop is stopped.
 async fn woken(wake: &Notify, stopped: &Notify) {
     let _ = select(pin!(wake.notified()), pin!(stopped.notified())).await;
-}
-
-/// `o[key]` (`undefined` when `o` is not an object).
-pub(crate) fn field(o: &JsValue, key: &str) -> JsValue {
-    if o.is_object() {
-        js_sys::Reflect::get(o, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
-    }
 }
 
 fn encode<T: serde::Serialize>(v: Option<&T>) -> JsValue {

@@ -32,10 +32,10 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, BroadcastChannel, EventTarget, MessageEvent};
 
 use crate::{
-    browser::{js_object, now_ms, random},
+    browser::{field, js_object, now_ms, random},
     hooks::{use_event_listener, use_interval_fn},
     state::Toolbar,
-    sync::{self, field},
+    sync,
 };
 
 /// The leader says it is alive at least this often (ms).
