@@ -72,6 +72,7 @@ impl FakeApi {
                 .to_vec(),
             work_modes: WorkMode::ALL.to_vec(),
             caller_ids: Vec::new(),
+            ..Session::default()
         };
         {
             let mut s = api.server.borrow_mut();

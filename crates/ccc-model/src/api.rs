@@ -34,6 +34,133 @@ pub struct Session {
     /// Caller ids the agent may present when dialling (empty: CCC's default).
     #[serde(default)]
     pub caller_ids: Vec<String>,
+    /// Display names of the break reasons, in the order of `break_codes`
+    /// (a code without a configured name has no entry: show the code).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub break_reasons: Vec<BreakReason>,
+    /// The browser softphone, for an `ON_SITE` agent whose proxy relays SIP;
+    /// sent to the agent alone, never cached in browser storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub softphone: Option<SoftphoneSession>,
+}
+
+/// A break reason's display names (`--break-codes "lunch=Lunch|午餐"`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakReason {
+    /// The CCC break code (`TakeBreak`'s `Code`).
+    pub code: String,
+    /// English name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+    /// Simplified Chinese name.
+    #[serde(default, rename = "zh-CN", skip_serializing_if = "Option::is_none")]
+    pub zh_cn: Option<String>,
+}
+
+impl BreakReason {
+    /// The name in `lang` (`"en"` or `"zh-CN"`), else the other name, else the code.
+    pub fn label(&self, lang: &str) -> &str {
+        let (first, second) = if lang.starts_with("zh") {
+            (&self.zh_cn, &self.en)
+        } else {
+            (&self.en, &self.zh_cn)
+        };
+        first.as_deref().or(second.as_deref()).unwrap_or(&self.code)
+    }
+}
+
+/// What the softphone tab needs to register with CCC's SIP server through
+/// the proxy's relay (`GET {ws_path}`, WebSocket subprotocol `sip`).
+/// The credentials follow inference H1 (docs/softphone.md).
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SoftphoneSession {
+    /// The relay's path below the base path, e.g. `/api/v1/sip`.
+    pub ws_path: String,
+    /// The address of record, `sip:<Extension>@<domain>`.
+    pub aor: String,
+    /// Display name for `From`.
+    pub display_name: String,
+    /// Digest username (H1: `UserKey2`).
+    pub auth_username: String,
+    /// Digest password (H1: `Signature2`). A secret: redacted in `Debug`.
+    pub auth_password: String,
+    /// When the credentials expire (epoch ms); the widget refreshes the
+    /// session before then.
+    pub expires_at: i64,
+    /// STUN/TURN servers for `RTCPeerConnection` (TURN from CCC).
+    #[serde(default)]
+    pub ice_servers: Vec<IceServer>,
+}
+
+impl std::fmt::Debug for SoftphoneSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftphoneSession")
+            .field("ws_path", &self.ws_path)
+            .field("aor", &self.aor)
+            .field("display_name", &self.display_name)
+            .field("auth_username", &self.auth_username)
+            .field("auth_password", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("ice_servers", &self.ice_servers)
+            .finish()
+    }
+}
+
+/// One entry of `RTCConfiguration.iceServers`.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceServer {
+    /// `turn:host:port?transport=udp`, `stun:...`.
+    pub urls: Vec<String>,
+    /// TURN username (`<expiry>:<user>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN password. A secret: redacted in `Debug`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// The state the agent asked to go to when the current call (and its
+/// after-call work) is over; the proxy applies it the moment CCC reports the
+/// call over, whether or not a toolbar is open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum NextState {
+    /// `ReadyForService`.
+    Ready,
+    /// `ReadyForService` with `OutboundScenario`.
+    OutboundOnly,
+    /// `TakeBreak` with a reason.
+    Break {
+        /// The break code.
+        code: String,
+    },
+    /// `SignOutGroup`.
+    Offline,
+}
+
+/// `PUT /api/v1/agent/next-state`: `{"next":{"state":"break","code":"lunch"}}`;
+/// `{"next":null}` (or `DELETE`) cancels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NextStateRequest {
+    /// The state to go to, or `None` to cancel.
+    pub next: Option<NextState>,
 }
 
 /// `GET /api/v1/agent`: everything the toolbar shows, as of `context_id`.
@@ -57,6 +184,10 @@ pub struct AgentSnapshot {
     /// open (presence); kept until the agent's next command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<PresenceNotice>,
+    /// The state the agent picked for when the call is over (next state),
+    /// until the proxy applies it or the agent cancels it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_state: Option<NextState>,
     /// The proxy's clock when this answer was sent (epoch ms), for skew
     /// correction: the moment of the answer, not of the change it shows.
     pub server_time: i64,
@@ -217,6 +348,7 @@ impl AgentSnapshot {
             muted: call.is_some_and(|c| c.is_muted(&user.user_id)),
             held: call.is_some_and(CallContext::is_held),
             presence: None,
+            next_state: None,
             server_time,
         }
     }
@@ -614,6 +746,44 @@ mod tests {
             assert_eq!(PresencePolicy::parse(p.as_str()), Some(p));
         }
         assert_eq!(PresencePolicy::parse("Break"), None);
+    }
+
+    #[test]
+    fn contract_additions_encode_as_documented() {
+        let next = NextStateRequest {
+            next: Some(NextState::Break {
+                code: "lunch".into(),
+            }),
+        };
+        let json = serde_json::to_string(&next).unwrap();
+        assert_eq!(json, r#"{"next":{"state":"break","code":"lunch"}}"#);
+        assert_eq!(
+            serde_json::from_str::<NextStateRequest>(r#"{"next":null}"#).unwrap(),
+            NextStateRequest { next: None }
+        );
+        let reason: BreakReason =
+            serde_json::from_str(r#"{"code":"lunch","en":"Lunch","zh-CN":"午餐"}"#).unwrap();
+        assert_eq!(reason.label("zh-CN"), "午餐");
+        assert_eq!(reason.label("en"), "Lunch");
+        let bare = BreakReason {
+            code: "default".into(),
+            ..BreakReason::default()
+        };
+        assert_eq!(bare.label("en"), "default");
+        let phone = SoftphoneSession {
+            auth_password: "s3cret-signature".into(),
+            ice_servers: vec![IceServer {
+                urls: vec!["turn:127.0.0.1:3478".into()],
+                username: Some("1:u".into()),
+                credential: Some("turn-secret".into()),
+            }],
+            ..SoftphoneSession::default()
+        };
+        let debug = format!("{phone:?}");
+        assert!(
+            !debug.contains("s3cret") && !debug.contains("turn-secret"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -154,6 +154,7 @@ pub async fn session(
         instance_id: state.client.instance_id().to_owned(),
         break_codes: state.config.break_codes.clone(),
         work_modes: state.config.work_modes.clone(),
+        ..Session::default()
     }))
 }
 
