@@ -415,7 +415,11 @@ impl Fleet {
                     .await
             })
             .await?;
-        let view = json.and_then(|j| serde_json::from_str(&j).ok());
+        // Bounded as a fresh event would be (crate::view::OrderRule).
+        let now = crate::upstream::now_ms();
+        let view = json
+            .and_then(|j| serde_json::from_str::<View>(&j).ok())
+            .map(|v| v.bounded(now));
         Ok((rev.unwrap_or(0), view))
     }
 
@@ -661,7 +665,7 @@ impl Fleet {
                 match serde_json::from_str::<ViewMsg>(&payload) {
                     Ok(m) => FleetMessage::View {
                         agent: m.a,
-                        view: Box::new(m.v),
+                        view: Box::new(m.v.bounded(crate::upstream::now_ms())),
                     },
                     Err(_) => continue,
                 }
