@@ -124,6 +124,24 @@ impl AppError {
         }
     }
 
+    /// 413 `Proxy.PayloadTooLarge`: a body over `max` bytes.
+    pub fn payload_too_large(max: usize) -> Self {
+        Self::proxy(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Proxy.PayloadTooLarge",
+            format!("The body is larger than {max} bytes."),
+        )
+    }
+
+    /// 408 `Proxy.BodyTimeout`: the body did not arrive in time.
+    pub fn body_timeout() -> Self {
+        Self::proxy(
+            StatusCode::REQUEST_TIMEOUT,
+            "Proxy.BodyTimeout",
+            "The request body did not arrive in time.",
+        )
+    }
+
     /// 404 `Proxy.NotFound`.
     pub fn not_found() -> Self {
         Self::proxy(StatusCode::NOT_FOUND, "Proxy.NotFound", "No such API.")

@@ -160,3 +160,116 @@ async fn a_future_event_time_is_refused_and_counted() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Opens a connection to `base` and sends `head` (request line and
+/// headers, then whatever part of a body).
+async fn raw(base: &str, head: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    s
+}
+
+/// Reads what the server sends until it closes, or `secs` pass.
+async fn answer_within(s: &mut tokio::net::TcpStream, secs: u64) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+            if out.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(secs), read)
+        .await
+        .ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn slow_head(auth: Option<&str>) -> String {
+    let auth = auth.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
+    format!(
+        "POST /ccc/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         {auth}Content-Length: 200000\r\n\r\n["
+    )
+}
+
+/// Finding 3: the webhook read up to 256 KiB before checking the token, so
+/// slow unauthenticated bodies held connections until the 55 s timeout and
+/// filled `--max-connections`.
+#[tokio::test]
+async fn slow_unauthenticated_bodies_do_not_starve_the_server() {
+    let sim = sim().await;
+    let cfg = config(
+        &sim.endpoint(),
+        &["--events-token", TOKEN, "--max-connections", "8"],
+    );
+    let (base, _state, _stop) = serve_on_socket(cfg).await;
+    // An unauthenticated request is refused without its body being read.
+    let mut one = raw(&base, &slow_head(None)).await;
+    let answer = answer_within(&mut one, 3)
+        .await
+        .expect("refused before the body arrives");
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // Three times the connection cap of slow bodies, all held open.
+    let mut held = Vec::new();
+    for i in 0..24 {
+        let auth = (i % 2 == 0).then_some("Bearer wrong-token-0123456789");
+        held.push(raw(&base, &slow_head(auth)).await);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let health = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("/healthz answers while slow bodies are held");
+    assert_eq!(health.status(), 200);
+    drop(held);
+}
+
+/// An authenticated body that trickles is cut after a short timeout, not
+/// the router's 55 s.
+#[tokio::test]
+async fn an_authenticated_slow_body_times_out_quickly() {
+    let sim = sim().await;
+    let cfg = config(&sim.endpoint(), &["--events-token", TOKEN]);
+    let (base, _state, _stop) = serve_on_socket(cfg).await;
+    let started = Instant::now();
+    let mut s = raw(&base, &slow_head(Some(&format!("bearer {TOKEN}")))).await;
+    let limit = BODY_READ_TIMEOUT.as_secs() + 3;
+    let answer = answer_within(&mut s, limit)
+        .await
+        .expect("the slow body is cut");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() >= BODY_READ_TIMEOUT);
+}
+
+/// Finding 7: auth schemes are case-insensitive (RFC 9110).
+#[tokio::test]
+async fn a_lowercase_bearer_scheme_is_accepted() {
+    let (sim, app, _) = setup(&["--events-token", TOKEN]).await;
+    watch(&sim, &app).await;
+    let body = json!([event(
+        "AgentBreak",
+        &iso(now() + 1000),
+        json!({"breakCode": "lunch"})
+    )]);
+    let req = Request::post("/ccc/events")
+        .header("content-type", "application/json")
+        .header("authorization", format!("bearer {TOKEN}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (s, _, b) = send(&app, req).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(shown(&app).await["agent"]["state"], "BREAK");
+}
