@@ -108,23 +108,41 @@ async fn handle(
         Ok(b) => b,
         Err(e) => return closing(e),
     };
-    let delivered = match events::parse_delivery(&body) {
-        Ok(e) => e,
+    let delivery = match events::parse_delivery(&body, crate::upstream::now_ms()) {
+        Ok(d) => d,
         Err(e) => return AppError::bad_request(e.to_string()).into_response(),
     };
     let instance = state.client.instance_id();
     let mut accepted = 0usize;
-    for ev in &delivered {
+    for (_, ev) in &delivery.events {
         if ev.instance_id != instance {
             continue;
         }
         accepted += 1;
         state.hub.apply_event(ev).await;
     }
-    tracing::debug!(received = delivered.len(), accepted, "CCC events");
+    for r in &delivery.rejected {
+        state.metrics.ccc_event(r.kind);
+    }
+    let received = delivery.events.len() + delivery.rejected.len();
+    if delivery.rejected.is_empty() {
+        tracing::debug!(received, accepted, "CCC events");
+    } else {
+        tracing::warn!(
+            received,
+            accepted,
+            rejected = delivery.rejected.len(),
+            first_reason = ?delivery.rejected[0].reason,
+            "CCC events: some rejected"
+        );
+    }
     (
         StatusCode::OK,
-        Json(serde_json::json!({ "received": delivered.len(), "accepted": accepted })),
+        Json(serde_json::json!({
+            "received": received,
+            "accepted": accepted,
+            "rejected": delivery.rejected,
+        })),
     )
         .into_response()
 }

@@ -273,3 +273,37 @@ async fn a_lowercase_bearer_scheme_is_accepted() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(shown(&app).await["agent"]["state"], "BREAK");
 }
+
+/// Finding 5: one malformed event rejected the whole delivery (400), so
+/// the good events were lost or retried forever.
+#[tokio::test]
+async fn one_bad_event_does_not_cost_the_good_ones() {
+    let (sim, app, state) = setup(&["--events-token", TOKEN]).await;
+    watch(&sim, &app).await;
+    let good = event(
+        "AgentBreak",
+        &iso(now() + 1000),
+        json!({"breakCode": "lunch"}),
+    );
+    let body = json!([good, {"eventType": 1}]);
+    let (s, _, b) = send(&app, deliver(&body)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["accepted"], 1, "{b}");
+    assert_eq!(b["rejected"].as_array().map(Vec::len), Some(1), "{b}");
+    assert_eq!(b["rejected"][0]["index"], 1);
+    assert!(b["rejected"][0]["reason"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    let now_shown = shown(&app).await;
+    assert_eq!(
+        now_shown["agent"]["state"], "BREAK",
+        "the good event applied"
+    );
+    assert_eq!(state.metrics.ccc_events("invalid"), 1);
+    // Only an unreadable body is refused as a whole.
+    let req = Request::post("/ccc/events")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::from("[1,"))
+        .unwrap();
+    assert_error(&send(&app, req).await, 400, "Proxy.BadRequest", "proxy");
+}
