@@ -378,6 +378,18 @@ pub async fn command(
         state.metrics.rate_limited("command");
         return Err(AppError::rate_limited("command", wait));
     }
+    if matches!(command, Command::Dial { .. }) {
+        // Calls cost money: their own, lower limit (toll fraud).
+        if let Err(wait) = state.allow_dial(&agent.user_id).await {
+            state.metrics.rate_limited("dial");
+            tracing::warn!(
+                user_id = %agent.user_id,
+                retry_after_ms = wait.as_millis() as u64,
+                "dial limit reached: call refused"
+            );
+            return Err(AppError::rate_limited("dial", wait));
+        }
+    }
     if matches!(command, Command::WorkMode { .. }) {
         // The login details (extension, work mode) change with the mode.
         state.sessions.invalidate(&agent.user_id);

@@ -201,7 +201,7 @@ impl Default for Metrics {
         let rate_limited = Family::<KindLabels, Counter>::default();
         registry.register(
             "rate_limited",
-            "Requests refused by the per-agent rate limit, by kind (command, read)",
+            "Requests refused by the per-agent rate limit, by kind (command, read, dial)",
             rate_limited.clone(),
         );
         let session_cache = Family::<KindLabels, Counter>::default();

@@ -307,3 +307,115 @@ async fn one_bad_event_does_not_cost_the_good_ones() {
         .unwrap();
     assert_error(&send(&app, req).await, 400, "Proxy.BadRequest", "proxy");
 }
+
+fn make_calls(sim: &ccc_sim::RunningSim) -> u64 {
+    sim.state()
+        .stats()
+        .calls
+        .get("MakeCall")
+        .copied()
+        .unwrap_or(0)
+}
+
+async fn dial(
+    app: &axum::Router,
+    number: &str,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, Value) {
+    let body = json!({ "number": number }).to_string();
+    send(app, post("/api/v1/agent/dial", AGENT, &body)).await
+}
+
+/// Finding 4: dialling shared the general command bucket; a dial → hang-up
+/// loop placed 34 calls in 63 s. Now 5 a minute, on their own.
+#[tokio::test]
+async fn a_dial_loop_hits_its_own_limit() {
+    let (sim, app, _) = setup(&[
+        "--rate-limit-per-minute",
+        "1000",
+        "--rate-limit-burst",
+        "1000",
+    ])
+    .await;
+    ready_agent(&app, AGENT).await;
+    for i in 0..5 {
+        let (s, _, b) = dial(&app, "13812345678").await;
+        assert_eq!(s, 200, "dial {i}: {b}");
+        let (s, _, b) = send(&app, post("/api/v1/agent/hangup", AGENT, "{}")).await;
+        assert_eq!(s, 200, "hang-up {i}: {b}");
+    }
+    let refused = dial(&app, "13812345678").await;
+    assert_error(&refused, 429, "Proxy.DialLimited", "proxy");
+    let retry: u64 = refused.1["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(make_calls(&sim), 5, "the sixth call never reached CCC");
+    // Other commands are not affected.
+    let (s, _, b) = send(&app, post("/api/v1/agent/ready", AGENT, "{}")).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, _, metrics) = send(&app, Request::get("/metrics").body(Body::empty()).unwrap()).await;
+    let metrics = metrics.as_str().unwrap().to_owned();
+    assert_eq!(
+        metric(&metrics, r#"ccc_proxy_rate_limited_total{kind="dial"}"#),
+        1.0,
+        "{metrics}"
+    );
+}
+
+/// Finding 4: without Redis each replica had its own bucket; the dial
+/// limit is shared by the fleet.
+#[tokio::test]
+async fn the_dial_limit_is_shared_by_the_fleet() {
+    let redis = Redis::start(free_port()).expect("redis-server starts");
+    redis.ready().await;
+    let sim = sim().await;
+    let url = redis.url();
+    let flags = [
+        "--redis-url",
+        url.as_str(),
+        "--dial-limit-per-minute",
+        "3",
+        "--rate-limit-per-minute",
+        "1000",
+        "--rate-limit-burst",
+        "1000",
+    ];
+    let (a, _) = router_from(config(&sim.endpoint(), &flags), [127, 0, 0, 1]);
+    let (b, _) = router_from(config(&sim.endpoint(), &flags), [127, 0, 0, 1]);
+    ready_agent(&a, AGENT).await;
+    for app in [&a, &b, &a] {
+        let (s, _, body) = dial(app, "13812345678").await;
+        assert_eq!(s, 200, "{body}");
+        let (s, _, body) = send(app, post("/api/v1/agent/hangup", AGENT, "{}")).await;
+        assert_eq!(s, 200, "{body}");
+    }
+    assert_error(
+        &dial(&b, "13812345678").await,
+        429,
+        "Proxy.DialLimited",
+        "proxy",
+    );
+    assert_eq!(make_calls(&sim), 3);
+}
+
+/// Finding 4: premium and satellite ranges and feature codes are denied by
+/// default (`--dial-pattern` was off, so anything valid was dialled).
+#[tokio::test]
+async fn premium_ranges_and_feature_codes_are_denied_by_default() {
+    let (sim, app, _) = setup(&[]).await;
+    ready_agent(&app, AGENT).await;
+    for number in [
+        "+88212345678",
+        "0088312345678",
+        "+979123456",
+        "*72#13812345678",
+    ] {
+        let r = dial(&app, number).await;
+        assert_error(&r, 400, "Proxy.NumberNotAllowed", "proxy");
+    }
+    assert_eq!(make_calls(&sim), 0);
+    // The operator may replace the list.
+    let (sim, app, _) = setup(&["--dial-deny-pattern", ""]).await;
+    ready_agent(&app, AGENT).await;
+    let (s, _, b) = dial(&app, "+88212345678").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(make_calls(&sim), 1);
+}
