@@ -17,7 +17,7 @@ use ccc_model::{
         AgentSnapshot, BreakRequest, Command, CommandKind, DialRequest, ReadyRequest, Session,
         WorkModeRequest,
     },
-    CallActionData, WorkMode,
+    text, CallActionData, WorkMode,
 };
 use serde::{de::DeserializeOwned, Deserialize};
 
@@ -138,13 +138,16 @@ pub async fn session(
         .demo_agents
         .as_deref()
         .and_then(|a| a.iter().find(|a| a.user_id == agent.user_id));
-    let display_name = match (details.display_name.trim(), demo) {
+    // CCC's text is bounded before it is served (ccc_model::text).
+    let display_name = match (
+        text::clean(&details.display_name, text::MAX_NAME).as_str(),
+        demo,
+    ) {
         ("", Some(d)) => d.display_name.clone(),
         ("", None) => agent.user_id.clone(),
         (name, _) => name.to_owned(),
     };
-    let extension = Some(details.extension)
-        .filter(|e| !e.is_empty())
+    let extension = text::clean_opt(Some(&details.extension), text::MAX_NUMBER)
         .or_else(|| demo.map(|d| d.extension.clone()));
     Ok(json_no_store(Session {
         caller_ids: state.config.dial.caller_ids().to_vec(),

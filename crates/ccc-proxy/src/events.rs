@@ -7,7 +7,7 @@
 //! apply without any CCC call, a `PollUserStatus` refresh (coalesced per
 //! agent by the hub), or nothing.
 
-use ccc_model::{break_codes, UserState};
+use ccc_model::{break_codes, text, UserState};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
@@ -218,9 +218,10 @@ pub fn effect(ev: &CccEvent) -> Effect {
         change,
         then_refresh: RefreshNeed::No,
     };
+    // Event text is bounded like CCC's (ccc_model::text) before it is stored.
     let in_call = |state: UserState| {
         let mut change = StateChange::to(state);
-        change.job_id = ev.contact_id.clone().filter(|c| !c.is_empty());
+        change.job_id = text::clean_opt(ev.contact_id.as_deref(), text::MAX_ID);
         Effect::Apply {
             change,
             then_refresh: RefreshNeed::UnlessCallKnown,
@@ -229,7 +230,7 @@ pub fn effect(ev: &CccEvent) -> Effect {
     let ended = |state: UserState, code: Option<&str>| {
         let mut change = StateChange::to(state);
         change.ends_call = true;
-        change.break_code = code.map(str::to_owned);
+        change.break_code = text::clean_opt(code, text::MAX_CODE);
         change
     };
     match ev.event_type.as_str() {
@@ -242,8 +243,8 @@ pub fn effect(ev: &CccEvent) -> Effect {
             change.outbound_scenario = ev.outbound_scenario;
             apply(change)
         }
-        "AgentBreak" => match ev.break_code.as_deref().filter(|c| !c.is_empty()) {
-            Some(code) => apply(ended(UserState::Break, Some(code))),
+        "AgentBreak" => match text::clean_opt(ev.break_code.as_deref(), text::MAX_CODE) {
+            Some(code) => apply(ended(UserState::Break, Some(&code))),
             None => Effect::Refresh,
         },
         "RingingTimeout" => apply(ended(UserState::Break, Some(break_codes::RINGING_TIMEOUT))),

@@ -419,3 +419,43 @@ async fn premium_ranges_and_feature_codes_are_denied_by_default() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(make_calls(&sim), 1);
 }
+
+/// Finding 6: a 60 KB break code from an event was stored and served on
+/// every poll; a 3,000-character caller with U+202E and NUL was shown as is.
+#[tokio::test]
+async fn strings_from_ccc_and_events_are_bounded() {
+    let (sim, app, _) = setup(&["--events-token", TOKEN]).await;
+    ready_agent(&app, AGENT).await;
+    watch(&sim, &app).await;
+    let huge = "x".repeat(60_000);
+    let brk = event("AgentBreak", &iso(now() + 1000), json!({"breakCode": huge}));
+    let (s, _, b) = send(&app, deliver(&brk)).await;
+    assert_eq!(s, 200, "{b}");
+    let shown_now = shown(&app).await;
+    assert_eq!(shown_now["agent"]["state"], "BREAK", "{b} {shown_now}");
+    let code = shown_now["agent"]["breakCode"].as_str().unwrap();
+    assert_eq!(code.len(), MAX_CODE, "bounded");
+    // CCC's own text: an inbound caller number with controls.
+    let (s, _, b) = send(&app, post("/api/v1/agent/ready", AGENT, "{}")).await;
+    assert_eq!(s, 200, "{b}");
+    let caller = format!("\u{202E}\u{0}\u{1b}{}", "1".repeat(3000));
+    ring(&sim, AGENT, &caller).await;
+    let (s, _, b) = send(&app, post("/api/v1/agent/answer", AGENT, "{}")).await;
+    assert_eq!(s, 200, "{b}");
+    let legs = b["call"]["channels"].as_array().expect("legs").clone();
+    assert!(!legs.is_empty(), "{b}");
+    for leg in legs {
+        for field in ["originator", "destination"] {
+            let v = leg[field].as_str().unwrap_or_default();
+            assert!(
+                v.chars().count() <= MAX_NUMBER,
+                "{field}: {} chars",
+                v.len()
+            );
+            assert!(
+                !v.chars().any(shows_wrongly),
+                "{field} keeps a control: {v:?}"
+            );
+        }
+    }
+}
