@@ -92,11 +92,18 @@ fn check_read_limit(state: &AppState, user_id: &str) -> Result<(), AppError> {
     })
 }
 
-/// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`).
+/// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`); sent
+/// twice it is refused, as two identity headers are.
 pub fn device_id(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let Some(v) = headers.get(DEVICE_HEADER) else {
+    let mut all = headers.get_all(DEVICE_HEADER).iter();
+    let Some(v) = all.next() else {
         return Ok(None);
     };
+    if all.next().is_some() {
+        return Err(AppError::bad_request(
+            "X-CCC-Device-Id was sent more than once; send it once.",
+        ));
+    }
     let ok = (1..=128).contains(&v.len())
         && v.as_bytes()
             .iter()

@@ -122,8 +122,9 @@ pub struct Args {
         default_value = "ON_SITE,OFF_SITE,OFFICE_PHONE"
     )]
     pub work_modes: String,
-    /// Caller ids (numbers) an agent may present when dialling, repeatable
-    /// or comma-separated, first is the default (none: CCC's default number).
+    /// Caller ids (numbers) an agent may pick when dialling, repeatable or
+    /// comma-separated, offered in this order; a dial without one presents
+    /// CCC's own default number (the widget's "Default caller ID").
     #[arg(long = "caller-ids", env = "CCC_CALLER_IDS", value_delimiter = ',')]
     pub caller_ids: Vec<String>,
     /// Only numbers matching this regular expression in full may be dialled,
@@ -1155,6 +1156,20 @@ mod tests {
             Args::try_parse_from(["ccc-proxy", "--demo", "--dial-deny-pattern", "(("]).unwrap();
         let e = Config::from_args(bad, |_| None).unwrap_err().to_string();
         assert!(e.contains("--dial-deny-pattern"), "{e}");
+    }
+
+    #[test]
+    fn the_caller_id_help_says_what_is_sent_without_one() {
+        use clap::CommandFactory;
+        let cmd = Args::command();
+        let help = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "caller_ids")
+            .and_then(|a| a.get_help())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(help.contains("CCC's own default number"), "{help}");
+        assert!(!help.contains("first is the default"), "{help}");
     }
 
     #[test]

@@ -459,3 +459,76 @@ async fn strings_from_ccc_and_events_are_bounded() {
         }
     }
 }
+
+/// Finding 7: two `X-CCC-Device-Id` headers were accepted (first wins)
+/// while two identity headers are refused.
+#[tokio::test]
+async fn a_doubled_device_header_is_refused() {
+    let (_sim, app, _) = setup(&[]).await;
+    let mut req = get("/api/v1/agent", AGENT);
+    req.headers_mut()
+        .append("x-ccc-device-id", "browser-test-2".parse().unwrap());
+    let r = send(&app, req).await;
+    assert_error(&r, 400, "Proxy.BadRequest", "proxy");
+    assert!(r.2["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("X-CCC-Device-Id"));
+}
+
+/// Finding 7: `/examples/crm.html` was served from the production `dist/`.
+#[tokio::test]
+async fn the_example_crm_page_is_served_only_in_demo_mode() {
+    let dist = std::env::temp_dir().join(format!("ccc-abuse-dist-{}", rand_suffix()));
+    std::fs::create_dir_all(dist.join("examples")).unwrap();
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>t</title>").unwrap();
+    std::fs::write(
+        dist.join("examples/crm.html"),
+        "<!doctype html><title>crm</title>",
+    )
+    .unwrap();
+    let dir = dist.to_str().unwrap();
+    let (_sim, app, _) = setup(&["--static-dir", dir]).await;
+    for path in [
+        "/examples/crm.html",
+        "/%65xamples/crm.html",
+        "/Examples/crm.html",
+    ] {
+        let req = Request::get(path)
+            .header("host", "127.0.0.1:8080")
+            .body(Body::empty())
+            .unwrap();
+        let (s, _, _) = send(&app, req).await;
+        assert_eq!(s, 404, "{path} in production");
+    }
+    // Demo mode (demo_app serves no dist, so the same flags by hand).
+    let mut config = {
+        let args = <ccc_proxy::Args as clap::Parser>::try_parse_from([
+            "ccc-proxy",
+            "--demo",
+            "--demo-calls-secs",
+            "0",
+            "--static-dir",
+            dir,
+        ])
+        .unwrap();
+        ccc_proxy::Config::from_args(args, |_| None).unwrap()
+    };
+    let (_sim3, agents) = ccc_proxy::start_simulator(&mut config).await.unwrap();
+    let demo = ccc_proxy::app(ccc_proxy::AppState::new(config, Some(agents)).unwrap());
+    let req = Request::get("/examples/crm.html")
+        .header("host", "127.0.0.1:8080")
+        .body(Body::empty())
+        .unwrap();
+    let (s, _, body) = send(&demo, req).await;
+    assert_eq!(s, 200, "{body}");
+    std::fs::remove_dir_all(&dist).unwrap();
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        ^ u64::from(std::process::id())
+}
