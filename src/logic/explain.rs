@@ -247,6 +247,10 @@ fn proxy(code: &str, lang: Lang) -> Option<&'static str> {
             "Too many changes in a short time. Wait a moment and try again.",
             "操作过于频繁，请稍后重试。",
         ),
+        "Proxy.DialLimited" => (
+            "Too many calls in a short time. Wait a little before dialling again.",
+            "拨打过于频繁，请稍候再拨。",
+        ),
         "Proxy.UpstreamUnavailable" => (
             "Contact Center can't be reached right now. Try again in a moment.",
             "暂时无法连接联络中心，请稍后重试。",
@@ -331,6 +335,7 @@ mod tests {
             "Proxy.NumberNotAllowed",
             "Proxy.InvalidCallerId",
             "Proxy.RateLimited",
+            "Proxy.DialLimited",
             "Proxy.UpstreamUnavailable",
             "Proxy.UpstreamTimeout",
         ] {

@@ -10,6 +10,7 @@
 //! - [`rules`]: which action each agent state allows.
 //! - [`dial`]: which numbers may be dialled.
 //! - [`api`]: the widget's camelCase API served by the proxy.
+//! - [`text`]: bounds on text from CCC (length, no controls or bidi overrides).
 //!
 //! The crate depends on `serde` only, so it stays small inside the widget.
 
@@ -21,6 +22,7 @@ pub mod error;
 pub mod rules;
 #[cfg(feature = "signing")]
 pub mod signing;
+pub mod text;
 pub mod wire;
 
 pub use dial::{DialNumber, NumberError};

@@ -70,7 +70,7 @@ pub enum AppError {
     /// 429 `Proxy.RateLimited`, with `Retry-After`.
     #[error("rate limited ({kind}); retry after {retry_after_secs} s")]
     RateLimited {
-        /// `command` or `read`.
+        /// `command`, `read` or `dial`.
         kind: &'static str,
         /// Whole seconds until a retry can succeed (at least 1).
         retry_after_secs: u64,
@@ -116,12 +116,30 @@ impl AppError {
     }
 
     /// 429 `Proxy.RateLimited` for a `kind` (`command` or `read`) limit,
-    /// retryable after `wait`.
+    /// `Proxy.DialLimited` for the `dial` limit, retryable after `wait`.
     pub fn rate_limited(kind: &'static str, wait: std::time::Duration) -> Self {
         AppError::RateLimited {
             kind,
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         }
+    }
+
+    /// 413 `Proxy.PayloadTooLarge`: a body over `max` bytes.
+    pub fn payload_too_large(max: usize) -> Self {
+        Self::proxy(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Proxy.PayloadTooLarge",
+            format!("The body is larger than {max} bytes."),
+        )
+    }
+
+    /// 408 `Proxy.BodyTimeout`: the body did not arrive in time.
+    pub fn body_timeout() -> Self {
+        Self::proxy(
+            StatusCode::REQUEST_TIMEOUT,
+            "Proxy.BodyTimeout",
+            "The request body did not arrive in time.",
+        )
     }
 
     /// 404 `Proxy.NotFound`.
@@ -153,6 +171,10 @@ impl AppError {
     pub fn api_error(&self) -> ApiError {
         match self {
             AppError::Proxy { code, message, .. } => proxy_error(code, message),
+            AppError::RateLimited { kind: "dial", .. } => proxy_error(
+                "Proxy.DialLimited",
+                "Too many calls placed; wait before dialling again.",
+            ),
             AppError::RateLimited { kind, .. } => proxy_error(
                 "Proxy.RateLimited",
                 if *kind == "command" {
