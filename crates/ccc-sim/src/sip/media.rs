@@ -156,6 +156,7 @@ struct Meters {
 
 enum Command {
     Answer(String, oneshot::Sender<Result<(), MediaError>>),
+    Reoffer(Direction, oneshot::Sender<Result<String, MediaError>>),
     Offer(String, oneshot::Sender<Result<String, MediaError>>),
     Mix(Mix),
 }
@@ -273,6 +274,17 @@ impl MediaPeer {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(Command::Offer(sdp.to_owned(), tx))
+            .map_err(|_| MediaError::Stopped)?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    /// A new offer in the same session with the audio's direction changed
+    /// (e.g. `SendOnly` to hold from this side, as a browser's re-INVITE
+    /// does); give the answer to [`MediaPeer::accept_answer`].
+    pub async fn reoffer(&self, direction: Direction) -> Result<String, MediaError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Reoffer(direction, tx))
             .map_err(|_| MediaError::Stopped)?;
         rx.await.map_err(|_| MediaError::Stopped)?
     }
@@ -428,6 +440,20 @@ impl PeerTask {
                         Err(MediaError::Sdp(e.to_string()))
                     }
                     (Ok(_), None) => Err(MediaError::Sdp("no offer is pending".into())),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Reoffer(direction, reply) => {
+                let mut api = self.rtc.sdp_api();
+                if let Some(mid) = self.mid {
+                    api.set_direction(mid, direction);
+                }
+                let result = match api.apply() {
+                    Some((offer, pending)) => {
+                        self.pending = Some(pending);
+                        Ok(offer.to_sdp_string())
+                    }
+                    None => Err(MediaError::Sdp("nothing changed to offer".into())),
                 };
                 let _ = reply.send(result);
             }
