@@ -169,6 +169,30 @@ pub struct MediaPeer {
     addr: SocketAddr,
 }
 
+/// Keeps only the remote candidates the peer can use: UDP with an IP
+/// literal. A browser may write mDNS names (`<uuid>.local`) or TCP
+/// candidates, which str0m's parser need not read; ICE still finds the
+/// browser through its checks (peer-reflexive candidates).
+pub fn usable_candidates_only(sdp: &str) -> String {
+    let usable = |line: &str| {
+        let Some(rest) = line.strip_prefix("a=candidate:") else {
+            return true;
+        };
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        fields.len() >= 6
+            && fields[2].eq_ignore_ascii_case("udp")
+            && fields[4].parse::<std::net::IpAddr>().is_ok()
+    };
+    let mut out: String = sdp
+        .split_inclusive('\n')
+        .filter(|l| usable(l.trim_end()))
+        .collect();
+    if !out.ends_with('\n') {
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// The str0m configuration: PCMU only.
 fn rtc_config() -> RtcConfig {
     RtcConfig::new().clear_codecs().enable_pcmu(true, false)
@@ -211,7 +235,8 @@ impl MediaPeer {
         let (socket, addr) = bind().await?;
         let mut rtc = rtc_config().build(Instant::now());
         host_candidate(&mut rtc, addr)?;
-        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let offer = SdpOffer::from_sdp_string(&usable_candidates_only(offer))
+            .map_err(|e| MediaError::Sdp(e.to_string()))?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -429,6 +454,7 @@ impl PeerTask {
     fn command(&mut self, command: Command) {
         match command {
             Command::Answer(sdp, reply) => {
+                let sdp = usable_candidates_only(&sdp);
                 let result = match (SdpAnswer::from_sdp_string(&sdp), self.pending.take()) {
                     (Ok(answer), Some(pending)) => self
                         .rtc
@@ -458,7 +484,7 @@ impl PeerTask {
                 let _ = reply.send(result);
             }
             Command::Offer(sdp, reply) => {
-                let result = SdpOffer::from_sdp_string(&sdp)
+                let result = SdpOffer::from_sdp_string(&usable_candidates_only(&sdp))
                     .map_err(|e| MediaError::Sdp(e.to_string()))
                     .and_then(|offer| {
                         self.pending = None;
@@ -517,5 +543,26 @@ impl PeerTask {
             Ok(()) => self.meters().to_agent.record(now, &samples),
             Err(e) => tracing::debug!(error = %e, "media write refused"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_udp_candidates_with_an_address_reach_str0m() {
+        let sdp = "v=0\r\n\
+            a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n\
+            a=candidate:2 1 udp 2122260223 4f1c0e2a-1234.local 50001 typ host\r\n\
+            a=candidate:3 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active\r\n\
+            a=candidate:4 1 UDP 2122260223 ::1 50002 typ host\r\n\
+            a=end-of-candidates\r\n";
+        let kept = usable_candidates_only(sdp);
+        assert!(kept.contains("127.0.0.1 50000"));
+        assert!(kept.contains("::1 50002"));
+        assert!(!kept.contains(".local"));
+        assert!(!kept.contains("tcp"));
+        assert!(kept.starts_with("v=0\r\n") && kept.ends_with("a=end-of-candidates\r\n"));
     }
 }
