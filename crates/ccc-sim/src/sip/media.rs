@@ -169,10 +169,10 @@ pub struct MediaPeer {
     addr: SocketAddr,
 }
 
-/// Keeps only the remote candidates the peer can use: UDP with an IP
-/// literal. A browser may write mDNS names (`<uuid>.local`) or TCP
-/// candidates, which str0m's parser need not read; ICE still finds the
-/// browser through its checks (peer-reflexive candidates).
+/// Keeps only the remote candidates the peer may use: UDP on a loopback
+/// address. A browser also lists the machine's other addresses (never a
+/// target here), TCP candidates and mDNS names (`<uuid>.local`, which
+/// str0m's parser need not read).
 pub fn usable_candidates_only(sdp: &str) -> String {
     let usable = |line: &str| {
         let Some(rest) = line.strip_prefix("a=candidate:") else {
@@ -181,7 +181,9 @@ pub fn usable_candidates_only(sdp: &str) -> String {
         let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
         fields.len() >= 6
             && fields[2].eq_ignore_ascii_case("udp")
-            && fields[4].parse::<std::net::IpAddr>().is_ok()
+            && fields[4]
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     };
     let mut out: String = sdp
         .split_inclusive('\n')
@@ -387,8 +389,10 @@ impl PeerTask {
             let wake = tokio::select! {
                 _ = tokio::time::sleep(wait) => Wake::Timeout,
                 received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((n, source)) => Wake::Packet(n, source),
-                    Err(_) => continue,
+                    // Only loopback peers (a browser may also check from the
+                    // machine's other addresses): never learnt, never answered.
+                    Ok((n, source)) if source.ip().is_loopback() => Wake::Packet(n, source),
+                    Ok(_) | Err(_) => continue,
                 },
                 _ = tick.tick() => Wake::Tick,
                 command = commands.recv() => Wake::Command(command),
@@ -428,7 +432,10 @@ impl PeerTask {
             match self.rtc.poll_output()? {
                 Output::Timeout(t) => return Ok(t),
                 Output::Transmit(t) => {
-                    let _ = self.socket.send_to(&t.contents, t.destination).await;
+                    // Loopback only: no other address is ever a target.
+                    if t.destination.ip().is_loopback() {
+                        let _ = self.socket.send_to(&t.contents, t.destination).await;
+                    }
                 }
                 Output::Event(e) => self.event(e),
             }
@@ -557,11 +564,13 @@ mod tests {
             a=candidate:2 1 udp 2122260223 4f1c0e2a-1234.local 50001 typ host\r\n\
             a=candidate:3 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active\r\n\
             a=candidate:4 1 UDP 2122260223 ::1 50002 typ host\r\n\
+            a=candidate:5 1 udp 2122063615 192.0.2.2 33016 typ host\r\n\
             a=end-of-candidates\r\n";
         let kept = usable_candidates_only(sdp);
         assert!(kept.contains("127.0.0.1 50000"));
         assert!(kept.contains("::1 50002"));
         assert!(!kept.contains(".local"));
+        assert!(!kept.contains("192.0.2.2"));
         assert!(!kept.contains("tcp"));
         assert!(kept.starts_with("v=0\r\n") && kept.ends_with("a=end-of-candidates\r\n"));
     }
