@@ -103,9 +103,10 @@ impl SoftphoneConfig {
             nonce_lifetime_ms: i64::try_from(self.nonce_lifetime_ms).unwrap_or(i64::MAX),
             min_expires_secs: self.min_expires_secs,
             max_expires_secs: self.max_expires_secs.max(self.min_expires_secs),
-            default_expires_secs: self
-                .default_expires_secs
-                .clamp(self.min_expires_secs, self.max_expires_secs.max(1)),
+            default_expires_secs: self.default_expires_secs.clamp(
+                self.min_expires_secs,
+                self.max_expires_secs.max(self.min_expires_secs),
+            ),
         }
     }
 }
@@ -316,3 +317,51 @@ impl Softphone {
 
 /// Keeps the peer alive while a report is read.
 type SharedPeer = Arc<media::MediaPeer>;
+
+#[cfg(test)]
+mod tests {
+    use crate::SimConfig;
+
+    #[test]
+    fn the_softphone_section_parses_and_hides_its_secret() {
+        let c = SimConfig::from_toml_str(
+            r#"
+            [softphone]
+            secret = "t0p-secret"
+            sip_server_url = "sip.example:443"
+            nonce_lifetime_ms = 1000
+            min_expires_secs = 5
+            [[instances]]
+            id = "inst"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.softphone.secret.as_deref(), Some("t0p-secret"));
+        assert_eq!(c.softphone.nonce_lifetime_ms, 1_000);
+        assert_eq!(c.softphone.min_expires_secs, 5);
+        assert_eq!(c.softphone.max_expires_secs, 3_600);
+        assert!(!format!("{c:?}").contains("t0p-secret"));
+        let example = SimConfig::from_toml_str(include_str!("../../sim.example.toml")).unwrap();
+        assert_eq!(example.softphone.turn_domain, "127.0.0.1");
+        let unknown = SimConfig::from_toml_str("[softphone]\nsecrett = \"x\"\n");
+        assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn limits_keep_the_default_within_min_and_max() {
+        let c = super::SoftphoneConfig {
+            min_expires_secs: 900,
+            ..super::SoftphoneConfig::default()
+        };
+        let l = c.limits();
+        assert_eq!(l.default_expires_secs, 900);
+        assert!(l.max_expires_secs >= l.min_expires_secs);
+        // A minimum above the maximum: the minimum wins (no panic).
+        let odd = super::SoftphoneConfig {
+            min_expires_secs: 5_000,
+            ..super::SoftphoneConfig::default()
+        };
+        let l = odd.limits();
+        assert_eq!((l.default_expires_secs, l.max_expires_secs), (5_000, 5_000));
+    }
+}
