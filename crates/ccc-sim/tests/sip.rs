@@ -433,6 +433,34 @@ async fn bad_digests_are_refused() {
 }
 
 #[tokio::test]
+async fn a_replayed_authorization_is_challenged_again() {
+    let sim = Sim::start(config()).await;
+    let mut ua = Ua::connect(&sim, A1).await;
+    let req = ua.register_request(300);
+    ua.send(&req).await;
+    let challenge = Ua::challenge(&ua.recv().await, Algorithm::Sha256);
+    let pw = ua.password.clone();
+    let authed = ua.authorized(300, &challenge, &pw);
+    ua.send(&authed).await;
+    assert_eq!(ua.recv().await.status(), Some(200));
+    // The same frame again (same nonce, same nc; only CSeq moves on).
+    ua.cseq += 1;
+    let mut replay = authed.clone();
+    replay.set("CSeq", format!("{} REGISTER", ua.cseq));
+    ua.send(&replay).await;
+    let r = ua.recv().await;
+    assert_eq!(r.status(), Some(401), "{r}");
+    // The next count on the same nonce is a new request: accepted.
+    let mut next = ua.register_request(300);
+    let uri = next.request_uri().unwrap().to_owned();
+    let creds = challenge.respond("REGISTER", &uri, &ua.username, &pw, &nonce(), 2);
+    next.push("Authorization", creds.to_string());
+    ua.send(&next).await;
+    assert_eq!(ua.recv().await.status(), Some(200));
+    sim.running.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_stale_nonce_is_answered_with_stale_true() {
     let mut c = config();
     c.softphone.nonce_lifetime_ms = 50;
@@ -880,6 +908,22 @@ async fn agents_without_a_device_behave_as_before() {
     let (s, v) = sim.media(&job).await;
     assert_eq!(s, 404, "{v}");
     // Agent 2's device got nothing.
+    let quiet = tokio::time::timeout(Duration::from_millis(300), ua.ws.next()).await;
+    assert!(quiet.is_err(), "unexpected frame {quiet:?}");
+    // Agent 2 registered but OFF_SITE: its calls do not go to the device.
+    sim.call(
+        "ChangeWorkMode",
+        &[
+            ("UserId", A2),
+            ("WorkMode", "OFF_SITE"),
+            ("Mobile", "13900000002"),
+        ],
+    )
+    .await;
+    sim.ready(A2).await;
+    let job = sim.ring(A2).await;
+    sim.state_until(A2, "TALKING").await;
+    assert_eq!(sim.media(&job).await.0, 404);
     let quiet = tokio::time::timeout(Duration::from_millis(300), ua.ws.next()).await;
     assert!(quiet.is_err(), "unexpected frame {quiet:?}");
     sim.running.shutdown().await;

@@ -281,9 +281,13 @@ impl Softphone {
 
     /// Closes every socket (the simulator stops).
     pub fn close_all(&self) {
-        let mut hub = self.hub();
-        hub.conns.clear();
-        hub.calls.clear();
+        {
+            let mut hub = self.hub();
+            hub.conns.clear();
+            hub.calls.clear();
+        }
+        // The reconciler wakes, sees nothing left and ends.
+        self.changed();
     }
 
     /// Sends a frame on a connection; false if it is gone.

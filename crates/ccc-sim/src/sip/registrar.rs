@@ -9,9 +9,11 @@
 //!   the password the simulator expects is `Signature2` computed from it.
 //!   A wrong response, another extension than the `To` user, or an expired
 //!   `UserKey2` is `403 Forbidden` (the reason phrase says which).
-//! - Nonces are `<issued ms>.<MAC>`: a nonce the simulator did not issue is
+//! - Nonces are `<issued ms>.<random>.<MAC>`: a nonce the simulator did not issue is
 //!   challenged again; a right response on a nonce older than the nonce
-//!   lifetime is challenged again with `stale=true`.
+//!   lifetime is challenged again with `stale=true`; a nonce count (`nc`)
+//!   not above the last one accepted for that nonce (a replay) is
+//!   challenged again.
 //! - `Expires` (header, or the Contact's `expires` parameter) below the
 //!   minimum is `423 Interval Too Brief` with `Min-Expires`; above the
 //!   maximum it is lowered; `0` removes the binding, `Contact: *` with
@@ -77,6 +79,9 @@ pub enum Outcome {
 #[derive(Debug, Default)]
 pub struct Registrar {
     bindings: Vec<Binding>,
+    /// The highest `nc` accepted per nonce (replay protection, RFC 7616
+    /// §3.3), forgotten when the nonce goes stale.
+    nonce_counts: std::collections::HashMap<String, (i64, u32)>,
 }
 
 fn unquote(s: &str) -> &str {
@@ -191,6 +196,16 @@ impl Registrar {
         if now - issued > limits.nonce_lifetime_ms {
             return challenge(true);
         }
+        // A replayed Authorization (this nonce with a count already seen).
+        self.nonce_counts
+            .retain(|_, (at, _)| now - *at <= limits.nonce_lifetime_ms);
+        let nc = creds.nc.unwrap_or(0);
+        if let Some((_, last)) = self.nonce_counts.get(&creds.nonce) {
+            if nc <= *last {
+                return challenge(false);
+            }
+        }
+        self.nonce_counts.insert(creds.nonce.clone(), (issued, nc));
 
         // Authenticated: apply the contacts.
         let header_expires = req
