@@ -930,6 +930,24 @@ async fn agents_without_a_device_behave_as_before() {
 }
 
 #[tokio::test]
+async fn a_device_answers_itself_instead_of_the_auto_answer_timer() {
+    let mut c = config();
+    c.timings.auto_answer_ms = Some(50);
+    let sim = Sim::start(c).await;
+    let mut ua = Ua::connect(&sim, A1).await;
+    ua.register().await;
+    sim.ready(A1).await;
+    sim.ring(A1).await;
+    let invite = ua.recv_request(Method::Invite).await;
+    // Well past the auto-answer delay: still ringing, on the device.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sim.user_state(A1).await, "RINGING");
+    let _peer = ua.answer(&invite).await;
+    sim.state_until(A1, "TALKING").await;
+    sim.running.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_closed_socket_releases_an_answered_call() {
     let sim = Sim::start(config()).await;
     let mut ua = Ua::connect(&sim, A1).await;
