@@ -739,7 +739,8 @@ async fn the_agents_bye_releases_the_call() {
 #[tokio::test]
 async fn a_call_that_stops_ringing_is_cancelled() {
     let mut c = config();
-    c.timings.ringing_timeout_ms = 400;
+    // Long enough for the INVITE to be built even on a loaded machine.
+    c.timings.ringing_timeout_ms = 1_500;
     let sim = Sim::start(c).await;
     let mut ua = Ua::connect(&sim, A1).await;
     ua.register().await;
