@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use ccc_sim::sip::media::{MediaPeer, Mix};
+use ccc_sim::softphone::media::{MediaPeer, Mix};
 use ccc_sim::{app, spawn, RunningSim, SimConfig};
 use ccc_sip::{Algorithm, Challenge, Message, Method, NameAddr};
 use common::*;
@@ -533,7 +533,7 @@ async fn registrations_expire_unregister_and_leave_with_their_socket() {
 async fn peer_until(
     peer: &MediaPeer,
     what: &str,
-    f: impl Fn(&ccc_sim::sip::media::MediaReport) -> bool,
+    f: impl Fn(&ccc_sim::softphone::media::MediaReport) -> bool,
 ) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {

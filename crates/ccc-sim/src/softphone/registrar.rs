@@ -45,6 +45,8 @@ pub struct Binding {
     pub extension: String,
     /// The agent with that extension.
     pub user_id: String,
+    /// The agent's instance.
+    pub instance_id: String,
     /// The AOR, as the `To` of the REGISTER.
     pub aor: String,
     /// The Contact URI (where INVITEs go).
@@ -131,7 +133,7 @@ impl Registrar {
         realm: &str,
         secret: &Secret,
         limits: Limits,
-        agent_of: impl Fn(&str) -> Option<String>,
+        agent_of: impl Fn(&str) -> Option<(String, String)>,
     ) -> (Message, Outcome) {
         let refuse = |code: u16, reason: &str| {
             let mut r = req.reply(code, Some(&new_tag()));
@@ -160,7 +162,7 @@ impl Registrar {
         let Some(extension) = to.user() else {
             return refuse(404, "Not Found");
         };
-        let Some(user_id) = agent_of(&extension) else {
+        let Some((user_id, instance_id)) = agent_of(&extension) else {
             return refuse(404, "Not Found");
         };
         let Some(auth) = req.header("Authorization") else {
@@ -254,6 +256,7 @@ impl Registrar {
             let binding = Binding {
                 extension: extension.clone(),
                 user_id: user_id.clone(),
+                instance_id: instance_id.clone(),
                 aor: to.uri.clone(),
                 contact: na.uri.clone(),
                 call_id: call_id.to_owned(),
