@@ -271,6 +271,7 @@ fn run(
             work_mode: Some(agent.work_mode.clone()),
             device_id: agent.device_id.clone(),
             sip_server_url: Some("sh-sip-ccc.aliyuncs.com:443".to_owned()),
+            ..LoginDetails::default()
         })
         .unwrap_or(Value::Null),
         other => return Err(ErrorCode::ActionNotFound.with_params([other])),
