@@ -85,6 +85,12 @@ pub async fn start_simulator(
     }
     let sim = ccc_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     config.upstream.endpoint = sim.endpoint();
+    if config.sip.upstream.is_none() {
+        // The simulator's SIP server is plain WebSocket on loopback (its
+        // `SipServerUrl`, `host:port`, would mean wss:// under H1).
+        config.sip.upstream =
+            sip::config::parse_upstream(&sim.endpoint().replacen("http://", "ws://", 1)).ok();
+    }
     config.upstream.access_key = AccessKey::new(id, secret);
     tracing::info!(endpoint = %sim.endpoint(), "in-process CCC simulator started");
     Ok((sim, agents))
@@ -215,11 +221,27 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The log filter for `directives` (`RUST_LOG`), with the WebSocket
+/// libraries capped at `info` whatever it says: their trace lines print
+/// whole frames, i.e. the softphone's SIP digests and SDP.
+pub fn log_filter(directives: &str) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    let mut filter = EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,hyper=warn,reqwest=warn"));
+    for cap in ["tungstenite=info", "tokio_tungstenite=info"] {
+        if let Ok(d) = cap.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
 /// Installs the `tracing` subscriber (JSON or compact, `RUST_LOG` filter).
 pub fn init_tracing(format: config::LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,hyper=warn,reqwest=warn"));
+    let filter = log_filter(
+        &std::env::var("RUST_LOG")
+            .unwrap_or_else(|_| "info,tower_http=info,hyper=warn,reqwest=warn".to_owned()),
+    );
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -468,3 +468,61 @@ async fn an_unreachable_sip_server_is_a_502_before_the_upgrade() {
         other => panic!("expected a 502, got {:?}", other.map(|_| ())),
     }
 }
+
+#[tokio::test]
+async fn a_wss_upstream_speaks_tls() {
+    // A server that reads the first bytes and hangs up: a TLS ClientHello
+    // starts with a handshake record (0x16), a plain WebSocket with "GET".
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let first = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut b = [0u8; 1];
+        tokio::io::AsyncReadExt::read_exact(&mut s, &mut b)
+            .await
+            .unwrap();
+        b[0]
+    });
+    let (_sim, base, _state, _stop) = proxy(&format!("wss://localhost:{port}/"), &[]).await;
+    let ws_url = format!("{}/api/v1/sip", base.replace("http://", "ws://"));
+    let mut req = ws_url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("x-forwarded-user", AGENT.parse().unwrap());
+    req.headers_mut()
+        .insert("sec-websocket-protocol", "sip".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 502),
+        other => panic!("expected a 502, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(first.await.unwrap(), 0x16, "a TLS handshake record");
+}
+
+// tungstenite's handshake callback type has a large error variant.
+#[allow(clippy::result_large_err)]
+#[tokio::test]
+async fn the_sip_server_closing_closes_the_browser_socket() {
+    // A registrar that accepts the WebSocket and closes it on the first message.
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let callback = |_: &HsRequest, mut res: HsResponse| {
+            res.headers_mut()
+                .insert("sec-websocket-protocol", "sip".parse().unwrap());
+            Ok(res)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(stream, callback)
+            .await
+            .unwrap();
+        let _ = ws.next().await;
+        let _ = ws.close(None).await;
+    });
+    let (_sim, base, _state, _stop) = proxy(&url, &[]).await;
+    let mut ws = open(&base, AGENT, "dev-1").await;
+    ws.send(Message::text(options("bye"))).await.unwrap();
+    assert_eq!(close_code(&mut ws).await, Some(CloseCode::Library(4003)));
+}
