@@ -85,12 +85,6 @@ pub async fn start_simulator(
     }
     let sim = ccc_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     config.upstream.endpoint = sim.endpoint();
-    if config.sip.upstream.is_none() {
-        // The simulator's SIP server is plain WebSocket on loopback (its
-        // `SipServerUrl`, `host:port`, would mean wss:// under H1).
-        config.sip.upstream =
-            sip::config::parse_upstream(&sim.endpoint().replacen("http://", "ws://", 1)).ok();
-    }
     config.upstream.access_key = AccessKey::new(id, secret);
     tracing::info!(endpoint = %sim.endpoint(), "in-process CCC simulator started");
     Ok((sim, agents))

@@ -8,7 +8,6 @@ mod sip_common;
 
 use std::{
     io::Write,
-    net::SocketAddr,
     sync::{Arc, Mutex},
 };
 
@@ -22,15 +21,10 @@ use tokio_tungstenite::tungstenite::Message;
 const EXT: &str = "80010001";
 const OTHER_EXT: &str = "80010002";
 
-/// The simulator on a known loopback port whose `SipServerUrl` names its
-/// own plain WebSocket (so the proxy follows CCC's answer, not a flag).
+/// The simulator, whose `SipServerUrl` is its own `127.0.0.1:<port>`: the
+/// proxy follows CCC's answer (plain ws:// on loopback), no flag.
 async fn sip_sim() -> ccc_sim::RunningSim {
-    let port = free_port();
-    let mut config = ccc_sim::SimConfig::demo();
-    config.softphone.sip_server_url = Some(format!("ws://127.0.0.1:{port}/"));
-    ccc_sim::spawn(config, SocketAddr::from(([127, 0, 0, 1], port)))
-        .await
-        .expect("simulator starts")
+    sim().await
 }
 
 async fn session(base: &str, user: &str) -> (reqwest::header::HeaderMap, Session) {

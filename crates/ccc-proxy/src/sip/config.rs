@@ -115,17 +115,25 @@ impl SipConfig {
     }
 }
 
+/// Whether `url` names this machine (127.0.0.0/8, ::1, `localhost`).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// `wss://` anywhere; `ws://` only to a loopback address (tests, a local
 /// Kamailio), so SIP credentials never cross a network in clear text.
 pub fn parse_upstream(text: &str) -> Result<url::Url, String> {
     let url =
         url::Url::parse(text).map_err(|e| format!("--sip-upstream {text:?} is not a URL: {e}"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => return Err(format!("--sip-upstream {text:?} has no host")),
-    };
+    if url.host().is_none() {
+        return Err(format!("--sip-upstream {text:?} has no host"));
+    }
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "wss" => Ok(url),
         "ws" if loopback => Ok(url),

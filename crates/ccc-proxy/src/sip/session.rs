@@ -24,14 +24,24 @@ const MIN_LIFETIME_MS: i64 = 60 * 1000;
 /// **Inference H1** (`ccc_sip::h1::ws_url`): CCC's SIP server speaks SIP
 /// over WebSocket (RFC 7118) at `wss://<SipServerUrl>/` (`SipServerUrl` is
 /// `host:port`, no scheme or path, e.g. `sh-sip-ccc.aliyuncs.com:443`).
-/// Clear-text `ws://` is accepted only to a loopback address.
+/// A `SipServerUrl` with its own `ws://`/`wss://` scheme is kept; a bare
+/// loopback `host:port` (a simulator on this machine, never CCC) means
+/// `ws://`. Clear-text `ws://` is accepted only to a loopback address.
 pub fn ccc_sip_ws_url(sip_server_url: &str) -> Result<url::Url, String> {
     let hostport = sip_server_url.trim();
     if hostport.is_empty() || hostport.contains([' ', '@', '?', '#']) {
         return Err(format!("SipServerUrl {hostport:?} is not host:port"));
     }
-    super::config::parse_upstream(&ccc_sip::h1::ws_url(hostport))
-        .map_err(|_| format!("SipServerUrl {hostport:?} is not host:port"))
+    let h1 = ccc_sip::h1::ws_url(hostport);
+    let url = super::config::parse_upstream(&h1)
+        .map_err(|_| format!("SipServerUrl {hostport:?} is not host:port"))?;
+    let bare = !hostport.contains("://");
+    if bare && url.scheme() == "wss" && super::config::is_loopback(&url) {
+        let plain = h1.replacen("wss://", "ws://", 1);
+        return super::config::parse_upstream(&plain)
+            .map_err(|_| format!("SipServerUrl {hostport:?} is not host:port"));
+    }
+    Ok(url)
 }
 
 /// **Inference H1** (`ccc_sip::h1::domain`): the domain of the agent's AOR
