@@ -36,7 +36,7 @@ pub struct SimConfig {
     pub events: EventsConfig,
     /// Issue 20: the SIP server (credentials, registrations, TURN).
     #[serde(default)]
-    pub softphone: crate::sip::SoftphoneConfig,
+    pub softphone: crate::softphone::SoftphoneConfig,
 }
 
 /// One CCC instance.
@@ -404,7 +404,7 @@ impl SimConfig {
                 default_user: None,
             }],
             timings: Timings::default(),
-            softphone: crate::sip::SoftphoneConfig::default(),
+            softphone: crate::softphone::SoftphoneConfig::default(),
         }
     }
 

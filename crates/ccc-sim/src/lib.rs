@@ -38,6 +38,7 @@ pub mod realtime;
 mod server;
 // Issue 20: the SIP server and media peer (SIP over WebSocket, WebRTC).
 pub mod sip;
+pub mod softphone;
 pub mod state_machine;
 pub mod stats;
 pub mod webhook;
@@ -164,7 +165,7 @@ struct Inner {
     publisher: webhook::Publisher,
     dial: Mutex<DialTimings>,
     /// Issue 20: registrations, SIP calls, media peers.
-    softphone: sip::Softphone,
+    softphone: softphone::Softphone,
 }
 
 /// Shared simulator state: configuration, agents, faults, nonces. Cheap to clone.
@@ -247,7 +248,7 @@ impl SimState {
             .filter(|n| *n > 0)
             .map(|n| quota::TokenBucket::new(n, Instant::now()));
         let dial = config.timings.dial();
-        let softphone = sip::Softphone::new(&config.softphone);
+        let softphone = softphone::Softphone::new(&config.softphone);
         SimState {
             inner: Arc::new(Inner {
                 config,
@@ -264,8 +265,18 @@ impl SimState {
     }
 
     /// The SIP server (issue 20).
-    pub fn softphone(&self) -> &sip::Softphone {
+    pub fn softphone(&self) -> &softphone::Softphone {
         &self.inner.softphone
+    }
+
+    /// Issue 20: whether `user_id`'s calls go to its registered softphone
+    /// (ON_SITE with a live registration). Locks the world: never call it
+    /// with the world locked.
+    pub(crate) fn softphone_takes_calls(&self, user_id: &str) -> bool {
+        self.inner.softphone.has_device(user_id, now_ms())
+            && self
+                .agent(user_id)
+                .is_some_and(|a| a.work_mode == ccc_model::WorkMode::OnSite)
     }
 
     /// Runs `f` on agent `user_id` and pushes the events of the change
@@ -460,7 +471,7 @@ impl SimState {
         // Issue 20: a registered softphone answers on the device instead.
         let auto_answer = auto_answer_ms
             .or(timings.auto_answer_ms)
-            .filter(|_| !self.inner.softphone.takes_calls(self, user_id));
+            .filter(|_| !self.softphone_takes_calls(user_id));
         if let Some(ms) = auto_answer {
             self.after(ms, user_id, &job_id, |a, job, now| {
                 if a.state == UserState::Ringing {
@@ -527,7 +538,7 @@ impl SimState {
         let answers = DialOutcome::of(callee) == DialOutcome::Answers;
         // Issue 20: a softphone agent's own leg is called first; the
         // customer's answer timer starts when the device answers.
-        let softphone = self.inner.softphone.takes_calls(self, user_id);
+        let softphone = self.softphone_takes_calls(user_id);
         if let Some(ms) = timings.answer_ms.filter(|_| answers && !softphone) {
             self.after(ms, user_id, job_id, |a, job, now| {
                 a.customer_answers(job, now);

@@ -5,10 +5,11 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use ccc_sim::sip::media::{MediaPeer, Mix};
+use ccc_sim::softphone::media::{MediaPeer, Mix};
 use ccc_sim::{app, spawn, RunningSim, SimConfig};
 use ccc_sip::{Algorithm, Challenge, Message, Method, NameAddr};
 use common::*;
@@ -432,6 +433,34 @@ async fn bad_digests_are_refused() {
 }
 
 #[tokio::test]
+async fn a_replayed_authorization_is_challenged_again() {
+    let sim = Sim::start(config()).await;
+    let mut ua = Ua::connect(&sim, A1).await;
+    let req = ua.register_request(300);
+    ua.send(&req).await;
+    let challenge = Ua::challenge(&ua.recv().await, Algorithm::Sha256);
+    let pw = ua.password.clone();
+    let authed = ua.authorized(300, &challenge, &pw);
+    ua.send(&authed).await;
+    assert_eq!(ua.recv().await.status(), Some(200));
+    // The same frame again (same nonce, same nc; only CSeq moves on).
+    ua.cseq += 1;
+    let mut replay = authed.clone();
+    replay.set("CSeq", format!("{} REGISTER", ua.cseq));
+    ua.send(&replay).await;
+    let r = ua.recv().await;
+    assert_eq!(r.status(), Some(401), "{r}");
+    // The next count on the same nonce is a new request: accepted.
+    let mut next = ua.register_request(300);
+    let uri = next.request_uri().unwrap().to_owned();
+    let creds = challenge.respond("REGISTER", &uri, &ua.username, &pw, &nonce(), 2);
+    next.push("Authorization", creds.to_string());
+    ua.send(&next).await;
+    assert_eq!(ua.recv().await.status(), Some(200));
+    sim.running.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_stale_nonce_is_answered_with_stale_true() {
     let mut c = config();
     c.softphone.nonce_lifetime_ms = 50;
@@ -504,7 +533,7 @@ async fn registrations_expire_unregister_and_leave_with_their_socket() {
 async fn peer_until(
     peer: &MediaPeer,
     what: &str,
-    f: impl Fn(&ccc_sim::sip::media::MediaReport) -> bool,
+    f: impl Fn(&ccc_sim::softphone::media::MediaReport) -> bool,
 ) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
@@ -710,7 +739,8 @@ async fn the_agents_bye_releases_the_call() {
 #[tokio::test]
 async fn a_call_that_stops_ringing_is_cancelled() {
     let mut c = config();
-    c.timings.ringing_timeout_ms = 400;
+    // Long enough for the INVITE to be built even on a loaded machine.
+    c.timings.ringing_timeout_ms = 1_500;
     let sim = Sim::start(c).await;
     let mut ua = Ua::connect(&sim, A1).await;
     ua.register().await;
@@ -784,34 +814,48 @@ async fn a_re_invite_is_answered_from_the_media_peer() {
     sim.ready(A1).await;
     let job = sim.ring(A1).await;
     let invite = ua.recv_request(Method::Invite).await;
-    let _peer = ua.answer(&invite).await;
+    let peer = ua.answer(&invite).await;
     sim.state_until(A1, "TALKING").await;
-    // A new offer in the dialog (as a browser renegotiating would send).
-    let (_other, offer) = MediaPeer::offer(Mix::default()).await.unwrap();
-    let reinvite = Message::request(Method::Invite, "sip:ccc-sim@ccc-sim.invalid;transport=ws")
-        .with(
-            "Via",
-            format!("SIP/2.0/WS test.invalid;branch=z9hG4bK{}", nonce()),
-        )
-        .with("Max-Forwards", "70")
-        .with(
-            "From",
-            invite.header("To").unwrap().to_owned() + ";tag=agent",
-        )
-        .with("To", invite.header("From").unwrap().to_owned())
-        .with("Call-ID", invite.call_id().unwrap().to_owned())
-        .with("CSeq", "2 INVITE")
-        .with_body("application/sdp", offer);
-    ua.send(&reinvite).await;
-    let r = ua.recv().await;
-    assert!(matches!(r.status(), Some(200) | Some(488)), "{r}");
-    if r.status() == Some(200) {
-        assert!(r.body.contains("m=audio"), "{r}");
+    sim.media_until(&job, "the agent's audio", |v| {
+        v["fromAgent"]["energy"].as_f64().unwrap() > 0.01
+    })
+    .await;
+    // The browser holds on its side with a re-INVITE (sendonly), then
+    // resumes (sendrecv): each new offer is answered in the dialog.
+    let mut cseq = 1;
+    for (direction, expected) in [
+        (str0m::media::Direction::SendOnly, "a=recvonly"),
+        (str0m::media::Direction::SendRecv, "a=sendrecv"),
+    ] {
+        cseq += 1;
+        let offer = peer.reoffer(direction).await.unwrap();
+        let reinvite = Message::request(Method::Invite, "sip:ccc-sim@ccc-sim.invalid;transport=ws")
+            .with(
+                "Via",
+                format!("SIP/2.0/WS test.invalid;branch=z9hG4bK{}", nonce()),
+            )
+            .with("Max-Forwards", "70")
+            .with(
+                "From",
+                invite.header("To").unwrap().to_owned() + ";tag=agent",
+            )
+            .with("To", invite.header("From").unwrap().to_owned())
+            .with("Call-ID", invite.call_id().unwrap().to_owned())
+            .with("CSeq", format!("{cseq} INVITE"))
+            .with_body("application/sdp", offer);
+        ua.send(&reinvite).await;
+        let r = ua.recv().await;
+        assert_eq!(r.status(), Some(200), "{r}");
+        assert!(r.body.contains(expected), "{r}");
+        peer.accept_answer(&r.body).await.unwrap();
     }
-    // The call goes on either way.
+    // The call goes on, audio both ways.
     assert_eq!(sim.user_state(A1).await, "TALKING");
-    let (s, _) = sim.media(&job).await;
-    assert_eq!(s, 200);
+    peer_until(&peer, "the customer's tone", |r| r.from_agent.energy > 0.01).await;
+    sim.media_until(&job, "the agent's audio again", |v| {
+        v["fromAgent"]["energy"].as_f64().unwrap() > 0.01
+    })
+    .await;
     sim.running.shutdown().await;
 }
 
@@ -867,6 +911,40 @@ async fn agents_without_a_device_behave_as_before() {
     // Agent 2's device got nothing.
     let quiet = tokio::time::timeout(Duration::from_millis(300), ua.ws.next()).await;
     assert!(quiet.is_err(), "unexpected frame {quiet:?}");
+    // Agent 2 registered but OFF_SITE: its calls do not go to the device.
+    sim.call(
+        "ChangeWorkMode",
+        &[
+            ("UserId", A2),
+            ("WorkMode", "OFF_SITE"),
+            ("Mobile", "13900000002"),
+        ],
+    )
+    .await;
+    sim.ready(A2).await;
+    let job = sim.ring(A2).await;
+    sim.state_until(A2, "TALKING").await;
+    assert_eq!(sim.media(&job).await.0, 404);
+    let quiet = tokio::time::timeout(Duration::from_millis(300), ua.ws.next()).await;
+    assert!(quiet.is_err(), "unexpected frame {quiet:?}");
+    sim.running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_device_answers_itself_instead_of_the_auto_answer_timer() {
+    let mut c = config();
+    c.timings.auto_answer_ms = Some(50);
+    let sim = Sim::start(c).await;
+    let mut ua = Ua::connect(&sim, A1).await;
+    ua.register().await;
+    sim.ready(A1).await;
+    sim.ring(A1).await;
+    let invite = ua.recv_request(Method::Invite).await;
+    // Well past the auto-answer delay: still ringing, on the device.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sim.user_state(A1).await, "RINGING");
+    let _peer = ua.answer(&invite).await;
+    sim.state_until(A1, "TALKING").await;
     sim.running.shutdown().await;
 }
 
@@ -911,5 +989,91 @@ async fn options_keepalive_and_unknown_requests() {
     invite.set("CSeq", "2 INVITE");
     ua.send(&invite).await;
     assert_eq!(ua.recv().await.status(), Some(403));
+    sim.running.shutdown().await;
+}
+
+/// Events pushed to a webhook receiver on 127.0.0.1.
+#[derive(Clone, Default)]
+struct Hook(Arc<Mutex<Vec<Value>>>);
+
+impl Hook {
+    async fn start(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hook = self.clone();
+        let router = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                let hook = hook.clone();
+                async move {
+                    hook.0
+                        .lock()
+                        .unwrap()
+                        .extend(body.as_array().cloned().unwrap_or_default());
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}/hook")
+    }
+
+    /// The event types of `agent`, in order.
+    fn types(&self, agent: &str) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["agentId"] == agent)
+            .map(|e| e["eventType"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn answering_and_hanging_up_on_the_device_push_the_events_of_the_api() {
+    let hook = Hook::default();
+    let url = hook.start().await;
+    let sim = Sim::start(config()).await;
+    let state = sim.running.state().clone();
+    state.set_webhook(Some(ccc_sim::WebhookTarget::new(&url, None).unwrap()));
+
+    // Agent 1 answers and hangs up on its softphone.
+    let mut ua = Ua::connect(&sim, A1).await;
+    ua.register().await;
+    sim.ready(A1).await;
+    sim.ring(A1).await;
+    let invite = ua.recv_request(Method::Invite).await;
+    let tag = nonce();
+    let (_peer, sdp) = MediaPeer::answer(&invite.body, Mix::default())
+        .await
+        .unwrap();
+    let ok = invite
+        .reply(200, Some(&tag))
+        .with("Contact", "<sip:80010001@ua.invalid;transport=ws>")
+        .with_body("application/sdp", sdp);
+    ua.send(&ok).await;
+    ua.recv_request(Method::Ack).await;
+    sim.state_until(A1, "TALKING").await;
+    ua.send(&ua.bye(&invite, &ok)).await;
+    assert_eq!(ua.recv().await.status(), Some(200));
+    assert_eq!(sim.user_state(A1).await, "WORKING");
+
+    // Agent 2 does the same with AnswerCall and ReleaseCall.
+    sim.ready(A2).await;
+    let job = sim.ring(A2).await;
+    let call = [("UserId", A2), ("JobId", job.as_str()), ("DeviceId", "d")];
+    sim.call("AnswerCall", &call).await;
+    sim.call("ReleaseCall", &call).await;
+    assert_eq!(sim.user_state(A2).await, "WORKING");
+
+    let settled = wait_until(Duration::from_secs(5), || async {
+        state.stats().events.is_settled()
+    })
+    .await;
+    assert!(settled);
+    let (one, two) = (hook.types(A1), hook.types(A2));
+    assert!(one.len() >= 4, "{one:?}");
+    assert_eq!(one, two);
     sim.running.shutdown().await;
 }

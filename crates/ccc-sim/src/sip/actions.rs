@@ -77,7 +77,7 @@ pub fn dispatch(
             Ok(json!({ "UserName": user, "Password": password }))
         }
         "ListDevices" => {
-            let devices = state.softphone().devices(state, Some(user_id));
+            let devices = state.softphone().devices(Some(user_id), crate::now_ms());
             Ok(serde_json::to_value(devices).unwrap_or(Value::Null))
         }
         other => Err(ErrorCode::ActionNotFound.with_params([other])),

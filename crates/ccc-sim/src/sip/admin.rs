@@ -3,7 +3,7 @@
 //! | method, path | answer |
 //! |---|---|
 //! | `GET /_sim/sip/registrations` | `[Device]` (as `ListDevices` shows them, all agents) |
-//! | `GET /_sim/calls/{jobId}/media` | the call's [`MediaReport`](super::media::MediaReport) plus `jobId` and `sipPhase`; 404 when the call has no media (no device) |
+//! | `GET /_sim/calls/{jobId}/media` | the call's [`MediaReport`](crate::softphone::media::MediaReport) plus `jobId` and `sipPhase`; 404 when the call has no media (no device) |
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -22,7 +22,7 @@ pub fn router() -> Router<SimState> {
 }
 
 async fn registrations(State(state): State<SimState>) -> Response {
-    Json(state.softphone().devices(&state, None)).into_response()
+    Json(state.softphone().devices(None, crate::now_ms())).into_response()
 }
 
 async fn media(State(state): State<SimState>, Path(job_id): Path<String>) -> Response {

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use ccc_sip::h1::WS_SUBPROTOCOL;
 use ccc_sip::{Message, Method};
 
-use super::Softphone;
+use crate::softphone::registrar::Outcome;
+use crate::softphone::Softphone;
 use crate::{now_ms, SimState};
 
 /// Largest SIP message accepted.
@@ -59,7 +60,10 @@ enum Wake {
 
 async fn session(state: SimState, mut socket: WebSocket) {
     let phone = state.softphone();
-    let (conn, mut outbox) = phone.open(&state);
+    let (conn, mut outbox, start_reconciler) = phone.open();
+    if start_reconciler {
+        tokio::spawn(super::calls::reconciler(state.clone()));
+    }
     tracing::info!(conn, "SIP WebSocket open");
     loop {
         let wake = tokio::select! {
@@ -88,7 +92,11 @@ async fn session(state: SimState, mut socket: WebSocket) {
         }
     }
     tracing::info!(conn, "SIP WebSocket closed");
-    phone.close(&state, conn);
+    for job in phone.close(conn) {
+        // The agent's leg is gone: the agent's side releases the call.
+        let _ = state.hang_up(&job, crate::state_machine::HangupBy::Agent);
+    }
+    phone.changed();
 }
 
 /// One SIP message from the device.
@@ -130,7 +138,7 @@ fn register(state: &SimState, conn: u64, msg: &Message) {
             .agents
             .values()
             .find(|a| a.extension == ext)
-            .map(|a| a.user_id.clone())
+            .map(|a| (a.user_id.clone(), a.instance_id.clone()))
     });
     let agent_of = |ext: &str| user.clone().filter(|_| extension.as_deref() == Some(ext));
     let (reply, outcome) = {
@@ -149,13 +157,13 @@ fn register(state: &SimState, conn: u64, msg: &Message) {
     };
     let code = reply.status().unwrap_or(0);
     match outcome {
-        super::registrar::Outcome::Changed { extension } => {
+        Outcome::Changed { extension } => {
             tracing::info!(conn, extension, code, "REGISTER");
             phone.changed();
         }
-        super::registrar::Outcome::Refused if code != 401 => {
+        Outcome::Refused if code != 401 => {
             tracing::info!(conn, code, "REGISTER refused");
         }
-        super::registrar::Outcome::Refused => {}
+        Outcome::Refused => {}
     }
 }

@@ -8,7 +8,7 @@
 //! - `GetTurnCredentials`: `UserName` = `<expiry epoch s>:<UserId>`,
 //!   `Password` = base64(HMAC-SHA1(secret, UserName)) (TURN REST, as CCC's
 //!   documented example shows).
-//! - Digest nonces: `<issued ms>.<MAC>`, so any nonce can be checked
+//! - Digest nonces: `<issued ms>.<random>.<MAC>`, so any nonce can be checked
 //!   without keeping state.
 
 use ccc_sip::h1;
@@ -86,18 +86,24 @@ impl Secret {
         (user, password)
     }
 
-    /// A nonce issued at `now` (epoch ms).
+    /// A fresh nonce issued at `now` (epoch ms): `<ms>.<random>.<MAC>`,
+    /// unique even within one millisecond.
     pub fn nonce(&self, now: i64) -> String {
-        let mac = self.mac(&format!("nonce:{now}"));
+        self.nonce_with(now, &format!("{:016x}", rand::random::<u64>()))
+    }
+
+    fn nonce_with(&self, at: i64, salt: &str) -> String {
+        let mac = self.mac(&format!("nonce:{at}.{salt}"));
         // base64 without padding: no character that needs quoting.
-        format!("{now}.{}", mac.trim_end_matches('='))
+        format!("{at}.{salt}.{}", mac.trim_end_matches('='))
     }
 
     /// When `nonce` was issued, if the simulator issued it.
     pub fn nonce_issued(&self, nonce: &str) -> Option<i64> {
-        let (issued, _) = nonce.split_once('.')?;
+        let mut parts = nonce.splitn(3, '.');
+        let (issued, salt) = (parts.next()?, parts.next()?);
         let at: i64 = issued.parse().ok()?;
-        (self.nonce(at) == nonce).then_some(at)
+        (self.nonce_with(at, salt) == nonce).then_some(at)
     }
 }
 
@@ -132,6 +138,8 @@ mod tests {
         let n = s.nonce(1_000);
         assert_eq!(s.nonce_issued(&n), Some(1_000));
         assert_eq!(s.nonce_issued("1000.forged"), None);
+        assert_eq!(s.nonce_issued("1000.a.forged"), None);
+        assert_ne!(s.nonce(1_000), n, "two nonces of one millisecond differ");
         assert_eq!(Secret::new("k2").nonce_issued(&n), None);
         assert_eq!(s.nonce_issued(&n.replacen("1000", "2000", 1)), None);
         assert!(!n.contains('"'));

@@ -9,9 +9,11 @@
 //!   the password the simulator expects is `Signature2` computed from it.
 //!   A wrong response, another extension than the `To` user, or an expired
 //!   `UserKey2` is `403 Forbidden` (the reason phrase says which).
-//! - Nonces are `<issued ms>.<MAC>`: a nonce the simulator did not issue is
+//! - Nonces are `<issued ms>.<random>.<MAC>`: a nonce the simulator did not issue is
 //!   challenged again; a right response on a nonce older than the nonce
-//!   lifetime is challenged again with `stale=true`.
+//!   lifetime is challenged again with `stale=true`; a nonce count (`nc`)
+//!   not above the last one accepted for that nonce (a replay) is
+//!   challenged again.
 //! - `Expires` (header, or the Contact's `expires` parameter) below the
 //!   minimum is `423 Interval Too Brief` with `Min-Expires`; above the
 //!   maximum it is lowered; `0` removes the binding, `Contact: *` with
@@ -43,6 +45,8 @@ pub struct Binding {
     pub extension: String,
     /// The agent with that extension.
     pub user_id: String,
+    /// The agent's instance.
+    pub instance_id: String,
     /// The AOR, as the `To` of the REGISTER.
     pub aor: String,
     /// The Contact URI (where INVITEs go).
@@ -77,6 +81,9 @@ pub enum Outcome {
 #[derive(Debug, Default)]
 pub struct Registrar {
     bindings: Vec<Binding>,
+    /// The highest `nc` accepted per nonce (replay protection, RFC 7616
+    /// §3.3), forgotten when the nonce goes stale.
+    nonce_counts: std::collections::HashMap<String, (i64, u32)>,
 }
 
 fn unquote(s: &str) -> &str {
@@ -126,7 +133,7 @@ impl Registrar {
         realm: &str,
         secret: &Secret,
         limits: Limits,
-        agent_of: impl Fn(&str) -> Option<String>,
+        agent_of: impl Fn(&str) -> Option<(String, String)>,
     ) -> (Message, Outcome) {
         let refuse = |code: u16, reason: &str| {
             let mut r = req.reply(code, Some(&new_tag()));
@@ -155,7 +162,7 @@ impl Registrar {
         let Some(extension) = to.user() else {
             return refuse(404, "Not Found");
         };
-        let Some(user_id) = agent_of(&extension) else {
+        let Some((user_id, instance_id)) = agent_of(&extension) else {
             return refuse(404, "Not Found");
         };
         let Some(auth) = req.header("Authorization") else {
@@ -191,6 +198,16 @@ impl Registrar {
         if now - issued > limits.nonce_lifetime_ms {
             return challenge(true);
         }
+        // A replayed Authorization (this nonce with a count already seen).
+        self.nonce_counts
+            .retain(|_, (at, _)| now - *at <= limits.nonce_lifetime_ms);
+        let nc = creds.nc.unwrap_or(0);
+        if let Some((_, last)) = self.nonce_counts.get(&creds.nonce) {
+            if nc <= *last {
+                return challenge(false);
+            }
+        }
+        self.nonce_counts.insert(creds.nonce.clone(), (issued, nc));
 
         // Authenticated: apply the contacts.
         let header_expires = req
@@ -239,6 +256,7 @@ impl Registrar {
             let binding = Binding {
                 extension: extension.clone(),
                 user_id: user_id.clone(),
+                instance_id: instance_id.clone(),
                 aor: to.uri.clone(),
                 contact: na.uri.clone(),
                 call_id: call_id.to_owned(),
