@@ -33,6 +33,7 @@ mod router;
 pub mod security;
 pub mod server;
 pub mod session_cache;
+pub mod sip;
 pub mod state;
 pub mod static_files;
 pub mod upstream;

@@ -47,6 +47,8 @@ pub struct Inner {
     pub demo_agents: Option<Vec<DemoAgent>>,
     /// Security headers and origin rules.
     pub security: Arc<security::Policy>,
+    /// The softphone relay (sockets, limits, TURN cache).
+    pub sip: crate::sip::SipState,
     shutdown: watch::Sender<bool>,
 }
 
@@ -117,6 +119,7 @@ impl AppState {
                 config.read_rate_limit_burst,
             ),
             sessions: SessionCache::new(config.session_cache),
+            sip: crate::sip::SipState::new(&config.sip),
             config,
             client,
             hub,
@@ -144,6 +147,11 @@ impl AppState {
             None => None,
         };
         shared.unwrap_or_else(|| self.limiter.check(user_id))
+    }
+
+    /// Turns true when the proxy begins to stop (the SIP relays close).
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     /// Stops every poll loop and answers waiting long-polls now.

@@ -10,7 +10,7 @@ use crate::state_machine::{Agent, HangupBy};
 use crate::{now_ms, realtime, SimState};
 
 /// Every action the simulator answers; others get `InvalidAction.NotFound`.
-pub const ACTIONS: [&str; 17] = [
+pub const ACTIONS: [&str; 20] = [
     "SignInGroup",
     "SignOutGroup",
     "ReadyForService",
@@ -28,6 +28,10 @@ pub const ACTIONS: [&str; 17] = [
     "GetLoginDetails",
     "ListRealtimeAgentStates",
     "UpdateSubscription",
+    // Issue 20: the softphone.
+    "GetTurnServerList",
+    "GetTurnCredentials",
+    "ListDevices",
 ];
 
 /// True when `action` is implemented.
@@ -104,9 +108,14 @@ pub fn dispatch(
             return Ok(realtime::list(&state.world(), instance, &query));
         }
         "UpdateSubscription" => return update_subscription(state, instance, req),
+        "GetTurnServerList" => return Ok(crate::sip::actions::turn_server_list(state)),
         _ => {}
     }
     let user_id = state.resolve_user(req.param("UserId"), &caller.access_key_id)?;
+    if matches!(action, "GetTurnCredentials" | "ListDevices") {
+        // Issue 20; before the world is locked (they read the registrations).
+        return crate::sip::actions::dispatch(state, action, instance, &user_id);
+    }
     if action == "GetLoginDetails" {
         // "Only the agent itself may call it": a key mapped to an agent
         // cannot read another agent's details (inference).
@@ -264,15 +273,20 @@ fn run(
             agent.set_held(action == "HoldCall", job, channel, now)?;
             call_data(agent, agent.call_context())
         }
-        "GetLoginDetails" => serde_json::to_value(LoginDetails {
-            user_id: agent.user_id.clone(),
-            display_name: agent.display_name.clone(),
-            extension: agent.extension.clone(),
-            work_mode: Some(agent.work_mode.clone()),
-            device_id: agent.device_id.clone(),
-            sip_server_url: Some("sh-sip-ccc.aliyuncs.com:443".to_owned()),
-        })
-        .unwrap_or(Value::Null),
+        "GetLoginDetails" => {
+            let details = serde_json::to_value(LoginDetails {
+                user_id: agent.user_id.clone(),
+                display_name: agent.display_name.clone(),
+                extension: agent.extension.clone(),
+                work_mode: Some(agent.work_mode.clone()),
+                device_id: agent.device_id.clone(),
+                sip_server_url: None,
+                ..LoginDetails::default()
+            })
+            .unwrap_or(Value::Null);
+            // Issue 20: SipServerUrl and the H1 credentials.
+            crate::sip::actions::login_details(state, agent, req.header("host"), details, now)
+        }
         other => return Err(ErrorCode::ActionNotFound.with_params([other])),
     };
     Ok((data, None))

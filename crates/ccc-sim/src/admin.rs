@@ -70,6 +70,8 @@ pub fn router() -> Router<SimState> {
             "/webhook/faults",
             axum::routing::put(put_delivery_faults).delete(clear_delivery_faults),
         )
+        // Issue 20: registrations and call media.
+        .merge(crate::sip::admin::router())
 }
 
 fn error(status: StatusCode, text: impl Into<String>) -> Response {

@@ -34,6 +34,9 @@ pub struct SimConfig {
     /// Event push (webhook) and its test faults.
     #[serde(default)]
     pub events: EventsConfig,
+    /// Issue 20: the SIP server (credentials, registrations, TURN).
+    #[serde(default)]
+    pub softphone: crate::sip::SoftphoneConfig,
 }
 
 /// One CCC instance.
@@ -98,6 +101,7 @@ impl std::fmt::Debug for SimConfig {
             .field("timings", &self.timings)
             .field("qps_limit", &self.qps_limit)
             .field("events", &self.events)
+            .field("softphone", &self.softphone)
             .finish()
     }
 }
@@ -400,6 +404,7 @@ impl SimConfig {
                 default_user: None,
             }],
             timings: Timings::default(),
+            softphone: crate::sip::SoftphoneConfig::default(),
         }
     }
 

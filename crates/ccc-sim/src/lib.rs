@@ -36,6 +36,8 @@ pub mod protocol;
 pub mod quota;
 pub mod realtime;
 mod server;
+// Issue 20: the SIP server and media peer (SIP over WebSocket, WebRTC).
+pub mod sip;
 pub mod state_machine;
 pub mod stats;
 pub mod webhook;
@@ -161,6 +163,8 @@ struct Inner {
     quota: Mutex<Option<quota::TokenBucket>>,
     publisher: webhook::Publisher,
     dial: Mutex<DialTimings>,
+    /// Issue 20: registrations, SIP calls, media peers.
+    softphone: sip::Softphone,
 }
 
 /// Shared simulator state: configuration, agents, faults, nonces. Cheap to clone.
@@ -243,6 +247,7 @@ impl SimState {
             .filter(|n| *n > 0)
             .map(|n| quota::TokenBucket::new(n, Instant::now()));
         let dial = config.timings.dial();
+        let softphone = sip::Softphone::new(&config.softphone);
         SimState {
             inner: Arc::new(Inner {
                 config,
@@ -253,8 +258,14 @@ impl SimState {
                 dial: Mutex::new(dial),
                 quota: Mutex::new(quota),
                 publisher,
+                softphone,
             }),
         }
+    }
+
+    /// The SIP server (issue 20).
+    pub fn softphone(&self) -> &sip::Softphone {
+        &self.inner.softphone
     }
 
     /// Runs `f` on agent `user_id` and pushes the events of the change
@@ -270,6 +281,8 @@ impl SimState {
     /// Queues events for the webhook (never waits; see [`webhook`]).
     /// Counts a state change when `events` has an agent event.
     pub(crate) fn publish(&self, events: Vec<Event>) {
+        // Issue 20: SIP calls follow every change of the world.
+        self.inner.softphone.changed();
         if events.iter().any(|e| e.event_type.is_agent_event()) {
             stats::add(&self.inner.publisher.hub.counters.state_changes, 1);
         }
@@ -444,7 +457,11 @@ impl SimState {
                 }
             },
         );
-        if let Some(ms) = auto_answer_ms.or(timings.auto_answer_ms) {
+        // Issue 20: a registered softphone answers on the device instead.
+        let auto_answer = auto_answer_ms
+            .or(timings.auto_answer_ms)
+            .filter(|_| !self.inner.softphone.takes_calls(self, user_id));
+        if let Some(ms) = auto_answer {
             self.after(ms, user_id, &job_id, |a, job, now| {
                 if a.state == UserState::Ringing {
                     let _ = a.answer(Some(job), None, now);
@@ -508,7 +525,10 @@ impl SimState {
         let timings = self.dial_timings();
         tracing::info!(user_id, job_id, callee, "outbound call dialing");
         let answers = DialOutcome::of(callee) == DialOutcome::Answers;
-        if let Some(ms) = timings.answer_ms.filter(|_| answers) {
+        // Issue 20: a softphone agent's own leg is called first; the
+        // customer's answer timer starts when the device answers.
+        let softphone = self.inner.softphone.takes_calls(self, user_id);
+        if let Some(ms) = timings.answer_ms.filter(|_| answers && !softphone) {
             self.after(ms, user_id, job_id, |a, job, now| {
                 a.customer_answers(job, now);
             });

@@ -120,6 +120,27 @@ struct Args {
     #[arg(long, env = "CCC_SIM_EVENT_SEED", value_name = "SEED")]
     event_seed: Option<u64>,
 
+    /// Softphone (issue 20): the secret behind GetLoginDetails' Signature2
+    /// (H1) and GetTurnCredentials [default: random per process]. Prefer
+    /// the environment variable; it is never logged.
+    #[arg(
+        long,
+        env = "CCC_SIM_SIP_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    sip_secret: Option<String>,
+
+    /// Softphone: the SipServerUrl GetLoginDetails reports (host:port, no
+    /// scheme) [default: the Host the request was sent to, i.e. the
+    /// simulator itself, which serves SIP over WebSocket on `/`].
+    #[arg(long, env = "CCC_SIM_SIP_SERVER_URL", value_name = "HOST:PORT")]
+    sip_server_url: Option<String>,
+
+    /// Softphone: how long UserKey2/Signature2 are valid [default: 86400].
+    #[arg(long, env = "CCC_SIM_SIP_CREDENTIAL_SECS", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    sip_credential_secs: Option<u64>,
+
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "CCC_SIM_LOG", default_value = "info")]
     log_level: tracing::Level,
@@ -181,6 +202,16 @@ impl Args {
         }
         if self.event_seed.is_some() {
             e.seed = self.event_seed;
+        }
+        let sip = &mut config.softphone;
+        if self.sip_secret.is_some() {
+            sip.secret.clone_from(&self.sip_secret);
+        }
+        if self.sip_server_url.is_some() {
+            sip.sip_server_url.clone_from(&self.sip_server_url);
+        }
+        if let Some(secs) = self.sip_credential_secs {
+            sip.credential_validity_secs = secs;
         }
         config.validate()?;
         Ok(config)
@@ -274,6 +305,28 @@ mod tests {
         let plain = config(&[]).unwrap();
         assert_eq!(plain.timings.dial_answer_ms, Some(2_000));
         assert!(config(&["--dial-timeout-ms", "0"]).is_err());
+    }
+
+    #[test]
+    fn softphone_flags_reach_the_configuration() {
+        let c = config(&[
+            "--sip-secret",
+            "s3cret",
+            "--sip-server-url",
+            "sip.example:443",
+            "--sip-credential-secs",
+            "60",
+        ])
+        .unwrap();
+        assert_eq!(c.softphone.secret.as_deref(), Some("s3cret"));
+        assert_eq!(
+            c.softphone.sip_server_url.as_deref(),
+            Some("sip.example:443")
+        );
+        assert_eq!(c.softphone.credential_validity_secs, 60);
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert_eq!(config(&[]).unwrap().softphone.secret, None);
+        assert!(config(&["--sip-credential-secs", "0"]).is_err());
     }
 
     #[test]

@@ -34,11 +34,26 @@ pub struct DropConnection;
 /// "action not found" answer for every other path.
 pub fn app(state: SimState) -> Router {
     Router::new()
-        .route("/", get(rpc).post(rpc))
+        .route("/", get(rpc_or_sip).post(rpc))
         .nest("/_sim", admin::router())
         .fallback(not_found)
         .with_state(state)
 }
+
+/// `GET /`: RPC, or (issue 20) a SIP WebSocket when the request upgrades.
+async fn rpc_or_sip(State(state): State<SimState>, req: axum::extract::Request) -> Response {
+    if crate::sip::ws::is_upgrade(req.headers()) {
+        return crate::sip::ws::upgrade(state, req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, RPC_BODY_LIMIT).await {
+        Ok(body) => rpc(State(state), parts.method, parts.uri, parts.headers, body).await,
+        Err(e) => (StatusCode::PAYLOAD_TOO_LARGE, e.to_string()).into_response(),
+    }
+}
+
+/// The body limit of `GET /` (axum's default for `Bytes`).
+const RPC_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 async fn not_found() -> Response {
     error_response(
@@ -197,6 +212,7 @@ impl RunningSim {
     /// Stops accepting, closes open connections and stops the demo calls.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        self.state.softphone().close_all();
         let _ = self.task.await;
     }
 }
@@ -263,6 +279,7 @@ async fn serve(listener: TcpListener, router: Router, mut stopped: watch::Receiv
                 conns.spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades() // SIP WebSockets (issue 20)
                         .await;
                 });
                 while conns.try_join_next().is_some() {}
