@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -784,34 +785,48 @@ async fn a_re_invite_is_answered_from_the_media_peer() {
     sim.ready(A1).await;
     let job = sim.ring(A1).await;
     let invite = ua.recv_request(Method::Invite).await;
-    let _peer = ua.answer(&invite).await;
+    let peer = ua.answer(&invite).await;
     sim.state_until(A1, "TALKING").await;
-    // A new offer in the dialog (as a browser renegotiating would send).
-    let (_other, offer) = MediaPeer::offer(Mix::default()).await.unwrap();
-    let reinvite = Message::request(Method::Invite, "sip:ccc-sim@ccc-sim.invalid;transport=ws")
-        .with(
-            "Via",
-            format!("SIP/2.0/WS test.invalid;branch=z9hG4bK{}", nonce()),
-        )
-        .with("Max-Forwards", "70")
-        .with(
-            "From",
-            invite.header("To").unwrap().to_owned() + ";tag=agent",
-        )
-        .with("To", invite.header("From").unwrap().to_owned())
-        .with("Call-ID", invite.call_id().unwrap().to_owned())
-        .with("CSeq", "2 INVITE")
-        .with_body("application/sdp", offer);
-    ua.send(&reinvite).await;
-    let r = ua.recv().await;
-    assert!(matches!(r.status(), Some(200) | Some(488)), "{r}");
-    if r.status() == Some(200) {
-        assert!(r.body.contains("m=audio"), "{r}");
+    sim.media_until(&job, "the agent's audio", |v| {
+        v["fromAgent"]["energy"].as_f64().unwrap() > 0.01
+    })
+    .await;
+    // The browser holds on its side with a re-INVITE (sendonly), then
+    // resumes (sendrecv): each new offer is answered in the dialog.
+    let mut cseq = 1;
+    for (direction, expected) in [
+        (str0m::media::Direction::SendOnly, "a=recvonly"),
+        (str0m::media::Direction::SendRecv, "a=sendrecv"),
+    ] {
+        cseq += 1;
+        let offer = peer.reoffer(direction).await.unwrap();
+        let reinvite = Message::request(Method::Invite, "sip:ccc-sim@ccc-sim.invalid;transport=ws")
+            .with(
+                "Via",
+                format!("SIP/2.0/WS test.invalid;branch=z9hG4bK{}", nonce()),
+            )
+            .with("Max-Forwards", "70")
+            .with(
+                "From",
+                invite.header("To").unwrap().to_owned() + ";tag=agent",
+            )
+            .with("To", invite.header("From").unwrap().to_owned())
+            .with("Call-ID", invite.call_id().unwrap().to_owned())
+            .with("CSeq", format!("{cseq} INVITE"))
+            .with_body("application/sdp", offer);
+        ua.send(&reinvite).await;
+        let r = ua.recv().await;
+        assert_eq!(r.status(), Some(200), "{r}");
+        assert!(r.body.contains(expected), "{r}");
+        peer.accept_answer(&r.body).await.unwrap();
     }
-    // The call goes on either way.
+    // The call goes on, audio both ways.
     assert_eq!(sim.user_state(A1).await, "TALKING");
-    let (s, _) = sim.media(&job).await;
-    assert_eq!(s, 200);
+    peer_until(&peer, "the customer's tone", |r| r.from_agent.energy > 0.01).await;
+    sim.media_until(&job, "the agent's audio again", |v| {
+        v["fromAgent"]["energy"].as_f64().unwrap() > 0.01
+    })
+    .await;
     sim.running.shutdown().await;
 }
 
@@ -911,5 +926,91 @@ async fn options_keepalive_and_unknown_requests() {
     invite.set("CSeq", "2 INVITE");
     ua.send(&invite).await;
     assert_eq!(ua.recv().await.status(), Some(403));
+    sim.running.shutdown().await;
+}
+
+/// Events pushed to a webhook receiver on 127.0.0.1.
+#[derive(Clone, Default)]
+struct Hook(Arc<Mutex<Vec<Value>>>);
+
+impl Hook {
+    async fn start(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hook = self.clone();
+        let router = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                let hook = hook.clone();
+                async move {
+                    hook.0
+                        .lock()
+                        .unwrap()
+                        .extend(body.as_array().cloned().unwrap_or_default());
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}/hook")
+    }
+
+    /// The event types of `agent`, in order.
+    fn types(&self, agent: &str) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["agentId"] == agent)
+            .map(|e| e["eventType"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn answering_and_hanging_up_on_the_device_push_the_events_of_the_api() {
+    let hook = Hook::default();
+    let url = hook.start().await;
+    let sim = Sim::start(config()).await;
+    let state = sim.running.state().clone();
+    state.set_webhook(Some(ccc_sim::WebhookTarget::new(&url, None).unwrap()));
+
+    // Agent 1 answers and hangs up on its softphone.
+    let mut ua = Ua::connect(&sim, A1).await;
+    ua.register().await;
+    sim.ready(A1).await;
+    sim.ring(A1).await;
+    let invite = ua.recv_request(Method::Invite).await;
+    let tag = nonce();
+    let (_peer, sdp) = MediaPeer::answer(&invite.body, Mix::default())
+        .await
+        .unwrap();
+    let ok = invite
+        .reply(200, Some(&tag))
+        .with("Contact", "<sip:80010001@ua.invalid;transport=ws>")
+        .with_body("application/sdp", sdp);
+    ua.send(&ok).await;
+    ua.recv_request(Method::Ack).await;
+    sim.state_until(A1, "TALKING").await;
+    ua.send(&ua.bye(&invite, &ok)).await;
+    assert_eq!(ua.recv().await.status(), Some(200));
+    assert_eq!(sim.user_state(A1).await, "WORKING");
+
+    // Agent 2 does the same with AnswerCall and ReleaseCall.
+    sim.ready(A2).await;
+    let job = sim.ring(A2).await;
+    let call = [("UserId", A2), ("JobId", job.as_str()), ("DeviceId", "d")];
+    sim.call("AnswerCall", &call).await;
+    sim.call("ReleaseCall", &call).await;
+    assert_eq!(sim.user_state(A2).await, "WORKING");
+
+    let settled = wait_until(Duration::from_secs(5), || async {
+        state.stats().events.is_settled()
+    })
+    .await;
+    assert!(settled);
+    let (one, two) = (hook.types(A1), hook.types(A2));
+    assert!(one.len() >= 4, "{one:?}");
+    assert_eq!(one, two);
     sim.running.shutdown().await;
 }

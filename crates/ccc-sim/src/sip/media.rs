@@ -156,6 +156,7 @@ struct Meters {
 
 enum Command {
     Answer(String, oneshot::Sender<Result<(), MediaError>>),
+    Reoffer(Direction, oneshot::Sender<Result<String, MediaError>>),
     Offer(String, oneshot::Sender<Result<String, MediaError>>),
     Mix(Mix),
 }
@@ -166,6 +167,30 @@ pub struct MediaPeer {
     commands: mpsc::UnboundedSender<Command>,
     meters: Arc<Mutex<Meters>>,
     addr: SocketAddr,
+}
+
+/// Keeps only the remote candidates the peer can use: UDP with an IP
+/// literal. A browser may write mDNS names (`<uuid>.local`) or TCP
+/// candidates, which str0m's parser need not read; ICE still finds the
+/// browser through its checks (peer-reflexive candidates).
+pub fn usable_candidates_only(sdp: &str) -> String {
+    let usable = |line: &str| {
+        let Some(rest) = line.strip_prefix("a=candidate:") else {
+            return true;
+        };
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        fields.len() >= 6
+            && fields[2].eq_ignore_ascii_case("udp")
+            && fields[4].parse::<std::net::IpAddr>().is_ok()
+    };
+    let mut out: String = sdp
+        .split_inclusive('\n')
+        .filter(|l| usable(l.trim_end()))
+        .collect();
+    if !out.ends_with('\n') {
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// The str0m configuration: PCMU only.
@@ -210,7 +235,8 @@ impl MediaPeer {
         let (socket, addr) = bind().await?;
         let mut rtc = rtc_config().build(Instant::now());
         host_candidate(&mut rtc, addr)?;
-        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::Sdp(e.to_string()))?;
+        let offer = SdpOffer::from_sdp_string(&usable_candidates_only(offer))
+            .map_err(|e| MediaError::Sdp(e.to_string()))?;
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -273,6 +299,17 @@ impl MediaPeer {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(Command::Offer(sdp.to_owned(), tx))
+            .map_err(|_| MediaError::Stopped)?;
+        rx.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    /// A new offer in the same session with the audio's direction changed
+    /// (e.g. `SendOnly` to hold from this side, as a browser's re-INVITE
+    /// does); give the answer to [`MediaPeer::accept_answer`].
+    pub async fn reoffer(&self, direction: Direction) -> Result<String, MediaError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Reoffer(direction, tx))
             .map_err(|_| MediaError::Stopped)?;
         rx.await.map_err(|_| MediaError::Stopped)?
     }
@@ -417,6 +454,7 @@ impl PeerTask {
     fn command(&mut self, command: Command) {
         match command {
             Command::Answer(sdp, reply) => {
+                let sdp = usable_candidates_only(&sdp);
                 let result = match (SdpAnswer::from_sdp_string(&sdp), self.pending.take()) {
                     (Ok(answer), Some(pending)) => self
                         .rtc
@@ -431,8 +469,22 @@ impl PeerTask {
                 };
                 let _ = reply.send(result);
             }
+            Command::Reoffer(direction, reply) => {
+                let mut api = self.rtc.sdp_api();
+                if let Some(mid) = self.mid {
+                    api.set_direction(mid, direction);
+                }
+                let result = match api.apply() {
+                    Some((offer, pending)) => {
+                        self.pending = Some(pending);
+                        Ok(offer.to_sdp_string())
+                    }
+                    None => Err(MediaError::Sdp("nothing changed to offer".into())),
+                };
+                let _ = reply.send(result);
+            }
             Command::Offer(sdp, reply) => {
-                let result = SdpOffer::from_sdp_string(&sdp)
+                let result = SdpOffer::from_sdp_string(&usable_candidates_only(&sdp))
                     .map_err(|e| MediaError::Sdp(e.to_string()))
                     .and_then(|offer| {
                         self.pending = None;
@@ -491,5 +543,26 @@ impl PeerTask {
             Ok(()) => self.meters().to_agent.record(now, &samples),
             Err(e) => tracing::debug!(error = %e, "media write refused"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_udp_candidates_with_an_address_reach_str0m() {
+        let sdp = "v=0\r\n\
+            a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n\
+            a=candidate:2 1 udp 2122260223 4f1c0e2a-1234.local 50001 typ host\r\n\
+            a=candidate:3 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active\r\n\
+            a=candidate:4 1 UDP 2122260223 ::1 50002 typ host\r\n\
+            a=end-of-candidates\r\n";
+        let kept = usable_candidates_only(sdp);
+        assert!(kept.contains("127.0.0.1 50000"));
+        assert!(kept.contains("::1 50002"));
+        assert!(!kept.contains(".local"));
+        assert!(!kept.contains("tcp"));
+        assert!(kept.starts_with("v=0\r\n") && kept.ends_with("a=end-of-candidates\r\n"));
     }
 }
