@@ -121,7 +121,14 @@ impl Phone {
         );
         let p = Rc::new(Phone {
             tb,
-            url: relay_url(&protocol, &host, &base, &phone.ws_path),
+            // Browsers cannot put headers on a WebSocket: the relay takes
+            // the device id (X-CCC-Device-Id elsewhere) from the query.
+            url: [
+                relay_url(&protocol, &host, &base, &phone.ws_path),
+                "?device=".into(),
+                String::from(js_sys::encode_uri_component(&tb.device_id())),
+            ]
+            .concat(),
             ice: phone.ice_servers.clone(),
             ua: RefCell::new(UserAgent::new(config, seed())),
             ws: RefCell::new(None),

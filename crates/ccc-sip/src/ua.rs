@@ -21,7 +21,9 @@
 //!   device that way for `MakeCall`;
 //! - CANCEL → `200` + `487`; BYE both ways; re-INVITE (hold/unhold) reported
 //!   as [`UaEvent::Reoffer`] and answered with the owner's SDP; OPTIONS
-//!   (keep-alive) answered `200`; a second call gets `486 Busy Here`.
+//!   answered `200`; a second call gets `486 Busy Here`;
+//! - while registered, an OPTIONS to the server every [`KEEPALIVE_MS`]
+//!   keeps the relay's idle timer from closing the socket.
 
 use std::collections::VecDeque;
 
@@ -49,6 +51,9 @@ const TRANSACTION_TIMEOUT: u64 = 64 * T1;
 /// How long to wait before retrying a registration that failed for a
 /// reason other than the credentials.
 const REGISTER_RETRY: u64 = 15_000;
+/// While registered, an OPTIONS to the server this often keeps the relay's
+/// idle timer (and NATs) from closing the socket between REGISTER refreshes.
+pub const KEEPALIVE_MS: u64 = 30_000;
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
 
 /// Who the agent is and how it authenticates.
@@ -268,6 +273,9 @@ pub struct UserAgent {
     call: Option<Call>,
     /// An in-flight BYE of ours: (branch, timeout).
     bye: Option<(String, u64)>,
+    /// When to send the next keep-alive OPTIONS.
+    keepalive_at: Option<u64>,
+    keepalive_cseq: u32,
     out: VecDeque<Output>,
 }
 
@@ -297,6 +305,8 @@ impl UserAgent {
             },
             call: None,
             bye: None,
+            keepalive_at: None,
+            keepalive_cseq: 0,
             out: VecDeque::new(),
         };
         // RFC 7118 §5.2: a WebSocket client has no reachable address; it
@@ -348,6 +358,7 @@ impl UserAgent {
             self.reg.next_at,
             call,
             self.bye.as_ref().map(|b| b.1),
+            self.keepalive_at,
         ]
         .into_iter()
         .flatten()
@@ -370,6 +381,7 @@ impl UserAgent {
         self.reg.next_at = None;
         self.reg.branch = None;
         self.bye = None;
+        self.keepalive_at = None;
         if self.reg.state != RegState::Unregistered {
             self.set_reg(RegState::Failed(RegFailure::Disconnected));
         }
@@ -403,6 +415,9 @@ impl UserAgent {
         }
         if self.bye.as_ref().is_some_and(|b| now >= b.1) {
             self.bye = None;
+        }
+        if self.keepalive_at.is_some_and(|t| now >= t) {
+            self.send_keepalive(now);
         }
         let mut resend = None;
         let mut timed_out = false;
@@ -597,6 +612,28 @@ impl UserAgent {
         self.send(m.to_string());
     }
 
+    fn send_keepalive(&mut self, now: u64) {
+        self.keepalive_at = Some(now + KEEPALIVE_MS);
+        if !self.connected {
+            return;
+        }
+        let (via, _) = self.via();
+        let call_id = self.token(22);
+        let tag = self.token(10);
+        self.keepalive_cseq += 1;
+        let from = NameAddr::new(self.config.aor.clone()).with_param("tag", Some(&tag));
+        let uri = self.config.domain_uri();
+        let m = Message::request(Method::Options, uri.clone())
+            .with("Via", via.to_string())
+            .with("Max-Forwards", "70")
+            .with("From", from.to_string())
+            .with("To", NameAddr::new(uri).to_string())
+            .with("Call-ID", call_id)
+            .with("CSeq", format!("{} OPTIONS", self.keepalive_cseq))
+            .with("User-Agent", self.config.user_agent.clone());
+        self.send(m.to_string());
+    }
+
     fn fail_registration(&mut self, why: RegFailure, now: u64) {
         let retry = !matches!(why, RegFailure::Credentials | RegFailure::Forbidden);
         self.set_reg(RegState::Failed(why));
@@ -623,8 +660,12 @@ impl UserAgent {
             200..=299 => {
                 self.reg.challenged = 0;
                 if self.reg.removing {
+                    self.keepalive_at = None;
                     self.set_reg(RegState::Unregistered);
                     return;
+                }
+                if self.keepalive_at.is_none() {
+                    self.keepalive_at = Some(now + KEEPALIVE_MS);
                 }
                 let granted = granted_expires(msg, &self.contact).unwrap_or(self.config.expires);
                 let until = now + u64::from(granted) * 1000;

@@ -101,10 +101,22 @@ fn register_with_digest_refresh_and_stale_nonce() {
             until: 120_020
         })]
     );
-    // Refresh at 90 % of the grant, pre-authorized with the next nc.
-    assert_eq!(ua.next_deadline(), Some(20 + 108_000));
-    ua.tick(100_000);
+    // A keep-alive OPTIONS every 30 s, from the agent to the server.
+    assert_eq!(ua.next_deadline(), Some(20 + 30_000));
+    ua.tick(29_000);
     assert!(ua.poll_output().is_none(), "nothing due yet");
+    ua.tick(30_020);
+    let ka = one(&mut ua);
+    assert_eq!(ka.method(), Some(Method::Options));
+    assert_eq!(ka.request_uri(), Some("sip:ccc.test"));
+    assert_eq!(ka.from().unwrap().user().as_deref(), Some("8001"));
+    assert!(ccc_sip::check_own(&ka, "8001").is_ok());
+    // Refresh at 90 % of the grant, pre-authorized with the next nc.
+    for t in [60_020, 90_020] {
+        ua.tick(t);
+        assert_eq!(one(&mut ua).method(), Some(Method::Options));
+    }
+    assert_eq!(ua.next_deadline(), Some(20 + 108_000));
     ua.tick(108_020);
     let r3 = one(&mut ua);
     let c3 = auth(&r3);
@@ -204,6 +216,7 @@ fn disconnect_then_reconnect_registers_again_and_unregister_removes() {
     ua.receive(&r.reply(200, None).to_string(), 3_010);
     let (_, events) = drain(&mut ua);
     assert_eq!(events, vec![UaEvent::Registration(RegState::Unregistered)]);
+    // No keep-alive and no refresh once unregistered.
     assert_eq!(ua.next_deadline(), None);
 }
 
