@@ -143,6 +143,7 @@ impl Phone {
             stopped: Cell::new(false),
             key: (phone.ws_path.clone(), phone.aor.clone()),
         });
+        p.set_status(|s| s.registration = Registration::Connecting);
         p.connect();
         p
     }

@@ -149,8 +149,13 @@ pub fn should_run<'a>(
     session: Option<&'a Session>,
     snapshot: Option<&AgentSnapshot>,
 ) -> Option<&'a SoftphoneSession> {
-    let on_site = snapshot.is_some_and(|s| s.agent.work_mode == Some(WorkMode::OnSite));
-    if !leader || !on_site {
+    // A snapshot without a work mode (some event-fed ones) keeps the
+    // softphone running: only another work mode stops it (the proxy gives
+    // the session its softphone block for ON_SITE agents only).
+    let other_mode = snapshot
+        .and_then(|s| s.agent.work_mode.as_ref())
+        .is_some_and(|m| *m != WorkMode::OnSite);
+    if !leader || other_mode || snapshot.is_none() {
         return None;
     }
     session?.softphone.as_ref()

@@ -382,9 +382,8 @@ impl UserAgent {
         self.reg.branch = None;
         self.bye = None;
         self.keepalive_at = None;
-        if self.reg.state != RegState::Unregistered {
-            self.set_reg(RegState::Failed(RegFailure::Disconnected));
-        }
+        // Also when the socket never opened: the agent must see why.
+        self.set_reg(RegState::Failed(RegFailure::Disconnected));
     }
 
     /// Removes the binding (`Expires: 0`), e.g. when the agent leaves
