@@ -11,7 +11,9 @@
 #   - Debian packages: chromium, chromium-driver (browser tests), brotli and
 #     gzip (pre-compressed assets), a CJK font (the zh-CN interface in test
 #     screenshots; agents' desktops have one), npm (only if missing),
-#     redis-server (the proxy's replica tests start their own on a free port)
+#     redis-server (the proxy's replica tests start their own on a free port),
+#     kamailio with its websocket and auth_ephemeral modules (the softphone
+#     relay's interop test starts its own on a free port)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,6 +36,10 @@ command -v brotli >/dev/null 2>&1 || need_pkgs+=(brotli)
 command -v gzip >/dev/null 2>&1 || need_pkgs+=(gzip)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need_pkgs+=(fonts-wqy-microhei)
 command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
+# Kamailio: the softphone relay's interop test registers through it.
+[ -x /usr/sbin/kamailio ] || need_pkgs+=(kamailio)
+dpkg -s kamailio-websocket-modules >/dev/null 2>&1 || need_pkgs+=(kamailio-websocket-modules)
+dpkg -s kamailio-autheph-modules >/dev/null 2>&1 || need_pkgs+=(kamailio-autheph-modules)
 if ((${#need_pkgs[@]})); then
   say "installing Debian packages: ${need_pkgs[*]}"
   SUDO=""

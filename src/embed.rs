@@ -22,6 +22,7 @@ use crate::{
         ringing::RingOptions,
         shortcuts::{self, Combo, ShortcutAction},
     },
+    softphone::use_softphone,
     state::{SyncConfig, Toolbar},
 };
 
@@ -221,6 +222,7 @@ pub fn mount_with_api(
         use_sync(toolbar);
         use_shortcuts(toolbar, shortcuts);
         use_ringing(toolbar, ring, ring_host);
+        use_softphone(toolbar);
         use_host_events(
             toolbar,
             Emitter {

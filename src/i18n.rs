@@ -2,7 +2,10 @@
 
 use ccc_model::{break_codes, CallType, UserState, WorkMode};
 
-use crate::logic::CommandKind;
+use crate::{
+    logic::CommandKind,
+    softphone::{MicProblem, NotRegistered, PhoneCall, Registration},
+};
 
 /// The toolbar's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -127,6 +130,92 @@ pub fn call_type_label(t: &CallType, lang: Lang) -> String {
         other => return other.as_str().to_owned(),
     };
     tr(lang, en, zh).to_owned()
+}
+
+/// The softphone's registration in plain words (status line).
+pub fn registration_label(reg: Registration, lang: Lang) -> &'static str {
+    match reg {
+        Registration::Off => tr(lang, "Softphone off", "软电话未启用"),
+        Registration::Connecting => tr(lang, "Softphone connecting…", "软电话连接中…"),
+        Registration::Registered => tr(
+            lang,
+            "Softphone ready: calls ring here",
+            "软电话已注册：来电在此振铃",
+        ),
+        Registration::Failed(_) => tr(lang, "Softphone not registered", "软电话未注册"),
+    }
+}
+
+/// Why the softphone is not registered, in words an agent can act on.
+pub fn not_registered(why: NotRegistered, lang: Lang) -> &'static str {
+    match why {
+        NotRegistered::Credentials => tr(
+            lang,
+            "The phone server did not accept this browser's sign-in. Reload the page; if it stays, ask your administrator.",
+            "电话服务器未接受本浏览器的登录信息。请刷新页面；如仍如此，请联系管理员。",
+        ),
+        NotRegistered::Forbidden => tr(
+            lang,
+            "The phone server does not allow your extension to use a browser softphone. Ask your administrator.",
+            "电话服务器不允许您的分机使用浏览器软电话。请联系管理员。",
+        ),
+        NotRegistered::Timeout => tr(
+            lang,
+            "The phone server does not answer. Trying again…",
+            "电话服务器无响应，正在重试…",
+        ),
+        NotRegistered::Server => tr(
+            lang,
+            "The phone server reported an error. Trying again…",
+            "电话服务器出错，正在重试…",
+        ),
+        NotRegistered::RelayDown => tr(
+            lang,
+            "The connection for calls was lost. Reconnecting…",
+            "通话连接已断开，正在重新连接…",
+        ),
+        NotRegistered::Unsupported => tr(
+            lang,
+            "This browser cannot make calls. Use a current Chrome, Edge or Firefox.",
+            "此浏览器无法通话。请使用新版 Chrome、Edge 或 Firefox。",
+        ),
+    }
+}
+
+/// A microphone problem, and what to do about it.
+pub fn mic_problem_text(p: MicProblem, lang: Lang) -> &'static str {
+    match p {
+        MicProblem::Denied => tr(
+            lang,
+            "The microphone is blocked. Allow it for this site (the icon in the address bar), then press Answer again.",
+            "麦克风被禁止。请在地址栏图标中允许本网站使用麦克风，然后再次点击接听。",
+        ),
+        MicProblem::Missing => tr(
+            lang,
+            "No microphone found. Connect a headset or pick another microphone.",
+            "未找到麦克风。请连接耳机或选择其他麦克风。",
+        ),
+        MicProblem::Busy => tr(
+            lang,
+            "The microphone is in use by another program or failed. Close the other program or pick another microphone.",
+            "麦克风被其他程序占用或出错。请关闭其他程序或选择其他麦克风。",
+        ),
+        MicProblem::Other => tr(
+            lang,
+            "The microphone could not be opened.",
+            "无法打开麦克风。",
+        ),
+    }
+}
+
+/// The softphone call's state, for the status line.
+pub fn phone_call_label(call: PhoneCall, lang: Lang) -> &'static str {
+    match call {
+        PhoneCall::Idle => "",
+        PhoneCall::Ringing => tr(lang, "Incoming call on the softphone", "软电话来电"),
+        PhoneCall::Answering => tr(lang, "Connecting audio…", "正在接通语音…"),
+        PhoneCall::Talking => tr(lang, "Audio connected", "语音已接通"),
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //!   [`sync`]: the long-poll loop that feeds it.
 //! - [`components`]: one `#[component]` per file, written with `view!`;
 //!   [`hooks`]: browser integrations as `use_*` hooks;
+//!   [`softphone`]: the browser softphone (SIP over WebSocket + WebRTC);
 //!   [`events`]: host-page events and iframe messages; [`embed`]: the JS API
 //!   (`mount`) and the standalone page's auto-start.
 //!
@@ -21,6 +22,7 @@ pub mod events;
 pub mod hooks;
 pub mod i18n;
 pub mod logic;
+pub mod softphone;
 pub mod state;
 pub mod sync;
 pub mod testing;

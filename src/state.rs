@@ -27,6 +27,7 @@ use crate::{
         dial::DialNotice,
         explain_command, takeover, ConnectionState, Failure, SyncHealth,
     },
+    softphone::PhoneStatus,
 };
 
 /// localStorage key of the recently used break codes.
@@ -105,6 +106,9 @@ impl ShownError {
     }
 }
 
+/// A command the softphone carries out itself (see [`Toolbar::run`]).
+pub(crate) type Intercept = Rc<dyn Fn(&Command) -> bool>;
+
 /// The toolbar's state and actions; `Copy`, shared through context.
 #[derive(Debug, Clone, Copy)]
 pub struct Toolbar {
@@ -136,6 +140,13 @@ pub struct Toolbar {
     pub dial_input: RwSignal<String>,
     /// A note under the dial box.
     pub dial_notice: RwSignal<Option<DialNotice>>,
+    /// The softphone's state (`ON_SITE`): run by the leader tab, shared
+    /// with followers ([`crate::softphone`]).
+    pub phone: RwSignal<PhoneStatus>,
+    /// Set by [`crate::softphone::use_softphone`]: takes a command that the
+    /// softphone carries out itself (Answer while its INVITE rings) and
+    /// returns true; Mute/Unmute also mute the microphone track, then go on.
+    pub(crate) softphone: StoredValue<Option<Intercept>, LocalStorage>,
     device_id: StoredValue<String>,
     pub(crate) api: StoredValue<Rc<dyn AgentApi>, LocalStorage>,
     pub(crate) wake: StoredValue<Rc<Notify>, LocalStorage>,
@@ -162,6 +173,8 @@ impl Toolbar {
             break_menu_open: RwSignal::new(false),
             dial_input: RwSignal::new(String::new()),
             dial_notice: RwSignal::new(None),
+            phone: RwSignal::new(PhoneStatus::default()),
+            softphone: StoredValue::new_local(None),
             device_id: StoredValue::new(api.device_id()),
             api: StoredValue::new_local(api),
             wake: StoredValue::new_local(Rc::new(Notify::default())),
@@ -256,6 +269,12 @@ impl Toolbar {
     /// then the server's snapshot is shown, or, on failure, the previous state
     /// stays and the error is explained.
     pub fn run(&self, cmd: Command) -> bool {
+        if self
+            .softphone
+            .with_value(|s| s.as_ref().is_some_and(|s| s(&cmd)))
+        {
+            return true;
+        }
         let kind = cmd.kind();
         let mut started = false;
         self.pending.update(|p| started = p.try_start(kind));

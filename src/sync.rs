@@ -22,6 +22,7 @@ use wasm_bindgen::JsValue;
 use crate::{
     browser::{field, js_object, now_ms, random, sleep, Notify},
     logic::{Backoff, Failure, SyncHealth},
+    softphone::PhoneStatus,
     state::{Problem, ShownError, Toolbar},
 };
 
@@ -189,6 +190,7 @@ pub fn share(tb: Toolbar) -> Vec<(&'static str, JsValue)> {
         ("snap", tb.snapshot.with_untracked(|s| encode(s.as_ref()))),
         ("session", tb.session.with_untracked(|s| encode(s.as_ref()))),
         ("offset", tb.offset.get_untracked().into()),
+        ("phone", tb.phone.with_untracked(|p| encode(Some(p)))),
         ("failures", health.failures.into()),
         (
             "lastOk",
@@ -224,6 +226,11 @@ pub fn receive(tb: Toolbar, msg: &JsValue) {
         });
         if !keep {
             tb.snapshot.set(Some(snap));
+        }
+    }
+    if let Some(phone) = decode::<PhoneStatus>(field(msg, "phone")) {
+        if tb.phone.with_untracked(|p| *p != phone) {
+            tb.phone.set(phone);
         }
     }
     if let Some(session) = decode(field(msg, "session")) {

@@ -136,6 +136,7 @@ pub fn ToolbarView(
                 <DialPad />
             </div>
             <ErrorMessage />
+            <SoftphonePanel />
             <CallInfo />
             <RecentCalls />
             <LiveRegion />

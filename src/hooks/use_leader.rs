@@ -337,6 +337,7 @@ pub fn use_leader(tb: Toolbar, base_path: &str) -> Rc<dyn Fn()> {
         tb.session.track();
         tb.health.track();
         tb.error.track();
+        tb.phone.track();
         if tb.leader.get() && t.active.get() {
             t.post_state();
         }

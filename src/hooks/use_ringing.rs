@@ -17,6 +17,7 @@ use crate::{
         blink_title, bursts, incoming_call, notification_body, Alerts, Ring, RingInput,
         RingOptions, BLINK_MS, TONE_HZ, TONE_LEVEL,
     },
+    softphone::PhoneCall,
     state::Toolbar,
 };
 
@@ -111,7 +112,7 @@ pub fn use_ringing(tb: Toolbar, options: RingOptions, host: HtmlElement) {
     let st = state.clone();
     let effect = RenderEffect::new(move |_| {
         // The ringing call: its job id ("" if CCC sent none) and caller.
-        let call = tb.snapshot.with(|s| {
+        let mut call = tb.snapshot.with(|s| {
             let s = s.as_ref().filter(|s| s.agent.state == UserState::Ringing)?;
             let c = s.call.as_ref();
             Some((
@@ -119,6 +120,15 @@ pub fn use_ringing(tb: Toolbar, options: RingOptions, host: HtmlElement) {
                 c.and_then(other_party),
             ))
         });
+        // With a softphone call, its INVITE rings (even before CCC says
+        // RINGING) and the ring stops the moment the remote audio starts.
+        let (phone_call, phone_rings) = tb.phone.with(|p| (p.call, p.rings()));
+        if phone_call != PhoneCall::Idle {
+            call = phone_rings.then(|| {
+                let caller = call.and_then(|(_, c)| c);
+                ("softphone".to_owned(), caller)
+            });
+        }
         let input = RingInput {
             ringing_job: call.as_ref().map(|(job, _)| job.as_str()),
             leader: tb.leader.get(),

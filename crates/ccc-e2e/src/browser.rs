@@ -57,6 +57,8 @@ pub struct BrowserOptions {
     pub dark: bool,
     /// Browser UI language, e.g. `zh-CN`.
     pub lang: Option<String>,
+    /// More Chromium flags (e.g. the fake media flags of the softphone tests).
+    pub extra_args: Vec<String>,
 }
 
 impl Browser {
@@ -98,6 +100,7 @@ impl Browser {
         if let Some(lang) = &opts.lang {
             args.push(format!("--lang={lang}"));
         }
+        args.extend(opts.extra_args.iter().cloned());
         let mut caps = serde_json::Map::new();
         let mut chrome = serde_json::json!({ "args": args });
         if let Some(lang) = &opts.lang {

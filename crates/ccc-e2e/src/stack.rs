@@ -25,6 +25,9 @@ pub struct StackOptions {
     pub proxy_flags: Vec<String>,
     /// What the proxy serves (default: the release widget in `dist/`).
     pub static_dir: Option<PathBuf>,
+    /// Turn the softphone relay on, to the simulator's SIP server
+    /// (`--sip-upstream ws://<simulator>/`).
+    pub softphone: bool,
 }
 
 impl Default for StackOptions {
@@ -36,6 +39,7 @@ impl Default for StackOptions {
             poll_interval_ms: 250,
             proxy_flags: Vec::new(),
             static_dir: None,
+            softphone: false,
         }
     }
 }
@@ -86,6 +90,13 @@ impl Stack {
         .map(|s| s.to_string())
         .collect();
         argv.extend(opts.proxy_flags.iter().cloned());
+        if opts.softphone {
+            let sip = sim.endpoint().replacen("http://", "ws://", 1);
+            argv.extend([
+                "--sip-upstream".to_owned(),
+                format!("{}/", sip.trim_end_matches('/')),
+            ]);
+        }
         let args = <Args as clap::Parser>::try_parse_from(&argv)
             .unwrap_or_else(|e| panic!("proxy flags: {e}"));
         let mut config = Config::from_args(args, |k| match k {

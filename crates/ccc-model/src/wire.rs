@@ -345,8 +345,9 @@ fn opt_call<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<CallContext
     Ok(call.filter(|c| !c.job_id.is_empty() || !c.channel_contexts.is_empty()))
 }
 
-/// `Data` of GetLoginDetails (the fields the toolbar uses).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// `Data` of GetLoginDetails (the fields the toolbar uses). `Debug`
+/// redacts `Signature2`.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LoginDetails {
     /// `name@instance`.
@@ -375,4 +376,37 @@ pub struct LoginDetails {
         skip_serializing_if = "Option::is_none"
     )]
     pub sip_server_url: Option<String>,
+    /// SIP registration data, `<extension>:<epoch-ms>` (the browser
+    /// softphone's digest username under inference H1).
+    #[serde(
+        default,
+        deserialize_with = "de::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_key2: Option<String>,
+    /// The signature of `UserKey2` (H1: the digest password). A secret.
+    #[serde(
+        default,
+        deserialize_with = "de::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub signature2: Option<String>,
+}
+
+impl std::fmt::Debug for LoginDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginDetails")
+            .field("user_id", &self.user_id)
+            .field("display_name", &self.display_name)
+            .field("extension", &self.extension)
+            .field("work_mode", &self.work_mode)
+            .field("device_id", &self.device_id)
+            .field("sip_server_url", &self.sip_server_url)
+            .field("user_key2", &self.user_key2)
+            .field(
+                "signature2",
+                &self.signature2.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }

@@ -154,6 +154,9 @@ pub async fn session(
         ("", None) => agent.user_id.clone(),
         (name, _) => name.to_owned(),
     };
+    // The agent's own SIP credentials: only in this no-store answer.
+    let softphone =
+        crate::sip::session::softphone(&state, &agent.user_id, &details, &display_name).await;
     let extension = text::clean_opt(Some(&details.extension), text::MAX_NUMBER)
         .or_else(|| demo.map(|d| d.extension.clone()));
     Ok(json_no_store(Session {
@@ -164,6 +167,7 @@ pub async fn session(
         instance_id: state.client.instance_id().to_owned(),
         break_codes: state.config.break_codes.clone(),
         work_modes: state.config.work_modes.clone(),
+        softphone,
         ..Session::default()
     }))
 }

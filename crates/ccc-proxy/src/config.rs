@@ -259,6 +259,9 @@ pub struct Args {
         default_value = "compact"
     )]
     pub log_format: LogFormat,
+    /// The browser softphone's SIP relay.
+    #[command(flatten)]
+    pub sip: crate::sip::config::SipArgs,
 }
 
 /// Peers (IP networks) whose identity header is believed.
@@ -506,6 +509,8 @@ pub struct Config {
     pub session_cache: Duration,
     /// Log format.
     pub log_format: LogFormat,
+    /// The browser softphone's SIP relay.
+    pub sip: crate::sip::config::SipConfig,
 }
 
 /// Connection and long-poll limits.
@@ -736,6 +741,7 @@ impl Config {
             read_rate_limit_burst: args.read_rate_limit_burst,
             session_cache: Duration::from_secs(args.session_cache_secs),
             log_format: args.log_format,
+            sip: crate::sip::config::SipConfig::from_args(&args.sip, args.demo).map_err(invalid)?,
         })
     }
 }

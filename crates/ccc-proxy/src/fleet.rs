@@ -670,6 +670,28 @@ impl Fleet {
         .filter(|k| k.len() >= 16)
     }
 
+    /// A value the fleet shares under `name` (the softphone's TURN servers
+    /// and credentials); `None` when absent or Redis does not answer.
+    pub async fn cache_get(&self, name: &str) -> Option<String> {
+        let mut c = self.inner.conn.clone();
+        let key = self.channel(&format!("cache:{name}"));
+        self.run(async move { c.get::<_, Option<String>>(&key).await })
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Shares `value` under `name` for `ttl` (best effort).
+    pub async fn cache_put(&self, name: &str, value: &str, ttl: Duration) {
+        let mut c = self.inner.conn.clone();
+        let key = self.channel(&format!("cache:{name}"));
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let value = value.to_owned();
+        let _ = self
+            .run(async move { c.pset_ex::<_, _, ()>(&key, value, ms).await })
+            .await;
+    }
+
     /// Subscribes to `views` and `fwd` until the process ends, reconnecting
     /// with backoff; sends [`FleetMessage::Resync`] after every (re)connect.
     pub fn spawn_subscriber(&self, tx: mpsc::Sender<FleetMessage>) -> tokio::task::JoinHandle<()> {

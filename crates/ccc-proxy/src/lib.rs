@@ -33,6 +33,7 @@ mod router;
 pub mod security;
 pub mod server;
 pub mod session_cache;
+pub mod sip;
 pub mod state;
 pub mod static_files;
 pub mod upstream;
@@ -214,11 +215,27 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The log filter for `directives` (`RUST_LOG`), with the WebSocket
+/// libraries capped at `info` whatever it says: their trace lines print
+/// whole frames, i.e. the softphone's SIP digests and SDP.
+pub fn log_filter(directives: &str) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    let mut filter = EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,hyper=warn,reqwest=warn"));
+    for cap in ["tungstenite=info", "tokio_tungstenite=info"] {
+        if let Ok(d) = cap.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
 /// Installs the `tracing` subscriber (JSON or compact, `RUST_LOG` filter).
 pub fn init_tracing(format: config::LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,hyper=warn,reqwest=warn"));
+    let filter = log_filter(
+        &std::env::var("RUST_LOG")
+            .unwrap_or_else(|_| "info,tower_http=info,hyper=warn,reqwest=warn".to_owned()),
+    );
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

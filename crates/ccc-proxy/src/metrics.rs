@@ -137,6 +137,7 @@ pub struct Metrics {
     owned_agents: Gauge,
     redis_up: Gauge,
     presence_actions: Family<PolicyLabels, Counter>,
+    sip: crate::sip::metrics::SipMetrics,
 }
 
 impl Default for Metrics {
@@ -238,7 +239,9 @@ impl Default for Metrics {
             "Agents moved because no toolbar of theirs was open for the grace, by policy (break, sign-out)",
             presence_actions.clone(),
         );
+        let sip = crate::sip::metrics::SipMetrics::register(&mut registry);
         Metrics {
+            sip,
             presence_actions,
             ccc_events,
             owned_agents,
@@ -401,6 +404,11 @@ impl Metrics {
                 policy: policy.as_str(),
             })
             .get()
+    }
+
+    /// The SIP relay's metrics.
+    pub fn sip(&self) -> &crate::sip::metrics::SipMetrics {
+        &self.sip
     }
 
     /// The Prometheus text format (version 0.0.4).

@@ -30,6 +30,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/session", get(api::session))
         .route("/api/v1/agent", get(api::get_agent))
         .route("/api/v1/agent/{command}", post(api::command))
+        .route(
+            crate::sip::session::WS_PATH,
+            get(crate::sip::relay::upgrade),
+        )
         .route("/api/{*rest}", any(api::not_found))
         .layer(middleware::from_fn_with_state(
             state.security.clone(),

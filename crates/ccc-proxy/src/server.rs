@@ -188,7 +188,8 @@ async fn connection(
     // The watchdog below times headers and idleness itself: hyper's header
     // timer would also run while a kept-alive connection is merely idle.
     builder.keep_alive(true).header_read_timeout(None);
-    let conn = builder.serve_connection(io, service);
+    // `with_upgrades`: the softphone relay is a WebSocket.
+    let conn = builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
     let mut shutting_down = false;
     loop {

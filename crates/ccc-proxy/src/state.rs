@@ -50,6 +50,8 @@ pub struct Inner {
     pub demo_agents: Option<Vec<DemoAgent>>,
     /// Security headers and origin rules.
     pub security: Arc<security::Policy>,
+    /// The softphone relay (sockets, limits, TURN cache).
+    pub sip: crate::sip::SipState,
     shutdown: watch::Sender<bool>,
 }
 
@@ -121,6 +123,7 @@ impl AppState {
             ),
             sessions: SessionCache::new(config.session_cache),
             dial_limiter: DialLimiter::new(config.dial_limits),
+            sip: crate::sip::SipState::new(&config.sip),
             config,
             client,
             hub,
@@ -160,6 +163,11 @@ impl AppState {
             None => None,
         };
         shared.unwrap_or_else(|| self.dial_limiter.check(user_id, crate::upstream::now_ms()))
+    }
+
+    /// Turns true when the proxy begins to stop (the SIP relays close).
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     /// Stops every poll loop and answers waiting long-polls now.

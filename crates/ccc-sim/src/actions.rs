@@ -281,6 +281,7 @@ fn run(
                 work_mode: Some(agent.work_mode.clone()),
                 device_id: agent.device_id.clone(),
                 sip_server_url: None,
+                ..LoginDetails::default()
             })
             .unwrap_or(Value::Null);
             // Issue 20: SipServerUrl and the H1 credentials.

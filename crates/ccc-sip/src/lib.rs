@@ -11,6 +11,8 @@
 //! - [`h1`]: **the inference** of how CCC's SIP server authenticates an
 //!   agent (UserKey2/Signature2), in one place.
 //! - [`aor`]: the relay's check that a frame speaks for the agent only.
+//! - [`sdp`]: the little SDP reading a user agent needs (hold direction).
+//! - [`ua`]: the user-agent state machine (REGISTER, INVITE, BYE, …).
 
 pub mod aor;
 pub mod digest;
@@ -18,9 +20,12 @@ pub mod error;
 pub mod h1;
 pub mod header;
 pub mod message;
+pub mod sdp;
+pub mod ua;
 
 pub use aor::{check_own, AorRefusal};
 pub use digest::{Algorithm, Challenge, Credentials};
 pub use error::SipError;
 pub use header::{CSeq, NameAddr, SipUri, Via};
 pub use message::{Message, Method, StartLine};
+pub use ua::{UaConfig, UaEvent, UserAgent};

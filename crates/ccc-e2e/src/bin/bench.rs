@@ -10,7 +10,9 @@
 //! - long-poll fan-out: how fast 100 waiting tabs of one agent see a change;
 //! - upstream load: PollUserStatus calls per second while 100 tabs wait;
 //! - browser → proxy requests and bytes per agent per idle minute with 1 and
-//!   with 10 tabs of one browser profile (one leader tab long-polls).
+//!   with 10 tabs of one browser profile (one leader tab long-polls);
+//! - the softphone's REGISTER round trip through the proxy's SIP relay to
+//!   the simulator's registrar (`bench softphone` prints only this).
 //!
 //! Everything runs on loopback; the numbers are for comparing builds on the
 //! same machine, not absolute truths.
@@ -34,6 +36,10 @@ const COLD_LOADS: usize = 15;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("softphone") {
+        softphone_figures().await;
+        return;
+    }
     bundle_figures();
     first_state_figures().await;
     idle_tab_figures().await;
@@ -75,6 +81,116 @@ async fn main() {
     api.post("sign-in", "{}").await;
     command_latency(&api).await;
     fan_out(&api).await;
+    stack.stop().await;
+    softphone_figures().await;
+}
+
+const REGISTRATIONS: usize = 50;
+
+/// REGISTER through the relay (`GET /api/v1/sip`) to the simulator's
+/// registrar with the session's H1 credentials: the first round trip (the
+/// digest challenge) and the whole registration (challenge, answer, 200).
+async fn softphone_figures() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+
+    let stack = Stack::start(StackOptions {
+        auth: "header",
+        proxy_flags: [
+            "--sip-relay",
+            "--sip-rate-per-minute",
+            "100000",
+            "--sip-rate-burst",
+            "100000",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..StackOptions::default()
+    })
+    .await;
+    let session: Value = reqwest::Client::new()
+        .get(stack.url("/api/v1/session"))
+        .header("x-forwarded-user", AGENT)
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("session JSON");
+    let phone = &session["softphone"];
+    let aor = phone["aor"]
+        .as_str()
+        .expect("a softphone block (ON_SITE agent)");
+    let (user, domain) = aor
+        .trim_start_matches("sip:")
+        .split_once('@')
+        .expect("sip:<ext>@<domain>");
+    let (username, password) = (
+        phone["authUsername"].as_str().unwrap(),
+        phone["authPassword"].as_str().unwrap(),
+    );
+    let ws_url = stack
+        .url(phone["wsPath"].as_str().unwrap())
+        .replacen("http://", "ws://", 1);
+    let mut req = format!("{ws_url}?device=bench")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("x-forwarded-user", AGENT.parse().unwrap());
+    req.headers_mut()
+        .insert("sec-websocket-protocol", "sip".parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("the relay upgrades");
+    let (mut ws, mut incoming) = ws.split();
+    let register = |call_id: &str, cseq: u32, auth: &str| {
+        format!(
+            "REGISTER sip:{domain} SIP/2.0\r\nVia: SIP/2.0/WS bench.invalid;branch=z9hG4bK{call_id}-{cseq}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:{user}@{domain}>;tag=b{call_id}\r\nTo: <sip:{user}@{domain}>\r\n\
+             Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n{auth}\
+             Contact: <sip:{user}@bench.invalid;transport=ws>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    let mut next = async || loop {
+        match incoming.next().await.expect("open").expect("no error") {
+            Message::Text(t) => return ccc_sip::Message::parse(&t).expect("SIP"),
+            _ => continue,
+        }
+    };
+    let (mut challenges, mut whole) = (Vec::new(), Vec::new());
+    for i in 0..REGISTRATIONS {
+        let call_id = format!("bench-{i}");
+        let t = Instant::now();
+        ws.send(Message::text(register(&call_id, 1, "")))
+            .await
+            .unwrap();
+        let challenge = next().await;
+        challenges.push(t.elapsed());
+        assert_eq!(challenge.status(), Some(401));
+        let c = ccc_sip::Challenge::parse(challenge.header("WWW-Authenticate").unwrap()).unwrap();
+        let creds = c.respond(
+            "REGISTER",
+            &format!("sip:{domain}"),
+            username,
+            password,
+            "bench",
+            1,
+        );
+        let auth = format!("Authorization: {creds}\r\n");
+        ws.send(Message::text(register(&call_id, 2, &auth)))
+            .await
+            .unwrap();
+        let ok = next().await;
+        whole.push(t.elapsed());
+        assert_eq!(ok.status(), Some(200));
+    }
+    println!(
+        "softphone REGISTER through the relay to the simulator, {REGISTRATIONS} registrations:"
+    );
+    print!("  REGISTER → 401 challenge (one round trip)   ");
+    print_stats(&mut challenges);
+    print!("  REGISTER → 401 → REGISTER + digest → 200   ");
+    print_stats(&mut whole);
     stack.stop().await;
 }
 

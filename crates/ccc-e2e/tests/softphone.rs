@@ -1,0 +1,314 @@
+//! The browser softphone end to end (issue 20): headless Chromium with a
+//! fake microphone playing a tone (a WAV written here), the widget's SIP user
+//! agent through the proxy's relay to the simulator's registrar, WebRTC media
+//! to the simulator's customer peer, all on 127.0.0.1.
+//!
+//! The page's `RTCPeerConnection`s and microphone streams are recorded by a
+//! script installed before the page loads (`SPY`), so the test can read
+//! `getStats()` and the microphone track's `readyState`; the simulator
+//! measures what it receives at `/_sim/calls/{jobId}/media`.
+
+use std::{path::PathBuf, time::Duration};
+
+use ccc_e2e::{
+    browser::{BrowserOptions, UI_DEADLINE},
+    eventually, Browser, Stack, StackOptions,
+};
+use serde_json::{json, Value};
+
+const AGENT: &str = "agent1@ccc-demo";
+const CALLER: &str = "13800138000";
+/// Energy (mean square, full scale 1) the simulator reads as sound / silence.
+/// Chromium's audio processing (echo cancellation, noise suppression, gain
+/// control) leaves about 0.002 of the fake microphone's half-scale tone
+/// (0.125), three orders of magnitude above silence.
+const SOUND: f64 = 1e-4;
+const SILENCE: f64 = 1e-6;
+
+const SPY: &str = r#"
+window.__pcs = []; window.__streams = []; window.__sockets = 0;
+const P = window.RTCPeerConnection;
+window.RTCPeerConnection = function (...a) { const pc = new P(...a); window.__pcs.push(pc); return pc; };
+window.RTCPeerConnection.prototype = P.prototype;
+const W = window.WebSocket;
+window.WebSocket = function (...a) { window.__sockets++; return new W(...a); };
+window.WebSocket.prototype = W.prototype;
+Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+if (navigator.mediaDevices) {
+  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (c) => { const s = await gum(c); window.__streams.push(s); return s; };
+}
+window.__inbound = async () => {
+  const pc = window.__pcs[window.__pcs.length - 1];
+  if (!pc) return null;
+  let e = null;
+  (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'audio') e = { energy: r.totalAudioEnergy || 0, packets: r.packetsReceived || 0 }; });
+  return e;
+};
+window.__micEnded = () => window.__streams.length > 0 &&
+  window.__streams.every((s) => s.getTracks().every((t) => t.readyState === 'ended'));
+"#;
+
+/// A 16-bit mono 48 kHz WAV of a 440 Hz sine at half scale (mean square
+/// 0.125), which Chromium's fake microphone plays in a loop.
+fn tone_wav() -> PathBuf {
+    let rate = 48_000u32;
+    let samples: Vec<i16> = (0..rate * 2)
+        .map(|i| {
+            let t = f64::from(i) / f64::from(rate);
+            ((2.0 * std::f64::consts::PI * 440.0 * t).sin() * 0.5 * 32767.0) as i16
+        })
+        .collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    let path = std::env::temp_dir().join(format!("ccc-e2e-tone-{}.wav", std::process::id()));
+    std::fs::write(&path, wav).unwrap();
+    path
+}
+
+fn media_flags(allow_mic: bool) -> Vec<String> {
+    vec![
+        "--use-fake-device-for-media-stream".into(),
+        if allow_mic {
+            "--use-fake-ui-for-media-stream".into()
+        } else {
+            "--use-fake-ui-for-media-stream=deny".into()
+        },
+        format!("--use-file-for-fake-audio-capture={}", tone_wav().display()),
+        "--allow-loopback-in-peer-connection".into(),
+        "--autoplay-policy=no-user-gesture-required".into(),
+    ]
+}
+
+fn stack_options() -> StackOptions {
+    StackOptions {
+        softphone: true,
+        ..StackOptions::default()
+    }
+}
+
+/// A browser with the fake microphone, the spy installed, signed in, online
+/// and registered.
+async fn registered_agent(stack: &Stack, allow_mic: bool) -> Browser {
+    let b = Browser::start(BrowserOptions {
+        extra_args: media_flags(allow_mic),
+        ..BrowserOptions::default()
+    })
+    .await;
+    b.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": SPY }),
+    )
+    .await;
+    b.sign_in(stack, AGENT).await;
+    b.click("sign-in").await;
+    b.wait_state("BREAK").await;
+    b.click("ready").await;
+    b.wait_state("READY").await;
+    b.wait_attr("softphone-status", "data-registration", "registered")
+        .await;
+    b
+}
+
+async fn media(stack: &Stack, job: &str) -> Value {
+    stack
+        .admin("GET", &format!("/_sim/calls/{job}/media"), json!({}))
+        .await
+}
+
+/// Waits until the simulator's media report for `job` satisfies `check`.
+async fn until_media(stack: &Stack, job: &str, what: &str, check: impl Fn(&Value) -> bool) {
+    eventually(what, UI_DEADLINE, || async {
+        let m = media(stack, job).await;
+        if check(&m) {
+            Ok(())
+        } else {
+            Err(m.to_string())
+        }
+    })
+    .await
+}
+
+fn energy(m: &Value, leg: &str) -> f64 {
+    m[leg]["energy"].as_f64().unwrap_or(-1.0)
+}
+
+/// The page's inbound audio energy grows over a second.
+async fn page_hears(b: &Browser) {
+    eventually(
+        "the page's inbound totalAudioEnergy to grow",
+        UI_DEADLINE,
+        || async {
+            let a = b.js("return await window.__inbound()").await;
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let c = b.js("return await window.__inbound()").await;
+            let (a, c) = (a["energy"].as_f64(), c["energy"].as_f64());
+            match (a, c) {
+                (Some(a), Some(c)) if c > a => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_call_answer_audio_mute_hold_hangup() {
+    let stack = Stack::start(stack_options()).await;
+    let b = registered_agent(&stack, true).await;
+
+    // The INVITE rings the softphone; Answer answers it.
+    let job = stack.ring(AGENT, CALLER).await;
+    b.wait_state("RINGING").await;
+    b.wait_attr("softphone-status", "data-call", "ringing")
+        .await;
+    b.click("answer").await;
+    b.wait_state("TALKING").await;
+    b.wait_attr("softphone-status", "data-call", "talking")
+        .await;
+    b.wait_attr("softphone-status", "data-remote-audio", "true")
+        .await;
+
+    // Audio both ways: the customer hears the microphone's tone, the page
+    // receives the customer's.
+    until_media(&stack, &job, "the simulator to hear the agent", |m| {
+        energy(m, "fromAgent") > SOUND && energy(m, "customerHears") > SOUND
+    })
+    .await;
+    page_hears(&b).await;
+    // The level meter moves with the microphone.
+    b.testid("mic-level").await;
+    let level = b
+        .js("return document.querySelector('[data-testid=\"mic-level\"]').value")
+        .await;
+    assert!(level.as_f64().is_some_and(|v| v > 0.0), "level {level}");
+
+    // Mute: the track is disabled, so silence arrives on the wire.
+    b.click("mute").await;
+    b.wait_attr("ccc-toolbar", "data-muted", "true").await;
+    until_media(&stack, &job, "silence from the agent", |m| {
+        energy(m, "fromAgent") < SILENCE && energy(m, "customerHears") < SILENCE
+    })
+    .await;
+    b.click("mute").await;
+    b.wait_attr("ccc-toolbar", "data-muted", "false").await;
+    until_media(&stack, &job, "the agent again after unmute", |m| {
+        energy(m, "fromAgent") > SOUND
+    })
+    .await;
+
+    // Hold: the customer hears hold music, the call goes on.
+    b.click("hold").await;
+    b.wait_attr("ccc-toolbar", "data-held", "true").await;
+    until_media(&stack, &job, "the hold", |m| m["mix"]["held"] == true).await;
+    b.wait_attr("softphone-status", "data-call", "talking")
+        .await;
+
+    // The customer hangs up: BYE; the microphone is released.
+    stack
+        .admin("POST", &format!("/_sim/calls/{job}/hangup"), json!({}))
+        .await;
+    b.wait_attr("softphone-status", "data-call", "idle").await;
+    eventually("the microphone track to end", UI_DEADLINE, || async {
+        match b.js("return window.__micEnded()").await {
+            Value::Bool(true) => Ok(()),
+            v => Err(v.to_string()),
+        }
+    })
+    .await;
+    b.wait_attr("softphone-status", "data-registration", "registered")
+        .await;
+
+    b.close().await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_dial_is_answered_by_the_softphone_itself() {
+    let stack = Stack::start(stack_options()).await;
+    let b = registered_agent(&stack, true).await;
+    let input = b.testid("dial-number").await;
+    input.send_keys(CALLER).await.unwrap();
+    b.click("dial").await;
+    // MakeCall rings the agent's device first with answer-after=0: the
+    // softphone answers without a click, then the customer is dialled.
+    b.wait_attr("softphone-status", "data-call", "talking")
+        .await;
+    b.wait_state("TALKING").await;
+    page_hears(&b).await;
+    b.click("hangup").await;
+    b.wait_attr("softphone-status", "data-call", "idle").await;
+    b.close().await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_microphone_is_explained_and_changes_no_state() {
+    let stack = Stack::start(stack_options()).await;
+    let b = registered_agent(&stack, false).await;
+    stack.ring(AGENT, CALLER).await;
+    b.wait_attr("softphone-status", "data-call", "ringing")
+        .await;
+    b.click("answer").await;
+    b.wait_attr("softphone-status", "data-mic-error", "denied")
+        .await;
+    b.wait_text("mic-error", "microphone").await;
+    // Still ringing: the agent can allow the microphone and answer again.
+    b.wait_attr("softphone-status", "data-call", "ringing")
+        .await;
+    b.wait_state("RINGING").await;
+    b.close().await;
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_relay_reregisters_within_five_seconds() {
+    let stack = Stack::start(stack_options()).await;
+    let b = registered_agent(&stack, true).await;
+    assert_eq!(b.js("return window.__sockets").await, 1);
+    // A second socket of the same device replaces the widget's (the relay
+    // closes the older one): the widget's relay is dropped while idle.
+    let dropped = std::time::Instant::now();
+    b.js(
+        "const id = localStorage.getItem('ccc-toolbar.device-id') || '';
+         window.__intruder = new WebSocket(location.origin.replace('http', 'ws') +
+           '/api/v1/sip?device=' + encodeURIComponent(id), 'sip');
+         return true",
+    )
+    .await;
+    eventually(
+        "the widget to reconnect",
+        Duration::from_secs(5),
+        || async {
+            match b.js("return window.__sockets").await.as_u64() {
+                Some(n) if n >= 3 => Ok(()),
+                n => Err(format!("{n:?} sockets")),
+            }
+        },
+    )
+    .await;
+    b.wait_attr("softphone-status", "data-registration", "registered")
+        .await;
+    assert!(
+        dropped.elapsed() < Duration::from_secs(5),
+        "re-registered after {:?}",
+        dropped.elapsed()
+    );
+    b.close().await;
+    stack.stop().await;
+}
