@@ -153,6 +153,7 @@ pub async fn session(
         extension,
         instance_id: state.client.instance_id().to_owned(),
         break_codes: state.config.break_codes.clone(),
+        break_reasons: state.config.break_reasons.clone(),
         work_modes: state.config.work_modes.clone(),
         ..Session::default()
     }))
