@@ -12,7 +12,12 @@ if ! command -v twiggy >/dev/null; then
   echo "==> installing twiggy (once)" >&2
   cargo install twiggy --version 0.8.0 --locked --quiet
 fi
+# The release wasm of dist/: built by nightly in its own target directory
+# (scripts/build-widget.sh), or by stable when nightly was missing.
 wasm=target/wasm32-unknown-unknown/release/ccc_toolbar.wasm
+if grep -q '^nightly' target/ccc-widget-toolchain 2>/dev/null; then
+  wasm=target/wasm-nightly/wasm32-unknown-unknown/release/ccc_toolbar.wasm
+fi
 if [ -f "$wasm" ]; then
   tmp=$(mktemp -d)
   wasm-bindgen "$wasm" --out-dir "$tmp" --target web --no-typescript
@@ -24,6 +29,8 @@ if [ -f "$wasm" ]; then
 fi
 
 cargo run --quiet --profile server -p ccc-e2e --bin bench
+# CCC_BENCH=bundle,first-state (for example) runs only those bench sections.
+[ -z "${CCC_BENCH:-}" ] || exit 0
 # Scale: upstream calls per state change (events vs polling), freshness across
 # replicas (starts its own redis-server), memory per 1,000 waiting long-polls.
 cargo build --quiet --profile server -p ccc-proxy --bin ccc-proxy

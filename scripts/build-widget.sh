@@ -18,6 +18,38 @@ for index in "$registry"/*/; do
 done
 export RUSTFLAGS="$remap ${RUSTFLAGS:-}"
 
+# The release wasm is built with the machine image's pinned nightly
+# (nightly-2026-05-19; `make setup` adds rust-src and the wasm target to it),
+# through environment variables that reach only this build: std rebuilt for
+# the widget with panics that abort at once (no unwinding or panic message
+# machinery), `Debug` output reduced to type names and no panic locations.
+# Native crates, clippy and every test stay on stable. Without that nightly
+# (or with CCC_WIDGET_TOOLCHAIN=stable) the build falls back to stable.
+# target/ccc-widget-toolchain says which one built dist/ (make bench prints it).
+toolchain=stable
+if [ "${CCC_WIDGET_TOOLCHAIN:-nightly}" = nightly ]; then
+  if rustup component list --installed --toolchain nightly 2>/dev/null | grep -q '^rust-src' &&
+    rustup target list --installed --toolchain nightly 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    toolchain=nightly
+  else
+    echo "warning: no nightly toolchain with rust-src and wasm32-unknown-unknown (make setup adds them);" >&2
+    echo "warning: building the release wasm with stable: a larger bundle" >&2
+  fi
+fi
+if [ "$toolchain" = nightly ]; then
+  export RUSTUP_TOOLCHAIN=nightly
+  export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+  # Its own target directory: std and every dependency are compiled with
+  # these flags, and the stable artifacts of tests and clippy stay intact.
+  export CARGO_TARGET_DIR="$PWD/target/wasm-nightly"
+  export RUSTFLAGS="$RUSTFLAGS -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=shallow -Zlocation-detail=none"
+  # -Zbuild-std compiles std's own dependencies: fetch them once, since
+  # Trunk's build below runs offline.
+  cargo fetch --quiet --target wasm32-unknown-unknown
+fi
+mkdir -p target
+printf '%s (%s)\n' "$toolchain" "$(rustc -V)" >target/ccc-widget-toolchain
+
 echo "==> building the widget (trunk build --release --offline)" >&2
 trunk build --release --offline >/tmp/ccc-trunk-build.log 2>&1 || {
   cat /tmp/ccc-trunk-build.log >&2

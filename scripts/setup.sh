@@ -2,7 +2,8 @@
 # Installs what building and testing the toolbar needs, and nothing that is
 # already there. Safe to run again: quiet when everything is present.
 #
-#   - Rust target wasm32-unknown-unknown (rustup)
+#   - Rust target wasm32-unknown-unknown (rustup); on the image's pinned
+#     nightly too, with rust-src (the release wasm's -Zbuild-std)
 #   - Trunk 0.21.14 (cargo install --locked)
 #   - wasm-bindgen-cli, the exact version of the wasm-bindgen crate in Cargo.lock
 #   - wasm-opt from binaryen 132 and terser (npm, locked in tools/package-lock.json):
@@ -25,6 +26,22 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   say "adding Rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
+fi
+
+# --- Nightly for the release wasm (scripts/build-widget.sh) -------------------
+# The machine image pins nightly-2026-05-19 (`nightly` in rustup); the release
+# wasm is built with it for -Zbuild-std and friends, which need std's sources
+# and the wasm target on that toolchain. Native crates stay on stable. Without
+# a nightly the build falls back to stable (with a warning): nothing to add.
+if rustup toolchain list 2>/dev/null | grep -q '^nightly-'; then
+  if ! rustup component list --installed --toolchain nightly 2>/dev/null | grep -q '^rust-src'; then
+    say "adding rust-src to the nightly toolchain (release wasm, -Zbuild-std)"
+    rustup component add rust-src --toolchain nightly
+  fi
+  if ! rustup target list --installed --toolchain nightly 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "adding wasm32-unknown-unknown to the nightly toolchain"
+    rustup target add wasm32-unknown-unknown --toolchain nightly
+  fi
 fi
 
 # --- Debian packages ------------------------------------------------------

@@ -13,12 +13,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, RequestCache, RequestCredentials};
 
-use crate::{
-    browser::{js_object, js_str},
-    logic::{
-        command::{Command, CommandBody},
-        Failure,
-    },
+use crate::logic::{
+    command::{Command, CommandBody},
+    Failure,
 };
 
 /// A boxed, non-`Send` future (the browser is single-threaded).
@@ -208,18 +205,13 @@ impl AgentApi for HttpApi {
 
     fn command(&self, cmd: Command) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
         Box::pin(async move {
+            // The request types of ccc-model, encoded by derive.
             let body = match cmd.body() {
-                CommandBody::Empty => js_object(&[]),
-                CommandBody::Ready(r) => js_object(&[("outboundOnly", r.outbound_only.into())]),
-                CommandBody::Break(b) => js_object(&[("code", JsValue::from_str(&b.code))]),
-                CommandBody::WorkMode(w) => js_object(&[
-                    ("mode", JsValue::from_str(w.mode.as_str())),
-                    ("mobile", js_str(w.mobile.as_deref())),
-                ]),
-                CommandBody::Dial(d) => js_object(&[
-                    ("number", JsValue::from_str(&d.number)),
-                    ("callerId", js_str(d.caller_id.as_deref())),
-                ]),
+                CommandBody::Empty => js_sys::Object::new().into(),
+                CommandBody::Ready(r) => json_body(&r),
+                CommandBody::Break(b) => json_body(&b),
+                CommandBody::WorkMode(w) => json_body(&w),
+                CommandBody::Dial(d) => json_body(&d),
             };
             let path = ["/api/v1/agent/", cmd.kind().name()].concat();
             self.fetch(&path, &[], Some(body)).await
@@ -233,4 +225,10 @@ impl AgentApi for HttpApi {
     fn base_path(&self) -> String {
         self.base.clone()
     }
+}
+
+/// A request body as the plain JS object its JSON would give.
+fn json_body<T: serde::Serialize>(body: &T) -> JsValue {
+    body.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
 }

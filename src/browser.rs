@@ -30,11 +30,6 @@ pub fn field(o: &JsValue, key: &str) -> JsValue {
     }
 }
 
-/// A string, or `null` when absent.
-pub fn js_str(s: Option<&str>) -> JsValue {
-    s.map_or(JsValue::NULL, JsValue::from_str)
-}
-
 /// Local wall-clock time (epoch ms).
 pub fn now_ms() -> f64 {
     js_sys::Date::now()

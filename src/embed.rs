@@ -207,6 +207,7 @@ pub fn mount_with_api(
 ) -> ToolbarHandle {
     let lang = options.lang.unwrap_or_else(browser_lang);
     let toolbar = Toolbar::new(api, config, lang);
+    crate::sync::bootstrap(toolbar);
     let ring_host = element.clone();
     let host: web_sys::EventTarget = element.clone().into();
     let MountOptions {

@@ -7,11 +7,11 @@
 use ccc_model::{UserState, WorkMode};
 use leptos::{prelude::*, reactive::effect::RenderEffect};
 use send_wrapper::SendWrapper;
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CustomEvent, CustomEventInit, EventTarget, MessageEvent};
 
 use crate::{
-    browser::{js_object, js_str},
     components::call_info::{call_start, other_party},
     hooks::use_event_listener,
     logic::call::direction,
@@ -30,8 +30,8 @@ pub struct Emitter {
 
 impl Emitter {
     /// Dispatches `ccc:<kind>` with `detail` (and posts it in iframe mode).
-    pub fn emit<T: ToJs>(&self, kind: &str, detail: &T) {
-        self.emit_js(kind, detail.to_js());
+    pub fn emit<T: Serialize>(&self, kind: &str, detail: &T) {
+        self.emit_js(kind, to_js(detail));
     }
 
     fn emit_js(&self, kind: &str, detail: JsValue) {
@@ -51,130 +51,18 @@ impl Emitter {
     }
 }
 
-/// A plain JS object (the `detail` of an event), as JSON would give it.
-pub trait ToJs {
-    /// The object.
-    fn to_js(&self) -> JsValue;
-}
-
-fn js_obj(version: u32, kind: &str, fields: &[(&str, JsValue)]) -> JsValue {
-    let mut all = vec![
-        ("version", JsValue::from_f64(f64::from(version))),
-        ("type", JsValue::from_str(kind)),
-    ];
-    all.extend(fields.iter().cloned());
-    js_object(&all)
-}
-
-fn js_num(n: Option<f64>) -> JsValue {
-    n.map_or(JsValue::NULL, JsValue::from_f64)
-}
-
-impl ToJs for StateEvent {
-    fn to_js(&self) -> JsValue {
-        js_obj(
-            self.version,
-            self.r#type,
-            &[
-                ("state", JsValue::from_str(&self.state)),
-                ("breakCode", js_str(self.break_code.as_deref())),
-                ("workMode", js_str(self.work_mode.as_deref())),
-                ("extension", js_str(self.extension.as_deref())),
-                ("since", js_num(self.since.map(|n| n as f64))),
-                ("deviceId", js_str(self.device_id.as_deref())),
-            ],
-        )
-    }
-}
-
-impl ToJs for CallDetail {
-    fn to_js(&self) -> JsValue {
-        js_object(&[
-            ("jobId", JsValue::from_str(&self.job_id)),
-            ("callType", js_str(self.call_type.as_deref())),
-            ("direction", js_str(self.direction)),
-            ("otherParty", js_str(self.other_party.as_deref())),
-            ("startedAt", js_num(self.started_at.map(|n| n as f64))),
-        ])
-    }
-}
-
-fn js_call(call: Option<&CallDetail>) -> JsValue {
-    call.map_or(JsValue::NULL, ToJs::to_js)
-}
-
-impl ToJs for CallEvent {
-    fn to_js(&self) -> JsValue {
-        js_obj(
-            self.version,
-            self.r#type,
-            &[("call", js_call(self.call.as_ref()))],
-        )
-    }
-}
-
-impl ToJs for RingingEvent {
-    fn to_js(&self) -> JsValue {
-        js_obj(
-            self.version,
-            self.r#type,
-            &[
-                ("call", js_call(self.call.as_ref())),
-                ("leader", JsValue::from_bool(self.leader)),
-            ],
-        )
-    }
-}
-
-impl ToJs for MuteEvent {
-    fn to_js(&self) -> JsValue {
-        js_obj(
-            self.version,
-            self.r#type,
-            &[("muted", JsValue::from_bool(self.muted))],
-        )
-    }
-}
-
-impl ToJs for ErrorEvent {
-    fn to_js(&self) -> JsValue {
-        js_obj(
-            self.version,
-            self.r#type,
-            &[
-                ("code", JsValue::from_str(&self.code)),
-                ("message", JsValue::from_str(&self.message)),
-                ("command", js_str(self.command)),
-            ],
-        )
-    }
-}
-
-impl ToJs for ConnectionEvent {
-    fn to_js(&self) -> JsValue {
-        js_obj(
-            self.version,
-            self.r#type,
-            &[
-                ("connection", JsValue::from_str(self.connection)),
-                ("lastSyncAt", js_num(self.last_sync_at)),
-            ],
-        )
-    }
-}
-
-impl ToJs for PendingEvent {
-    fn to_js(&self) -> JsValue {
-        js_obj(
-            self.version,
-            self.r#type,
-            &[("command", js_str(self.command))],
-        )
-    }
+/// The `detail` of an event as the plain JS object its JSON would give:
+/// one serde type per event, encoded by derive (`null` for a missing value,
+/// fields in declaration order).
+fn to_js<T: Serialize>(detail: &T) -> JsValue {
+    detail
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
 }
 
 /// `ccc:state` detail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StateEvent {
     /// Schema version (1).
     pub version: u32,
@@ -195,7 +83,8 @@ pub struct StateEvent {
 }
 
 /// `ccc:call` detail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallEvent {
     /// Schema version (1).
     pub version: u32,
@@ -206,7 +95,8 @@ pub struct CallEvent {
 }
 
 /// `ccc:ringing` detail: once per ringing call, in every tab.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RingingEvent {
     /// Schema version (1).
     pub version: u32,
@@ -219,7 +109,8 @@ pub struct RingingEvent {
 }
 
 /// A call in events.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallDetail {
     /// CCC job id.
     pub job_id: String,
@@ -234,7 +125,8 @@ pub struct CallDetail {
 }
 
 /// `ccc:mute` detail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MuteEvent {
     /// Schema version (1).
     pub version: u32,
@@ -245,7 +137,8 @@ pub struct MuteEvent {
 }
 
 /// `ccc:error` detail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorEvent {
     /// Schema version (1).
     pub version: u32,
@@ -260,7 +153,8 @@ pub struct ErrorEvent {
 }
 
 /// `ccc:connection` detail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionEvent {
     /// Schema version (1).
     pub version: u32,
@@ -273,7 +167,8 @@ pub struct ConnectionEvent {
 }
 
 /// `ccc:pending` detail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PendingEvent {
     /// Schema version (1).
     pub version: u32,

@@ -14,7 +14,7 @@
 
 use std::{cell::Cell, pin::pin, rc::Rc};
 
-use ccc_model::api::{AgentSnapshot, ApiErrorBody};
+use ccc_model::api::{AgentSnapshot, ApiErrorBody, Bootstrap, BOOTSTRAP_ELEMENT_ID};
 use futures::future::{join, select, Either};
 use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::JsValue;
@@ -148,6 +148,29 @@ async fn sync_loop(tb: Toolbar, stop: Rc<Cell<bool>>, stopped: Rc<Notify>) {
             // resync(): start over with a fresh snapshot.
             None => fresh = true,
         }
+    }
+}
+
+/// Shows the first session and snapshot the proxy inlined into the page it
+/// served this agent (`<script type="application/json" id="ccc-bootstrap">`,
+/// [`ccc_model::api::Bootstrap`]) before any request: the toolbar shows the
+/// truth at once, and the sync loop starts with the long-poll. Read once
+/// (the element is removed): a second toolbar on the page fetches.
+pub fn bootstrap(tb: Toolbar) {
+    let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(BOOTSTRAP_ELEMENT_ID))
+    else {
+        return;
+    };
+    el.remove();
+    let parsed = el
+        .text_content()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .and_then(decode::<Bootstrap>);
+    if let Some(Bootstrap { session, snapshot }) = parsed {
+        tb.session.set(Some(session));
+        tb.sync_succeeded(snapshot, now_ms());
     }
 }
 

@@ -18,19 +18,20 @@ pub struct Asset {
     pub brotli: Option<usize>,
 }
 
-/// The bundle-size ceiling: wasm + JS + CSS, gzip -9 (tests/bundle_size.rs).
-/// The `view!` build measured 186,922 B here after every lever of issue 10,
-/// so the ceiling was that, rounded up to the next KiB; it is above issue 10's
-/// 136 KiB cap, which the binder met and `view!` cannot yet (docs/widget.md).
-/// Issues 11 and 12 add features, each measured on its branch over 188,795 B
-/// (main at 6b83afa): the ringing alerts +7,389 B, the dial box, hold, recent
-/// calls and click-to-dial +18,202 B, one leader tab per browser and the
-/// presence notice +13,125 B; merged: 226,802 B. Seven size levers
-/// (docs/widget.md: messages without `format!`, two custom sections stripped,
-/// five optional parts always in the DOM and `hidden`) brought that to
-/// 223,018 B (-3,784 B); the ceiling is that rounded up to the next KiB
-/// (223,232 B).
-pub const LIMIT_GZIP_BYTES: usize = 218 * 1024;
+/// The bundle-size ratchet: wasm + JS + CSS, gzip -9 (tests/bundle_size.rs).
+///
+/// Issue 21 settled issue 10: the test holds what was reached, not a goal.
+/// The value is the size measured by the commit that last changed it plus
+/// 8 KiB of headroom, so everyday code is written plainly; a change that
+/// needs more raises it, and one that saves a lot lowers it, deliberately,
+/// in that commit, with the new measurement here:
+/// - issue 21 (2026-12-06): 213,683 B by this test (gzip -9 211,470 B,
+///   brotli 167,685 B) for the nightly release build of scripts/build-widget.sh
+///   with the first state inlined and serde-encoded events, + 8,192 B.
+pub const LIMIT_GZIP_BYTES: usize = 213_683 + 8 * 1024;
+
+/// Issue 21's goal, reported by `make bench` (not enforced): 170 KB gzip.
+pub const GOAL_GZIP_BYTES: usize = 170_000;
 
 /// The wasm, JS and CSS files of `dist/` (not the pre-compressed siblings).
 pub fn assets(dist: &Path) -> Result<Vec<Asset>, String> {

@@ -164,6 +164,22 @@ pub struct NextStateRequest {
     pub next: Option<NextState>,
 }
 
+/// The first session and snapshot the proxy inlines into the page it serves
+/// an authenticated agent, as `<script type="application/json"
+/// id="ccc-bootstrap">` (`<`, `>` and `&` escaped as `\u003c` …): the widget
+/// reads it before its first fetch. Never carries the softphone block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bootstrap {
+    /// As `GET /api/v1/session` (without `softphone`).
+    pub session: Session,
+    /// As `GET /api/v1/agent` without `since`.
+    pub snapshot: AgentSnapshot,
+}
+
+/// The id of the bootstrap element.
+pub const BOOTSTRAP_ELEMENT_ID: &str = "ccc-bootstrap";
+
 /// `GET /api/v1/agent`: everything the toolbar shows, as of `context_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

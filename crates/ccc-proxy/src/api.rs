@@ -14,8 +14,8 @@ use axum::{
 };
 use ccc_model::{
     api::{
-        AgentSnapshot, BreakRequest, Command, CommandKind, DialRequest, ReadyRequest, Session,
-        WorkModeRequest,
+        AgentSnapshot, Bootstrap, BreakRequest, Command, CommandKind, DialRequest, ReadyRequest,
+        Session, WorkModeRequest,
     },
     text, CallActionData, WorkMode,
 };
@@ -129,6 +129,12 @@ pub async fn session(
     agent: CurrentAgent,
 ) -> Result<Response, AppError> {
     check_read_limit(&state, &agent.user_id)?;
+    Ok(json_no_store(session_of(&state, agent.user_id).await?))
+}
+
+/// The session of `user_id`: `GetLoginDetails` (cached) plus the configured offer.
+async fn session_of(state: &AppState, user_id: String) -> Result<Session, AppError> {
+    let agent = CurrentAgent { user_id };
     let details = match state.sessions.get(&agent.user_id) {
         Some(d) => {
             state.metrics.session_cache("hit");
@@ -159,17 +165,66 @@ pub async fn session(
         crate::sip::session::softphone(&state, &agent.user_id, &details, &display_name).await;
     let extension = text::clean_opt(Some(&details.extension), text::MAX_NUMBER)
         .or_else(|| demo.map(|d| d.extension.clone()));
-    Ok(json_no_store(Session {
+    Ok(Session {
         caller_ids: state.config.dial.caller_ids().to_vec(),
         user_id: agent.user_id,
         display_name,
         extension,
         instance_id: state.client.instance_id().to_owned(),
         break_codes: state.config.break_codes.clone(),
+        break_reasons: state.config.break_reasons.clone(),
         work_modes: state.config.work_modes.clone(),
         softphone,
         ..Session::default()
-    }))
+    })
+}
+
+/// The first session and snapshot of `user_id`, inlined into the page the
+/// proxy serves that agent ([`crate::static_files::index`]), so the toolbar
+/// shows the truth without a round trip. Costs what the widget's own first
+/// two requests cost (one read token; CCC only when nothing is known).
+/// Never the softphone block: its credentials stay in the session API.
+pub async fn bootstrap(state: &AppState, user_id: &str) -> Result<Bootstrap, AppError> {
+    check_read_limit(state, user_id)?;
+    let snapshot = async {
+        let view = match first_look(state, user_id, None).await? {
+            Some(v) => v,
+            None => fetch(state, user_id, None).await?,
+        };
+        Ok::<_, AppError>(answer(state, &view)?.snapshot)
+    };
+    let (session, snapshot) = tokio::join!(session_of(state, user_id.to_owned()), snapshot);
+    let mut session = session?;
+    session.softphone = None;
+    Ok(Bootstrap {
+        session,
+        snapshot: snapshot?,
+    })
+}
+
+/// What a look without `since` answers: the view held here, another
+/// replica's, or the agent's loop's first poll (`None`: fetch it).
+async fn first_look(
+    state: &AppState,
+    user_id: &str,
+    device: Option<&str>,
+) -> Result<Option<View>, AppError> {
+    let latest = state.hub.touch(user_id, device);
+    Ok(match latest.error {
+        None if latest.view.snapshot.is_some() => Some(latest.view),
+        // Nothing known here: another replica's view, else the
+        // agent's loop (or its owner) fetches it for every tab at once.
+        None => match state.hub.load_shared(user_id).await {
+            Some(v) => Some(v),
+            None => {
+                state
+                    .hub
+                    .wait_change(user_id, device, i64::MIN, FIRST_WAIT)
+                    .await?
+            }
+        },
+        Some(_) => None,
+    })
 }
 
 /// Query of `GET /api/v1/agent`.
@@ -207,24 +262,7 @@ pub async fn get_agent(
                 .wait_change(&agent.user_id, device.as_deref(), since, wait)
                 .await?
         }
-        None => {
-            let latest = state.hub.touch(&agent.user_id, device.as_deref());
-            match latest.error {
-                None if latest.view.snapshot.is_some() => Some(latest.view),
-                // Nothing known here: another replica's view, else the
-                // agent's loop (or its owner) fetches it for every tab at once.
-                None => match state.hub.load_shared(&agent.user_id).await {
-                    Some(v) => Some(v),
-                    None => {
-                        state
-                            .hub
-                            .wait_change(&agent.user_id, device.as_deref(), i64::MIN, FIRST_WAIT)
-                            .await?
-                    }
-                },
-                Some(_) => None,
-            }
-        }
+        None => first_look(&state, &agent.user_id, device.as_deref()).await?,
     };
     let view = match view {
         Some(v) => v,
@@ -244,7 +282,11 @@ fn answer(state: &AppState, view: &View) -> Result<FreshSnapshot, AppError> {
 
 /// Fetches a fresh snapshot (ahead of background polls in the budget) and
 /// publishes it to the agent's long-pollers.
-async fn fetch(state: &AppState, user_id: &str, device: Option<&str>) -> Result<View, AppError> {
+pub(crate) async fn fetch(
+    state: &AppState,
+    user_id: &str,
+    device: Option<&str>,
+) -> Result<View, AppError> {
     let started = now_ms();
     let data = state
         .client
@@ -420,6 +462,7 @@ pub async fn command(
     }
     // The agent is back and acting: presence's notice has been read.
     state.hub.clear_presence(&agent.user_id).await;
+    crate::next_state::apply::cancel_by_command(&state, &agent.user_id, command.kind()).await;
     let fallback = execute(&state, &agent.user_id, &device, &command).await?;
     // The answer and every long-poller see the server's truth after the change.
     match fetch(&state, &agent.user_id, Some(&device)).await {

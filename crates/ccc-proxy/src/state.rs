@@ -52,6 +52,8 @@ pub struct Inner {
     pub security: Arc<security::Policy>,
     /// The softphone relay (sockets, limits, TURN cache).
     pub sip: crate::sip::SipState,
+    /// Agents whose pending next state a task here follows.
+    pub next_states: crate::next_state::apply::Followers,
     shutdown: watch::Sender<bool>,
 }
 
@@ -132,6 +134,7 @@ impl AppState {
             auth,
             demo_agents,
             security,
+            next_states: Default::default(),
             shutdown,
         })))
     }

@@ -7,13 +7,15 @@ use std::path::Path;
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     middleware::Next,
     response::{Html, IntoResponse, Redirect, Response},
 };
 use tower_http::services::ServeDir;
 
-use crate::{security, state::AppState};
+use crate::{api, errors::AppError, extract::CurrentAgent, security, state::AppState};
+use ccc_model::api::{Bootstrap, BOOTSTRAP_ELEMENT_ID};
+use std::time::Duration;
 
 /// The service serving files of `dir` (pre-compressed siblings preferred).
 pub fn serve_dir(dir: &Path) -> ServeDir {
@@ -23,24 +25,53 @@ pub fn serve_dir(dir: &Path) -> ServeDir {
         .append_index_html_on_directories(false)
 }
 
+/// Longest wait for the inlined first state: a slow CCC must not hold the
+/// page, which then fetches as it always did.
+const BOOTSTRAP_WAIT: Duration = Duration::from_millis(1500);
+
 /// `GET /` and `/index.html`: the widget's page (demo mode: sign-in first).
-pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if state.demo_agents.is_some()
-        && state
-            .auth
-            .user_id(&headers, None, state.client.instance_id())
-            .is_err()
-    {
+/// For an authenticated agent it carries their first session and snapshot
+/// ([`bootstrap_script`]) and is never stored (`no-store`).
+pub async fn index(
+    State(state): State<AppState>,
+    agent: Result<CurrentAgent, AppError>,
+) -> Response {
+    if state.demo_agents.is_some() && agent.is_err() {
         return Redirect::to("/signin").into_response();
     }
     let path = state.config.static_dir.join("index.html");
     match tokio::fs::read_to_string(&path).await {
         Ok(html) => {
+            // The CSP names the page's own inline blocks; the data block
+            // added below is never executed (application/json).
             let (scripts, styles) = security::inline_hashes(&html);
             let policy = security::csp(&state.config.frame_ancestors, &scripts, &styles);
+            let bootstrap = match &agent {
+                Ok(agent) => {
+                    let first = api::bootstrap(&state, &agent.user_id);
+                    match tokio::time::timeout(BOOTSTRAP_WAIT, first).await {
+                        Ok(Ok(b)) => Some(b),
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "page served without its first state");
+                            None
+                        }
+                        Err(_) => None,
+                    }
+                }
+                Err(_) => None,
+            };
+            let html = match &bootstrap {
+                Some(b) => with_bootstrap(&html, b),
+                None => html,
+            };
             let mut res = Html(html).into_response();
             let h = res.headers_mut();
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            let cache = if bootstrap.is_some() {
+                "no-store"
+            } else {
+                "no-cache"
+            };
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             if let Ok(v) = HeaderValue::from_str(&policy) {
                 h.insert(header::CONTENT_SECURITY_POLICY, v);
             }
@@ -55,6 +86,27 @@ pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Respons
             )
                 .into_response()
         }
+    }
+}
+
+/// `<script type="application/json" id="ccc-bootstrap">` with `b` as JSON,
+/// `<`, `>` and `&` escaped so nothing in it can end the element or open a
+/// comment.
+pub fn bootstrap_script(b: &Bootstrap) -> String {
+    let json = serde_json::to_string(b).unwrap_or_else(|_| "null".to_owned());
+    let safe = json
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    format!("<script type=\"application/json\" id=\"{BOOTSTRAP_ELEMENT_ID}\">{safe}</script>")
+}
+
+/// `html` with [`bootstrap_script`] before `</head>` (or at the end).
+fn with_bootstrap(html: &str, b: &Bootstrap) -> String {
+    let script = bootstrap_script(b);
+    match html.find("</head>") {
+        Some(i) => [&html[..i], &script, &html[i..]].concat(),
+        None => [html, &script].concat(),
     }
 }
 

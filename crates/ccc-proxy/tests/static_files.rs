@@ -140,3 +140,58 @@ async fn a_missing_widget_gives_a_helpful_page() {
     assert!(page.contains("make run"), "{page}");
     assert!(page.contains("/nonexistent-ccc-dist/index.html"), "{page}");
 }
+
+/// The page served to an authenticated agent carries their first session and
+/// snapshot (escaped, never stored, never the softphone block); an anonymous
+/// request or an untrusted peer gets the plain page.
+#[tokio::test]
+async fn the_agents_page_inlines_the_first_state_and_nobody_elses_does() {
+    let dir = dist();
+    let sim = sim().await;
+    let cfg = config(
+        &sim.endpoint(),
+        &[
+            "--static-dir",
+            dir.to_str().unwrap(),
+            "--break-codes",
+            "lunch=</script><script>alert(1)</script>&,meeting",
+        ],
+    );
+    let (app, _) = router_from(cfg, [127, 0, 0, 1]);
+    let (s, h, b) = send(&app, get("/", AGENT)).await;
+    assert_eq!(s, 200);
+    assert_eq!(h["cache-control"], "no-store");
+    let html = b.as_str().unwrap();
+    let open = r#"<script type="application/json" id="ccc-bootstrap">"#;
+    let start = html.find(open).expect("the bootstrap element") + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let json = &html[start..end];
+    assert!(
+        !json.contains('<') && !json.contains('>') && !json.contains('&'),
+        "escaped: {json}"
+    );
+    let boot: ccc_model::api::Bootstrap = serde_json::from_str(json).unwrap();
+    assert_eq!(boot.session.user_id, AGENT);
+    assert_eq!(
+        boot.session.break_reasons[0].en.as_deref(),
+        Some("</script><script>alert(1)</script>&")
+    );
+    assert!(boot.session.softphone.is_none());
+    assert!(!json.contains("softphone"));
+    assert_eq!(boot.snapshot.agent.state, ccc_model::UserState::Offline);
+    // The CSP is the plain page's: the data block is not a script to allow.
+    let (_, plain_h, plain_b) = send(&app, plain("/")).await;
+    assert_eq!(
+        h["content-security-policy"],
+        plain_h["content-security-policy"]
+    );
+    assert_eq!(plain_h["cache-control"], "no-cache");
+    assert!(!plain_b.as_str().unwrap().contains("ccc-bootstrap"));
+    // A header from an untrusted peer is not an identity: no first state.
+    let cfg = config(&sim.endpoint(), &["--static-dir", dir.to_str().unwrap()]);
+    let (untrusted, _) = router_from(cfg, [10, 9, 8, 7]);
+    let (s, h, b) = send(&untrusted, get("/", AGENT)).await;
+    assert_eq!(s, 200);
+    assert_eq!(h["cache-control"], "no-cache");
+    assert!(!b.as_str().unwrap().contains("ccc-bootstrap"));
+}
