@@ -32,7 +32,7 @@ async fn crm_page_embeds_the_toolbar() {
     b.wait_text("crm-log", "ccc:connection").await;
     b.wait_text("crm-log", "\"version\":1").await;
 
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
     b.wait_text("crm-log", "ccc:state").await;
 
