@@ -15,6 +15,7 @@ use wasm_bindgen::JsCast;
 
 use crate::{
     components::{action_button::unique_id, yes_no, StateBadge, StateTimer},
+    hooks::Ringer,
     i18n::{self, command_label, tr},
     logic::{
         breaks,
@@ -108,9 +109,19 @@ pub fn StatusMenu() -> impl IntoView {
             }
         }
     };
+    // "Go online" is the gesture on which the toolbar asks for the
+    // notification permission and unlocks audio for the ring tone.
+    let ringer = StoredValue::new_local(use_context::<Ringer>());
     let choose = move |c: StatusChoice| {
         let ok = agent.with_untracked(|a| untrack(|| why_not(&c, a)).is_none());
         if ok {
+            if c == StatusChoice::GoOnline {
+                ringer.with_value(|r| {
+                    if let Some(r) = r {
+                        r.prime();
+                    }
+                });
+            }
             close(true);
             tb.run(c.command());
         }
