@@ -153,6 +153,7 @@ pub async fn session(
         extension,
         instance_id: state.client.instance_id().to_owned(),
         break_codes: state.config.break_codes.clone(),
+        break_reasons: state.config.break_reasons.clone(),
         work_modes: state.config.work_modes.clone(),
         ..Session::default()
     }))
@@ -230,7 +231,11 @@ fn answer(state: &AppState, view: &View) -> Result<FreshSnapshot, AppError> {
 
 /// Fetches a fresh snapshot (ahead of background polls in the budget) and
 /// publishes it to the agent's long-pollers.
-async fn fetch(state: &AppState, user_id: &str, device: Option<&str>) -> Result<View, AppError> {
+pub(crate) async fn fetch(
+    state: &AppState,
+    user_id: &str,
+    device: Option<&str>,
+) -> Result<View, AppError> {
     let started = now_ms();
     let data = state
         .client
@@ -394,6 +399,7 @@ pub async fn command(
     }
     // The agent is back and acting: presence's notice has been read.
     state.hub.clear_presence(&agent.user_id).await;
+    crate::next_state::apply::cancel_by_command(&state, &agent.user_id, command.kind()).await;
     let fallback = execute(&state, &agent.user_id, &device, &command).await?;
     // The answer and every long-poller see the server's truth after the change.
     match fetch(&state, &agent.user_id, Some(&device)).await {

@@ -9,7 +9,12 @@ use std::{
 };
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use ccc_model::{api::PresencePolicy, dial::DialNumber, signing::AccessKey, WorkMode};
+use ccc_model::{
+    api::{BreakReason, PresencePolicy},
+    dial::DialNumber,
+    signing::AccessKey,
+    WorkMode,
+};
 use clap::{builder::TypedValueParser as _, Parser, ValueEnum};
 
 /// Default CCC endpoint (East China 2, Shanghai).
@@ -108,11 +113,12 @@ pub struct Args {
     /// ~/.local/state, then ccc-proxy/demo-cookie.key).
     #[arg(long, env = "CCC_PROXY_COOKIE_KEY_FILE")]
     pub cookie_key_file: Option<PathBuf>,
-    /// Break codes the agent may pick, comma-separated, in display order.
+    /// Break codes the agent may pick, comma-separated, in display order;
+    /// each may carry display names: `code=English|中文` (`lunch=Lunch|午餐`).
     #[arg(
         long,
         env = "CCC_BREAK_CODES",
-        default_value = "default,lunch,meeting,training"
+        default_value = "default=Break|小休,lunch=Lunch|午餐,meeting=Meeting|会议,training=Training|培训"
     )]
     pub break_codes: String,
     /// Work modes the agent may pick, comma-separated.
@@ -190,7 +196,7 @@ pub struct Args {
     #[arg(long, env = "CCC_PRESENCE_GRACE_SECS", default_value_t = 90)]
     pub presence_grace_secs: u64,
     /// Break code of `--presence-policy break` (added to the offered codes).
-    #[arg(long, env = "CCC_PRESENCE_BREAK_CODE", default_value = "away")]
+    #[arg(long, env = "CCC_PRESENCE_BREAK_CODE", default_value = DEFAULT_PRESENCE_BREAK_CODE)]
     pub presence_break_code: String,
     // --- end of presence ---
     /// Origin(s) browsers use to reach the proxy, e.g. https://crm.example.com
@@ -453,6 +459,8 @@ pub struct Config {
     pub cookie_key: Secret,
     /// Allowed break codes.
     pub break_codes: Vec<String>,
+    /// Display names of the break codes that have them (`Session.break_reasons`).
+    pub break_reasons: Vec<BreakReason>,
     /// Allowed work modes.
     pub work_modes: Vec<WorkMode>,
     /// What agents may dial and present.
@@ -628,12 +636,8 @@ impl Config {
         let public_origins = public_origins(&args.public_origins).map_err(invalid)?;
         let dial =
             DialPolicy::new(&args.caller_ids, args.dial_pattern.as_deref()).map_err(invalid)?;
-        let break_codes = split_list(&args.break_codes);
-        if break_codes.iter().any(|c| c.len() > 64) {
-            return Err(invalid(
-                "--break-codes: each code must be at most 64 bytes".into(),
-            ));
-        }
+        let (break_codes, mut break_reasons) = parse_break_codes(&args.break_codes)
+            .map_err(|e| invalid(format!("--break-codes: {e}")))?;
         let work_modes: Vec<WorkMode> = split_list(&args.work_modes)
             .iter()
             .map(|m| WorkMode::parse(m))
@@ -675,6 +679,13 @@ impl Config {
         if presence.policy == PresencePolicy::Break && !break_codes.contains(&presence.break_code) {
             // Offered, so the toolbar can show it and the agent may pick it.
             break_codes.push(presence.break_code.clone());
+            if presence.break_code == DEFAULT_PRESENCE_BREAK_CODE {
+                break_reasons.push(BreakReason {
+                    code: presence.break_code.clone(),
+                    en: Some("Away".into()),
+                    zh_cn: Some("离开".into()),
+                });
+            }
         }
         Ok(Config {
             listen: args.listen,
@@ -689,6 +700,7 @@ impl Config {
             auth,
             cookie_key,
             break_codes,
+            break_reasons,
             work_modes,
             dial,
             static_dir: args.static_dir,
@@ -926,6 +938,59 @@ fn default_origins(listen: SocketAddr) -> Vec<String> {
     out
 }
 
+/// Parses `--break-codes`: `code[=English[|中文]]`, comma-separated, in
+/// display order (today's plain `lunch,meeting` still works). Returns the
+/// codes and the display names of those that have some; a repeated code
+/// keeps its first entry.
+pub fn parse_break_codes(s: &str) -> Result<(Vec<String>, Vec<BreakReason>), String> {
+    let mut codes: Vec<String> = Vec::new();
+    let mut reasons = Vec::new();
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (code, names) = match item.split_once('=') {
+            Some((c, n)) => (c.trim(), Some(n)),
+            None => (item, None),
+        };
+        if code.is_empty() {
+            return Err(format!("{item:?} has no code before `=`"));
+        }
+        if code.len() > 64 || code.contains('|') {
+            return Err(format!(
+                "code {code:?} must be at most 64 bytes, without `|`"
+            ));
+        }
+        if codes.iter().any(|c| c == code) {
+            continue;
+        }
+        codes.push(code.to_owned());
+        let Some(names) = names else { continue };
+        let (en, zh) = match names.split_once('|') {
+            Some((en, zh)) => (en, Some(zh)),
+            None => (names, None),
+        };
+        let name = |n: &str| -> Result<Option<String>, String> {
+            let n = n.trim();
+            if n.contains(['|', '=']) || n.chars().count() > 64 {
+                return Err(format!(
+                    "the names of {code:?} must be `English|中文`, each at most 64 characters"
+                ));
+            }
+            Ok((!n.is_empty()).then(|| n.to_owned()))
+        };
+        let (en, zh_cn) = (name(en)?, zh.map(name).transpose()?.flatten());
+        if en.is_some() || zh_cn.is_some() {
+            reasons.push(BreakReason {
+                code: code.to_owned(),
+                en,
+                zh_cn,
+            });
+        }
+    }
+    Ok((codes, reasons))
+}
+
+/// `--presence-break-code`'s default, offered as "Away" / "离开".
+pub const DEFAULT_PRESENCE_BREAK_CODE: &str = "away";
+
 fn split_list(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -939,6 +1004,29 @@ fn split_list(s: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn break_codes_carry_display_names_and_plain_lists_still_work() {
+        let (codes, reasons) =
+            parse_break_codes("lunch=Lunch|午餐, meeting=Meeting|会议 ,default,lunch=Again")
+                .unwrap();
+        assert_eq!(codes, ["lunch", "meeting", "default"]);
+        assert_eq!(reasons.len(), 2, "a code without names has no entry");
+        assert_eq!(reasons[0].label("zh-CN"), "午餐");
+        assert_eq!(reasons[1].label("en"), "Meeting");
+        let (codes, reasons) = parse_break_codes("default,lunch,meeting").unwrap();
+        assert_eq!(codes, ["default", "lunch", "meeting"]);
+        assert!(reasons.is_empty());
+        // English only, Chinese only.
+        let (_, reasons) = parse_break_codes("a=Away,b=|休息").unwrap();
+        assert_eq!(reasons[0].label("zh-CN"), "Away", "falls back to English");
+        assert_eq!(reasons[1].label("zh-CN"), "休息");
+        assert_eq!(reasons[1].en, None);
+        for bad in ["=Lunch", "lu|nch=Lunch", "lunch=A|B|C", "x=a=b"] {
+            assert!(parse_break_codes(bad).is_err(), "{bad}");
+        }
+        assert!(parse_break_codes(&"x".repeat(65)).is_err());
+    }
 
     #[test]
     fn public_origins_default_to_the_listen_address() {

@@ -115,6 +115,11 @@ impl AppError {
         )
     }
 
+    /// 409 with a specific code: the request does not fit the agent's state.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::proxy(StatusCode::CONFLICT, code, message)
+    }
+
     /// 429 `Proxy.RateLimited` for a `kind` (`command` or `read`) limit,
     /// retryable after `wait`.
     pub fn rate_limited(kind: &'static str, wait: std::time::Duration) -> Self {

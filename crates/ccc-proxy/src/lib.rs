@@ -10,7 +10,7 @@
 //!   simulator with `--demo`.
 //! - Modules import one way. Leaves: [`config`], [`errors`], [`metrics`];
 //!   then [`upstream`], [`identity`], [`security`], [`ratelimit`],
-//!   [`session_cache`], [`presence`];
+//!   [`session_cache`], [`presence`], [`next_state`] (its rule);
 //!   [`poller`]; [`state`] ([`AppState`], which holds all of them); and
 //!   on top the handlers: [`extract`], [`api`], [`demo`], [`static_files`],
 //!   wired together by [`app`] and served by [`serve`] ([`server`]).
@@ -25,6 +25,7 @@ pub mod extract;
 pub mod fleet;
 pub mod identity;
 pub mod metrics;
+pub mod next_state;
 pub mod poller;
 pub mod presence;
 pub mod ratelimit;

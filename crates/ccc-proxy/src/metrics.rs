@@ -137,7 +137,16 @@ pub struct Metrics {
     owned_agents: Gauge,
     redis_up: Gauge,
     presence_actions: Family<PolicyLabels, Counter>,
+    next_state: Family<OutcomeLabels, Counter>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// Outcomes of next states (`ccc_proxy_next_state_total{outcome}`).
+pub const NEXT_STATE_OUTCOMES: [&str; 5] = ["set", "cancelled", "applied", "skipped", "failed"];
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -238,7 +247,17 @@ impl Default for Metrics {
             "Agents moved because no toolbar of theirs was open for the grace, by policy (break, sign-out)",
             presence_actions.clone(),
         );
+        let next_state = Family::<OutcomeLabels, Counter>::default();
+        for outcome in NEXT_STATE_OUTCOMES {
+            let _ = next_state.get_or_create(&OutcomeLabels { outcome });
+        }
+        registry.register(
+            "next_state",
+            "Next states by outcome (set, cancelled, applied, skipped: already there or signed out, failed)",
+            next_state.clone(),
+        );
         Metrics {
+            next_state,
             presence_actions,
             ccc_events,
             owned_agents,
@@ -383,6 +402,20 @@ impl Metrics {
     /// Sets whether Redis answers.
     pub fn set_redis_up(&self, up: bool) {
         self.redis_up.set(i64::from(up));
+    }
+
+    /// A next state was `outcome` (one of [`NEXT_STATE_OUTCOMES`]).
+    pub fn next_state(&self, outcome: &'static str) {
+        self.next_state
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Next states with `outcome` since the process began.
+    pub fn next_states(&self, outcome: &'static str) -> u64 {
+        self.next_state
+            .get_or_create(&OutcomeLabels { outcome })
+            .get()
     }
 
     /// Presence moved an agent under `policy` (`break` or `sign-out`).

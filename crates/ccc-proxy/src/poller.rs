@@ -463,6 +463,22 @@ impl Hub {
         self.view(user_id)
     }
 
+    /// Follows what the hub knows about `user_id` ([`crate::next_state::apply`]).
+    pub fn subscribe(&self, user_id: &str) -> watch::Receiver<Latest> {
+        self.agent(user_id).tx.subscribe()
+    }
+
+    /// Applies `f` to the view of `user_id` (a compare-and-set in Redis with
+    /// replicas, as every change): the view afterwards and what `f` did.
+    pub async fn update_view(
+        &self,
+        user_id: &str,
+        f: impl Fn(&mut View) -> Applied,
+    ) -> (View, Applied) {
+        let agent = self.agent(user_id);
+        self.update(&agent, None, f).await
+    }
+
     /// The latest known `contextId` of `user_id`, if any.
     pub fn context_id(&self, user_id: &str) -> Option<i64> {
         self.view(user_id).map(|v| v.version())
@@ -974,10 +990,13 @@ async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
             // than at the next renewal tick.
             hub.claim_lease(&agent).await;
         }
+        // A pending next state keeps the agent watched with no toolbar open.
+        let pending = agent.tx.borrow().view.next_state.is_some();
         let device_id = {
             let mut i = agent.interest();
             // Every loop polls at least once: whoever started it wants a snapshot.
             let idle_out = !first
+                && !pending
                 && i.waiters == 0
                 && i.last_interest.elapsed() >= hub.opts.idle
                 && i.lease.is_none();
@@ -1086,8 +1105,9 @@ async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
         let wanted: Vec<(String, bool)> = agents
             .iter()
             .map(|a| {
+                let pending = a.tx.borrow().view.next_state.is_some();
                 let i = a.interest();
-                let here = i.waiters > 0 || i.last_interest.elapsed() < hub.opts.idle;
+                let here = pending || i.waiters > 0 || i.last_interest.elapsed() < hub.opts.idle;
                 (a.user_id.clone(), here)
             })
             .collect();

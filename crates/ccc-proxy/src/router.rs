@@ -7,7 +7,7 @@ use axum::{
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{any, get, post, put},
     Json, Router,
 };
 use tower::ServiceBuilder;
@@ -19,7 +19,8 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    api, demo, events, poller::MAX_WAIT, security, state::AppState, static_files, webhook,
+    api, demo, events, next_state, poller::MAX_WAIT, security, state::AppState, static_files,
+    webhook,
 };
 
 /// The whole application for `state`: widget API, static widget, demo
@@ -29,6 +30,10 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/session", get(api::session))
         .route("/api/v1/agent", get(api::get_agent))
+        .route(
+            "/api/v1/agent/next-state",
+            put(next_state::apply::put).delete(next_state::apply::delete),
+        )
         .route("/api/v1/agent/{command}", post(api::command))
         .route("/api/{*rest}", any(api::not_found))
         .layer(middleware::from_fn_with_state(

@@ -47,6 +47,8 @@ pub struct Inner {
     pub demo_agents: Option<Vec<DemoAgent>>,
     /// Security headers and origin rules.
     pub security: Arc<security::Policy>,
+    /// Agents whose pending next state a task here follows.
+    pub next_states: crate::next_state::apply::Followers,
     shutdown: watch::Sender<bool>,
 }
 
@@ -125,6 +127,7 @@ impl AppState {
             auth,
             demo_agents,
             security,
+            next_states: Default::default(),
             shutdown,
         })))
     }

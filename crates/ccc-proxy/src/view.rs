@@ -25,6 +25,8 @@ use ccc_model::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::next_state::Pending;
+
 /// Room for event-applied versions between two CCC `ContextId`s.
 pub const VERSION_STRIDE: i64 = 1000;
 
@@ -55,6 +57,9 @@ pub struct View {
     /// until the agent's next command ([`View::set_presence`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<PresenceNotice>,
+    /// The state to go to when the call is over ([`crate::next_state`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_state: Option<Pending>,
 }
 
 /// What an update did.
@@ -196,10 +201,23 @@ impl View {
         Applied::Changed
     }
 
-    /// The snapshot as served: with the presence notice, if any.
+    /// Sets (or clears) the pending next state; a change is a new version.
+    pub fn set_next_state(&mut self, pending: Option<Pending>) -> Applied {
+        if self.next_state == pending {
+            return Applied::Stale;
+        }
+        self.next_state = pending;
+        if let Some(s) = self.snapshot.as_mut() {
+            s.context_id = s.context_id.saturating_add(1);
+        }
+        Applied::Changed
+    }
+
+    /// The snapshot as served: with the presence notice and the next state.
     pub fn served(&self) -> Option<AgentSnapshot> {
         self.snapshot.clone().map(|mut s| {
             s.presence.clone_from(&self.presence);
+            s.next_state = self.next_state.as_ref().map(|p| p.next.clone());
             s
         })
     }

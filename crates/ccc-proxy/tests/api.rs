@@ -26,6 +26,42 @@ async fn session_names_the_agent_and_the_offer() {
 }
 
 #[tokio::test]
+async fn break_reasons_carry_their_display_names() {
+    let (_sim, app, _) = setup(&[
+        "--break-codes",
+        "lunch=Lunch|午餐,meeting=Meeting|会议,default",
+    ])
+    .await;
+    let (s, _, b) = send(&app, get("/api/v1/session", AGENT)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["breakCodes"], json!(["lunch", "meeting", "default"]));
+    assert_eq!(
+        b["breakReasons"],
+        json!([
+            {"code": "lunch", "en": "Lunch", "zh-CN": "午餐"},
+            {"code": "meeting", "en": "Meeting", "zh-CN": "会议"}
+        ])
+    );
+    // The default offer is named too; a plain list (above) has no names.
+    let (_sim, plain, _) = setup(&[]).await;
+    let (_, _, b) = send(&plain, get("/api/v1/session", AGENT)).await;
+    assert_eq!(
+        b["breakReasons"][1],
+        json!({"code": "lunch", "en": "Lunch", "zh-CN": "午餐"})
+    );
+    // A malformed list stops the start with a clear message.
+    let args = <ccc_proxy::Args as clap::Parser>::try_parse_from([
+        "ccc-proxy",
+        "--demo",
+        "--break-codes",
+        "=Lunch",
+    ])
+    .unwrap();
+    let err = ccc_proxy::Config::from_args(args, |_| None).unwrap_err();
+    assert!(err.to_string().contains("--break-codes"), "{err}");
+}
+
+#[tokio::test]
 async fn agent_snapshot_and_the_whole_state_cycle() {
     let (_sim, app, _) = setup(&[]).await;
     let (s, _, b) = send(&app, get("/api/v1/agent", AGENT)).await;
