@@ -113,15 +113,6 @@ pub fn parse_next_state(value: &str) -> Option<NextState> {
     }
 }
 
-/// Whether the agent may pick a next state now: during a call and its
-/// after-call work.
-pub fn next_state_allowed(state: &UserState) -> bool {
-    matches!(
-        state,
-        UserState::Dialing | UserState::Talking | UserState::Working
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,14 +181,5 @@ mod tests {
             assert_eq!(parse_next_state(&next_state_value(n.as_ref())), n);
         }
         assert_eq!(parse_next_state("nonsense"), None);
-    }
-
-    #[test]
-    fn next_state_during_calls_and_wrap_up_only() {
-        assert!(next_state_allowed(&UserState::Talking));
-        assert!(next_state_allowed(&UserState::Working));
-        assert!(!next_state_allowed(&UserState::Ready));
-        assert!(!next_state_allowed(&UserState::Ringing));
-        assert!(!next_state_allowed(&UserState::Offline));
     }
 }
