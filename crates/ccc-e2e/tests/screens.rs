@@ -160,8 +160,9 @@ async fn every_phase(stack: &Stack, b: &Browser, layout: Layout, theme: &'static
     b.wait_state("DIALING").await;
     b.wait_attr("call-info", "data-phase", "dialing").await;
     s.shot("dialing").await;
+    // Cancelled before anyone answered: back to the state dialled from.
     b.click("dial-cancel").await;
-    b.wait_state("WORKING").await;
+    b.wait_state("READY").await;
     b.choose("sign-out").await;
     b.wait_state("OFFLINE").await;
 }
