@@ -150,7 +150,10 @@ async fn next_state_from_the_call_card_also_with_the_tab_closed() {
     // Back in the toolbar: the break, and no next state left.
     b.goto(&stack.url("/")).await;
     b.wait_state("BREAK").await;
-    assert!(!b.wait_text("break-code", "").await.is_empty(), "the reason shown");
+    assert!(
+        !b.wait_text("break-code", "").await.is_empty(),
+        "the reason shown"
+    );
     let snapshot: Value = b
         .js("return fetch('/api/v1/agent', {headers: {'Accept': 'application/json'}}).then(r => r.json())")
         .await;
