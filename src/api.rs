@@ -6,7 +6,7 @@
 
 use std::{future::Future, pin::Pin};
 
-use ccc_model::api::{AgentSnapshot, ApiErrorBody, Session};
+use ccc_model::api::{AgentSnapshot, ApiErrorBody, NextState, NextStateRequest, Session};
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -34,6 +34,13 @@ pub trait AgentApi {
     ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>>;
     /// `POST /api/v1/agent/{command}`: the new snapshot.
     fn command(&self, cmd: Command) -> LocalFuture<'_, Result<AgentSnapshot, Failure>>;
+    /// `PUT /api/v1/agent/next-state` (`{"next":null}` cancels): the state
+    /// the proxy puts the agent in when the current call is over; answers the
+    /// snapshot showing it (`nextState`).
+    fn next_state(
+        &self,
+        next: Option<NextState>,
+    ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>>;
     /// The `X-CCC-Device-Id` this client sends.
     fn device_id(&self) -> String;
     /// The proxy's base path: the tabs of one browser showing toolbars for
@@ -102,19 +109,24 @@ impl HttpApi {
         Ok(v.as_string().filter(|s| !s.is_empty()))
     }
 
-    /// `GET` (`body: None`) or `POST` (JSON `body`) of `${base}${path}`:
-    /// one non-generic function for every request.
+    /// `GET` (`body: None`) or `POST` (JSON `body`; `PUT` when `put`) of
+    /// `${base}${path}`: one non-generic function for every request.
     async fn send(
         &self,
         path: &str,
         query: &[(&str, &str)],
         body: Option<JsValue>,
+        put: bool,
     ) -> Result<Answer, Failure> {
         let url = [self.base.as_str(), path].concat();
         let mut req: RequestBuilder = match body {
-            Some(_) => Request::post(&url)
-                .header("Content-Type", "application/json")
-                .header("X-Requested-With", "ccc-toolbar"),
+            Some(_) => (if put {
+                Request::put(&url)
+            } else {
+                Request::post(&url)
+            })
+            .header("Content-Type", "application/json")
+            .header("X-Requested-With", "ccc-toolbar"),
             // Never from (or into) the HTTP cache: a cached long-poll would
             // wait behind the cache lock of another identical request.
             None => Request::get(&url).cache(RequestCache::NoStore),
@@ -158,7 +170,17 @@ impl HttpApi {
         query: &[(&str, &str)],
         body: Option<JsValue>,
     ) -> Result<T, Failure> {
-        let answer = self.send(path, query, body).await?;
+        self.fetch_with(path, query, body, false).await
+    }
+
+    async fn fetch_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<JsValue>,
+        put: bool,
+    ) -> Result<T, Failure> {
+        let answer = self.send(path, query, body, put).await?;
         if answer.ok {
             let json = answer.json.ok_or(Failure::Decode)?;
             serde_wasm_bindgen::from_value(json).map_err(|_| Failure::Decode)
@@ -215,6 +237,23 @@ impl AgentApi for HttpApi {
             };
             let path = ["/api/v1/agent/", cmd.kind().name()].concat();
             self.fetch(&path, &[], Some(body)).await
+        })
+    }
+
+    fn next_state(
+        &self,
+        next: Option<NextState>,
+    ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
+        Box::pin(async move {
+            // `json_compatible`: `None` is `null` (not `undefined`, which
+            // JSON.stringify would drop).
+            let body = serde::Serialize::serialize(
+                &NextStateRequest { next },
+                &serde_wasm_bindgen::Serializer::json_compatible(),
+            )
+            .map_err(|_| Failure::Decode)?;
+            self.fetch_with("/api/v1/agent/next-state", &[], Some(body), true)
+                .await
         })
     }
 

@@ -1,6 +1,9 @@
 //! Labels in English and Simplified Chinese. Plain functions, plain tests.
 
-use ccc_model::{break_codes, CallType, UserState, WorkMode};
+use ccc_model::{
+    api::{BreakReason, NextState},
+    break_codes, CallType, UserState, WorkMode,
+};
 
 use crate::{
     logic::CommandKind,
@@ -78,6 +81,92 @@ pub fn break_label(code: &str, lang: Lang) -> String {
         Lang::Zh => zh.to_owned(),
     }
 }
+
+/// A break code by its display name: system codes get their own words,
+/// configured codes the name from `--break-codes` (`reasons`), other codes
+/// are shown as they are.
+pub fn break_name(code: &str, reasons: &[BreakReason], lang: Lang) -> String {
+    match reasons.iter().find(|r| r.code == code) {
+        Some(r) => r.label(lang.tag()).to_owned(),
+        None => break_label(code, lang),
+    }
+}
+
+/// What the agent is asked to go to, in the status menu and the next-state
+/// picker (breaks are named by [`break_name`]).
+pub fn next_state_label(next: &NextState, reasons: &[BreakReason], lang: Lang) -> String {
+    let (en, zh) = match next {
+        NextState::Ready => AVAILABLE,
+        NextState::OutboundOnly => OUTBOUND_ONLY,
+        NextState::Offline => GO_OFFLINE,
+        NextState::Break { code } => return break_name(code, reasons, lang),
+    };
+    tr(lang, en, zh).to_owned()
+}
+
+/// A label in both languages: `(English, 简体中文)`. Components show it with
+/// `Toolbar::t`, so the words live here and nowhere else.
+pub type Words = (&'static str, &'static str);
+
+/// Status menu: READY.
+pub const AVAILABLE: Words = ("Available", "空闲");
+/// Status menu: READY, outbound calls only.
+pub const OUTBOUND_ONLY: Words = ("Outbound only", "仅外呼");
+/// Status menu: sign in.
+pub const GO_ONLINE: Words = ("Go online", "上线");
+/// Status menu: sign out.
+pub const GO_OFFLINE: Words = ("Offline", "离线");
+/// Status menu: heading of the break reasons.
+pub const BREAKS: Words = ("Break", "小休");
+/// The status button's accessible name prefix.
+pub const CHANGE_STATUS: Words = ("Change your status", "切换状态");
+/// Status menu: the entry that is the agent's state now.
+pub const CURRENT: Words = ("This is your status now.", "这是您当前的状态。");
+/// Status menu: the search field.
+pub const SEARCH_REASONS: Words = ("Search reasons…", "搜索原因…");
+/// Status menu: nothing matches the search.
+pub const NO_MATCH: Words = ("No reason matches.", "没有匹配的原因。");
+/// Call card: the call is ringing.
+pub const INCOMING_CALL: Words = ("Incoming call", "来电");
+/// Call card: dialling.
+pub const CALLING: Words = ("Calling…", "正在呼叫…");
+/// Call card: decline a ringing call.
+pub const DECLINE: Words = ("Decline", "拒接");
+/// Call card: cancel an outbound call.
+pub const CANCEL_CALL: Words = ("Cancel", "取消");
+/// Call card: hang up.
+pub const END_CALL: Words = ("End", "挂断");
+/// Call card: after-call work.
+pub const WRAP_UP: Words = ("Wrap-up", "话后处理");
+/// Call card: the next-state picker.
+pub const AFTER_THIS_CALL: Words = ("After this call", "本通话结束后");
+/// Next-state picker: nothing chosen.
+pub const STAY: Words = ("Stay in after-call work", "保持话后处理");
+/// Next-state picker: cancel the choice.
+pub const CANCEL_NEXT: Words = ("Cancel next status", "取消预设状态");
+/// Next-state picker: the choice is being saved.
+pub const SAVING: Words = ("Saving…", "正在保存…");
+/// The region of the call card.
+pub const CURRENT_CALL: Words = ("Current call", "当前通话");
+/// Room for the transfer and keypad controls (another issue).
+pub const MORE_CALL_CONTROLS: Words = ("More call controls", "更多通话操作");
+/// Settings button and drawer.
+pub const SETTINGS: Words = ("Settings", "设置");
+/// Settings: close.
+pub const CLOSE: Words = ("Close", "关闭");
+/// Settings: work mode section.
+pub const WORK_MODE: Words = ("Work mode", "工作模式");
+/// Settings: language section.
+pub const LANGUAGE: Words = ("Language", "语言");
+/// Settings: the stuck-state section.
+pub const TROUBLESHOOTING: Words = ("Stuck?", "状态异常？");
+/// Settings: what reset does.
+pub const RESET_HINT: Words = (
+    "Reset clears a state Contact Center got stuck in. You will be signed out.",
+    "重置可清除联络中心中卡住的状态。您将被下线。",
+);
+/// Settings: the softphone's devices (filled by the softphone).
+pub const AUDIO_DEVICES: Words = ("Audio devices", "音频设备");
 
 /// The work mode in words.
 pub fn work_mode_label(mode: &WorkMode, lang: Lang) -> String {
@@ -240,6 +329,35 @@ mod tests {
         assert_eq!(
             state_label(&UserState::Unknown("NEW".into()), Lang::Zh),
             "NEW"
+        );
+    }
+
+    #[test]
+    fn break_reasons_by_display_name_else_the_code() {
+        let reasons = vec![
+            BreakReason {
+                code: "lunch".into(),
+                en: Some("Lunch".into()),
+                zh_cn: Some("午餐".into()),
+            },
+            BreakReason {
+                code: "coaching".into(),
+                en: Some("Coaching".into()),
+                zh_cn: None,
+            },
+        ];
+        assert_eq!(break_name("lunch", &reasons, Lang::En), "Lunch");
+        assert_eq!(break_name("lunch", &reasons, Lang::Zh), "午餐");
+        assert_eq!(break_name("coaching", &reasons, Lang::Zh), "Coaching");
+        assert_eq!(break_name("meeting", &reasons, Lang::En), "meeting");
+        assert_eq!(break_name("Warm-up", &reasons, Lang::En), "Warming up");
+        let lunch = NextState::Break {
+            code: "lunch".into(),
+        };
+        assert_eq!(next_state_label(&lunch, &reasons, Lang::Zh), "午餐");
+        assert_eq!(
+            next_state_label(&NextState::Ready, &reasons, Lang::En),
+            "Available"
         );
     }
 

@@ -10,25 +10,116 @@
 use std::rc::Rc;
 
 use ccc_model::{
-    api::{AgentSnapshot, Session},
+    api::{AgentSnapshot, BreakReason, Call, NextState, Session},
     dial::DialNumber,
+    UserState, WorkMode,
 };
 use leptos::{prelude::*, task::spawn_local};
+use reactive_stores::{KeyMap, Patch, PatchField, Store, StorePath};
 
 use crate::{
     api::AgentApi,
     browser::{now_ms, Notify},
-    i18n::{tr, Lang},
+    i18n::{break_name, tr, Lang, Words},
     logic::{
         breaks,
         clock::{elapsed_since, skew_offset},
         command::{Command, CommandKind, Pending},
         controls::{why_not, ControlContext},
         dial::DialNotice,
-        explain_command, takeover, ConnectionState, Failure, SyncHealth,
+        explain_command, explain_failure, takeover, ConnectionState, Failure, SyncHealth,
     },
     softphone::PhoneStatus,
 };
+
+/// A value patched as a whole: replaced (and its readers notified) only
+/// when it differs. For the model's types, which have no field-by-field
+/// [`PatchField`] of their own (they live in `ccc-model`, which stays
+/// free of the reactive crates).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Whole<T>(pub T);
+
+impl<T: PartialEq> PatchField for Whole<T> {
+    fn patch_field(
+        &mut self,
+        new: Self,
+        path: &StorePath,
+        notify: &mut dyn FnMut(&StorePath),
+        _keys: Option<&KeyMap>,
+    ) {
+        if new != *self {
+            *self = new;
+            notify(path);
+        }
+    }
+}
+
+/// The server truth the parts show: the last snapshot and the session,
+/// flattened into the fields the parts read. Kept in a
+/// [`reactive_stores::Store`] and patched from every answer, so a part
+/// re-renders only when its own fields change (a heartbeat does not touch
+/// the call card; a mute does not touch the status menu).
+#[derive(Debug, Clone, Default, PartialEq, Store, Patch)]
+pub struct Truth {
+    /// A snapshot has arrived.
+    pub known: bool,
+    /// The agent's state (`OFFLINE` until known).
+    pub state: Whole<UserState>,
+    /// The break reason (BREAK only).
+    pub break_code: Option<String>,
+    /// READY for outbound calls only.
+    pub outbound_only: bool,
+    /// How calls reach the agent.
+    pub work_mode: Whole<Option<WorkMode>>,
+    /// Personal phone for OFF_SITE.
+    pub mobile: Option<String>,
+    /// The extension.
+    pub extension: Option<String>,
+    /// The start of the current state (server epoch ms).
+    pub heartbeat: Option<i64>,
+    /// The current call.
+    pub call: Whole<Option<Call>>,
+    /// The agent's leg is MUTED.
+    pub muted: bool,
+    /// The customer is on HOLD.
+    pub held: bool,
+    /// The state asked for after this call (the proxy's truth).
+    pub next_state: Whole<Option<NextState>>,
+    /// Break codes the agent may pick (session), configured order.
+    pub break_codes: Vec<String>,
+    /// Their display names (session).
+    pub break_reasons: Whole<Vec<BreakReason>>,
+    /// Work modes the agent may pick (session; empty: all).
+    pub work_modes: Whole<Vec<WorkMode>>,
+}
+
+impl Truth {
+    /// The fields of `snap` and `session`.
+    pub fn new(snap: Option<&AgentSnapshot>, session: Option<&Session>) -> Self {
+        let mut t = Truth::default();
+        if let Some(s) = snap {
+            let a = &s.agent;
+            t.known = true;
+            t.state = Whole(a.state.clone());
+            t.break_code = a.break_code.clone();
+            t.outbound_only = a.outbound_scenario;
+            t.work_mode = Whole(a.work_mode.clone());
+            t.mobile = a.mobile.clone();
+            t.extension = a.extension.clone();
+            t.heartbeat = a.heartbeat;
+            t.call = Whole(s.call.clone());
+            t.muted = s.muted;
+            t.held = s.held;
+            t.next_state = Whole(s.next_state.clone());
+        }
+        if let Some(s) = session {
+            t.break_codes = s.break_codes.clone();
+            t.break_reasons = Whole(s.break_reasons.clone());
+            t.work_modes = Whole(s.work_modes.clone());
+        }
+        t
+    }
+}
 
 /// localStorage key of the recently used break codes.
 pub const RECENT_BREAKS_KEY: &str = "ccc-toolbar.recent-breaks";
@@ -59,6 +150,8 @@ impl Default for SyncConfig {
 pub enum Problem {
     /// A request failed.
     Failed(Failure),
+    /// Setting or cancelling the next state failed.
+    NextState(Failure),
     /// The server's mute state is not what was asked for.
     MuteMismatch {
         /// What was asked.
@@ -81,7 +174,7 @@ impl ShownError {
     /// The error code (API code, `Widget.*`).
     pub fn code(&self) -> String {
         match &self.problem {
-            Problem::Failed(f) => f.code(),
+            Problem::Failed(f) | Problem::NextState(f) => f.code(),
             Problem::MuteMismatch { .. } => "Widget.MuteMismatch".into(),
         }
     }
@@ -90,6 +183,15 @@ impl ShownError {
     pub fn text(&self, lang: Lang) -> String {
         match &self.problem {
             Problem::Failed(f) => explain_command(self.command, f, lang),
+            Problem::NextState(f) => [
+                tr(
+                    lang,
+                    "Your status after this call was not saved: ",
+                    "未能保存通话结束后的状态：",
+                ),
+                &explain_failure(f, lang),
+            ]
+            .concat(),
             Problem::MuteMismatch { wanted: true } => tr(
                 lang,
                 "Contact Center still reports the call as NOT muted.",
@@ -130,8 +232,15 @@ pub struct Toolbar {
     pub lang: RwSignal<Lang>,
     /// Recently used break codes, most recent first.
     pub recent_breaks: RwSignal<Vec<String>>,
-    /// The break menu is open.
-    pub break_menu_open: RwSignal<bool>,
+    /// The server truth the parts show, patched from `snapshot` and
+    /// `session` (see [`Truth`]).
+    pub truth: Store<Truth>,
+    /// The status menu is open (the break shortcut opens it too).
+    pub status_menu_open: RwSignal<bool>,
+    /// The settings drawer is open.
+    pub settings_open: RwSignal<bool>,
+    /// A next-state change is in flight.
+    pub next_pending: RwSignal<bool>,
     /// True in the one tab of this browser that long-polls and rings (the
     /// leader); false in follower tabs, which render what the leader
     /// broadcasts. A page alone in its browser is the leader.
@@ -170,7 +279,10 @@ impl Toolbar {
             error: RwSignal::new(None),
             lang: RwSignal::new(lang),
             recent_breaks: RwSignal::new(recent),
-            break_menu_open: RwSignal::new(false),
+            truth: Store::new(Truth::default()),
+            status_menu_open: RwSignal::new(false),
+            settings_open: RwSignal::new(false),
+            next_pending: RwSignal::new(false),
             dial_input: RwSignal::new(String::new()),
             dial_notice: RwSignal::new(None),
             phone: RwSignal::new(PhoneStatus::default()),
@@ -187,6 +299,53 @@ impl Toolbar {
     pub fn text(&self, en: &'static str, zh: &'static str) -> Signal<&'static str> {
         let lang = self.lang;
         Signal::derive(move || tr(lang.get(), en, zh))
+    }
+
+    /// Words from [`crate::i18n`] in the toolbar's language.
+    pub fn t(&self, words: Words) -> Signal<&'static str> {
+        self.text(words.0, words.1)
+    }
+
+    /// Patches [`Toolbar::truth`] from `snapshot` and `session` now and
+    /// whenever either changes (whoever set it: an answer, the sync loop or
+    /// the leader tab), for as long as the current owner lives.
+    pub fn patch_truth(&self) {
+        let (snapshot, session, truth) = (self.snapshot, self.session, self.truth);
+        leptos::reactive::effect::ImmediateEffect::new_scoped(move || {
+            let t = snapshot.with(|snap| session.with(|s| Truth::new(snap.as_ref(), s.as_ref())));
+            truth.patch(t);
+        });
+    }
+
+    /// A break code by its display name (session names, system codes,
+    /// else the code), in the toolbar's language.
+    pub fn break_name(&self, code: &str) -> String {
+        let lang = self.lang.get();
+        self.truth
+            .break_reasons()
+            .with(|r| break_name(code, &r.0, lang))
+    }
+
+    /// Asks the proxy to put the agent in `next` when the call is over
+    /// (`None` cancels). The picker shows the server's answer
+    /// (`snapshot.next_state`); on failure it stays as it was and the error
+    /// is explained. Ignored (false) while another change is in flight.
+    pub fn set_next_state(&self, next: Option<NextState>) -> bool {
+        if self.next_pending.get_untracked() {
+            return false;
+        }
+        self.next_pending.set(true);
+        self.error.set(None);
+        let this = *self;
+        let api = self.api.get_value();
+        spawn_local(async move {
+            match api.next_state(next).await {
+                Ok(snap) => this.apply(snap, now_ms()),
+                Err(f) => this.show(None, Problem::NextState(f)),
+            }
+            this.next_pending.set(false);
+        });
+        true
     }
 
     /// This browser's device id.
@@ -340,10 +499,10 @@ impl Toolbar {
     pub fn sync_succeeded(&self, snap: AgentSnapshot, now: f64) {
         self.apply(snap, now);
         self.health.update(|h| h.success(now));
-        if self
-            .error
-            .with_untracked(|e| e.as_ref().is_some_and(|e| e.command.is_none()))
-        {
+        if self.error.with_untracked(|e| {
+            e.as_ref()
+                .is_some_and(|e| e.command.is_none() && matches!(e.problem, Problem::Failed(_)))
+        }) {
             self.error.set(None);
         }
     }

@@ -11,7 +11,7 @@ use std::{
 };
 
 use ccc_model::{
-    api::{AgentSnapshot, ApiError, Call, Channel, Session},
+    api::{AgentSnapshot, ApiError, Call, Channel, NextState, Session},
     break_codes, CallType, ChannelFlag, ChannelState, UserState, WorkMode,
 };
 
@@ -38,6 +38,8 @@ pub struct FakeApi {
     pub agent_calls: RefCell<Vec<(f64, Option<i64>)>>,
     /// Every command received.
     pub commands: RefCell<Vec<Command>>,
+    /// Every next state asked for (`PUT /api/v1/agent/next-state`).
+    pub next_states: RefCell<Vec<Option<NextState>>>,
     /// `session()` calls.
     pub session_calls: Cell<u32>,
     /// The fake server's clock minus this browser's (ms).
@@ -208,6 +210,23 @@ impl FakeApi {
                         enter(a, UserState::Break, Some(break_codes::REJECT_CALL));
                     } else {
                         enter(a, UserState::Working, None);
+                        // The proxy applies the next state the moment the
+                        // call is over.
+                        match s.next_state.take() {
+                            Some(NextState::Ready) => enter(a, UserState::Ready, None),
+                            Some(NextState::OutboundOnly) => {
+                                a.outbound_scenario = true;
+                                enter(a, UserState::Ready, None);
+                            }
+                            Some(NextState::Break { code }) => {
+                                enter(a, UserState::Break, Some(&code))
+                            }
+                            Some(NextState::Offline) => {
+                                a.device_id = None;
+                                enter(a, UserState::Offline, None);
+                            }
+                            None => {}
+                        }
                     }
                 }
             }
@@ -253,6 +272,25 @@ impl AgentApi for Rc<FakeApi> {
                 return Err(f);
             }
             self.apply(&cmd)?;
+            let mut s = self.server.borrow().clone();
+            s.server_time = self.server_now();
+            Ok(s)
+        })
+    }
+
+    fn next_state(
+        &self,
+        next: Option<NextState>,
+    ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
+        self.next_states.borrow_mut().push(next.clone());
+        Box::pin(async move {
+            while self.hold_commands.get() {
+                self.released.notified().await;
+            }
+            if let Some(f) = self.command_failure.borrow_mut().take() {
+                return Err(f);
+            }
+            self.update(|s| s.next_state = next);
             let mut s = self.server.borrow().clone();
             s.server_time = self.server_now();
             Ok(s)

@@ -48,6 +48,12 @@ impl AgentApi for TabApi {
     fn command(&self, cmd: Command) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
         self.fake.command(cmd)
     }
+    fn next_state(
+        &self,
+        next: Option<ccc_model::api::NextState>,
+    ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>> {
+        self.fake.next_state(next)
+    }
     fn device_id(&self) -> String {
         self.fake.device_id()
     }

@@ -73,6 +73,11 @@ impl Fixture {
         self.get(id).text_content().unwrap_or_default()
     }
 
+    /// The text of `data-testid=id`, `None` while it is not in the DOM.
+    fn text_now(&self, id: &str) -> Option<String> {
+        self.q(id).and_then(|e| e.text_content())
+    }
+
     fn attr(&self, id: &str, name: &str) -> Option<String> {
         self.q(id).and_then(|e| e.get_attribute(name))
     }
@@ -221,11 +226,11 @@ async fn pending_state_and_double_click_sends_one_command() {
     })
     .await;
     assert_eq!(f.attr("ready", "aria-busy").as_deref(), Some("true"));
-    assert!(f.text("ready").contains("Getting ready"));
     assert_eq!(
-        f.attr("break-picker", "aria-disabled").as_deref(),
+        f.attr("break-option", "aria-disabled").as_deref(),
         Some("true")
     );
+    assert!(f.text("status-pending").contains("Getting ready"));
     f.click("ready");
     assert_eq!(f.api.commands.borrow().len(), 2, "sign-in + one ready");
     f.api.release();
@@ -320,12 +325,11 @@ async fn disabled_controls_say_why() {
     assert_eq!(f.text("ready-reason"), "Sign in first.");
     let described = f.attr("ready", "aria-describedby").unwrap();
     assert_eq!(f.get("ready-reason").id(), described);
-    assert_eq!(f.text("mute-reason"), "Only during a call.");
     assert_eq!(f.text("sign-out-reason"), "You're already offline.");
     assert_eq!(f.attr("sign-in", "aria-disabled").as_deref(), Some("false"));
     // A click on a disabled control sends nothing.
     f.click("ready");
-    f.click("mute");
+    f.click("sign-out");
     assert!(f.api.commands.borrow().is_empty());
 }
 
@@ -376,51 +380,170 @@ fn options(f: &Fixture) -> Vec<String> {
         .collect()
 }
 
+fn menu_open(f: &Fixture) -> bool {
+    f.attr("status-menu", "hidden").is_none()
+}
+
 #[wasm_bindgen_test]
-async fn break_picker_searches_by_keyboard_and_puts_recent_first() {
+async fn status_menu_picks_by_keyboard_and_puts_recent_breaks_first() {
     if let Some(s) = ccc_toolbar::browser::storage() {
         s.remove_item(ccc_toolbar::state::RECENT_BREAKS_KEY)
             .unwrap();
     }
     let f = Fixture::new();
     f.signed_in().await;
-    f.click("break-picker");
-    f.until("menu", |f| f.attr("break-menu", "hidden").is_none())
-        .await;
-    assert_eq!(options(&f), ["default", "lunch", "meeting", "training"]);
-    type_into(&f, "break-search", "lun");
-    f.until("filtered", |f| options(f) == ["lunch"]).await;
-    key(&f, "break-search", "Enter");
-    f.until("break lunch", |f| f.text("break-code") == "lunch")
-        .await;
-    assert!(
-        f.attr("break-menu", "hidden").is_some(),
-        "closed after choosing"
+    f.click("status-menu-button");
+    f.until("menu", menu_open).await;
+    assert_eq!(
+        f.attr("status-menu-button", "aria-expanded").as_deref(),
+        Some("true")
     );
-    // Arrow keys; recently used first.
-    f.click("break-picker");
-    f.until("menu", |f| f.attr("break-menu", "hidden").is_none())
-        .await;
+    assert_eq!(options(&f), ["default", "lunch", "meeting", "training"]);
+    assert!(f.q("break-search").is_none(), "no search for four reasons");
+    // Opened on the first entry that can be picked: Available.
+    key(&f, "status-menu", "Enter");
+    f.synced("READY").await;
+    assert!(!menu_open(&f), "closed after choosing");
+    // Arrow keys: Available is current (skipped at open), so the first
+    // pickable entry is Outbound only; two down is the second break.
+    f.click("status-menu-button");
+    f.until("menu", menu_open).await;
+    assert_eq!(f.attr("ready", "aria-checked").as_deref(), Some("true"));
+    assert_eq!(f.attr("ready", "aria-disabled").as_deref(), Some("true"));
+    assert_eq!(f.text("ready-reason"), "This is your status now.");
+    key(&f, "status-menu", "ArrowDown");
+    key(&f, "status-menu", "ArrowDown");
+    key(&f, "status-menu", "Enter");
+    f.until("break lunch", |f| {
+        f.text_now("break-code").as_deref() == Some("lunch")
+    })
+    .await;
+    // Recently used first.
+    f.click("status-menu-button");
+    f.until("menu", menu_open).await;
     assert_eq!(options(&f), ["lunch", "default", "meeting", "training"]);
-    key(&f, "break-search", "ArrowDown");
-    key(&f, "break-search", "ArrowDown");
+    // Escape closes without a command and gives the focus back.
+    key(&f, "status-menu", "Escape");
+    f.until("closed", |f| !menu_open(f)).await;
+    let focused = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|a| a.get_attribute("data-testid"));
+    assert_eq!(focused.as_deref(), Some("status-menu-button"));
+    assert_eq!(
+        *f.api.commands.borrow(),
+        vec![
+            Command::SignIn,
+            Command::Ready {
+                outbound_only: false
+            },
+            Command::Break {
+                code: "lunch".into()
+            }
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn status_menu_searches_many_reasons_by_display_name() {
+    let api = FakeApi::new();
+    {
+        let mut s = api.session.borrow_mut();
+        s.break_codes = [
+            "default", "lunch", "meeting", "training", "coaching", "admin", "sick",
+        ]
+        .map(String::from)
+        .to_vec();
+        s.break_reasons = vec![
+            ccc_model::api::BreakReason {
+                code: "lunch".into(),
+                en: Some("Lunch".into()),
+                zh_cn: Some("午餐".into()),
+            },
+            ccc_model::api::BreakReason {
+                code: "coaching".into(),
+                en: Some("Coaching session".into()),
+                zh_cn: None,
+            },
+        ];
+    }
+    let f = Fixture::with(api, MountOptions::default());
+    f.signed_in().await;
+    f.click("status-menu-button");
+    f.until("search", |f| f.q("break-search").is_some()).await;
+    // Display names, and the code where there is none.
+    let labels = |f: &Fixture| {
+        let list =
+            f.el.query_selector_all("[data-testid=\"break-option\"]")
+                .unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().text_content().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert!(labels(&f)[1].starts_with("Lunch"), "{:?}", labels(&f));
+    assert!(labels(&f)[0].starts_with("default"), "{:?}", labels(&f));
+    type_into(&f, "break-search", "session");
+    f.until("filtered", |f| options(f) == ["coaching"]).await;
+    assert!(
+        f.q("ready").is_none(),
+        "only matching reasons while searching"
+    );
     key(&f, "break-search", "Enter");
-    f.until("break meeting", |f| f.text("break-code") == "meeting")
+    f.until("break coaching", |f| {
+        f.text("break-code") == "Coaching session"
+    })
+    .await;
+    // zh-CN names where configured, English otherwise.
+    f.click("lang-switch");
+    f.click("status-menu-button");
+    f.until("zh names", |f| {
+        labels(f).iter().any(|l| l.starts_with("午餐"))
+    })
+    .await;
+    assert_eq!(f.text("break-code"), "Coaching session");
+}
+
+#[wasm_bindgen_test]
+async fn status_menu_says_why_entries_are_disabled() {
+    let f = Fixture::new();
+    f.synced("OFFLINE").await;
+    // Offline: Go online is offered, the rest needs it first.
+    assert!(f.q("sign-in").is_some());
+    assert_eq!(f.attr("ready", "aria-disabled").as_deref(), Some("true"));
+    assert_eq!(f.attr("ready", "title").as_deref(), Some("Sign in first."));
+    assert_eq!(f.attr("sign-out", "aria-checked").as_deref(), Some("true"));
+    f.click("ready");
+    assert!(
+        f.api.commands.borrow().is_empty(),
+        "a disabled entry sends nothing"
+    );
+    f.click("sign-in");
+    f.synced("BREAK").await;
+    f.until("no go online", |f| f.q("sign-in").is_none()).await;
+    // In a call every entry says why not.
+    let now = f.api.server_now();
+    f.api.update(|s| talking(s, now));
+    f.synced("TALKING").await;
+    f.click("status-menu-button");
+    f.until("menu", menu_open).await;
+    assert_eq!(
+        f.attr("ready", "title").as_deref(),
+        Some("Not during a call.")
+    );
+    f.until("why line", |f| f.text("status-why") == "Not during a call.")
         .await;
-    // Escape closes without a command.
-    f.click("break-picker");
-    key(&f, "break-search", "Escape");
-    f.until("closed", |f| f.attr("break-menu", "hidden").is_some())
-        .await;
-    assert_eq!(f.api.commands.borrow().len(), 3);
 }
 
 #[wasm_bindgen_test]
 async fn reset_asks_to_confirm() {
     let f = Fixture::new();
     f.signed_in().await;
-    let shown = |f: &Fixture| f.attr("reset-confirmation", "hidden").is_none();
+    let shown = |f: &Fixture| f.q("reset-confirmation").is_some();
     assert!(!shown(&f));
+    // Out of the way, in Settings.
+    f.click("settings-button");
+    f.until("settings", |f| f.attr("settings", "hidden").is_none())
+        .await;
     f.click("reset");
     f.until("confirmation", shown).await;
     // Focus moves to the confirm button.
@@ -465,10 +588,9 @@ fn talking(s: &mut ccc_model::api::AgentSnapshot, since: i64) {
 async fn answer_a_ringing_call_then_hang_up() {
     let f = Fixture::new();
     f.signed_in().await;
-    // No call: both buttons say why they are disabled.
-    assert_eq!(f.attr("answer", "aria-disabled").as_deref(), Some("true"));
-    assert_eq!(f.attr("hangup", "aria-disabled").as_deref(), Some("true"));
-    assert!(!f.attr("answer", "title").unwrap_or_default().is_empty());
+    // Between calls: no call card, no call buttons.
+    assert!(f.attr("call-info", "hidden").is_some());
+    assert!(f.q("answer").is_none() && f.q("hangup").is_none());
 
     let now = f.api.server_now();
     f.api.update(|s| {
@@ -476,13 +598,29 @@ async fn answer_a_ringing_call_then_hang_up() {
         s.agent.state = UserState::Ringing;
     });
     f.synced("RINGING").await;
+    assert_eq!(
+        f.attr("call-info", "data-phase").as_deref(),
+        Some("ringing")
+    );
+    assert_eq!(f.text("call-party"), "13800000000");
     assert_eq!(f.attr("answer", "aria-disabled").as_deref(), Some("false"));
+    assert_eq!(f.attr("decline", "aria-disabled").as_deref(), Some("false"));
+    assert!(f.q("mute").is_none(), "no mute before the call is answered");
     f.click("answer");
     f.synced("TALKING").await;
-    assert_eq!(f.attr("answer", "aria-disabled").as_deref(), Some("true"));
+    assert_eq!(
+        f.attr("call-info", "data-phase").as_deref(),
+        Some("talking")
+    );
+    assert!(f.q("answer").is_none());
     f.click("hangup");
     f.synced("WORKING").await;
-    assert!(f.text("call-info").contains("No call"));
+    assert_eq!(
+        f.attr("call-info", "data-phase").as_deref(),
+        Some("wrap-up")
+    );
+    assert!(f.q("call-party").is_none() && f.q("hangup").is_none());
+    assert!(f.text("call-status").contains("Wrap-up"));
 }
 
 #[wasm_bindgen_test]
@@ -513,8 +651,11 @@ async fn mute_during_a_call_shows_the_server_truth() {
         s.call = None;
     });
     f.synced("WORKING").await;
-    assert_eq!(f.attr("mute", "aria-disabled").as_deref(), Some("true"));
-    assert!(f.text("call-info").contains("No call"));
+    assert!(f.q("mute").is_none());
+    assert_eq!(
+        f.attr("call-info", "data-phase").as_deref(),
+        Some("wrap-up")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -537,16 +678,14 @@ async fn timer_uses_server_time_corrected_for_skew() {
 async fn work_mode_off_site_needs_a_mobile() {
     let f = Fixture::new();
     f.signed_in().await;
-    assert!(f.attr("mobile-input", "hidden").is_some());
+    assert!(f.q("mobile-input").is_none());
     let select: web_sys::HtmlSelectElement = f.get("work-mode-picker").unchecked_into();
     select.set_value("OFF_SITE");
     select
         .dispatch_event(&web_sys::Event::new("change").unwrap())
         .unwrap();
-    f.until("mobile input shown", |f| {
-        f.attr("mobile-input", "hidden").is_none()
-    })
-    .await;
+    f.until("mobile input shown", |f| f.q("mobile-input").is_some())
+        .await;
     assert_eq!(
         f.attr("work-mode-apply", "aria-disabled").as_deref(),
         Some("true")
@@ -724,8 +863,7 @@ async fn shortcuts_work_but_not_inside_text_inputs() {
     press(&body, "KeyR", "R");
     f.synced("READY").await;
     press(&body, "KeyB", "B");
-    f.until("break menu", |f| f.attr("break-menu", "hidden").is_none())
-        .await;
+    f.until("status menu", menu_open).await;
 }
 
 /// The `ccc:call` details the host element received.
@@ -796,8 +934,11 @@ async fn dial_checks_the_number_then_dials_and_can_be_cancelled() {
     assert_eq!(f.text("call-party"), "13800138000");
     assert_eq!(f.text("call-direction"), "Outbound");
     assert!(f.text("call-status").contains("Calling"));
-    assert_eq!(f.attr("call-dialing", "hidden"), None);
-    assert!(f.attr("hold-time", "hidden").is_some());
+    assert_eq!(
+        f.attr("call-info", "data-phase").as_deref(),
+        Some("dialing")
+    );
+    assert_eq!(f.text("hold-time"), "");
     f.until("ccc:call OUTBOUND", |_| {
         calls
             .borrow()
@@ -808,7 +949,7 @@ async fn dial_checks_the_number_then_dials_and_can_be_cancelled() {
     f.click("dial-cancel");
     f.synced("WORKING").await;
     assert_eq!(f.api.commands.borrow().last(), Some(&Command::Hangup));
-    assert!(f.attr("call-dialing", "hidden").is_some());
+    assert!(f.q("dial-cancel").is_none());
     f.until("not answered note", |f| {
         f.text("dial-notice")
             .contains("ended before anyone answered")
@@ -845,10 +986,8 @@ async fn hold_retrieve_hang_up_then_recent_calls_redial_and_forget_on_sign_out()
     api.session.borrow_mut().caller_ids = vec!["057188880000".into(), "057188881111".into()];
     let f = Fixture::with(api, MountOptions::default());
     f.signed_in().await;
-    f.until("caller ids offered", |f| {
-        f.attr("dial-caller-id", "hidden").is_none()
-    })
-    .await;
+    f.until("caller ids offered", |f| f.q("dial-caller-id").is_some())
+        .await;
     let select: web_sys::HtmlSelectElement = f.get("dial-caller-id").unchecked_into();
     select.set_value("057188881111");
     select
@@ -861,11 +1000,11 @@ async fn hold_retrieve_hang_up_then_recent_calls_redial_and_forget_on_sign_out()
         f.api.commands.borrow().last(),
         Some(Command::Dial { caller_id: Some(c), .. }) if c == "057188881111"
     ));
-    assert_eq!(f.attr("hold", "aria-disabled").as_deref(), Some("true"));
+    assert!(f.q("hold").is_none(), "no hold while dialling");
     f.api.answer();
     f.synced("TALKING").await;
-    assert!(f.attr("call-dialing", "hidden").is_some());
-    assert!(f.attr("hold-time", "hidden").is_some());
+    assert!(f.q("dial-cancel").is_none());
+    assert_eq!(f.text("hold-time"), "");
     assert_eq!(f.attr("hold", "aria-pressed").as_deref(), Some("false"));
     assert_eq!(f.text("hold"), "Hold");
     f.click("hold");
@@ -885,7 +1024,7 @@ async fn hold_retrieve_hang_up_then_recent_calls_redial_and_forget_on_sign_out()
         f.root("data-held").as_deref() == Some("false")
     })
     .await;
-    assert!(f.attr("hold-time", "hidden").is_some());
+    assert_eq!(f.text("hold-time"), "");
     assert_eq!(f.api.commands.borrow().last(), Some(&Command::Retrieve));
     f.click("hangup");
     f.synced("WORKING").await;
@@ -1027,4 +1166,156 @@ async fn tel_links_dial_only_when_the_option_is_on() {
     assert_eq!(h.dial("13700000000", None), Ok(true));
     f.synced("DIALING").await;
     assert_eq!(f.text("call-party"), "13700000000");
+}
+
+fn select(f: &Fixture, id: &str, value: &str) {
+    let select: web_sys::HtmlSelectElement = f.get(id).unchecked_into();
+    select.set_value(value);
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+}
+
+fn value(f: &Fixture, id: &str) -> String {
+    f.get(id)
+        .unchecked_into::<web_sys::HtmlSelectElement>()
+        .value()
+}
+
+#[wasm_bindgen_test]
+async fn next_state_is_picked_during_the_call_and_applied_when_it_ends() {
+    use ccc_model::api::NextState;
+    let f = Fixture::new();
+    f.signed_in().await;
+    assert!(f.q("next-state").is_none(), "no next state between calls");
+    let now = f.api.server_now();
+    f.api.update(|s| talking(s, now));
+    f.synced("TALKING").await;
+    assert_eq!(value(&f, "next-state"), "", "nothing chosen yet");
+    select(&f, "next-state", "break:lunch");
+    f.until("server truth shown", |f| {
+        f.attr("next-state", "class")
+            .is_some_and(|c| c.contains("ccc-next__select--set"))
+    })
+    .await;
+    assert_eq!(value(&f, "next-state"), "break:lunch");
+    assert_eq!(
+        *f.api.next_states.borrow(),
+        vec![Some(NextState::Break {
+            code: "lunch".into()
+        })]
+    );
+    // Cancel, then choose Available.
+    f.click("next-state-cancel");
+    f.until("cancelled", |f| value(f, "next-state").is_empty())
+        .await;
+    assert_eq!(f.api.next_states.borrow().last(), Some(&None));
+    select(&f, "next-state", "ready");
+    f.until("ready chosen", |f| {
+        f.api.server.borrow().next_state == Some(NextState::Ready)
+    })
+    .await;
+    // A refused change puts the select back to the server's choice.
+    *f.api.command_failure.borrow_mut() = Some(user_state_error("TALKING"));
+    select(&f, "next-state", "offline");
+    f.until("error", |f| {
+        f.text("error-message")
+            .contains("Your status after this call was not saved")
+    })
+    .await;
+    f.until("back to ready", |f| value(f, "next-state") == "ready")
+        .await;
+    // The call ends: the proxy (here the fake) applies it.
+    f.click("hangup");
+    f.synced("READY").await;
+    assert!(f.q("next-state").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_next_state_set_elsewhere_is_shown() {
+    use ccc_model::api::NextState;
+    let f = Fixture::new();
+    f.signed_in().await;
+    let now = f.api.server_now();
+    f.api.update(|s| {
+        talking(s, now);
+        s.agent.state = UserState::Working;
+        s.call = None;
+        s.next_state = Some(NextState::OutboundOnly);
+    });
+    f.synced("WORKING").await;
+    f.until("shown", |f| value(f, "next-state") == "outbound-only")
+        .await;
+    assert!(f.text("next-state-box").contains("After this call"));
+    assert_eq!(
+        f.attr("call-info", "data-phase").as_deref(),
+        Some("wrap-up")
+    );
+    assert!(f.q("wrap-up-timer").is_some());
+}
+
+#[wasm_bindgen_test]
+async fn settings_open_close_and_keep_work_mode_language_and_reset() {
+    let f = Fixture::new();
+    f.signed_in().await;
+    let open = |f: &Fixture| f.attr("settings", "hidden").is_none();
+    assert!(!open(&f));
+    f.click("settings-button");
+    f.until("open", open).await;
+    assert_eq!(
+        f.attr("settings-button", "aria-expanded").as_deref(),
+        Some("true")
+    );
+    let drawer = f.get("settings");
+    for id in ["work-mode-picker", "lang-switch", "reset", "extension"] {
+        assert!(
+            drawer
+                .query_selector(&format!("[data-testid=\"{id}\"]"))
+                .unwrap()
+                .is_some(),
+            "{id} in settings"
+        );
+    }
+    key(&f, "settings", "Escape");
+    f.until("closed", |f| !open(f)).await;
+    let focused = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|a| a.get_attribute("data-testid"));
+    assert_eq!(focused.as_deref(), Some("settings-button"));
+}
+
+#[wasm_bindgen_test]
+async fn call_buttons_keep_their_place_when_labels_change() {
+    // The widths come from the stylesheet: load it as the page would.
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let style = doc.create_element("style").unwrap();
+    style.set_text_content(Some(include_str!("../style/toolbar.css")));
+    doc.head().unwrap().append_child(&style).unwrap();
+    let f = Fixture::new();
+    f.signed_in().await;
+    let now = f.api.server_now();
+    f.api.update(|s| talking(s, now));
+    f.synced("TALKING").await;
+    let rect = |f: &Fixture, id: &str| {
+        let el: HtmlElement = f.get(id).unchecked_into();
+        (el.offset_left(), el.offset_width())
+    };
+    let before: Vec<_> = ["mute", "hold", "hangup"]
+        .iter()
+        .map(|id| rect(&f, id))
+        .collect();
+    f.click("mute");
+    f.until("muted", |f| f.text("mute") == "Unmute").await;
+    f.click("hold");
+    f.until("held", |f| f.text("hold") == "Resume").await;
+    let after: Vec<_> = ["mute", "hold", "hangup"]
+        .iter()
+        .map(|id| rect(&f, id))
+        .collect();
+    style.remove();
+    assert_eq!(
+        before, after,
+        "Mute → Unmute and Hold → Resume moved nothing"
+    );
 }

@@ -12,7 +12,7 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 /// A page-unique element id (`ccc-<prefix>-<n>`).
 pub fn unique_id(prefix: &str) -> String {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    ["ccc-", prefix, "-", itoa::Buffer::new().format(n)].concat()
+    format!("ccc-{prefix}-{n}")
 }
 
 /// `"true"` / `"false"`, for `aria-*` and `data-*` attributes.
@@ -66,7 +66,7 @@ pub fn ActionButton(
     view! {
         <button
             type="button"
-            class=["ccc-btn ", class].concat()
+            class=format!("ccc-btn {class}")
             data-testid=testid
             aria-describedby=id.clone()
             aria-disabled=Signal::derive(move || yes_no(reason.with(Option::is_some)))
@@ -82,7 +82,7 @@ pub fn ActionButton(
         >
             {text}
         </button>
-        <span id=id class="ccc-sr-only" data-testid=[testid, "-reason"].concat()>
+        <span id=id class="ccc-sr-only" data-testid=format!("{testid}-reason")>
             {reason}
         </span>
     }

@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 
 use crate::{
-    browser::local_clock, components::OptionalSpan, i18n::tr, logic::ConnectionState,
+    browser::local_clock,
+    components::OptionalSpan,
+    i18n::{tr, Lang},
+    logic::ConnectionState,
     state::Toolbar,
 };
 
@@ -16,9 +19,7 @@ fn class(state: ConnectionState) -> &'static str {
     }
 }
 
-/// The connection indicator, with a "Retry now" button while not connected
-/// (always in the DOM, `hidden` while connected: cheaper than a view rebuilt
-/// by a closure).
+/// The connection indicator, with a "Retry now" button while not connected.
 #[component]
 pub fn ConnectionStatus() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
@@ -32,13 +33,12 @@ pub fn ConnectionStatus() -> impl IntoView {
         }
     });
     let stale_since = Signal::derive(move || {
-        tb.health.with(|h| h.stale_since(tb.now.get())).map(|t| {
-            [
-                tr(tb.lang.get(), "stale since ", "数据停留于 "),
-                &local_clock(t),
-            ]
-            .concat()
-        })
+        tb.health
+            .with(|h| h.stale_since(tb.now.get()))
+            .map(|t| match tb.lang.get() {
+                Lang::En => format!("stale since {}", local_clock(t)),
+                Lang::Zh => format!("数据停留于 {}", local_clock(t)),
+            })
     });
     view! {
         <div
@@ -48,17 +48,18 @@ pub fn ConnectionStatus() -> impl IntoView {
             role="status"
         >
             <span class="ccc-conn__dot" aria-hidden="true"></span>
-            <span>{label}</span>
+            <span class="ccc-conn__label">{label}</span>
             <OptionalSpan class="ccc-conn__stale" testid="stale-since" text=stale_since />
-            <button
-                type="button"
-                class="ccc-btn ccc-btn--link"
-                data-testid="resync-now"
-                hidden=Signal::derive(move || state.get() == ConnectionState::Connected)
-                on:click=move |_| tb.resync()
-            >
-                {tb.text("Retry now", "立即重试")}
-            </button>
+            <Show when=move || state.get() != ConnectionState::Connected>
+                <button
+                    type="button"
+                    class="ccc-btn ccc-btn--link"
+                    data-testid="resync-now"
+                    on:click=move |_| tb.resync()
+                >
+                    {tb.text("Retry now", "立即重试")}
+                </button>
+            </Show>
         </div>
     }
 }

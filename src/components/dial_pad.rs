@@ -79,13 +79,11 @@ pub fn DialPad() -> impl IntoView {
                     }
                 }
             />
-            // Always in the DOM, hidden while the session offers no caller
-            // id: cheaper than a view rebuilt by a closure.
+            <Show when=move || caller_ids.with(|c| !c.is_empty())>
             <select
                 class="ccc-select"
                 data-testid="dial-caller-id"
                 aria-label=tb.text("Caller ID shown to the customer", "外显号码")
-                hidden=Signal::derive(move || caller_ids.with(Vec::is_empty))
                 on:change=move |ev| caller_id.set(event_target_value(&ev))
             >
                 <option value="">{tb.text("Default caller ID", "默认外显号码")}</option>
@@ -101,6 +99,7 @@ pub fn DialPad() -> impl IntoView {
                         .collect_view()
                 }}
             </select>
+            </Show>
             <ActionButton
                 kind=CommandKind::Dial
                 testid="dial"

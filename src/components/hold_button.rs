@@ -3,12 +3,24 @@
 
 use leptos::prelude::*;
 
-use crate::{components::ToggleButton, logic::Command, state::Toolbar};
+use crate::{
+    components::ToggleButton,
+    logic::Command,
+    state::{Toolbar, TruthStoreFields},
+};
 
 /// The hold toggle.
 #[component]
 pub fn HoldButton() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
-    let held = Signal::derive(move || tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.held)));
-    view! { <ToggleButton set=held off=Command::Hold on=Command::Retrieve testid="hold" /> }
+    let held = tb.truth.held();
+    view! {
+        <ToggleButton
+            set=Signal::derive(move || held.get())
+            off=Command::Hold
+            on=Command::Retrieve
+            testid="hold"
+            class="ccc-slot"
+        />
+    }
 }

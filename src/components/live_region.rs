@@ -4,7 +4,7 @@ use ccc_model::UserState;
 use leptos::prelude::*;
 
 use crate::{
-    i18n::{break_label, state_label, tr},
+    i18n::{state_label, tr},
     state::Toolbar,
 };
 
@@ -30,7 +30,7 @@ pub fn LiveRegion() -> impl IntoView {
                 let mut t = [tr(lang, "State: ", "状态："), &state_label(s, lang)].concat();
                 if let Some(c) = code.as_ref().filter(|_| *s == UserState::Break) {
                     t.push_str(" (");
-                    t.push_str(&break_label(c, lang));
+                    t.push_str(&untrack(|| tb.break_name(c)));
                     t.push(')');
                 }
                 text.set(t);

@@ -2,20 +2,24 @@
 
 use leptos::prelude::*;
 
-use crate::{components::ToggleButton, logic::Command, state::Toolbar};
+use crate::{
+    components::ToggleButton,
+    logic::Command,
+    state::{Toolbar, TruthStoreFields},
+};
 
 /// The mute toggle.
 #[component]
 pub fn MuteButton() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
-    let muted = Signal::derive(move || tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.muted)));
+    let muted = tb.truth.muted();
     view! {
         <ToggleButton
-            set=muted
+            set=Signal::derive(move || muted.get())
             off=Command::Mute
             on=Command::Unmute
             testid="mute"
-            class="ccc-btn--mute"
+            class="ccc-btn--mute ccc-slot"
         />
     }
 }

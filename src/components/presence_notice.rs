@@ -19,51 +19,26 @@ pub const DISMISSED_KEY: &str = "ccc-toolbar.presence-dismissed";
 /// The notice in words; `clock` is the local time it happened (`hh:mm:ss`).
 /// `None` for the `none` policy, which never acts.
 pub fn notice_text(n: &Notice, clock: &str, lang: Lang) -> Option<String> {
-    let mut grace = itoa::Buffer::new();
-    let grace = grace.format(n.grace_secs);
+    let grace = n.grace_secs;
     Some(match (n.policy, lang) {
         (PresencePolicy::None, _) => return None,
         (PresencePolicy::Break, _) => {
             let code = break_label(n.break_code.as_deref().unwrap_or_default(), lang);
             match lang {
-                Lang::En => [
-                    "You were set to Break: ",
-                    &code,
-                    " at ",
-                    clock,
-                    ", because no toolbar was open for ",
-                    grace,
-                    " s.",
-                ]
-                .concat(),
-                Lang::Zh => [
-                    "由于 ",
-                    grace,
-                    " 秒内没有打开的工具条，您已于 ",
-                    clock,
-                    " 被设为小休：",
-                    &code,
-                    "。",
-                ]
-                .concat(),
+                Lang::En => format!(
+                    "You were set to Break: {code} at {clock}, because no toolbar was open for {grace} s."
+                ),
+                Lang::Zh => {
+                    format!("由于 {grace} 秒内没有打开的工具条，您已于 {clock} 被设为小休：{code}。")
+                }
             }
         }
-        (PresencePolicy::SignOut, Lang::En) => [
-            "You were signed out at ",
-            clock,
-            ", because no toolbar was open for ",
-            grace,
-            " s.",
-        ]
-        .concat(),
-        (PresencePolicy::SignOut, Lang::Zh) => [
-            "由于 ",
-            grace,
-            " 秒内没有打开的工具条，您已于 ",
-            clock,
-            " 被签出。",
-        ]
-        .concat(),
+        (PresencePolicy::SignOut, Lang::En) => {
+            format!("You were signed out at {clock}, because no toolbar was open for {grace} s.")
+        }
+        (PresencePolicy::SignOut, Lang::Zh) => {
+            format!("由于 {grace} 秒内没有打开的工具条，您已于 {clock} 被签出。")
+        }
     })
 }
 
@@ -103,7 +78,7 @@ pub fn PresenceNotice() -> impl IntoView {
                     aria-label=tb.text("Dismiss", "关闭")
                     on:click=move |_| {
                         if let Some(at) = untrack(notice).map(|n| n.at) {
-                            store(DISMISSED_KEY, itoa::Buffer::new().format(at));
+                            store(DISMISSED_KEY, &at.to_string());
                             dismissed.set(Some(at));
                         }
                     }

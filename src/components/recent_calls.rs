@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::{
     browser::{load, local_clock, storage, store},
     components::ActionButton,
-    i18n::{call_type_label, tr},
+    i18n::{call_type_label, tr, Lang},
     logic::{
         clock::format_duration,
         dial::DialNotice,
@@ -66,12 +66,10 @@ pub fn RecentCalls() -> impl IntoView {
     let summary = Signal::derive(move || {
         let lang = tb.lang.get();
         let n = list.with(Vec::len);
-        [
-            tr(lang, "Recent calls (", "最近通话（"),
-            itoa::Buffer::new().format(n),
-            tr(lang, ")", "）"),
-        ]
-        .concat()
+        match lang {
+            Lang::En => format!("Recent calls ({n})"),
+            Lang::Zh => format!("最近通话（{n}）"),
+        }
     });
     view! {
         <details class="ccc-recent" data-testid="recent-calls">
@@ -88,7 +86,7 @@ pub fn RecentCalls() -> impl IntoView {
                                 Some(ms) => format_duration(ms),
                                 None => tr(lang, "not answered", "未接通").to_owned(),
                             };
-                            let meta = [direction.as_str(), " · ", &local_clock(c.at as f64 - offset), " · ", &talk].concat();
+                            let meta = format!("{direction} · {} · {talk}", local_clock(c.at as f64 - offset));
                             let number = c.number.clone();
                             let shown = c.number.clone();
                             view! {

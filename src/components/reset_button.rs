@@ -15,7 +15,7 @@ pub fn ResetButton() -> impl IntoView {
     let confirming = RwSignal::new(false);
     let confirm = NodeRef::<html::Button>::new();
     // Focus moves to the confirm button once it is shown (the next frame:
-    // after its `hidden` is gone).
+    // after it is inserted).
     Effect::new(move || {
         if confirming.get() {
             request_animation_frame(move || {
@@ -33,15 +33,15 @@ pub fn ResetButton() -> impl IntoView {
                 class="ccc-btn--quiet"
                 on_press=move |_| confirming.set(true)
             />
-            // Always in the DOM, hidden until asked: cheaper than a view
-            // rebuilt by a closure.
+            <Show when=move || confirming.get()>
             <span
                 class="ccc-confirm"
                 role="group"
                 data-testid="reset-confirmation"
-                hidden=Signal::derive(move || !confirming.get())
                 on:keydown=move |ev| {
                     if ev.key() == "Escape" {
+                        // Cancels the confirmation only (not the drawer).
+                        ev.prevent_default();
                         confirming.set(false);
                     }
                 }
@@ -70,6 +70,7 @@ pub fn ResetButton() -> impl IntoView {
                     {tb.text("Cancel", "取消")}
                 </button>
             </span>
+            </Show>
         </span>
     }
 }

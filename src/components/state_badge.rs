@@ -1,11 +1,14 @@
 //! The agent-state badge: state label, break reason, work mode and extension.
 
-use ccc_model::{api::Agent, UserState};
+use ccc_model::{
+    api::{Agent, BreakReason},
+    UserState,
+};
 use leptos::prelude::*;
 
 use crate::{
     components::OptionalSpan,
-    i18n::{break_label, state_label, work_mode_label, Lang},
+    i18n::{break_name, state_label, work_mode_label, Lang},
 };
 
 /// The badge's CSS classes for a state, so colour follows state (the label says it too:
@@ -22,7 +25,8 @@ pub fn state_class(state: &UserState) -> &'static str {
     }
 }
 
-/// Shows the agent's state, break code (BREAK only), work mode and extension.
+/// Shows the agent's state, break reason (BREAK only, by its display name),
+/// work mode and extension (unless `brief`).
 #[component]
 pub fn StateBadge(
     /// The agent as last reported by the server.
@@ -31,11 +35,21 @@ pub fn StateBadge(
     /// Display language (default: English).
     #[prop(into, optional)]
     lang: Signal<Lang>,
+    /// Display names of the break reasons (default: none, codes shown as
+    /// they are).
+    #[prop(into, optional)]
+    reasons: Signal<Vec<BreakReason>>,
+    /// Only the state and the break reason (the status menu's button shows
+    /// the work mode and extension in Settings instead).
+    #[prop(optional)]
+    brief: bool,
 ) -> impl IntoView {
     let state = Memo::new(move |_| agent.with(|a| a.state.clone()));
     let break_code = Signal::derive(move || {
         agent.with(|a| match (&a.state, &a.break_code) {
-            (UserState::Break, Some(code)) => Some(break_label(code, lang.get())),
+            (UserState::Break, Some(code)) => {
+                Some(reasons.with(|r| break_name(code, r, lang.get())))
+            }
             _ => None,
         })
     });
@@ -54,8 +68,13 @@ pub fn StateBadge(
                 {Signal::derive(move || state.with(|s| state_label(s, lang.get())))}
             </span>
             <OptionalSpan class="ccc-badge__break" testid="break-code" text=break_code />
-            <OptionalSpan class="ccc-badge__mode" testid="work-mode" text=work_mode />
-            <OptionalSpan class="ccc-badge__ext" testid="extension" text=extension />
+            {(!brief)
+                .then(|| {
+                    view! {
+                        <OptionalSpan class="ccc-badge__mode" testid="work-mode" text=work_mode />
+                        <OptionalSpan class="ccc-badge__ext" testid="extension" text=extension />
+                    }
+                })}
         </div>
     }
 }

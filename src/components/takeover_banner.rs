@@ -18,8 +18,8 @@ pub fn TakeoverBanner() -> impl IntoView {
     move || {
         other.get().map(|dev| {
             let text = match tb.lang.get() {
-                Lang::En => ["Your agent is now active on another device (", &dev, ")."].concat(),
-                Lang::Zh => ["您的坐席已在其他设备（", &dev, "）上使用。"].concat(),
+                Lang::En => format!("Your agent is now active on another device ({dev})."),
+                Lang::Zh => format!("您的坐席已在其他设备（{dev}）上使用。"),
             };
             view! {
                 <div class="ccc-banner" data-testid="takeover-banner" role="alert">

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::{
     components::{action_button::yes_no, *},
-    state::Toolbar,
+    state::{Toolbar, TruthStoreFields},
 };
 
 /// Colour theme.
@@ -62,20 +62,13 @@ pub fn ToolbarView(
     theme: Theme,
 ) -> impl IntoView {
     provide_context(toolbar);
+    toolbar.patch_truth();
     let tb = toolbar;
-    let agent = Signal::derive(move || {
-        tb.snapshot
-            .with(|s| s.as_ref().map(|s| s.agent.clone()).unwrap_or_default())
-    });
-    let elapsed = Signal::derive(move || tb.time_in_state());
-    let lang = Signal::derive(move || tb.lang.get());
     let layout = if standalone {
         "ccc-toolbar ccc-toolbar--standalone"
     } else {
         "ccc-toolbar ccc-toolbar--bar"
     };
-    // Dynamic values are `Signal`s of a few types (not a closure each), so
-    // every binding of one type shares one render path in the wasm.
     let name = Signal::derive(move || {
         tb.session
             .with(|s| s.as_ref().map(|s| s.display_name.clone()))
@@ -91,54 +84,39 @@ pub fn ToolbarView(
             </header>
         }
     });
+    let truth = tb.truth;
     view! {
         <div
             class=[layout, theme.class()].concat()
             data-testid="ccc-toolbar"
             data-theme=theme.as_str()
             data-state=Signal::derive(move || {
-                tb.snapshot.with(|s| s.as_ref().map(|s| s.agent.state.as_str().to_owned()))
+                truth.known().get().then(|| truth.state().with(|s| s.0.as_str().to_owned()))
             })
             data-connection=Signal::derive(move || tb.connection().as_str())
-            data-muted=Signal::derive(move || {
-                yes_no(tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.muted)))
-            })
-            data-held=Signal::derive(move || {
-                yes_no(tb.snapshot.with(|s| s.as_ref().is_some_and(|s| s.held)))
-            })
+            data-muted=Signal::derive(move || yes_no(truth.muted().get()))
+            data-held=Signal::derive(move || yes_no(truth.held().get()))
             lang=Signal::derive(move || tb.lang.get().tag())
             role="region"
             aria-label=tb.text("Contact center agent toolbar", "联络中心坐席工具条")
         >
             {header}
-            <div class="ccc-row ccc-row--status">
-                <StateBadge agent=agent lang=lang />
-                <StateTimer elapsed=elapsed />
+            <div class="ccc-top">
+                <StatusMenu />
                 <ConnectionStatus />
-                <LangSwitch />
+                <Settings devices=ChildrenFn::to_children(|| view! { <DevicePickers /> }) />
             </div>
             <TakeoverBanner />
             <PresenceNotice />
-            <div
-                class="ccc-row ccc-row--controls"
-                role="group"
-                aria-label=tb.text("Agent state", "坐席状态")
-            >
-                <SignInOut />
-                <ReadyButton />
-                <BreakPicker />
-                <CallControls />
-                <MuteButton />
-                <WorkModePicker />
-                <ResetButton />
-            </div>
-            <div class="ccc-row ccc-row--dial">
-                <DialPad />
-            </div>
             <ErrorMessage />
             <SoftphonePanel />
-            <CallInfo />
-            <RecentCalls />
+            <div class="ccc-main">
+                <CallCard />
+                <div class="ccc-dialer">
+                    <DialPad />
+                    <RecentCalls />
+                </div>
+            </div>
             <LiveRegion />
         </div>
     }

@@ -100,20 +100,19 @@ pub fn WorkModePicker() -> impl IntoView {
                         .collect_view()
                 }}
             </select>
-            // Always in the DOM, hidden unless off-site is chosen: cheaper
-            // than a view rebuilt by a closure.
-            <input
-                class="ccc-input"
-                type="tel"
-                inputmode="tel"
-                autocomplete="tel"
-                data-testid="mobile-input"
-                aria-label=tb.text("Mobile number", "手机号")
-                placeholder=tb.text("Mobile number", "手机号")
-                hidden=Signal::derive(move || !off_site.get())
-                prop:value=mobile
-                on:input=move |ev| mobile.set(event_target_value(&ev))
-            />
+            <Show when=move || off_site.get()>
+                <input
+                    class="ccc-input"
+                    type="tel"
+                    inputmode="tel"
+                    autocomplete="tel"
+                    data-testid="mobile-input"
+                    aria-label=tb.text("Mobile number", "手机号")
+                    placeholder=tb.text("Mobile number", "手机号")
+                    prop:value=mobile
+                    on:input=move |ev| mobile.set(event_target_value(&ev))
+                />
+            </Show>
             <ActionButton
                 kind=CommandKind::WorkMode
                 testid="work-mode-apply"

@@ -84,7 +84,7 @@ pub fn use_shortcuts(tb: Toolbar, table: Vec<(ShortcutAction, Combo)>) {
             }
             ShortcutAction::BreakMenu => {
                 if tb.why_not(CommandKind::Break).is_none() {
-                    tb.break_menu_open.set(true);
+                    tb.status_menu_open.set(true);
                 }
             }
         }

@@ -7,6 +7,42 @@ use ccc_model::{
     CallType, UserState,
 };
 
+/// What the call card shows: one phase at a time, nothing between calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallPhase {
+    /// A call rings: caller, Answer, Decline.
+    Ringing,
+    /// The agent dials out: callee, Cancel.
+    Dialing,
+    /// In the call: party, duration, Mute, Hold, End (and hold time).
+    Talking,
+    /// After-call work: the wrap-up timer and the next state.
+    WrapUp,
+}
+
+impl CallPhase {
+    /// The phase of `state` (`None`: no call, no card).
+    pub fn of(state: &UserState) -> Option<Self> {
+        Some(match state {
+            UserState::Ringing => CallPhase::Ringing,
+            UserState::Dialing => CallPhase::Dialing,
+            UserState::Talking => CallPhase::Talking,
+            UserState::Working => CallPhase::WrapUp,
+            _ => return None,
+        })
+    }
+
+    /// `data-phase` of the card.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallPhase::Ringing => "ringing",
+            CallPhase::Dialing => "dialing",
+            CallPhase::Talking => "talking",
+            CallPhase::WrapUp => "wrap-up",
+        }
+    }
+}
+
 /// The other party's number: the customer leg's originator on inbound calls,
 /// its destination otherwise.
 pub fn other_party(call: &Call) -> Option<String> {
@@ -85,6 +121,18 @@ mod tests {
         assert_eq!(direction(&untyped, &UserState::Dialing), Some("OUTBOUND"));
         assert_eq!(direction(&untyped, &UserState::Ringing), None);
         assert_eq!(call_start(&out), Some(900));
+    }
+
+    #[test]
+    fn one_phase_per_call_state_and_none_between_calls() {
+        assert_eq!(CallPhase::of(&UserState::Ringing), Some(CallPhase::Ringing));
+        assert_eq!(CallPhase::of(&UserState::Dialing), Some(CallPhase::Dialing));
+        assert_eq!(CallPhase::of(&UserState::Talking), Some(CallPhase::Talking));
+        assert_eq!(CallPhase::of(&UserState::Working), Some(CallPhase::WrapUp));
+        for s in [UserState::Offline, UserState::Ready, UserState::Break] {
+            assert_eq!(CallPhase::of(&s), None, "{s}");
+        }
+        assert_eq!(CallPhase::WrapUp.as_str(), "wrap-up");
     }
 
     #[test]

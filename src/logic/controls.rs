@@ -59,8 +59,8 @@ pub fn refusal_reason(action: AgentAction, state: &UserState, lang: Lang) -> Str
         (_, UserState::Offline) => t("Sign in first.", "请先上线。"),
         (_, s) if s.in_call() => t("Not during a call.", "通话中不可用。"),
         (_, s) => match lang {
-            Lang::En => ["Not possible while ", &state_label(s, lang), "."].concat(),
-            Lang::Zh => [&state_label(s, lang), "状态下不可用。"].concat(),
+            Lang::En => format!("Not possible while {}.", state_label(s, lang)),
+            Lang::Zh => format!("{}状态下不可用。", state_label(s, lang)),
         },
     }
 }

@@ -55,18 +55,8 @@ pub fn explain_failure(f: &Failure, lang: Lang) -> String {
             .unwrap_or_default()
             .to_owned(),
         Failure::Http { status } => match lang {
-            Lang::En => [
-                "The toolbar server answered with an error (",
-                itoa::Buffer::new().format(*status),
-                "). Try again.",
-            ]
-            .concat(),
-            Lang::Zh => [
-                "工具条服务返回错误（",
-                itoa::Buffer::new().format(*status),
-                "），请重试。",
-            ]
-            .concat(),
+            Lang::En => format!("The toolbar server answered with an error ({status}). Try again."),
+            Lang::Zh => format!("工具条服务返回错误（{status}），请重试。"),
         },
         Failure::Network => tr(
             lang,
@@ -121,13 +111,8 @@ pub fn explain(e: &ApiError, lang: Lang) -> String {
         | ErrorCode::InvalidParameter => {
             let what = e.params.first().map(String::as_str).unwrap_or("?");
             match lang {
-                Lang::En => [
-                    "Contact Center refused a value (",
-                    what,
-                    "). Check it and try again.",
-                ]
-                .concat(),
-                Lang::Zh => ["联络中心拒绝了参数（", what, "），请检查后重试。"].concat(),
+                Lang::En => format!("Contact Center refused a value ({what}). Check it and try again."),
+                Lang::Zh => format!("联络中心拒绝了参数（{what}），请检查后重试。"),
             }
         }
         ErrorCode::UserBusy => t(
@@ -188,8 +173,8 @@ fn user_state(e: &ApiError, lang: Lang) -> String {
         Some(s) if s.in_call() => t("Finish the call first.", "请先结束通话。"),
         _ if expected == "TALKING" => t("Only possible during a call.", "仅在通话中可用。"),
         Some(s) => match lang {
-            Lang::En => ["Not possible while ", &state_label(&s, lang), "."].concat(),
-            Lang::Zh => ["当前状态（", &state_label(&s, lang), "）不能执行此操作。"].concat(),
+            Lang::En => format!("Not possible while {}.", state_label(&s, lang)),
+            Lang::Zh => format!("当前状态（{}）不能执行此操作。", state_label(&s, lang)),
         },
         None => t(
             "Not possible in your current state.",

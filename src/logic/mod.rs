@@ -15,6 +15,7 @@ pub mod host;
 pub mod recent_calls;
 pub mod ringing;
 pub mod shortcuts;
+pub mod status;
 pub mod takeover;
 
 pub use backoff::Backoff;

@@ -182,6 +182,61 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {id}: {e}"));
     }
 
+    /// Picks the status menu entry `data-testid=id` (`sign-in`, `ready`,
+    /// `outbound-only`, `sign-out`, or the `break-option` with `code`):
+    /// opens the menu when it is closed, then clicks the entry once enabled.
+    pub async fn choose(&self, id: &str) {
+        let menu = self.testid("status-menu").await;
+        if menu.attr("hidden").await.unwrap().is_some() {
+            self.click("status-menu-button").await;
+        }
+        self.click(id).await;
+    }
+
+    /// Picks the break reason `code` from the status menu; answers its label.
+    pub async fn choose_break(&self, code: &str) -> String {
+        let menu = self.testid("status-menu").await;
+        if menu.attr("hidden").await.unwrap().is_some() {
+            self.click("status-menu-button").await;
+        }
+        let css = format!("[data-testid=\"break-option\"][data-code=\"{code}\"]");
+        let option = eventually(&format!("break option {code}"), UI_DEADLINE, || async {
+            self.client
+                .find(Locator::Css(&css))
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        let label = option.text().await.unwrap_or_default();
+        option
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        label.trim().to_owned()
+    }
+
+    /// Opens the settings drawer (work mode, language, reset) if closed.
+    pub async fn open_settings(&self) {
+        let drawer = self.testid("settings").await;
+        if drawer.attr("hidden").await.unwrap().is_some() {
+            self.click("settings-button").await;
+        }
+        self.wait_visible("settings").await;
+    }
+
+    /// Waits until `data-testid=id` is displayed.
+    pub async fn wait_visible(&self, id: &str) {
+        eventually(&format!("{id} visible"), UI_DEADLINE, || async move {
+            let el = self.find(id).await?;
+            if el.is_displayed().await.map_err(|e| e.to_string())? {
+                Ok(())
+            } else {
+                Err("hidden".to_owned())
+            }
+        })
+        .await
+    }
+
     /// Waits until the attribute `attr` of `data-testid=id` equals `want`.
     pub async fn wait_attr(&self, id: &str, attr: &str, want: &str) {
         eventually(

@@ -47,13 +47,19 @@ async fn the_toolbar_passes_an_axe_audit() {
         problems.push(format!("offline: {v}"));
     }
 
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
-    b.click("break-picker").await;
-    b.testid("break-option").await;
+    b.click("status-menu-button").await;
+    b.wait_visible("status-menu").await;
     for v in audit(&b, &axe).await {
-        problems.push(format!("break menu open: {v}"));
+        problems.push(format!("status menu open: {v}"));
     }
+    b.click("status-menu-button").await;
+    b.open_settings().await;
+    for v in audit(&b, &axe).await {
+        problems.push(format!("settings open: {v}"));
+    }
+    b.click("settings-close").await;
 
     // The dial box explaining a bad number, recent calls open.
     let dial = b.testid("dial-number").await;
@@ -64,7 +70,7 @@ async fn the_toolbar_passes_an_axe_audit() {
         problems.push(format!("bad number typed: {v}"));
     }
 
-    b.click("ready").await;
+    b.choose("ready").await;
     b.wait_state("READY").await;
     stack.ring(AGENT, "13800138000").await;
     b.wait_state("RINGING").await;
@@ -74,8 +80,10 @@ async fn the_toolbar_passes_an_axe_audit() {
     b.wait_attr("ccc-toolbar", "data-muted", "true").await;
     b.click("hold").await;
     b.wait_attr("ccc-toolbar", "data-held", "true").await;
+    let next = b.testid("next-state").await;
+    next.select_by_value("break:lunch").await.unwrap();
     for v in audit(&b, &axe).await {
-        problems.push(format!("talking, muted, on hold: {v}"));
+        problems.push(format!("talking, muted, on hold, next state: {v}"));
     }
 
     b.close().await;

@@ -32,7 +32,7 @@ async fn crm_page_embeds_the_toolbar() {
     b.wait_text("crm-log", "ccc:connection").await;
     b.wait_text("crm-log", "\"version\":1").await;
 
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
     b.wait_text("crm-log", "ccc:state").await;
 
@@ -40,7 +40,7 @@ async fn crm_page_embeds_the_toolbar() {
     b.js(&press_ready_on("[data-testid=crm-notes]")).await;
     // ...and the toolbar is still on break after a fresh round trip.
     b.click("crm-lunch").await;
-    b.wait_text("break-code", "lunch").await;
+    b.wait_text("break-code", "Lunch").await; // the display name of `lunch`
     b.wait_state("BREAK").await;
     // The same shortcut on the page makes the agent ready.
     b.js(&press_ready_on("body")).await;

@@ -41,7 +41,7 @@ async fn dial_from_the_crm_page() {
     b.goto(&stack.url("/examples/crm.html")).await;
     b.wait_attr("ccc-toolbar", "data-connection", "connected")
         .await;
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
 
     // Click-to-dial: the CRM calls handle.dial(number).
@@ -70,7 +70,12 @@ async fn dial_from_the_crm_page() {
     b.screenshot(&screenshot_dir().join("crm-dial.png")).await;
     b.click("hold").await;
     b.wait_attr("ccc-toolbar", "data-held", "false").await;
-    b.wait_attr("hold-time", "hidden", "true").await;
+    assert_eq!(
+        b.js("return document.querySelector('[data-testid=hold-time]').textContent")
+            .await,
+        json!(""),
+        "no hold time once resumed"
+    );
 
     b.click("hangup").await;
     b.wait_state("WORKING").await;

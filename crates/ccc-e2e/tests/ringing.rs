@@ -45,10 +45,10 @@ async fn a_call_rings_a_background_tab_until_answered_elsewhere() {
     b.js(SPY).await;
     b.js("Notification.permission = 'default'; __ring.setAway(true)")
         .await;
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
     assert_eq!(summary(&b).await["asked"], 1);
-    b.click("ready").await;
+    b.choose("ready").await;
     b.wait_state("READY").await;
     let page_title = summary(&b).await["title"].as_str().unwrap().to_owned();
 

@@ -32,13 +32,13 @@ async fn a_whole_shift() {
     let why = ready.attr("title").await.unwrap().unwrap_or_default();
     assert!(!why.is_empty(), "a disabled control says why");
 
-    // Go online: CCC puts the agent on BREAK / Warm-up.
-    b.click("sign-in").await;
+    // Go online (from the status menu): CCC puts the agent on BREAK / Warm-up.
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
     b.wait_text("break-code", "Warming up").await;
 
-    // Ready.
-    b.click("ready").await;
+    // Available.
+    b.choose("ready").await;
     b.wait_state("READY").await;
     b.testid("state-timer").await;
     b.screenshot(&shots.join("standalone-light.png")).await;
@@ -80,21 +80,20 @@ async fn a_whole_shift() {
     b.wait_state("READY").await;
 
     // A break with a reason picked from the configured list.
-    b.click("break-picker").await;
-    let option = b.testid("break-option").await;
-    let reason = option.text().await.unwrap();
-    option.click().await.unwrap();
+    let reason = b.choose_break("lunch").await;
     b.wait_state("BREAK").await;
-    b.wait_text("break-code", reason.trim()).await;
+    b.wait_text("break-code", &reason).await;
 
-    // Switch to the desk phone.
+    // Switch to the desk phone, in Settings.
+    b.open_settings().await;
     let picker = b.testid("work-mode-picker").await;
     picker.select_by_value("OFFICE_PHONE").await.unwrap();
     b.click("work-mode-apply").await;
     b.wait_text("work-mode", "Desk phone").await;
+    b.click("settings-close").await;
 
     // Sign out.
-    b.click("sign-out").await;
+    b.choose("sign-out").await;
     b.wait_state("OFFLINE").await;
 
     b.close().await;
@@ -105,7 +104,7 @@ async fn a_whole_shift() {
 async fn a_ccc_error_rolls_back_and_is_explained() {
     let stack = Stack::start(StackOptions::default()).await;
     let b = signed_in_browser(&stack, BrowserOptions::default()).await;
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
 
     // CCC refuses the next ReadyForService.
@@ -116,7 +115,7 @@ async fn a_ccc_error_rolls_back_and_is_explained() {
             json!({"errorRate": 1.0, "errorCode": "InvalidOperation.UserState", "actions": ["ReadyForService"]}),
         )
         .await;
-    b.click("ready").await;
+    b.choose("ready").await;
     let msg = b.testid("error-message").await;
     let text = explanation(&msg).await;
     assert!(!text.contains("undefined"), "{text}");
@@ -130,7 +129,7 @@ async fn a_ccc_error_rolls_back_and_is_explained() {
     );
 
     stack.admin("DELETE", "/_sim/faults", json!({})).await;
-    b.click("ready").await;
+    b.choose("ready").await;
     b.wait_state("READY").await;
 
     b.close().await;
@@ -158,7 +157,7 @@ async fn explanation(el: &fantoccini::elements::Element) -> String {
 async fn dark_theme_screenshot() {
     let stack = Stack::start(StackOptions::default()).await;
     let b = signed_in_browser(&stack, BrowserOptions::default()).await;
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
     b.goto(&stack.url("/?theme=dark")).await;
     b.wait_state("BREAK").await;
@@ -187,7 +186,7 @@ async fn follows_the_browser_language() {
     b.goto(&stack.url("/")).await;
     b.click(&format!("signin-{AGENT}")).await;
     b.wait_text("agent-state", "离线").await;
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_text("agent-state", "小休").await;
     b.screenshot(&screenshot_dir().join("standalone-zh-CN.png"))
         .await;

@@ -22,10 +22,10 @@ async fn tabs_agree_and_takeover_is_shown_with_a_way_back() {
     second.wait_state("OFFLINE").await;
 
     // A change in the first browser reaches the second by itself.
-    first.click("sign-in").await;
+    first.choose("sign-in").await;
     first.wait_state("BREAK").await;
     second.wait_state("BREAK").await;
-    first.click("ready").await;
+    first.choose("ready").await;
     second.wait_state("READY").await;
 
     // Time in state comes from the server's timestamps: both browsers agree,

@@ -1,8 +1,8 @@
 //! The softphone's UI pieces (WorkMode `ON_SITE`), for the toolbar to place:
 //! [`SoftphoneStatus`] (registered or not, and why; the call's audio; a
 //! microphone problem), [`MicLevel`] (the microphone level meter during a
-//! call) and [`DevicePickers`] (microphone and speaker). [`SoftphonePanel`]
-//! puts the three together. They read the
+//! call) and [`DevicePickers`] (microphone and speaker, placed in Settings).
+//! [`SoftphonePanel`] puts the first two together. They read the
 //! [`crate::softphone::UseSoftphoneReturn`] context that
 //! [`crate::softphone::use_softphone`] provides, and render nothing while the
 //! softphone is off (other work modes).
@@ -19,8 +19,8 @@ use leptos::prelude::*;
 
 use crate::softphone::{Registration, UseSoftphoneReturn};
 
-/// Status, level meter and device pickers in one row; nothing while the
-/// softphone is off.
+/// Status and level meter in one row (the device pickers live in Settings);
+/// nothing while the softphone is off.
 #[component]
 pub fn SoftphonePanel() -> impl IntoView {
     let phone = use_context::<UseSoftphoneReturn>();
@@ -32,7 +32,6 @@ pub fn SoftphonePanel() -> impl IntoView {
             <div class="ccc-row ccc-row--softphone" data-testid="softphone">
                 <SoftphoneStatus />
                 <MicLevel />
-                <DevicePickers />
             </div>
         </Show>
     }
