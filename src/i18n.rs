@@ -1,8 +1,9 @@
 //! Labels in English and Simplified Chinese. Plain functions, plain tests.
+//!
+//! A leaf: it depends on `ccc_model` only (the decisions it puts into words
+//! are model types), so `logic` may use it without an import circle.
 
-use ccc_model::{break_codes, CallType, ProxyCode, UserState, WhyNot, WorkMode};
-
-use crate::logic::CommandKind;
+use ccc_model::{api::CommandKind, break_codes, CallType, ProxyCode, UserState, WhyNot, WorkMode};
 
 /// The toolbar's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -38,7 +38,11 @@ use redis::{aio::ConnectionManager, AsyncCommands, Script};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::{budget::Priority, view::View};
+use crate::{
+    clock::now_ms,
+    rate::{Priority, TokenBucket},
+    view::View,
+};
 
 /// Longest wait for one Redis operation.
 const OP_TIMEOUT: Duration = Duration::from_millis(500);
@@ -326,7 +330,7 @@ impl Fleet {
         let key = self.channel("replicas");
         let ttl = i64::try_from(self.inner.lease_ttl.as_millis()).unwrap_or(i64::MAX);
         let id = self.inner.id.clone();
-        let now = crate::upstream::now_ms();
+        let now = now_ms();
         let all: std::collections::HashMap<String, i64> = self
             .run(async move {
                 let () = c.hset(&key, &id, now + ttl).await?;
@@ -532,7 +536,7 @@ impl Fleet {
     pub async fn take_token(&self, qps: f64, p: Priority) -> Option<Result<(), Duration>> {
         let floor = match p {
             Priority::Command => 0.0,
-            Priority::Background => crate::budget::TokenBucket::reserve(qps),
+            Priority::Background => TokenBucket::reserve(qps),
         };
         match self.bucket("budget", qps, qps.max(1.0), floor).await {
             Ok(0) => Some(Ok(())),

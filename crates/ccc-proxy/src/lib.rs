@@ -8,15 +8,21 @@
 //! - [`app`] builds the router for a given [`AppState`] (tests use it with
 //!   `oneshot`); [`run`] starts everything, including the in-process
 //!   simulator with `--demo`.
-//! - Modules import one way. Leaves: [`config`], [`errors`], [`metrics`];
-//!   then [`upstream`], [`identity`], [`security`], [`ratelimit`],
-//!   [`session_cache`], [`presence`];
-//!   [`poller`]; [`state`] ([`AppState`], which holds all of them); and
-//!   on top the handlers: [`extract`], [`api`], [`demo`], [`static_files`],
-//!   wired together by [`app`] and served by [`serve`] ([`server`]).
+//! - Modules import one way, each only from modules named before it here
+//!   (a test in `crates/ccc-testkit/tests/no_import_circles.rs` checks it).
+//!   Leaves: [`config`], [`errors`], [`metrics`], [`clock`], [`rate`]
+//!   (the upstream rate rules), [`ratelimit`], [`session_cache`], [`view`]
+//!   (what the toolbar is shown); then [`events`] (CCC's webhook events),
+//!   [`presence`], [`security`], [`fleet`] (Redis); [`budget`],
+//!   [`reconcile`]; [`upstream`] (the CCC client); [`identity`], [`poller`]
+//!   (the per-agent hub); [`embedded`] (the `--demo` simulator); [`state`]
+//!   ([`AppState`], which holds them); the handlers [`extract`],
+//!   [`static_files`], [`webhook`], [`api`], [`demo`]; [`router`] ([`app`]);
+//!   and [`server`] ([`serve`]).
 
 pub mod api;
 pub mod budget;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod errors;
@@ -27,6 +33,7 @@ pub mod identity;
 pub mod metrics;
 pub mod poller;
 pub mod presence;
+pub mod rate;
 pub mod ratelimit;
 pub mod reconcile;
 mod router;
@@ -207,12 +214,9 @@ mod tests {
     #[test]
     fn demo_is_refused_clearly_when_not_built_in() {
         assert!(demo_built_in(false).is_ok());
-        match demo_built_in(true) {
-            Ok(()) => assert!(cfg!(feature = "demo")),
-            Err(e) => {
-                assert!(!cfg!(feature = "demo"));
-                assert!(e.to_string().contains("built without"), "{e}");
-            }
+        assert_eq!(demo_built_in(true).is_ok(), cfg!(feature = "demo"));
+        if let Err(e) = demo_built_in(true) {
+            assert!(e.to_string().contains("built without"), "{e}");
         }
     }
 }
