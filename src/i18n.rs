@@ -207,6 +207,18 @@ pub fn proxy_code_text(code: ProxyCode, lang: Lang) -> &'static str {
             "Too many changes in a short time. Wait a moment and try again.",
             "操作过于频繁，请稍后重试。",
         ),
+        ProxyCode::DialLimited => (
+            "Too many calls in a short time. Wait a little before dialling again.",
+            "拨打过于频繁，请稍候再拨。",
+        ),
+        ProxyCode::PayloadTooLarge => (
+            "The toolbar sent more than the server accepts. Reload the page.",
+            "工具条发送的内容过大，请刷新页面。",
+        ),
+        ProxyCode::BodyTimeout => (
+            "The request took too long to arrive. Check your network and try again.",
+            "请求发送超时，请检查网络后重试。",
+        ),
         ProxyCode::UpstreamUnavailable => (
             "Contact Center can't be reached right now. Try again in a moment.",
             "暂时无法连接联络中心，请稍后重试。",

@@ -328,6 +328,12 @@ proxy_codes! {
     InvalidCallerId => ("Proxy.InvalidCallerId", 400),
     /// Too many requests; `Retry-After` says when to retry.
     RateLimited => ("Proxy.RateLimited", 429),
+    /// Too many calls placed (the dial limits); `Retry-After` says when.
+    DialLimited => ("Proxy.DialLimited", 429),
+    /// A body larger than the route allows.
+    PayloadTooLarge => ("Proxy.PayloadTooLarge", 413),
+    /// The body did not arrive in time.
+    BodyTimeout => ("Proxy.BodyTimeout", 408),
     /// CCC is unreachable or answered with something unreadable.
     UpstreamUnavailable => ("Proxy.UpstreamUnavailable", 502),
     /// CCC did not answer in time.

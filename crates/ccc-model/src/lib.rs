@@ -14,6 +14,7 @@
 //!   ([`WhyNot`], put into words by the widget).
 //! - [`dial`]: which numbers may be dialled.
 //! - [`api`]: the widget's camelCase API served by the proxy.
+//! - [`text`]: bounds on text from CCC (length, no controls or bidi overrides).
 //!
 //! The crate depends on `serde` only, so it stays small inside the widget.
 
@@ -27,6 +28,7 @@ pub mod event;
 pub mod rules;
 #[cfg(feature = "signing")]
 pub mod signing;
+pub mod text;
 pub mod wire;
 
 pub use action::{Action, Param};

@@ -17,7 +17,7 @@ use ccc_model::{
         AgentSnapshot, BreakRequest, Command, CommandKind, DialRequest, ReadyRequest, Session,
         WorkModeRequest,
     },
-    CallActionData, ProxyCode, WorkMode,
+    text, CallActionData, ProxyCode, WorkMode,
 };
 use serde::{de::DeserializeOwned, Deserialize};
 
@@ -92,11 +92,18 @@ fn check_read_limit(state: &AppState, user_id: &str) -> Result<(), AppError> {
     })
 }
 
-/// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`).
+/// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`); sent
+/// twice it is refused, as two identity headers are.
 pub fn device_id(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let Some(v) = headers.get(DEVICE_HEADER) else {
+    let mut all = headers.get_all(DEVICE_HEADER).iter();
+    let Some(v) = all.next() else {
         return Ok(None);
     };
+    if all.next().is_some() {
+        return Err(AppError::bad_request(
+            "X-CCC-Device-Id was sent more than once; send it once.",
+        ));
+    }
     let ok = (1..=128).contains(&v.len())
         && v.as_bytes()
             .iter()
@@ -138,13 +145,16 @@ pub async fn session(
         .demo_agents
         .as_deref()
         .and_then(|a| a.iter().find(|a| a.user_id == agent.user_id));
-    let display_name = match (details.display_name.trim(), demo) {
+    // CCC's text is bounded before it is served (ccc_model::text).
+    let display_name = match (
+        text::clean(&details.display_name, text::MAX_NAME).as_str(),
+        demo,
+    ) {
         ("", Some(d)) => d.display_name.clone(),
         ("", None) => agent.user_id.clone(),
         (name, _) => name.to_owned(),
     };
-    let extension = Some(details.extension)
-        .filter(|e| !e.is_empty())
+    let extension = text::clean_opt(Some(&details.extension), text::MAX_NUMBER)
         .or_else(|| demo.map(|d| d.extension.clone()));
     Ok(json_no_store(Session {
         caller_ids: state.config.dial.caller_ids().to_vec(),
@@ -377,6 +387,18 @@ pub async fn command(
     if let Err(wait) = state.allow_command(&agent.user_id).await {
         state.metrics.rate_limited("command");
         return Err(AppError::rate_limited("command", wait));
+    }
+    if matches!(command, Command::Dial { .. }) {
+        // Calls cost money: their own, lower limit (toll fraud).
+        if let Err(wait) = state.allow_dial(&agent.user_id).await {
+            state.metrics.rate_limited("dial");
+            tracing::warn!(
+                user_id = %agent.user_id,
+                retry_after_ms = wait.as_millis() as u64,
+                "dial limit reached: call refused"
+            );
+            return Err(AppError::rate_limited("dial", wait));
+        }
     }
     if matches!(command, Command::WorkMode { .. }) {
         // The login details (extension, work mode) change with the mode.

@@ -122,14 +122,26 @@ pub struct Args {
         default_value = "ON_SITE,OFF_SITE,OFFICE_PHONE"
     )]
     pub work_modes: String,
-    /// Caller ids (numbers) an agent may present when dialling, repeatable
-    /// or comma-separated, first is the default (none: CCC's default number).
+    /// Caller ids (numbers) an agent may pick when dialling, repeatable or
+    /// comma-separated, offered in this order; a dial without one presents
+    /// CCC's own default number (the widget's "Default caller ID").
     #[arg(long = "caller-ids", env = "CCC_CALLER_IDS", value_delimiter = ',')]
     pub caller_ids: Vec<String>,
     /// Only numbers matching this regular expression in full may be dialled,
-    /// e.g. `(\+86)?1\d{10}` (none: any valid number).
+    /// e.g. `(\+86)?1\d{10}` (none: any valid number not denied).
     #[arg(long, env = "CCC_DIAL_PATTERN")]
     pub dial_pattern: Option<String>,
+    /// Numbers matching this regular expression in full are never dialled;
+    /// replaces the default list of premium/satellite ranges and feature
+    /// codes (see docs/proxy.md); an empty value denies nothing.
+    #[arg(long, env = "CCC_DIAL_DENY_PATTERN")]
+    pub dial_deny_pattern: Option<String>,
+    /// Calls one agent may place in any minute (separate from other commands).
+    #[arg(long, env = "CCC_PROXY_DIAL_LIMIT_PER_MINUTE", default_value_t = 5)]
+    pub dial_limit_per_minute: u32,
+    /// Calls one agent may place in any hour.
+    #[arg(long, env = "CCC_PROXY_DIAL_LIMIT_PER_HOUR", default_value_t = 60)]
+    pub dial_limit_per_hour: u32,
     /// Directory of the built widget (Trunk's `dist/`).
     #[arg(long, env = "CCC_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
@@ -457,6 +469,8 @@ pub struct Config {
     pub work_modes: Vec<WorkMode>,
     /// What agents may dial and present.
     pub dial: DialPolicy,
+    /// How many calls an agent may place.
+    pub dial_limits: crate::ratelimit::DialLimits,
     /// Built widget directory.
     pub static_dir: PathBuf,
     /// CSP `frame-ancestors` value.
@@ -626,8 +640,15 @@ impl Config {
             return Err(invalid("read rate limits must be at least 1".into()));
         }
         let public_origins = public_origins(&args.public_origins).map_err(invalid)?;
-        let dial =
-            DialPolicy::new(&args.caller_ids, args.dial_pattern.as_deref()).map_err(invalid)?;
+        let dial = DialPolicy::new(&args.caller_ids, args.dial_pattern.as_deref())
+            .and_then(|d| {
+                d.with_deny(Some(
+                    args.dial_deny_pattern
+                        .as_deref()
+                        .unwrap_or(DEFAULT_DIAL_DENY),
+                ))
+            })
+            .map_err(invalid)?;
         let break_codes = split_list(&args.break_codes);
         if break_codes.iter().any(|c| c.len() > 64) {
             return Err(invalid(
@@ -640,6 +661,9 @@ impl Config {
             .collect();
         if let Some(bad) = work_modes.iter().find(|m| !m.is_known()) {
             return Err(invalid(format!("--work-modes: unknown work mode {bad}")));
+        }
+        if args.dial_limit_per_minute == 0 || args.dial_limit_per_hour == 0 {
+            return Err(invalid("dial limits must be at least 1".into()));
         }
         if args.rate_limit_per_minute == 0 || args.rate_limit_burst == 0 {
             return Err(invalid("rate limits must be at least 1".into()));
@@ -691,6 +715,10 @@ impl Config {
             break_codes,
             work_modes,
             dial,
+            dial_limits: crate::ratelimit::DialLimits {
+                per_minute: args.dial_limit_per_minute,
+                per_hour: args.dial_limit_per_hour,
+            },
             static_dir: args.static_dir,
             frame_ancestors: args.frame_ancestors,
             poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
@@ -801,18 +829,34 @@ fn load_or_create_key(path: &std::path::Path) -> Result<Secret, ConfigError> {
     }
 }
 
-/// What agents may dial (`--dial-pattern`) and which caller ids they may
-/// present (`--caller-ids`), checked before anything reaches CCC.
+/// Numbers never dialled unless `--dial-deny-pattern` replaces this list
+/// (matched in full against the number without separators):
+///
+/// - feature codes: any number with `*` or `#` (`*72#…` forwards the line,
+///   others change the trunk's settings);
+/// - the ITU-T E.164 ranges that are the usual targets of international
+///   revenue-share (toll) fraud, written with `+`, `00` or `011`: +979
+///   (International Premium Rate Service), +881 (Global Mobile Satellite
+///   System: Iridium, Globalstar…), +882 and +883 (International Networks)
+///   and +870 (Inmarsat). Source: the ITU's list of E.164 assigned country
+///   codes; these ranges bill the caller far above a normal call and are
+///   rarely a contact center's customers.
+pub const DEFAULT_DIAL_DENY: &str = r"(?:\+|00|011)(?:979|88[123]|870)\d*|.*[*#].*";
+
+/// What agents may dial (`--dial-pattern`, `--dial-deny-pattern`) and which
+/// caller ids they may present (`--caller-ids`), checked before anything
+/// reaches CCC.
 #[derive(Debug, Clone, Default)]
 pub struct DialPolicy {
     caller_ids: Vec<String>,
     pattern: Option<regex::Regex>,
+    deny: Option<regex::Regex>,
 }
 
 /// Why the dial policy refuses a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialRefusal {
-    /// The number does not match `--dial-pattern`.
+    /// The number does not match `--dial-pattern`, or matches the deny list.
     NumberNotAllowed,
     /// The caller id is not one of `--caller-ids`.
     InvalidCallerId,
@@ -843,7 +887,19 @@ impl DialPolicy {
         Ok(DialPolicy {
             caller_ids: ids,
             pattern,
+            deny: None,
         })
+    }
+
+    /// Adds the deny list (`None` or blank: none), e.g. [`DEFAULT_DIAL_DENY`].
+    pub fn with_deny(mut self, deny: Option<&str>) -> Result<Self, String> {
+        self.deny = match deny.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                format!("--dial-deny-pattern {p:?} is not a valid regular expression: {e}")
+            })?),
+            None => None,
+        };
+        Ok(self)
     }
 
     /// The caller ids offered to agents, in order.
@@ -858,11 +914,9 @@ impl DialPolicy {
         number: &DialNumber,
         caller_id: Option<&str>,
     ) -> Result<Option<String>, DialRefusal> {
-        if self
-            .pattern
-            .as_ref()
-            .is_some_and(|p| !p.is_match(number.as_str()))
-        {
+        let n = number.as_str();
+        let denied = self.deny.as_ref().is_some_and(|d| d.is_match(n));
+        if denied || self.pattern.as_ref().is_some_and(|p| !p.is_match(n)) {
             return Err(DialRefusal::NumberNotAllowed);
         }
         match caller_id.map(str::trim).filter(|c| !c.is_empty()) {
@@ -1051,6 +1105,71 @@ mod tests {
         assert!(err.contains("--caller-ids"), "{err}");
         let args = Args::try_parse_from(["ccc-proxy", "--demo", "--dial-pattern", "[0-9"]).unwrap();
         assert!(Config::from_args(args, |_| None).is_err());
+    }
+
+    #[test]
+    fn the_default_deny_list_refuses_premium_ranges_and_feature_codes() {
+        let dial = |extra: &[&str]| {
+            let mut argv = vec!["ccc-proxy", "--demo"];
+            argv.extend_from_slice(extra);
+            Config::from_args(Args::try_parse_from(argv).unwrap(), |_| None)
+                .unwrap()
+                .dial
+        };
+        let n = |s: &str| DialNumber::parse(s).unwrap();
+        let default = dial(&[]);
+        for denied in [
+            "+88212345678",
+            "0088312345678",
+            "+979123456",
+            "+8707712345",
+            "01188161234567",
+            "+881612345678",
+            "*72#13812345678",
+            "*99#",
+            "13812345678#",
+        ] {
+            assert_eq!(
+                default.check(&n(denied), None),
+                Err(DialRefusal::NumberNotAllowed),
+                "{denied}"
+            );
+        }
+        for allowed in [
+            "13812345678",
+            "+8613812345678",
+            "+88612345678",
+            "8001",
+            "+4420",
+        ] {
+            assert_eq!(default.check(&n(allowed), None), Ok(None), "{allowed}");
+        }
+        // The operator replaces the list, or empties it.
+        let own = dial(&["--dial-deny-pattern", r"\+44.*"]);
+        assert_eq!(own.check(&n("*99#"), None), Ok(None));
+        assert!(own.check(&n("+4420"), None).is_err());
+        assert_eq!(
+            dial(&["--dial-deny-pattern", ""]).check(&n("+88212"), None),
+            Ok(None)
+        );
+        let bad =
+            Args::try_parse_from(["ccc-proxy", "--demo", "--dial-deny-pattern", "(("]).unwrap();
+        let e = Config::from_args(bad, |_| None).unwrap_err().to_string();
+        assert!(e.contains("--dial-deny-pattern"), "{e}");
+    }
+
+    #[test]
+    fn the_caller_id_help_says_what_is_sent_without_one() {
+        use clap::CommandFactory;
+        let cmd = Args::command();
+        let help = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "caller_ids")
+            .and_then(|a| a.get_help())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(help.contains("CCC's own default number"), "{help}");
+        assert!(!help.contains("first is the default"), "{help}");
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub enum AppError {
     /// 429 `Proxy.RateLimited`, with `Retry-After`.
     #[error("rate limited ({kind}); retry after {retry_after_secs} s")]
     RateLimited {
-        /// `command` or `read`.
+        /// `command`, `read` or `dial`.
         kind: &'static str,
         /// Whole seconds until a retry can succeed (at least 1).
         retry_after_secs: u64,
@@ -121,12 +121,28 @@ impl AppError {
     }
 
     /// 429 `Proxy.RateLimited` for a `kind` (`command` or `read`) limit,
-    /// retryable after `wait`.
+    /// `Proxy.DialLimited` for the `dial` limit, retryable after `wait`.
     pub fn rate_limited(kind: &'static str, wait: std::time::Duration) -> Self {
         AppError::RateLimited {
             kind,
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         }
+    }
+
+    /// 413 `Proxy.PayloadTooLarge`: a body over `max` bytes.
+    pub fn payload_too_large(max: usize) -> Self {
+        Self::proxy(
+            ProxyCode::PayloadTooLarge,
+            format!("The body is larger than {max} bytes."),
+        )
+    }
+
+    /// 408 `Proxy.BodyTimeout`: the body did not arrive in time.
+    pub fn body_timeout() -> Self {
+        Self::proxy(
+            ProxyCode::BodyTimeout,
+            "The request body did not arrive in time.",
+        )
     }
 
     /// 404 `Proxy.NotFound`.
@@ -157,6 +173,10 @@ impl AppError {
     pub fn api_error(&self) -> ApiError {
         match self {
             AppError::Proxy { code, message, .. } => proxy_error(*code, message),
+            AppError::RateLimited { kind: "dial", .. } => proxy_error(
+                ProxyCode::DialLimited,
+                "Too many calls placed; wait before dialling again.",
+            ),
             AppError::RateLimited { kind, .. } => proxy_error(
                 ProxyCode::RateLimited,
                 if *kind == "command" {

@@ -7,7 +7,7 @@
 //! apply without any CCC call, a `PollUserStatus` refresh (coalesced per
 //! agent by the hub), or nothing.
 
-use ccc_model::{break_codes, UserState};
+use ccc_model::{break_codes, text, UserState};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
@@ -68,16 +68,40 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, 
     })
 }
 
-/// A delivery that cannot be used.
+/// A delivery that cannot be used at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventsError {
-    /// Not JSON, not an event or array of events, or a bad field.
+    /// Not JSON, not an event or array of events, or too many events.
     #[error("{0}")]
     Invalid(String),
 }
 
-/// Parses a delivery: one event object or an array of them.
-pub fn parse_delivery(body: &[u8]) -> Result<Vec<CccEvent>, EventsError> {
+/// One event of a delivery that was not applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rejected {
+    /// Its position in the delivery (0 for a single object).
+    pub index: usize,
+    /// What is wrong with it.
+    pub reason: String,
+    /// The metrics label: `invalid` or `too_far_ahead`.
+    #[serde(skip)]
+    pub kind: &'static str,
+}
+
+/// A readable delivery: the usable events (with their positions) and the
+/// rejected ones. One bad event never costs the good ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Events to apply, with their index in the delivery.
+    pub events: Vec<(usize, CccEvent)>,
+    /// Events refused, with the reason.
+    pub rejected: Vec<Rejected>,
+}
+
+/// Parses a delivery received at `now` (proxy clock, epoch ms): one event
+/// object or an array of them. Each event is checked on its own (shape,
+/// `eventTime`, not too far ahead: [`crate::view::OrderRule`]).
+pub fn parse_delivery(body: &[u8], now: i64) -> Result<Delivery, EventsError> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| EventsError::Invalid("The body is not valid JSON.".into()))?;
     let items = match value {
@@ -94,18 +118,50 @@ pub fn parse_delivery(body: &[u8]) -> Result<Vec<CccEvent>, EventsError> {
             "At most {MAX_EVENTS_PER_DELIVERY} events per delivery."
         )));
     }
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let ev: CccEvent = serde_json::from_value(v)
-                .map_err(|e| EventsError::Invalid(format!("Event {i}: {e}.")))?;
-            event_time_ms(&ev.event_time).ok_or_else(|| {
-                EventsError::Invalid(format!("Event {i}: eventTime is not ISO-8601 UTC."))
-            })?;
-            Ok(ev)
-        })
-        .collect()
+    let mut out = Delivery::default();
+    for (index, v) in items.into_iter().enumerate() {
+        match check_event(v, now) {
+            Ok(ev) => out.events.push((index, ev)),
+            Err((kind, reason)) => out.rejected.push(Rejected {
+                index,
+                reason,
+                kind,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn check_event(v: serde_json::Value, now: i64) -> Result<CccEvent, (&'static str, String)> {
+    let invalid = |reason: String| ("invalid", reason);
+    let Some(obj) = v.as_object() else {
+        return Err(invalid("An event must be a JSON object.".into()));
+    };
+    for field in ["eventType", "eventTime", "instanceId"] {
+        match obj.get(field) {
+            None => return Err(invalid(format!("{field} is missing."))),
+            Some(serde_json::Value::String(_)) => {}
+            Some(_) => return Err(invalid(format!("{field} must be a string."))),
+        }
+    }
+    let ev: CccEvent = serde_json::from_value(v).map_err(|e| {
+        // serde's message names the field; cut it so an answer stays small.
+        let reason: String = e.to_string().chars().take(200).collect();
+        ("invalid", format!("{reason}."))
+    })?;
+    let time = event_time_ms(&ev.event_time)
+        .ok_or(("invalid", "eventTime is not ISO-8601 UTC.".to_owned()))?;
+    crate::view::ORDER_RULE.check_time(time, now).map_err(|e| {
+        (
+            "too_far_ahead",
+            format!(
+                "eventTime is {} s ahead of the proxy's clock (at most {} s allowed).",
+                e.ahead_ms / 1000,
+                crate::view::ORDER_RULE.max_ahead_ms / 1000
+            ),
+        )
+    })?;
+    Ok(ev)
 }
 
 /// `eventTime` as epoch milliseconds.
@@ -162,9 +218,10 @@ pub fn effect(ev: &CccEvent) -> Effect {
         change,
         then_refresh: RefreshNeed::No,
     };
+    // Event text is bounded like CCC's (ccc_model::text) before it is stored.
     let in_call = |state: UserState| {
         let mut change = StateChange::to(state);
-        change.job_id = ev.contact_id.clone().filter(|c| !c.is_empty());
+        change.job_id = text::clean_opt(ev.contact_id.as_deref(), text::MAX_ID);
         Effect::Apply {
             change,
             then_refresh: RefreshNeed::UnlessCallKnown,
@@ -173,7 +230,7 @@ pub fn effect(ev: &CccEvent) -> Effect {
     let ended = |state: UserState, code: Option<&str>| {
         let mut change = StateChange::to(state);
         change.ends_call = true;
-        change.break_code = code.map(str::to_owned);
+        change.break_code = text::clean_opt(code, text::MAX_CODE);
         change
     };
     match ev.event_type.as_str() {
@@ -186,8 +243,8 @@ pub fn effect(ev: &CccEvent) -> Effect {
             change.outbound_scenario = ev.outbound_scenario;
             apply(change)
         }
-        "AgentBreak" => match ev.break_code.as_deref().filter(|c| !c.is_empty()) {
-            Some(code) => apply(ended(UserState::Break, Some(code))),
+        "AgentBreak" => match text::clean_opt(ev.break_code.as_deref(), text::MAX_CODE) {
+            Some(code) => apply(ended(UserState::Break, Some(&code))),
             None => Effect::Refresh,
         },
         "RingingTimeout" => apply(ended(UserState::Break, Some(break_codes::RINGING_TIMEOUT))),
@@ -209,41 +266,73 @@ pub fn effect(ev: &CccEvent) -> Effect {
 mod tests {
     use super::*;
 
+    const NOW: i64 = 1_796_493_600_000;
+
     fn ev(json: &str) -> CccEvent {
-        parse_delivery(json.as_bytes()).unwrap().remove(0)
+        let mut d = parse_delivery(json.as_bytes(), NOW).unwrap();
+        assert_eq!(d.rejected, [], "{json}");
+        d.events.remove(0).1
     }
 
     #[test]
     fn parses_one_event_or_an_array() {
         let one = parse_delivery(
             br#"{"eventType":"AgentBreak","eventTime":"2026-12-05T18:00:00.250Z","instanceId":"i","agentId":"a@i","breakCode":"lunch","skillGroupIds":["g1"],"extra":1}"#,
+            NOW,
         )
-        .unwrap();
+        .unwrap()
+        .events;
+        let one: Vec<CccEvent> = one.into_iter().map(|(_, e)| e).collect();
         assert_eq!(one.len(), 1);
         assert_eq!(event_time_ms(&one[0].event_time), Some(1_796_493_600_250));
-        let many = parse_delivery(
-            br#"[{"eventType":"AgentReady","eventTime":"2026-12-05T18:00:00Z","instanceId":"i","agentId":"a","outboundScenario":"true"}]"#,
-        )
-        .unwrap();
-        assert_eq!(many[0].outbound_scenario, Some(true));
-        assert_eq!(user_id(&many[0]).as_deref(), Some("a@i"));
+        let many = ev(
+            r#"[{"eventType":"AgentReady","eventTime":"2026-12-05T18:00:00Z","instanceId":"i","agentId":"a","outboundScenario":"true"}]"#,
+        );
+        assert_eq!(many.outbound_scenario, Some(true));
+        assert_eq!(user_id(&many).as_deref(), Some("a@i"));
         assert_eq!(user_id(&one[0]).as_deref(), Some("a@i"));
     }
 
     #[test]
-    fn refuses_bad_deliveries() {
-        for bad in [
-            &b"not json"[..],
-            b"42",
-            br#"{"eventType":"AgentReady"}"#,
-            br#"{"eventType":"AgentReady","eventTime":"yesterday","instanceId":"i"}"#,
-        ] {
+    fn refuses_unreadable_deliveries() {
+        for bad in [&b"not json"[..], b"42", b"\"x\"", b"null"] {
             assert!(
-                parse_delivery(bad).is_err(),
+                parse_delivery(bad, NOW).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
         }
+        let many = format!("[{}]", vec!["{}"; MAX_EVENTS_PER_DELIVERY + 1].join(","));
+        assert!(parse_delivery(many.as_bytes(), NOW).is_err());
+    }
+
+    #[test]
+    fn bad_events_are_rejected_one_by_one() {
+        let good = r#"{"eventType":"AgentReady","eventTime":"2026-12-05T18:00:00Z","instanceId":"i","agentId":"a"}"#;
+        let body = format!(
+            r#"[{good},{{"eventType":1}},{{"eventType":"AgentReady"}},{{"eventType":"AgentReady","eventTime":"yesterday","instanceId":"i"}},{{"eventType":"AgentBreak","eventTime":"3000-01-01T00:00:00Z","instanceId":"i"}},{good}]"#
+        );
+        let d = parse_delivery(body.as_bytes(), NOW).unwrap();
+        let applied: Vec<usize> = d.events.iter().map(|(i, _)| *i).collect();
+        assert_eq!(applied, [0, 5]);
+        let rejected: Vec<(usize, &str)> = d.rejected.iter().map(|r| (r.index, r.kind)).collect();
+        assert_eq!(
+            rejected,
+            [
+                (1, "invalid"),
+                (2, "invalid"),
+                (3, "invalid"),
+                (4, "too_far_ahead")
+            ]
+        );
+        assert!(
+            d.rejected[0].reason.contains("eventType"),
+            "{:?}",
+            d.rejected
+        );
+        assert!(d.rejected[1].reason.contains("eventTime is missing"));
+        assert!(d.rejected[2].reason.contains("ISO-8601"));
+        assert!(d.rejected[3].reason.contains("ahead"));
     }
 
     #[test]

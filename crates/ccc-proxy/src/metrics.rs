@@ -201,7 +201,7 @@ impl Default for Metrics {
         let rate_limited = Family::<KindLabels, Counter>::default();
         registry.register(
             "rate_limited",
-            "Requests refused by the per-agent rate limit, by kind (command, read)",
+            "Requests refused by the per-agent rate limit, by kind (command, read, dial)",
             rate_limited.clone(),
         );
         let session_cache = Family::<KindLabels, Counter>::default();
@@ -213,7 +213,7 @@ impl Default for Metrics {
         let ccc_events = Family::<KindLabels, Counter>::default();
         registry.register(
             "ccc_events",
-            "CCC webhook events by what they caused (applied, ignored, refresh, forwarded)",
+            "CCC webhook events by what they caused (applied, ignored, refresh, forwarded; refused: invalid, too_far_ahead)",
             ccc_events.clone(),
         );
         let owned_agents = Gauge::default();

@@ -49,7 +49,7 @@ use crate::{
     presence::{self, Decision},
     reconcile,
     upstream::{now_ms, CccClient},
-    view::{Applied, View},
+    view::{Applied, View, ORDER_RULE},
 };
 
 /// Device id used for polling before any browser of the agent named one.
@@ -568,6 +568,12 @@ impl Hub {
         let Some(time) = events::event_time_ms(&ev.event_time) else {
             return;
         };
+        if let Err(e) = ORDER_RULE.check_time(time, now_ms()) {
+            // A clock this far ahead would hide every later event.
+            self.metrics.ccc_event("too_far_ahead");
+            tracing::warn!(user_id = %user_id, ahead_ms = e.ahead_ms, "CCC event dated too far ahead: refused");
+            return;
+        }
         // Only agents somebody watches: here, or (with Redis) anywhere; an
         // agent watched elsewhere is updated in Redis through a transient
         // hub that this replica does not keep.
@@ -620,7 +626,10 @@ impl Hub {
                 // started after it.
                 let first_poll_covers = agent.poll_started.load(Ordering::Relaxed) >= time;
                 let no_base = outcome == Applied::NoBase && !first_poll_covers;
-                if no_base || needs_call {
+                // Lost against a view dated ahead of our clock (a skewed or
+                // forged event): a poll started now always wins.
+                let pinned = outcome == Applied::Stale && view.ahead_of(now_ms());
+                if no_base || needs_call || pinned {
                     self.refresh_somewhere(&user_id).await;
                 }
             }

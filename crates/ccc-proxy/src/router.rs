@@ -44,7 +44,11 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(events::MAX_EVENTS_BODY));
     let files = Router::new()
         .fallback_service(static_files::serve_dir(&state.config.static_dir))
-        .layer(middleware::from_fn(static_files::cache_headers));
+        .layer(middleware::from_fn(static_files::cache_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            static_files::examples_only_in_demo,
+        ));
     let mut router = Router::new()
         .merge(api)
         .merge(ccc_events)
