@@ -447,7 +447,7 @@ impl Fleet {
             })
             .await?;
         // Bounded as a fresh event would be (crate::view::OrderRule).
-        let now = crate::upstream::now_ms();
+        let now = now_ms();
         let view = json
             .and_then(|j| serde_json::from_str::<View>(&j).ok())
             .map(|v| v.bounded(now));
@@ -722,7 +722,7 @@ impl Fleet {
                 match serde_json::from_str::<ViewMsg>(&payload) {
                     Ok(m) => FleetMessage::View {
                         agent: m.a,
-                        view: Box::new(m.v.bounded(crate::upstream::now_ms())),
+                        view: Box::new(m.v.bounded(now_ms())),
                     },
                     Err(_) => continue,
                 }

@@ -10,9 +10,9 @@
 //!   simulator with `--demo`.
 //! - Modules import one way, each only from modules named before it here
 //!   (a test in `crates/ccc-testkit/tests/no_import_circles.rs` checks it).
-//!   Leaves: [`config`], [`errors`], [`metrics`], [`clock`], [`rate`]
-//!   (the upstream rate rules), [`ratelimit`], [`session_cache`], [`view`]
-//!   (what the toolbar is shown); then [`events`] (CCC's webhook events),
+//!   Leaves: [`clock`], [`errors`], [`metrics`], [`rate`] (the upstream
+//!   rate rules), [`ratelimit`], [`session_cache`], [`view`] (what the
+//!   toolbar is shown); then [`config`], [`events`] (CCC's webhook events),
 //!   [`presence`], [`security`], [`fleet`] (Redis); [`budget`],
 //!   [`reconcile`]; [`upstream`] (the CCC client); [`identity`], [`poller`]
 //!   (the per-agent hub); [`embedded`] (the `--demo` simulator); [`state`]
