@@ -18,7 +18,7 @@ use leptos::{prelude::*, task::spawn_local};
 use crate::{
     api::AgentApi,
     browser::{now_ms, Notify},
-    i18n::{tr, Lang},
+    i18n::{tr, why_not_text, Lang},
     logic::{
         breaks,
         clock::{elapsed_since, skew_offset},
@@ -229,8 +229,8 @@ impl Toolbar {
                     pending,
                     other_device,
                 },
-                lang,
             )
+            .map(|why| why_not_text(&why, lang))
         })
     }
 

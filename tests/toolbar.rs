@@ -987,12 +987,23 @@ async fn tel_links_dial_only_when_the_option_is_on() {
         },
     );
     f.signed_in().await;
-    assert!(link.click(), "option on: the toolbar takes the link");
+    // A script's click (`a.click()`: isTrusted false) never dials, so a
+    // page cannot place calls behind the agent's back; the agent's own
+    // click does (crates/ccc-e2e/tests/dial.rs clicks through WebDriver).
+    assert!(!link.click(), "an untrusted click is left to the browser");
+    assert!(f
+        .api
+        .commands
+        .borrow()
+        .iter()
+        .all(|c| c.kind().name() != "dial"));
+    // What a trusted click does, through the same path (handle.dial).
+    let h = f.handle.as_ref().unwrap();
+    assert_eq!(h.dial("+86-138-0013-8000", None), Ok(true));
     f.synced("DIALING").await;
     assert_eq!(f.text("call-party"), "+8613800138000");
     // Busy in a call: nothing is dialled; the number waits with a reason.
-    let other = TelLink::new("tel:139 0000 1111");
-    assert!(other.click());
+    assert_eq!(h.dial("139 0000 1111", None), Ok(false));
     f.until("kept", |f| {
         f.text("dial-notice")
             .contains("13900001111 was not dialled")
@@ -1009,7 +1020,6 @@ async fn tel_links_dial_only_when_the_option_is_on() {
         .count();
     assert_eq!(dials, 1);
     // The handle says the same.
-    let h = f.handle.as_ref().unwrap();
     assert_eq!(h.dial("13700000000", None), Ok(false));
     assert!(h.dial("call me", None).is_err());
     f.click("dial-cancel");

@@ -9,7 +9,9 @@ use crate::{hooks::use_event_listener, logic::dial::tel_link_number, state::Tool
 /// cleanup). When dialling is not possible now (in a call, offline) the
 /// number waits in the dial box with a note saying why; nothing is dialled
 /// behind the agent's back. Links the page already handled
-/// (`defaultPrevented`) and numbers that can't be dialled are left alone.
+/// (`defaultPrevented`), numbers that can't be dialled and clicks that are
+/// not the user's own (`isTrusted` false: a script's `a.click()` or
+/// `dispatchEvent`, which must never place a call) are left alone.
 ///
 /// ## Usage
 ///
@@ -25,7 +27,9 @@ pub fn use_tel_links(tb: Toolbar) {
     };
     let target: EventTarget = doc.into();
     use_event_listener(&target, "click", move |ev| {
-        if ev.default_prevented() {
+        // Only a real click by the agent dials: a script on the host page
+        // could otherwise place calls (toll fraud).
+        if ev.default_prevented() || !ev.is_trusted() {
             return;
         }
         let link = ev

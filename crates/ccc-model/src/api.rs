@@ -9,6 +9,7 @@ use crate::{
     enums::{CallType, ChannelFlag, ChannelState, UserState, WorkMode},
     error::{CccError, ErrorSource},
     rules::AgentAction,
+    text,
     wire::{CallContext, ChannelContext, PollUserStatusData, UserContext},
 };
 
@@ -230,17 +231,24 @@ pub struct Agent {
 
 impl From<&UserContext> for Agent {
     fn from(u: &UserContext) -> Self {
+        // CCC's text is bounded here, where it becomes what is stored and served.
+        let bound = |s: &Option<String>, max| s.as_deref().map(|v| text::clean(v, max));
         Agent {
             state: u.user_state.clone(),
-            break_code: u.break_code.clone(),
+            break_code: bound(&u.break_code, text::MAX_CODE),
             work_mode: u.work_mode.clone(),
-            extension: u.extension.clone(),
-            device_id: u.device_id.clone(),
-            job_id: u.job_id.clone(),
-            mobile: u.mobile.clone(),
+            extension: bound(&u.extension, text::MAX_NUMBER),
+            device_id: bound(&u.device_id, text::MAX_ID),
+            job_id: bound(&u.job_id, text::MAX_ID),
+            mobile: bound(&u.mobile, text::MAX_NUMBER),
             outbound_scenario: u.outbound_scenario,
             heartbeat: u.heartbeat,
-            signed_skill_groups: u.signed_skill_group_id_list.clone(),
+            signed_skill_groups: u
+                .signed_skill_group_id_list
+                .iter()
+                .take(256)
+                .map(|g| text::clean(g, text::MAX_ID))
+                .collect(),
         }
     }
 }
@@ -262,7 +270,7 @@ pub struct Call {
 impl From<&CallContext> for Call {
     fn from(c: &CallContext) -> Self {
         Call {
-            job_id: c.job_id.clone(),
+            job_id: text::clean(&c.job_id, text::MAX_ID),
             call_type: c.call_type.clone(),
             channels: c.channel_contexts.iter().map(Channel::from).collect(),
         }
@@ -310,13 +318,14 @@ pub struct Channel {
 
 impl From<&ChannelContext> for Channel {
     fn from(c: &ChannelContext) -> Self {
+        let bound = |s: &Option<String>, max| s.as_deref().map(|v| text::clean(v, max));
         Channel {
-            channel_id: c.channel_id.clone(),
+            channel_id: text::clean(&c.channel_id, text::MAX_ID),
             state: c.channel_state.clone(),
             flags: c.channel_flags.clone(),
-            originator: c.originator.clone(),
-            destination: c.destination.clone(),
-            user_id: c.user_id.clone(),
+            originator: bound(&c.originator, text::MAX_NUMBER),
+            destination: bound(&c.destination, text::MAX_NUMBER),
+            user_id: bound(&c.user_id, text::MAX_ID),
             timestamp: c.timestamp,
         }
     }

@@ -17,7 +17,7 @@ use ccc_model::{
         AgentSnapshot, BreakRequest, Command, CommandKind, DialRequest, ReadyRequest, Session,
         WorkModeRequest,
     },
-    CallActionData, WorkMode,
+    text, CallActionData, ProxyCode, WorkMode,
 };
 use serde::{de::DeserializeOwned, Deserialize};
 
@@ -92,11 +92,18 @@ fn check_read_limit(state: &AppState, user_id: &str) -> Result<(), AppError> {
     })
 }
 
-/// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`).
+/// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`); sent
+/// twice it is refused, as two identity headers are.
 pub fn device_id(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let Some(v) = headers.get(DEVICE_HEADER) else {
+    let mut all = headers.get_all(DEVICE_HEADER).iter();
+    let Some(v) = all.next() else {
         return Ok(None);
     };
+    if all.next().is_some() {
+        return Err(AppError::bad_request(
+            "X-CCC-Device-Id was sent more than once; send it once.",
+        ));
+    }
     let ok = (1..=128).contains(&v.len())
         && v.as_bytes()
             .iter()
@@ -138,13 +145,16 @@ pub async fn session(
         .demo_agents
         .as_deref()
         .and_then(|a| a.iter().find(|a| a.user_id == agent.user_id));
-    let display_name = match (details.display_name.trim(), demo) {
+    // CCC's text is bounded before it is served (ccc_model::text).
+    let display_name = match (
+        text::clean(&details.display_name, text::MAX_NAME).as_str(),
+        demo,
+    ) {
         ("", Some(d)) => d.display_name.clone(),
         ("", None) => agent.user_id.clone(),
         (name, _) => name.to_owned(),
     };
-    let extension = Some(details.extension)
-        .filter(|e| !e.is_empty())
+    let extension = text::clean_opt(Some(&details.extension), text::MAX_NUMBER)
         .or_else(|| demo.map(|d| d.extension.clone()));
     Ok(json_no_store(Session {
         caller_ids: state.config.dial.caller_ids().to_vec(),
@@ -265,7 +275,7 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
             let code = body.parse::<BreakRequest>()?.code;
             if !state.config.break_codes.contains(&code) {
                 return Err(AppError::invalid(
-                    "Proxy.InvalidBreakCode",
+                    ProxyCode::InvalidBreakCode,
                     format!("Break code {code:?} is not one of the configured break codes."),
                 ));
             }
@@ -275,7 +285,7 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
             let req = body.parse::<WorkModeRequest>()?;
             if !req.mode.is_known() || !state.config.work_modes.contains(&req.mode) {
                 return Err(AppError::invalid(
-                    "Proxy.InvalidWorkMode",
+                    ProxyCode::InvalidWorkMode,
                     format!("Work mode {} is not offered.", req.mode),
                 ));
             }
@@ -288,14 +298,14 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
                 if !(3..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit())
                 {
                     return Err(AppError::invalid(
-                        "Proxy.InvalidMobile",
+                        ProxyCode::InvalidMobile,
                         "The mobile number must be 3 to 20 digits, optionally after a +.",
                     ));
                 }
             }
             if req.mode == WorkMode::OffSite && mobile.is_none() {
                 return Err(AppError::invalid(
-                    "Proxy.MobileRequired",
+                    ProxyCode::MobileRequired,
                     "OFF_SITE needs the mobile number calls are sent to.",
                 ));
             }
@@ -313,18 +323,18 @@ fn dial_command(body: JsonBody, state: &AppState) -> Result<Command, AppError> {
     let req = body.parse::<DialRequest>()?;
     let number = req
         .dial_number()
-        .map_err(|e| AppError::invalid("Proxy.InvalidNumber", e.to_string()))?;
+        .map_err(|e| AppError::invalid(ProxyCode::InvalidNumber, e.to_string()))?;
     let caller_id = state
         .config
         .dial
         .check(&number, req.caller_id.as_deref())
         .map_err(|refusal| match refusal {
             DialRefusal::NumberNotAllowed => AppError::invalid(
-                "Proxy.NumberNotAllowed",
+                ProxyCode::NumberNotAllowed,
                 format!("{number} may not be dialled from this toolbar."),
             ),
             DialRefusal::InvalidCallerId => AppError::invalid(
-                "Proxy.InvalidCallerId",
+                ProxyCode::InvalidCallerId,
                 "The caller id is not one of the numbers offered to you.",
             ),
         })?;
@@ -377,6 +387,18 @@ pub async fn command(
     if let Err(wait) = state.allow_command(&agent.user_id).await {
         state.metrics.rate_limited("command");
         return Err(AppError::rate_limited("command", wait));
+    }
+    if matches!(command, Command::Dial { .. }) {
+        // Calls cost money: their own, lower limit (toll fraud).
+        if let Err(wait) = state.allow_dial(&agent.user_id).await {
+            state.metrics.rate_limited("dial");
+            tracing::warn!(
+                user_id = %agent.user_id,
+                retry_after_ms = wait.as_millis() as u64,
+                "dial limit reached: call refused"
+            );
+            return Err(AppError::rate_limited("dial", wait));
+        }
     }
     if matches!(command, Command::WorkMode { .. }) {
         // The login details (extension, work mode) change with the mode.

@@ -18,7 +18,8 @@
 //!   deletes the claim.
 //! - **Shared buckets.** The upstream budget, the throttling pause and the
 //!   per-agent command rate limit are token buckets in Redis (one Lua
-//!   script, Redis's clock).
+//!   script, Redis's clock); the per-agent dial limit is a sliding log of
+//!   the agent's dials (a sorted set, one Lua script, Redis's clock).
 //!
 //! Every operation has a short timeout. When Redis fails the replica goes
 //! on alone (its own polling inside `qps / replicas`) and comes back by
@@ -38,7 +39,11 @@ use redis::{aio::ConnectionManager, AsyncCommands, Script};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::{budget::Priority, view::View};
+use crate::{
+    clock::now_ms,
+    rate::{Priority, TokenBucket},
+    view::View,
+};
 
 /// Longest wait for one Redis operation.
 const OP_TIMEOUT: Duration = Duration::from_millis(500);
@@ -120,6 +125,7 @@ struct Scripts {
     bucket: Script,
     vouch: Script,
     claim: Script,
+    dial: Script,
 }
 
 impl fmt::Debug for Fleet {
@@ -226,6 +232,30 @@ redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1
 ";
 
+const DIAL_LUA: &str = r"
+-- KEYS: the agent's dial log (sorted set, score = ms); ARGV: per minute,
+-- per hour, a unique member. Returns 0 (recorded) or ms to wait.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 3600000)
+local per_min, per_hour = tonumber(ARGV[1]), tonumber(ARGV[2])
+local wait = 0
+local hour = redis.call('ZCARD', KEYS[1])
+if hour >= per_hour then
+  local e = redis.call('ZRANGE', KEYS[1], hour - per_hour, hour - per_hour, 'WITHSCORES')
+  wait = math.max(wait, tonumber(e[2]) + 3600000 - now)
+end
+local minute = redis.call('ZCOUNT', KEYS[1], now - 59999, '+inf')
+if minute >= per_min then
+  local e = redis.call('ZRANGEBYSCORE', KEYS[1], now - 59999, '+inf', 'WITHSCORES', 'LIMIT', minute - per_min, 1)
+  wait = math.max(wait, tonumber(e[2]) + 60000 - now)
+end
+if wait > 0 then return wait end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return 0
+";
+
 /// A Redis operation that did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
@@ -267,6 +297,7 @@ impl Fleet {
                     bucket: Script::new(BUCKET_LUA),
                     vouch: Script::new(VOUCH_LUA),
                     claim: Script::new(CLAIM_LUA),
+                    dial: Script::new(DIAL_LUA),
                 },
             }),
         })
@@ -326,7 +357,7 @@ impl Fleet {
         let key = self.channel("replicas");
         let ttl = i64::try_from(self.inner.lease_ttl.as_millis()).unwrap_or(i64::MAX);
         let id = self.inner.id.clone();
-        let now = crate::upstream::now_ms();
+        let now = now_ms();
         let all: std::collections::HashMap<String, i64> = self
             .run(async move {
                 let () = c.hset(&key, &id, now + ttl).await?;
@@ -415,7 +446,11 @@ impl Fleet {
                     .await
             })
             .await?;
-        let view = json.and_then(|j| serde_json::from_str(&j).ok());
+        // Bounded as a fresh event would be (crate::view::OrderRule).
+        let now = now_ms();
+        let view = json
+            .and_then(|j| serde_json::from_str::<View>(&j).ok())
+            .map(|v| v.bounded(now));
         Ok((rev.unwrap_or(0), view))
     }
 
@@ -532,7 +567,7 @@ impl Fleet {
     pub async fn take_token(&self, qps: f64, p: Priority) -> Option<Result<(), Duration>> {
         let floor = match p {
             Priority::Command => 0.0,
-            Priority::Background => crate::budget::TokenBucket::reserve(qps),
+            Priority::Background => TokenBucket::reserve(qps),
         };
         match self.bucket("budget", qps, qps.max(1.0), floor).await {
             Ok(0) => Some(Ok(())),
@@ -591,6 +626,32 @@ impl Fleet {
             Ok(())
         } else {
             Err(Duration::from_millis(wait))
+        })
+    }
+
+    /// The shared per-agent dial limit (see [`crate::ratelimit::DialLog`]):
+    /// `Some(Ok)` recorded, `Some(Err(wait))` refused, `None` when Redis
+    /// cannot say.
+    pub async fn dial_limit(
+        &self,
+        agent: &str,
+        limits: crate::ratelimit::DialLimits,
+    ) -> Option<Result<(), Duration>> {
+        let mut inv = self.inner.scripts.dial.prepare_invoke();
+        let member = format!("{}:{:016x}", self.inner.id, rand::random::<u64>());
+        inv.key(self.channel(&format!("dial:{agent}")))
+            .arg(limits.per_minute.max(1))
+            .arg(limits.per_hour.max(1))
+            .arg(member);
+        let mut c = self.inner.conn.clone();
+        let wait: i64 = self
+            .run(async move { inv.invoke_async(&mut c).await })
+            .await
+            .ok()?;
+        Some(if wait <= 0 {
+            Ok(())
+        } else {
+            Err(Duration::from_millis(wait.unsigned_abs()))
         })
     }
 
@@ -661,7 +722,7 @@ impl Fleet {
                 match serde_json::from_str::<ViewMsg>(&payload) {
                     Ok(m) => FleetMessage::View {
                         agent: m.a,
-                        view: Box::new(m.v),
+                        view: Box::new(m.v.bounded(now_ms())),
                     },
                     Err(_) => continue,
                 }

@@ -19,12 +19,13 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    api, demo, events, poller::MAX_WAIT, security, state::AppState, static_files, webhook,
+    api, demo, errors, events, poller::MAX_WAIT, security, state::AppState, static_files, webhook,
 };
 
 /// The whole application for `state`: widget API, static widget, demo
 /// sign-in, `/healthz` and `/metrics`, with the middleware stack
-/// RequestId → Trace → Timeout → security headers → metrics → handler.
+/// RequestId → Trace → Timeout → security headers → metrics → error log →
+/// handler.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/session", get(api::session))
@@ -43,7 +44,11 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(events::MAX_EVENTS_BODY));
     let files = Router::new()
         .fallback_service(static_files::serve_dir(&state.config.static_dir))
-        .layer(middleware::from_fn(static_files::cache_headers));
+        .layer(middleware::from_fn(static_files::cache_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            static_files::examples_only_in_demo,
+        ));
     let mut router = Router::new()
         .merge(api)
         .merge(ccc_events)
@@ -66,6 +71,7 @@ pub fn app(state: AppState) -> Router {
     let request_timeout = MAX_WAIT + state.config.upstream.timeout * 4 + Duration::from_secs(5);
     router
         .merge(files)
+        .layer(middleware::from_fn(errors::log_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

@@ -12,7 +12,7 @@ use crate::{
     identity::{Authenticator, DemoAgent},
     metrics::Metrics,
     poller::{Hub, HubOptions, LongPollLimits},
-    ratelimit::RateLimiter,
+    ratelimit::{DialLimiter, RateLimiter},
     security,
     session_cache::SessionCache,
     upstream::CccClient,
@@ -41,6 +41,9 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// Per-agent rate limit of reads.
     pub read_limiter: RateLimiter,
+    /// Per-agent limit of calls placed (this process's share; see
+    /// [`AppState::allow_dial`]).
+    pub dial_limiter: DialLimiter,
     /// Recent `GetLoginDetails` answers.
     pub sessions: SessionCache,
     /// The simulator's agents (`--auth demo` only).
@@ -117,6 +120,7 @@ impl AppState {
                 config.read_rate_limit_burst,
             ),
             sessions: SessionCache::new(config.session_cache),
+            dial_limiter: DialLimiter::new(config.dial_limits),
             config,
             client,
             hub,
@@ -144,6 +148,18 @@ impl AppState {
             None => None,
         };
         shared.unwrap_or_else(|| self.limiter.check(user_id))
+    }
+
+    /// Records one dial of the agent against `--dial-limit-per-minute` and
+    /// `--dial-limit-per-hour` (shared by the fleet when Redis answers, else
+    /// this process's own log). `Err(wait)`: refused, retry after `wait`.
+    pub async fn allow_dial(&self, user_id: &str) -> Result<(), std::time::Duration> {
+        let limits = self.dial_limiter.limits();
+        let shared = match &self.fleet {
+            Some(f) => f.dial_limit(user_id, limits).await,
+            None => None,
+        };
+        shared.unwrap_or_else(|| self.dial_limiter.check(user_id, crate::upstream::now_ms()))
     }
 
     /// Stops every poll loop and answers waiting long-polls now.

@@ -178,6 +178,49 @@ pub fn is_hashed(path: &str) -> bool {
     })
 }
 
+/// The example CRM page (`/examples/…`, copied into `dist/` by Trunk) is a
+/// demo: served only in demo mode (`--demo`, or `--auth demo` against a
+/// simulator), a plain 404 in production.
+pub async fn examples_only_in_demo(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if state.demo_agents.is_none() && is_examples_path(req.uri().path()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(req).await
+}
+
+/// True when `path` (percent-decoded, `.` and empty segments skipped, ASCII
+/// case ignored) lies under `/examples`.
+pub fn is_examples_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                decoded.push(u8::try_from(h * 16 + l).unwrap_or(0));
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded)
+        .split(['/', '\\'])
+        .find(|s| !s.is_empty() && *s != ".")
+        .is_some_and(|first| first.eq_ignore_ascii_case("examples"))
+}
+
 /// Sets `Cache-Control` on static files: immutable for hashed names,
 /// `no-cache` for everything else.
 pub async fn cache_headers(req: Request, next: Next) -> Response {
@@ -200,6 +243,22 @@ pub async fn cache_headers(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn example_paths_are_recognised_however_spelled() {
+        for p in [
+            "/examples/crm.html",
+            "/examples/",
+            "/%65xamples/crm.html",
+            "//examples/crm.js",
+            "/./Examples/crm.html",
+        ] {
+            assert!(is_examples_path(p), "{p}");
+        }
+        for p in ["/", "/index.html", "/examplesx/a", "/assets/examples/a"] {
+            assert!(!is_examples_path(p), "{p}");
+        }
+    }
 
     const TRUNK_INDEX: &str = r#"<html><head>
 <script type="module">

@@ -10,8 +10,16 @@
 //!   `ContextId` is used when the sender adds it (the simulator does);
 //! - a poll applies when its `ContextId` is not older than the last poll's
 //!   and either it started after the last event was applied (so it already
-//!   reflects it) or its `(Heartbeat, ContextId)` is not older than the
-//!   shown state's `(eventTime | Heartbeat, ContextId)`.
+//!   reflects it: it always wins) or its `(Heartbeat, ContextId)` is not
+//!   older than the shown state's `(eventTime | Heartbeat, ContextId)`.
+//!
+//! Events come from whoever holds the events token, so [`OrderRule`] bounds
+//! what one of them can claim: an `eventTime` too far ahead of the proxy's
+//! clock is refused, a `contextId` is only a hint capped at the last polled
+//! `ContextId` plus a margin, and a poll that started after an event caps
+//! the shown time at the proxy's clock. The same bounds apply to a view read
+//! from Redis ([`View::bounded`]), so a view stored by a forged event (or by
+//! an older proxy) cannot stay pinned.
 //!
 //! The `contextId` the widget long-polls with is the proxy's own version:
 //! it grows on every change of what the toolbar shows, events included
@@ -27,6 +35,68 @@ use serde::{Deserialize, Serialize};
 
 /// Room for event-applied versions between two CCC `ContextId`s.
 pub const VERSION_STRIDE: i64 = 1000;
+
+/// The bounds that keep one forged or skewed event from pinning a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderRule {
+    /// An `eventTime` further ahead of the proxy's clock is refused.
+    pub max_ahead_ms: i64,
+    /// An event's `contextId` counts at most this far beyond the last
+    /// `ContextId` a poll returned.
+    pub context_margin: i64,
+}
+
+/// The rule the proxy runs with: five minutes of clock skew, a margin of
+/// 1000 changes between two polls.
+pub const ORDER_RULE: OrderRule = OrderRule {
+    max_ahead_ms: 5 * 60 * 1000,
+    context_margin: 1000,
+};
+
+/// An event dated too far ahead of the proxy's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooFarAhead {
+    /// How far ahead it is (ms).
+    pub ahead_ms: i64,
+}
+
+impl OrderRule {
+    /// `Err` when `event_time` is more than [`OrderRule::max_ahead_ms`]
+    /// ahead of `now` (both epoch ms).
+    pub fn check_time(&self, event_time: i64, now: i64) -> Result<(), TooFarAhead> {
+        let ahead_ms = event_time.saturating_sub(now);
+        if ahead_ms > self.max_ahead_ms {
+            Err(TooFarAhead { ahead_ms })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// An event's `contextId` hint, never above `polled + context_margin`.
+    pub fn hint(&self, hint: Option<i64>, polled: i64) -> Option<i64> {
+        hint.map(|c| c.min(polled.saturating_add(self.context_margin)))
+    }
+
+    /// The highest version a view whose last poll saw `polled` may carry.
+    pub fn version_cap(&self, polled: i64) -> i64 {
+        polled
+            .max(0)
+            .saturating_add(self.context_margin)
+            .saturating_add(1)
+            .saturating_mul(VERSION_STRIDE)
+    }
+
+    /// `order` bounded as a fresh event would be: its time no further ahead
+    /// of `now` than allowed, its context within the margin of `polled`.
+    pub fn bound(&self, order: Order, polled: i64, now: i64) -> Order {
+        Order {
+            time_ms: order.time_ms.min(now.saturating_add(self.max_ahead_ms)),
+            context: order
+                .context
+                .min(polled.max(0).saturating_add(self.context_margin)),
+        }
+    }
+}
 
 /// Where the shown state stands in CCC's history: CCC's clock (event time or
 /// the poll's `Heartbeat`, epoch ms), then CCC's `ContextId`.
@@ -47,6 +117,9 @@ pub struct View {
     pub snapshot: Option<AgentSnapshot>,
     /// Position in CCC's history.
     pub order: Order,
+    /// The highest `ContextId` a poll returned (events never move it).
+    #[serde(default)]
+    pub polled: i64,
     /// Proxy clock (epoch ms) when the last event was applied.
     pub event_applied_at: i64,
     /// Proxy clock (epoch ms) when CCC last confirmed this state (poll or event).
@@ -112,23 +185,31 @@ impl View {
             time_ms: heartbeat,
             context: data.context_id,
         };
+        let covers_events = started_at >= self.event_applied_at;
         if self.snapshot.is_some() {
-            let older_poll = data.context_id < self.order.context;
-            let covers_events = started_at >= self.event_applied_at;
+            let older_poll = data.context_id < self.polled;
             if older_poll || (!covers_events && order < self.order) {
                 return Applied::Stale;
             }
         }
         let fresh = AgentSnapshot::from_poll(data, now);
         let floor = data.context_id.saturating_mul(VERSION_STRIDE);
+        if covers_events {
+            // CCC's truth after every applied event: an event's time keeps
+            // older duplicates out, but never beyond the proxy's clock.
+            self.order.time_ms = self.order.time_ms.min(now);
+        }
         self.order = self.order.max(order);
         self.order.context = data.context_id;
+        self.polled = self.polled.max(data.context_id);
         self.fetched_at = self.fetched_at.max(now);
         self.replace(fresh, floor)
     }
 
     /// Applies an event's state at CCC time `event_time` (with CCC's
-    /// `ContextId` after the change, when known), received at `now`.
+    /// `ContextId` after the change, when known: a hint bounded by
+    /// [`ORDER_RULE`]), received at `now`. An event dated too far ahead is
+    /// [`Applied::Stale`] (the caller refuses it first, to count it).
     pub fn apply_event(
         &mut self,
         change: &StateChange,
@@ -136,15 +217,19 @@ impl View {
         context: Option<i64>,
         now: i64,
     ) -> Applied {
+        if ORDER_RULE.check_time(event_time, now).is_err() {
+            return Applied::Stale;
+        }
         let Some(old) = &self.snapshot else {
             return Applied::NoBase;
         };
+        let context = ORDER_RULE.hint(context, self.polled);
         let order = Order {
             time_ms: event_time,
             context: context.unwrap_or(self.order.context),
         };
         let older = match context {
-            Some(c) => c < self.order.context || order <= self.order,
+            Some(c) => c < self.polled || order <= self.order,
             None => event_time <= self.order.time_ms,
         };
         if older {
@@ -181,6 +266,24 @@ impl View {
         self.event_applied_at = now;
         self.fetched_at = self.fetched_at.max(now);
         self.replace(next, context.unwrap_or(0).saturating_mul(VERSION_STRIDE))
+    }
+
+    /// The view as read from Redis or another replica, bounded by
+    /// [`ORDER_RULE`] as if its events arrived now: a view pinned by a
+    /// forged event (stored before these bounds) comes back usable.
+    pub fn bounded(mut self, now: i64) -> View {
+        self.order = ORDER_RULE.bound(self.order, self.polled, now);
+        let cap = ORDER_RULE.version_cap(self.polled);
+        if let Some(s) = self.snapshot.as_mut() {
+            s.context_id = s.context_id.min(cap);
+        }
+        self
+    }
+
+    /// True when the shown order is dated after `now` (proxy clock): an
+    /// event that loses against it is worth a poll, which always wins.
+    pub fn ahead_of(&self, now: i64) -> bool {
+        self.order.time_ms > now
     }
 
     /// Sets (or clears, with `None`) the presence notice. A change is a new
@@ -380,6 +483,118 @@ mod tests {
         );
         // Older than the last poll's ContextId: stale whatever its time.
         assert_eq!(v.apply_event(&brk, 900, Some(2), 204), Applied::Stale);
+    }
+
+    #[test]
+    fn the_order_rule_bounds_time_and_context() {
+        let r = ORDER_RULE;
+        assert_eq!(r.check_time(1_000 + r.max_ahead_ms, 1_000), Ok(()));
+        assert_eq!(
+            r.check_time(1_001 + r.max_ahead_ms, 1_000),
+            Err(TooFarAhead {
+                ahead_ms: r.max_ahead_ms + 1
+            })
+        );
+        assert_eq!(r.check_time(i64::MIN, 1_000), Ok(()), "old is not ahead");
+        assert!(r.check_time(i64::MAX, 1_000).is_err());
+        assert_eq!(r.hint(None, 7), None);
+        assert_eq!(r.hint(Some(9), 7), Some(9));
+        assert_eq!(r.hint(Some(i64::MAX), 7), Some(7 + r.context_margin));
+        let pinned = Order {
+            time_ms: i64::MAX,
+            context: i64::MAX,
+        };
+        assert_eq!(
+            r.bound(pinned, 7, 1_000),
+            Order {
+                time_ms: 1_000 + r.max_ahead_ms,
+                context: 7 + r.context_margin
+            }
+        );
+        let fine = Order {
+            time_ms: 900,
+            context: 7,
+        };
+        assert_eq!(r.bound(fine, 7, 1_000), fine);
+        assert!(r.version_cap(7) > (7 + r.context_margin) * VERSION_STRIDE);
+        assert!(r.version_cap(i64::MAX) == i64::MAX);
+    }
+
+    #[test]
+    fn a_forged_context_id_cannot_freeze_the_view() {
+        let mut v = View::default();
+        v.apply_poll(&poll(3, "BREAK", 100), 0, 100);
+        let ready = change(UserState::Ready);
+        assert_eq!(
+            v.apply_event(&ready, 200, Some(i64::MAX), 201),
+            Applied::Changed
+        );
+        let forged = v.version();
+        assert!(forged <= ORDER_RULE.version_cap(3), "{forged}");
+        // The agent's own break (a poll started after the event) wins.
+        let mut brk = poll(4, "BREAK", 300);
+        brk.user_context.break_code = Some("lunch".into());
+        assert_eq!(v.apply_poll(&brk, 250, 310), Applied::Changed);
+        assert_eq!(state(&v), UserState::Break);
+        assert!(v.version() > forged, "versions still grow");
+        // Later real events still apply.
+        assert_eq!(v.apply_event(&ready, 400, Some(5), 401), Applied::Changed);
+        assert_eq!(state(&v), UserState::Ready);
+    }
+
+    #[test]
+    fn a_future_event_is_refused_and_a_poll_caps_the_clock() {
+        let mut v = View::default();
+        v.apply_poll(&poll(3, "READY", 1_000), 0, 1_000);
+        let year_3000 = 32_503_680_000_000;
+        let brk = change(UserState::Break);
+        assert_eq!(v.apply_event(&brk, year_3000, None, 1_100), Applied::Stale);
+        assert_eq!(state(&v), UserState::Ready);
+        // Within the allowed skew it applies, but the next poll started
+        // after it brings the clock back to the proxy's.
+        let soon = 1_100 + ORDER_RULE.max_ahead_ms;
+        assert_eq!(v.apply_event(&brk, soon, None, 1_100), Applied::Changed);
+        assert!(v.ahead_of(1_200));
+        v.apply_poll(&poll(4, "READY", 1_150), 1_150, 1_200);
+        assert!(!v.ahead_of(1_200));
+        assert_eq!(
+            v.apply_event(&change(UserState::Ringing), 1_300, None, 1_300),
+            Applied::Changed
+        );
+    }
+
+    #[test]
+    fn a_pinned_view_from_redis_is_bounded_on_load() {
+        let mut v = View::default();
+        v.apply_poll(&poll(3, "READY", 100), 0, 100);
+        v.order = Order {
+            time_ms: i64::MAX,
+            context: i64::MAX,
+        };
+        v.snapshot.as_mut().unwrap().context_id = i64::MAX;
+        let mut v = v.bounded(1_000);
+        assert!(v.version() <= ORDER_RULE.version_cap(3));
+        assert!(v.order.time_ms <= 1_000 + ORDER_RULE.max_ahead_ms);
+        // Still ahead of the clock: an event loses, but says a poll is due
+        // (the hub asks for one), and that poll always wins.
+        let brk = change(UserState::Break);
+        assert_eq!(v.apply_event(&brk, 2_000, Some(4), 2_000), Applied::Stale);
+        assert!(v.ahead_of(2_000));
+        assert_eq!(
+            v.apply_poll(&poll(4, "BREAK", 1_990), 2_000, 2_010),
+            Applied::Changed
+        );
+        assert!(!v.ahead_of(2_010));
+        assert_eq!(
+            v.apply_event(&change(UserState::Ready), 3_000, Some(5), 3_000),
+            Applied::Changed
+        );
+        // A view stored before `polled` existed reads as 0.
+        let legacy: View = serde_json::from_str(
+            r#"{"order":{"timeMs":1,"context":2},"eventAppliedAt":0,"fetchedAt":0}"#,
+        )
+        .unwrap();
+        assert_eq!(legacy.polled, 0);
     }
 
     #[test]

@@ -108,10 +108,15 @@ async fn server_time_is_the_moment_of_the_answer_not_of_the_change() {
 #[tokio::test]
 async fn bad_bodies_are_400_and_oversized_ones_413() {
     let (_sim, app, _) = setup(&["--events-token", TOKEN]).await;
-    for bad in ["not json", "42", r#"[{"eventType":"AgentReady"}]"#] {
+    for bad in ["not json", "42"] {
         let res = send(&app, events_req("/ccc/events", Some(TOKEN), bad)).await;
         assert_error(&res, 400, "Proxy.BadRequest", "proxy");
     }
+    // A readable delivery with a bad event: 200, the event reported.
+    let one_bad = r#"[{"eventType":"AgentReady"}]"#;
+    let (s, _, b) = send(&app, events_req("/ccc/events", Some(TOKEN), one_bad)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["rejected"][0]["index"], 0, "{b}");
     let huge = format!("[{}]", "1,".repeat(200_000) + "1");
     let (s, _, _) = send(&app, events_req("/ccc/events", Some(TOKEN), &huge)).await;
     assert_eq!(s, 413);
@@ -160,7 +165,7 @@ async fn state_events_apply_without_any_ccc_call_and_never_go_backwards() {
 
 #[tokio::test]
 async fn a_burst_of_unknown_events_is_one_coalesced_refresh() {
-    let (sim, app, _) = setup(&["--events-token", TOKEN]).await;
+    let (sim, app, state) = setup(&["--events-token", TOKEN]).await;
     shown(&app).await;
     let calls = polls(&sim);
     let t = now() + 60_000;
@@ -173,6 +178,7 @@ async fn a_burst_of_unknown_events_is_one_coalesced_refresh() {
     )
     .await;
     assert_eq!(s, 200);
+    assert_eq!(state.metrics.ccc_events_unknown(), 5, "kept and counted");
     until("the refresh", 5, || polls(&sim) > calls).await;
     // Give a second burst-mate time to (wrongly) cause another call.
     tokio::time::sleep(Duration::from_millis(300)).await;

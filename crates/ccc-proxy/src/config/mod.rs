@@ -1,5 +1,11 @@
 //! Command-line flags (with environment fallbacks) and the validated
 //! [`Config`] the proxy runs with. Secrets never appear in `Debug` output.
+//!
+//! Here: [`Config`] and the small types it holds, built from the flags by
+//! [`Config::from_args`]. Beside it: `flags` (the clap [`Args`]), `secret`
+//! ([`Secret`], secret and key files), `peers` ([`TrustedPeers`], CIDR
+//! lists), `auth` ([`AuthConfig`], JWT key loading) and `dial`
+//! ([`DialPolicy`]).
 
 use std::{
     fmt,
@@ -12,366 +18,22 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use ccc_model::{api::PresencePolicy, dial::DialNumber, signing::AccessKey, WorkMode};
 use clap::{builder::TypedValueParser as _, Parser, ValueEnum};
 
-/// Default CCC endpoint (East China 2, Shanghai).
-pub const DEFAULT_ENDPOINT: &str = "https://ccc.cn-shanghai.aliyuncs.com";
+mod auth;
+mod dial;
+mod flags;
+mod peers;
+mod secret;
 
-/// Environment variable holding the AccessKeyId.
-pub const ENV_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
-/// Environment variable holding the AccessKeySecret.
-pub const ENV_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
-/// Environment variable holding an optional STS security token.
-pub const ENV_SECURITY_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
+pub use auth::{AuthConfig, JwtConfig, JwtKey};
+pub use dial::{DialPolicy, DialRefusal, DEFAULT_DIAL_DENY};
+pub use flags::{
+    Args, AuthKind, LogFormat, DEFAULT_ENDPOINT, ENV_KEY_ID, ENV_KEY_SECRET, ENV_SECURITY_TOKEN,
+};
+pub use peers::TrustedPeers;
+pub use secret::Secret;
 
-const AFTER_HELP: &str = "\
-Credentials (environment only, never flags, never logged):
-  ALIBABA_CLOUD_ACCESS_KEY_ID       AccessKeyId of a RAM user allowed to call CCC
-  ALIBABA_CLOUD_ACCESS_KEY_SECRET   its AccessKeySecret
-  ALIBABA_CLOUD_SECURITY_TOKEN      optional STS token
-  (not needed with --demo, which uses the simulator's demo key pair)
-
-Examples:
-  ccc-proxy --demo --static-dir dist
-  ccc-proxy --instance-id my-instance --auth header --trusted-proxies 10.0.0.5
-  ccc-proxy --instance-id my-instance --auth jwt --jwt-hs256-secret-file /run/secrets/jwt
-";
-
-/// How the proxy learns which CCC agent a browser session belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthKind {
-    /// Trusted header set by a single-sign-on reverse proxy.
-    Header,
-    /// Bearer JWT handed to the widget by the CRM page (`sub` = UserId).
-    Jwt,
-    /// Sign-in page listing the simulator's agents (implied by `--demo`).
-    Demo,
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// One JSON object per line.
-    Json,
-    /// Human-readable compact lines.
-    Compact,
-}
-
-/// `ccc-proxy`: the only server the CCC toolbar widget talks to.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "ccc-proxy", version, about, after_help = AFTER_HELP)]
-pub struct Args {
-    /// Start the CCC simulator in-process and use it (implies --auth demo).
-    #[arg(long, env = "CCC_DEMO")]
-    pub demo: bool,
-    /// CCC OpenAPI endpoint.
-    #[arg(long, env = "CCC_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    pub endpoint: String,
-    /// CCC instance id (required unless --demo).
-    #[arg(long, env = "CCC_INSTANCE_ID")]
-    pub instance_id: Option<String>,
-    /// Address to listen on.
-    #[arg(long, env = "CCC_PROXY_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Agent identification: header, jwt or demo (default: demo with --demo, else header).
-    #[arg(long, env = "CCC_PROXY_AUTH", value_enum)]
-    pub auth: Option<AuthKind>,
-    /// Trusted header carrying the CCC UserId (--auth header).
-    #[arg(
-        long,
-        env = "CCC_PROXY_AUTH_HEADER",
-        default_value = "X-Forwarded-User"
-    )]
-    pub auth_header: String,
-    /// Peers whose auth header is believed: comma-separated IPs or CIDRs.
-    #[arg(
-        long,
-        env = "CCC_PROXY_TRUSTED_PROXIES",
-        default_value = "127.0.0.1/8,::1"
-    )]
-    pub trusted_proxies: String,
-    /// HS256 shared secret (--auth jwt); prefer the env variable or the file.
-    #[arg(long, env = "CCC_PROXY_JWT_HS256_SECRET", hide_env_values = true)]
-    pub jwt_hs256_secret: Option<Secret>,
-    /// File holding the HS256 shared secret (--auth jwt).
-    #[arg(long, env = "CCC_PROXY_JWT_HS256_SECRET_FILE")]
-    pub jwt_hs256_secret_file: Option<PathBuf>,
-    /// PEM file with the RS256 public key (--auth jwt).
-    #[arg(long, env = "CCC_PROXY_JWT_RS256_PUBLIC_KEY_FILE")]
-    pub jwt_rs256_public_key_file: Option<PathBuf>,
-    /// Required `iss` claim (--auth jwt, optional).
-    #[arg(long, env = "CCC_PROXY_JWT_ISSUER")]
-    pub jwt_issuer: Option<String>,
-    /// Required `aud` claim (--auth jwt, optional).
-    #[arg(long, env = "CCC_PROXY_JWT_AUDIENCE")]
-    pub jwt_audience: Option<String>,
-    /// File holding the key that signs the demo cookie; created (mode 0600)
-    /// when missing (default with --demo: $XDG_STATE_HOME or
-    /// ~/.local/state, then ccc-proxy/demo-cookie.key).
-    #[arg(long, env = "CCC_PROXY_COOKIE_KEY_FILE")]
-    pub cookie_key_file: Option<PathBuf>,
-    /// Break codes the agent may pick, comma-separated, in display order.
-    #[arg(
-        long,
-        env = "CCC_BREAK_CODES",
-        default_value = "default,lunch,meeting,training"
-    )]
-    pub break_codes: String,
-    /// Work modes the agent may pick, comma-separated.
-    #[arg(
-        long,
-        env = "CCC_WORK_MODES",
-        default_value = "ON_SITE,OFF_SITE,OFFICE_PHONE"
-    )]
-    pub work_modes: String,
-    /// Caller ids (numbers) an agent may present when dialling, repeatable
-    /// or comma-separated, first is the default (none: CCC's default number).
-    #[arg(long = "caller-ids", env = "CCC_CALLER_IDS", value_delimiter = ',')]
-    pub caller_ids: Vec<String>,
-    /// Only numbers matching this regular expression in full may be dialled,
-    /// e.g. `(\+86)?1\d{10}` (none: any valid number).
-    #[arg(long, env = "CCC_DIAL_PATTERN")]
-    pub dial_pattern: Option<String>,
-    /// Directory of the built widget (Trunk's `dist/`).
-    #[arg(long, env = "CCC_STATIC_DIR", default_value = "dist")]
-    pub static_dir: PathBuf,
-    /// CSP `frame-ancestors` sources allowed to embed the toolbar in an iframe.
-    #[arg(long, env = "CCC_PROXY_FRAME_ANCESTORS", default_value = "'self'")]
-    pub frame_ancestors: String,
-    /// Timeout of each upstream CCC call, in milliseconds.
-    #[arg(long, env = "CCC_UPSTREAM_TIMEOUT_MS", default_value_t = 5000)]
-    pub upstream_timeout_ms: u64,
-    /// Interval of the per-agent PollUserStatus loop, in milliseconds.
-    #[arg(long, env = "CCC_POLL_INTERVAL_MS", default_value_t = 1000)]
-    pub poll_interval_ms: u64,
-    /// Stop an agent's poll loop after this many seconds without any reader.
-    #[arg(long, env = "CCC_POLL_IDLE_SECS", default_value_t = 30)]
-    pub poll_idle_secs: u64,
-    /// State changes allowed per agent per minute (sustained rate).
-    #[arg(long, env = "CCC_PROXY_RATE_LIMIT_PER_MINUTE", default_value_t = 60)]
-    pub rate_limit_per_minute: u32,
-    /// State changes an agent may make in a burst.
-    #[arg(long, env = "CCC_PROXY_RATE_LIMIT_BURST", default_value_t = 10)]
-    pub rate_limit_burst: u32,
-    /// Seconds between simulated inbound calls in --demo mode (0: none).
-    #[arg(long, env = "CCC_DEMO_CALLS_SECS", default_value_t = 45)]
-    pub demo_calls_secs: u64,
-    /// Secret CCC's webhook deliveries carry (`Authorization: Bearer` or the
-    /// last path segment of `/ccc/events/<token>`); turns the event path on.
-    #[arg(long, env = "CCC_EVENTS_TOKEN", hide_env_values = true)]
-    pub events_token: Option<Secret>,
-    /// Seconds between reconciliation sweeps (ListRealtimeAgentStates) with events on.
-    #[arg(long, env = "CCC_RECONCILE_SECS", default_value_t = 30)]
-    pub reconcile_secs: u64,
-    /// CCC calls per second for the whole fleet (commands first).
-    #[arg(long, env = "CCC_UPSTREAM_QPS", default_value_t = 20.0)]
-    pub upstream_qps: f64,
-    /// Redis URL coordinating replicas (e.g. redis://10.0.0.9:6379/0); none: one process.
-    #[arg(long, env = "CCC_REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<Secret>,
-    /// Prefix of every Redis key and channel (one per proxy fleet).
-    #[arg(long, env = "CCC_REDIS_PREFIX", default_value = "ccc-proxy:")]
-    pub redis_prefix: String,
-    /// Lifetime of an agent's upstream lease, in milliseconds (renewed every third).
-    #[arg(long, env = "CCC_LEASE_TTL_MS", default_value_t = 6000)]
-    pub lease_ttl_ms: u64,
-    // --- Presence (issue 11): what happens when no toolbar is open. ---
-    /// What to do with a READY agent once no toolbar of theirs has been open
-    /// for the grace: none, break or sign-out (default: break with --demo,
-    /// else none).
-    #[arg(
-        long,
-        env = "CCC_PRESENCE_POLICY",
-        value_name = "POLICY",
-        value_parser = clap::builder::PossibleValuesParser::new(PresencePolicy::ALL.map(PresencePolicy::as_str))
-            .try_map(|s| PresencePolicy::parse(&s).ok_or("unknown presence policy"))
-    )]
-    pub presence_policy: Option<PresencePolicy>,
-    /// Seconds without any long-poll from the agent's browsers before the
-    /// presence policy acts.
-    #[arg(long, env = "CCC_PRESENCE_GRACE_SECS", default_value_t = 90)]
-    pub presence_grace_secs: u64,
-    /// Break code of `--presence-policy break` (added to the offered codes).
-    #[arg(long, env = "CCC_PRESENCE_BREAK_CODE", default_value = "away")]
-    pub presence_break_code: String,
-    // --- end of presence ---
-    /// Origin(s) browsers use to reach the proxy, e.g. https://crm.example.com
-    /// (repeatable or comma-separated; default: the listen address).
-    /// Requests whose Host or Origin is not among them are refused.
-    #[arg(
-        long = "public-origin",
-        env = "CCC_PUBLIC_ORIGINS",
-        value_delimiter = ','
-    )]
-    pub public_origins: Vec<String>,
-    /// Close a connection that has not sent complete request headers within
-    /// this many seconds.
-    #[arg(long, env = "CCC_PROXY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
-    pub header_read_timeout_secs: u64,
-    /// Close a keep-alive connection idle (no request in flight) this long.
-    #[arg(long, env = "CCC_PROXY_IDLE_TIMEOUT_SECS", default_value_t = 60)]
-    pub idle_timeout_secs: u64,
-    /// Most client connections open at once; accepting pauses at the cap.
-    #[arg(long, env = "CCC_PROXY_MAX_CONNECTIONS", default_value_t = 4096)]
-    pub max_connections: usize,
-    /// Most long-polls waiting per device (browser); a newer one answers the oldest at once.
-    #[arg(long, env = "CCC_PROXY_LONGPOLLS_PER_DEVICE", default_value_t = 6)]
-    pub longpolls_per_device: usize,
-    /// Most long-polls waiting per agent over all devices.
-    #[arg(long, env = "CCC_PROXY_LONGPOLLS_PER_AGENT", default_value_t = 18)]
-    pub longpolls_per_agent: usize,
-    /// Refuse JWTs whose lifetime (exp - iat, or exp - now) exceeds this.
-    #[arg(
-        long,
-        env = "CCC_PROXY_JWT_MAX_LIFETIME_SECS",
-        default_value_t = 43_200
-    )]
-    pub jwt_max_lifetime_secs: u64,
-    /// Reads (session, agent snapshot) allowed per agent per minute.
-    #[arg(
-        long,
-        env = "CCC_PROXY_READ_RATE_LIMIT_PER_MINUTE",
-        default_value_t = 300
-    )]
-    pub read_rate_limit_per_minute: u32,
-    /// Reads an agent may make in a burst.
-    #[arg(long, env = "CCC_PROXY_READ_RATE_LIMIT_BURST", default_value_t = 60)]
-    pub read_rate_limit_burst: u32,
-    /// Seconds a GetLoginDetails answer is reused for GET /api/v1/session
-    /// (dropped at once on a work-mode change; 0: never cached).
-    #[arg(long, env = "CCC_PROXY_SESSION_CACHE_SECS", default_value_t = 60)]
-    pub session_cache_secs: u64,
-    /// Log format.
-    #[arg(
-        long,
-        env = "CCC_PROXY_LOG_FORMAT",
-        value_enum,
-        default_value = "compact"
-    )]
-    pub log_format: LogFormat,
-}
-
-/// Peers (IP networks) whose identity header is believed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrustedPeers(Vec<(IpAddr, u8)>);
-
-impl TrustedPeers {
-    /// Parses `127.0.0.1/8,::1,10.0.0.5`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let mut nets = Vec::new();
-        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (ip, len) = match item.split_once('/') {
-                Some((ip, len)) => (ip, Some(len)),
-                None => (item, None),
-            };
-            let ip: IpAddr = ip
-                .parse()
-                .map_err(|_| format!("--trusted-proxies: {item:?} is not an IP or CIDR"))?;
-            let max = if ip.is_ipv4() { 32 } else { 128 };
-            let len = match len {
-                Some(l) => l
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|l| *l <= max)
-                    .ok_or_else(|| format!("--trusted-proxies: bad prefix in {item:?}"))?,
-                None => max,
-            };
-            nets.push((ip, len));
-        }
-        Ok(TrustedPeers(nets))
-    }
-
-    /// True when `peer` lies in one of the networks.
-    pub fn contains(&self, peer: IpAddr) -> bool {
-        let peer = match peer {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-            v4 => v4,
-        };
-        self.0.iter().any(|(net, len)| match (net, peer) {
-            (IpAddr::V4(n), IpAddr::V4(p)) => prefix_eq(&n.octets(), &p.octets(), *len),
-            (IpAddr::V6(n), IpAddr::V6(p)) => prefix_eq(&n.octets(), &p.octets(), *len),
-            _ => false,
-        })
-    }
-}
-
-fn prefix_eq(a: &[u8], b: &[u8], len: u8) -> bool {
-    let len = usize::from(len);
-    let (full, rest) = (len / 8, len % 8);
-    if a[..full] != b[..full] {
-        return false;
-    }
-    rest == 0 || {
-        let mask = 0xffu8 << (8 - rest);
-        a[full] & mask == b[full] & mask
-    }
-}
-
-/// A secret value whose `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    /// Wraps raw secret bytes.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Secret(bytes.into())
-    }
-
-    /// The raw bytes.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Secret::new(s.as_bytes()))
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// JWT verification key.
-#[derive(Debug, Clone)]
-pub enum JwtKey {
-    /// HS256 shared secret.
-    Hs256(Secret),
-    /// RS256 public key, PEM.
-    Rs256Pem(Vec<u8>),
-}
-
-/// JWT settings for `--auth jwt`.
-#[derive(Debug, Clone)]
-pub struct JwtConfig {
-    /// The verification key.
-    pub key: JwtKey,
-    /// Required issuer.
-    pub issuer: Option<String>,
-    /// Required audience.
-    pub audience: Option<String>,
-    /// Longest accepted token lifetime.
-    pub max_lifetime: Duration,
-}
-
-/// Agent identification, fully configured.
-#[derive(Debug, Clone)]
-pub enum AuthConfig {
-    /// Trusted header from trusted peers.
-    Header {
-        /// Header name.
-        name: String,
-        /// Peers allowed to set it.
-        trusted: TrustedPeers,
-    },
-    /// Bearer JWT.
-    Jwt(JwtConfig),
-    /// Demo sign-in page and signed cookie.
-    Demo,
-}
+use auth::jwt_config;
+use secret::{load_or_create_key, read_trimmed};
 
 /// Where CCC is and how to sign for it.
 #[derive(Debug, Clone)]
@@ -457,6 +119,8 @@ pub struct Config {
     pub work_modes: Vec<WorkMode>,
     /// What agents may dial and present.
     pub dial: DialPolicy,
+    /// How many calls an agent may place.
+    pub dial_limits: crate::ratelimit::DialLimits,
     /// Built widget directory.
     pub static_dir: PathBuf,
     /// CSP `frame-ancestors` value.
@@ -626,8 +290,15 @@ impl Config {
             return Err(invalid("read rate limits must be at least 1".into()));
         }
         let public_origins = public_origins(&args.public_origins).map_err(invalid)?;
-        let dial =
-            DialPolicy::new(&args.caller_ids, args.dial_pattern.as_deref()).map_err(invalid)?;
+        let dial = DialPolicy::new(&args.caller_ids, args.dial_pattern.as_deref())
+            .and_then(|d| {
+                d.with_deny(Some(
+                    args.dial_deny_pattern
+                        .as_deref()
+                        .unwrap_or(DEFAULT_DIAL_DENY),
+                ))
+            })
+            .map_err(invalid)?;
         let break_codes = split_list(&args.break_codes);
         if break_codes.iter().any(|c| c.len() > 64) {
             return Err(invalid(
@@ -640,6 +311,9 @@ impl Config {
             .collect();
         if let Some(bad) = work_modes.iter().find(|m| !m.is_known()) {
             return Err(invalid(format!("--work-modes: unknown work mode {bad}")));
+        }
+        if args.dial_limit_per_minute == 0 || args.dial_limit_per_hour == 0 {
+            return Err(invalid("dial limits must be at least 1".into()));
         }
         if args.rate_limit_per_minute == 0 || args.rate_limit_burst == 0 {
             return Err(invalid("rate limits must be at least 1".into()));
@@ -691,6 +365,10 @@ impl Config {
             break_codes,
             work_modes,
             dial,
+            dial_limits: crate::ratelimit::DialLimits {
+                per_minute: args.dial_limit_per_minute,
+                per_hour: args.dial_limit_per_hour,
+            },
             static_dir: args.static_dir,
             frame_ancestors: args.frame_ancestors,
             poll_interval: Duration::from_millis(args.poll_interval_ms.max(50)),
@@ -709,167 +387,6 @@ impl Config {
             session_cache: Duration::from_secs(args.session_cache_secs),
             log_format: args.log_format,
         })
-    }
-}
-
-fn jwt_config(args: &Args) -> Result<JwtConfig, ConfigError> {
-    let sources = (
-        &args.jwt_hs256_secret,
-        &args.jwt_hs256_secret_file,
-        &args.jwt_rs256_public_key_file,
-    );
-    let key = match sources {
-        (Some(s), None, None) if s.expose().len() >= 16 => JwtKey::Hs256(s.clone()),
-        (Some(_), None, None) => {
-            return Err(ConfigError::Invalid(
-                "the HS256 secret needs at least 16 bytes".into(),
-            ))
-        }
-        (None, Some(p), None) => JwtKey::Hs256(Secret::new(read_trimmed(p)?)),
-        (None, None, Some(p)) => {
-            let pem = std::fs::read(p).map_err(|e| {
-                ConfigError::Invalid(format!("cannot read {}: {e}", p.display()))
-            })?;
-            jsonwebtoken::DecodingKey::from_rsa_pem(&pem).map_err(|_| {
-                ConfigError::Invalid(format!("{} is not an RSA public key (PEM)", p.display()))
-            })?;
-            JwtKey::Rs256Pem(pem)
-        }
-        _ => {
-            return Err(ConfigError::Invalid(
-                "--auth jwt needs exactly one of --jwt-hs256-secret, --jwt-hs256-secret-file or --jwt-rs256-public-key-file"
-                    .into(),
-            ))
-        }
-    };
-    Ok(JwtConfig {
-        key,
-        issuer: args.jwt_issuer.clone(),
-        audience: args.jwt_audience.clone(),
-        max_lifetime: Duration::from_secs(args.jwt_max_lifetime_secs.max(1)),
-    })
-}
-
-fn read_trimmed(p: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
-    let bytes = std::fs::read(p)
-        .map_err(|e| ConfigError::Invalid(format!("cannot read {}: {e}", p.display())))?;
-    let trimmed = bytes.trim_ascii().to_vec();
-    if trimmed.len() < 16 {
-        return Err(ConfigError::Invalid(format!(
-            "{}: a key needs at least 16 bytes",
-            p.display()
-        )));
-    }
-    Ok(trimmed)
-}
-
-/// The cookie key in `path`, or a new random one written there (mode 0600,
-/// parent directories 0700) so a restart keeps every sign-in.
-fn load_or_create_key(path: &std::path::Path) -> Result<Secret, ConfigError> {
-    if path.exists() {
-        return Ok(Secret::new(read_trimmed(path)?));
-    }
-    let cannot = |e: std::io::Error| {
-        ConfigError::Invalid(format!(
-            "cannot create the key file {}: {e}",
-            path.display()
-        ))
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(cannot)?;
-    }
-    let key = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            std::io::Write::write_all(&mut file, key.as_bytes()).map_err(cannot)?;
-            tracing::info!(path = %path.display(), "created the demo cookie key");
-            Ok(Secret::new(key.into_bytes()))
-        }
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            Ok(Secret::new(read_trimmed(path)?))
-        }
-        Err(e) => Err(cannot(e)),
-    }
-}
-
-/// What agents may dial (`--dial-pattern`) and which caller ids they may
-/// present (`--caller-ids`), checked before anything reaches CCC.
-#[derive(Debug, Clone, Default)]
-pub struct DialPolicy {
-    caller_ids: Vec<String>,
-    pattern: Option<regex::Regex>,
-}
-
-/// Why the dial policy refuses a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DialRefusal {
-    /// The number does not match `--dial-pattern`.
-    NumberNotAllowed,
-    /// The caller id is not one of `--caller-ids`.
-    InvalidCallerId,
-}
-
-impl DialPolicy {
-    /// Validates the flags: each caller id must be a dialable number (kept
-    /// without separators, duplicates dropped); the pattern must compile.
-    pub fn new(caller_ids: &[String], pattern: Option<&str>) -> Result<Self, String> {
-        let mut ids: Vec<String> = Vec::new();
-        for raw in caller_ids
-            .iter()
-            .map(|c| c.trim())
-            .filter(|c| !c.is_empty())
-        {
-            let id = DialNumber::parse(raw)
-                .map_err(|e| format!("--caller-ids: {raw:?} is not a number: {e}"))?;
-            if !ids.iter().any(|i| i == id.as_str()) {
-                ids.push(id.as_str().to_owned());
-            }
-        }
-        let pattern = match pattern.map(str::trim).filter(|p| !p.is_empty()) {
-            Some(p) => Some(regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                format!("--dial-pattern {p:?} is not a valid regular expression: {e}")
-            })?),
-            None => None,
-        };
-        Ok(DialPolicy {
-            caller_ids: ids,
-            pattern,
-        })
-    }
-
-    /// The caller ids offered to agents, in order.
-    pub fn caller_ids(&self) -> &[String] {
-        &self.caller_ids
-    }
-
-    /// Checks a dial request; returns the caller id to send (`None`: CCC's
-    /// default). A blank caller id means the default.
-    pub fn check(
-        &self,
-        number: &DialNumber,
-        caller_id: Option<&str>,
-    ) -> Result<Option<String>, DialRefusal> {
-        if self
-            .pattern
-            .as_ref()
-            .is_some_and(|p| !p.is_match(number.as_str()))
-        {
-            return Err(DialRefusal::NumberNotAllowed);
-        }
-        match caller_id.map(str::trim).filter(|c| !c.is_empty()) {
-            None => Ok(None),
-            Some(c) if self.caller_ids.iter().any(|i| i == c) => Ok(Some(c.to_owned())),
-            Some(_) => Err(DialRefusal::InvalidCallerId),
-        }
     }
 }
 
@@ -1051,6 +568,71 @@ mod tests {
         assert!(err.contains("--caller-ids"), "{err}");
         let args = Args::try_parse_from(["ccc-proxy", "--demo", "--dial-pattern", "[0-9"]).unwrap();
         assert!(Config::from_args(args, |_| None).is_err());
+    }
+
+    #[test]
+    fn the_default_deny_list_refuses_premium_ranges_and_feature_codes() {
+        let dial = |extra: &[&str]| {
+            let mut argv = vec!["ccc-proxy", "--demo"];
+            argv.extend_from_slice(extra);
+            Config::from_args(Args::try_parse_from(argv).unwrap(), |_| None)
+                .unwrap()
+                .dial
+        };
+        let n = |s: &str| DialNumber::parse(s).unwrap();
+        let default = dial(&[]);
+        for denied in [
+            "+88212345678",
+            "0088312345678",
+            "+979123456",
+            "+8707712345",
+            "01188161234567",
+            "+881612345678",
+            "*72#13812345678",
+            "*99#",
+            "13812345678#",
+        ] {
+            assert_eq!(
+                default.check(&n(denied), None),
+                Err(DialRefusal::NumberNotAllowed),
+                "{denied}"
+            );
+        }
+        for allowed in [
+            "13812345678",
+            "+8613812345678",
+            "+88612345678",
+            "8001",
+            "+4420",
+        ] {
+            assert_eq!(default.check(&n(allowed), None), Ok(None), "{allowed}");
+        }
+        // The operator replaces the list, or empties it.
+        let own = dial(&["--dial-deny-pattern", r"\+44.*"]);
+        assert_eq!(own.check(&n("*99#"), None), Ok(None));
+        assert!(own.check(&n("+4420"), None).is_err());
+        assert_eq!(
+            dial(&["--dial-deny-pattern", ""]).check(&n("+88212"), None),
+            Ok(None)
+        );
+        let bad =
+            Args::try_parse_from(["ccc-proxy", "--demo", "--dial-deny-pattern", "(("]).unwrap();
+        let e = Config::from_args(bad, |_| None).unwrap_err().to_string();
+        assert!(e.contains("--dial-deny-pattern"), "{e}");
+    }
+
+    #[test]
+    fn the_caller_id_help_says_what_is_sent_without_one() {
+        use clap::CommandFactory;
+        let cmd = Args::command();
+        let help = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "caller_ids")
+            .and_then(|a| a.get_help())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(help.contains("CCC's own default number"), "{help}");
+        assert!(!help.contains("first is the default"), "{help}");
     }
 
     #[test]
