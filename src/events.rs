@@ -12,9 +12,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CustomEvent, CustomEventInit, EventTarget, MessageEvent};
 
 use crate::{
-    components::call_info::{call_start, other_party},
     hooks::use_event_listener,
     logic::call::direction,
+    logic::call::{call_start, other_party},
     logic::host::{HostCommand, HostRequest, SCHEMA_VERSION},
     state::Toolbar,
 };

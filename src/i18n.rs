@@ -1,14 +1,14 @@
 //! Labels in English and Simplified Chinese. Plain functions, plain tests.
+//!
+//! A leaf: it depends on `ccc_model` only (the decisions it puts into words
+//! are model types), so `logic` may use it without an import circle.
 
 use ccc_model::{
-    api::{BreakReason, NextState},
-    break_codes, CallType, UserState, WorkMode,
+    api::{BreakReason, CommandKind, NextState},
+    break_codes, CallType, ProxyCode, UserState, WhyNot, WorkMode,
 };
 
-use crate::{
-    logic::CommandKind,
-    softphone::{MicProblem, NotRegistered, PhoneCall, Registration},
-};
+use crate::softphone::{MicProblem, NotRegistered, PhoneCall, Registration};
 
 /// The toolbar's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -305,6 +305,109 @@ pub fn phone_call_label(call: PhoneCall, lang: Lang) -> &'static str {
         PhoneCall::Answering => tr(lang, "Connecting audio…", "正在接通语音…"),
         PhoneCall::Talking => tr(lang, "Audio connected", "语音已接通"),
     }
+/// Why a control is disabled, in words (the decision is
+/// `logic::controls::why_not`).
+pub fn why_not_text(why: &WhyNot, lang: Lang) -> String {
+    let (en, zh) = match why {
+        WhyNot::NoStateYet => (
+            "Waiting for your state from Contact Center…",
+            "正在获取您的状态…",
+        ),
+        WhyNot::CommandPending => (
+            "Waiting for the answer to the last command…",
+            "正在等待上一操作的结果…",
+        ),
+        WhyNot::AlreadyOnline => ("You're already online.", "您已在线。"),
+        WhyNot::AlreadyOffline => ("You're already offline.", "您已离线。"),
+        WhyNot::OnlyDuringCall => ("Only during a call.", "仅在通话中可用。"),
+        WhyNot::OnlyWhileRinging => ("Only while a call is ringing.", "仅在来电振铃时可用。"),
+        WhyNot::SignInFirst => ("Sign in first.", "请先上线。"),
+        WhyNot::NotDuringCall => ("Not during a call.", "通话中不可用。"),
+        WhyNot::NotWhile(s) => {
+            return match lang {
+                Lang::En => ["Not possible while ", &state_label(s, lang), "."].concat(),
+                Lang::Zh => [&state_label(s, lang), "状态下不可用。"].concat(),
+            }
+        }
+    };
+    tr(lang, en, zh).to_owned()
+}
+
+/// The proxy's own error codes in words.
+pub fn proxy_code_text(code: ProxyCode, lang: Lang) -> &'static str {
+    let (en, zh) = match code {
+        ProxyCode::Unauthenticated => (
+            "Your sign-in has expired. Reload the page to sign in again.",
+            "登录已失效，请刷新页面重新登录。",
+        ),
+        ProxyCode::Forbidden => (
+            "The toolbar server refused this request. Reload the page.",
+            "工具条服务拒绝了此请求，请刷新页面。",
+        ),
+        ProxyCode::InvalidBreakCode => (
+            "This break reason is not offered. Pick another one.",
+            "不支持该小休原因，请选择其他原因。",
+        ),
+        ProxyCode::InvalidWorkMode => ("This work mode is not offered.", "不支持该工作模式。"),
+        ProxyCode::MobileRequired => (
+            "Enter your mobile number to work off-site.",
+            "场外模式需要填写手机号。",
+        ),
+        ProxyCode::InvalidMobile => (
+            "The mobile number must be 3 to 20 digits (a leading + is fine).",
+            "手机号须为 3 到 20 位数字（可以 + 开头）。",
+        ),
+        ProxyCode::BadRequest => (
+            "The toolbar sent a request the server did not accept. Reload the page.",
+            "工具条发送的请求无效，请刷新页面。",
+        ),
+        ProxyCode::NotFound => (
+            "The toolbar server does not know this request. Reload the page.",
+            "工具条服务不支持此请求，请刷新页面。",
+        ),
+        ProxyCode::NoCall => ("There is no call right now.", "当前没有通话。"),
+        ProxyCode::InvalidNumber => (
+            "This number can't be dialled: use digits, *, # and a leading + (at most 32).",
+            "无法拨打该号码：只能使用数字、*、# 和开头的 +（最多 32 位）。",
+        ),
+        ProxyCode::NumberNotAllowed => (
+            "Your contact center does not allow calls to this number. Ask your administrator.",
+            "联络中心不允许拨打该号码，请联系管理员。",
+        ),
+        ProxyCode::InvalidCallerId => (
+            "This caller ID is not offered to you. Pick another one.",
+            "不能使用该外显号码，请选择其他号码。",
+        ),
+        ProxyCode::RateLimited => (
+            "Too many changes in a short time. Wait a moment and try again.",
+            "操作过于频繁，请稍后重试。",
+        ),
+        ProxyCode::DialLimited => (
+            "Too many calls in a short time. Wait a little before dialling again.",
+            "拨打过于频繁，请稍候再拨。",
+        ),
+        ProxyCode::PayloadTooLarge => (
+            "The toolbar sent more than the server accepts. Reload the page.",
+            "工具条发送的内容过大，请刷新页面。",
+        ),
+        ProxyCode::BodyTimeout => (
+            "The request took too long to arrive. Check your network and try again.",
+            "请求发送超时，请检查网络后重试。",
+        ),
+        ProxyCode::UpstreamUnavailable => (
+            "Contact Center can't be reached right now. Try again in a moment.",
+            "暂时无法连接联络中心，请稍后重试。",
+        ),
+        ProxyCode::UpstreamTimeout => (
+            "Contact Center did not answer in time. Try again.",
+            "联络中心响应超时，请重试。",
+        ),
+        ProxyCode::ShuttingDown => (
+            "The toolbar server is restarting. Try again in a moment.",
+            "工具条服务正在重启，请稍后重试。",
+        ),
+    };
+    tr(lang, en, zh)
 }
 
 #[cfg(test)]
@@ -329,6 +432,29 @@ mod tests {
         assert_eq!(
             state_label(&UserState::Unknown("NEW".into()), Lang::Zh),
             "NEW"
+        );
+    }
+
+    /// Every decision and every proxy code the model defines has words in
+    /// both languages: a new variant cannot ship without them.
+    #[test]
+    fn every_decision_and_proxy_code_has_words_in_both_languages() {
+        for why in WhyNot::ALL {
+            let (en, zh) = (why_not_text(why, Lang::En), why_not_text(why, Lang::Zh));
+            assert!(!en.is_empty() && !zh.is_empty(), "{why:?}");
+            assert_ne!(en, zh, "{why:?}");
+        }
+        for code in ProxyCode::ALL {
+            let (en, zh) = (
+                proxy_code_text(*code, Lang::En),
+                proxy_code_text(*code, Lang::Zh),
+            );
+            assert!(!en.is_empty() && !zh.is_empty(), "{code}");
+            assert_ne!(en, zh, "{code}");
+        }
+        assert_eq!(
+            why_not_text(&WhyNot::NotWhile(UserState::Working), Lang::En),
+            "Not possible while After-call work."
         );
     }
 

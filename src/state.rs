@@ -20,7 +20,7 @@ use reactive_stores::{KeyMap, Patch, PatchField, Store, StorePath};
 use crate::{
     api::AgentApi,
     browser::{now_ms, Notify},
-    i18n::{break_name, tr, Lang, Words},
+    i18n::{break_name, tr, why_not_text, Lang, Words},
     logic::{
         breaks,
         clock::{elapsed_since, skew_offset},
@@ -401,8 +401,8 @@ impl Toolbar {
                     pending,
                     other_device,
                 },
-                lang,
             )
+            .map(|why| why_not_text(&why, lang))
         })
     }
 

@@ -10,9 +10,9 @@ use web_sys::{
 };
 
 use crate::{
-    components::call_info::other_party,
     hooks::use_event_listener,
     i18n::Lang,
+    logic::call::other_party,
     logic::ringing::{
         blink_title, bursts, incoming_call, notification_body, Alerts, Ring, RingInput,
         RingOptions, BLINK_MS, TONE_HZ, TONE_LEVEL,

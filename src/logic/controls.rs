@@ -1,11 +1,11 @@
-//! Which control is enabled, and the sentence that says why not. The CCC
-//! table is `AgentAction::check`; this adds only what the toolbar itself
-//! knows (no state yet, a command in flight, already online/offline).
+//! Which control is enabled, and why not, as a decision ([`WhyNot`]) that
+//! `crate::i18n::why_not_text` puts into words. The CCC table is
+//! `AgentAction::check`; this adds only what the toolbar itself knows (no
+//! state yet, a command in flight, already online/offline).
 
-use ccc_model::{AgentAction, UserState};
+use ccc_model::{UserState, WhyNot};
 
 use super::command::CommandKind;
-use crate::i18n::{state_label, tr, Lang};
 
 /// What the control decision depends on.
 #[derive(Debug, Clone, Copy)]
@@ -18,51 +18,24 @@ pub struct ControlContext<'a> {
     pub other_device: bool,
 }
 
-/// `None` when `kind` may be sent now; otherwise why not, in words.
-pub fn why_not(kind: CommandKind, ctx: ControlContext<'_>, lang: Lang) -> Option<String> {
-    let t = |en, zh| Some(tr(lang, en, zh).to_owned());
+/// `None` when `kind` may be sent now; otherwise why not.
+pub fn why_not(kind: CommandKind, ctx: ControlContext<'_>) -> Option<WhyNot> {
     let Some(state) = ctx.state else {
-        return t(
-            "Waiting for your state from Contact Center…",
-            "正在获取您的状态…",
-        );
+        return Some(WhyNot::NoStateYet);
     };
     if ctx.pending.is_some() {
-        return t(
-            "Waiting for the answer to the last command…",
-            "正在等待上一操作的结果…",
-        );
+        return Some(WhyNot::CommandPending);
     }
     match (kind, state) {
         (CommandKind::SignIn, s)
             if *s != UserState::Offline && !ctx.other_device && !s.in_call() =>
         {
-            return t("You're already online.", "您已在线。");
+            return Some(WhyNot::AlreadyOnline);
         }
-        (CommandKind::SignOut, UserState::Offline) => {
-            return t("You're already offline.", "您已离线。");
-        }
+        (CommandKind::SignOut, UserState::Offline) => return Some(WhyNot::AlreadyOffline),
         _ => {}
     }
-    let refusal = kind.action().check(state).err()?;
-    Some(refusal_reason(refusal.action, &refusal.state, lang))
-}
-
-/// Why CCC does not allow `action` in `state`.
-pub fn refusal_reason(action: AgentAction, state: &UserState, lang: Lang) -> String {
-    let t = |en, zh| tr(lang, en, zh).to_owned();
-    match (action, state) {
-        (AgentAction::Mute | AgentAction::Unmute | AgentAction::Hangup, _) => {
-            t("Only during a call.", "仅在通话中可用。")
-        }
-        (AgentAction::Answer, _) => t("Only while a call is ringing.", "仅在来电振铃时可用。"),
-        (_, UserState::Offline) => t("Sign in first.", "请先上线。"),
-        (_, s) if s.in_call() => t("Not during a call.", "通话中不可用。"),
-        (_, s) => match lang {
-            Lang::En => format!("Not possible while {}.", state_label(s, lang)),
-            Lang::Zh => format!("{}状态下不可用。", state_label(s, lang)),
-        },
-    }
+    kind.action().check(state).err().map(|r| r.why_not())
 }
 
 #[cfg(test)]
@@ -81,32 +54,32 @@ mod tests {
     fn answer_and_hang_up_say_when_they_work() {
         let ready = UserState::Ready;
         assert_eq!(
-            why_not(CommandKind::Answer, ctx(&ready), Lang::En).as_deref(),
-            Some("Only while a call is ringing.")
+            why_not(CommandKind::Answer, ctx(&ready)),
+            Some(WhyNot::OnlyWhileRinging)
         );
         assert_eq!(
-            why_not(CommandKind::Hangup, ctx(&ready), Lang::En).as_deref(),
-            Some("Only during a call.")
+            why_not(CommandKind::Hangup, ctx(&ready)),
+            Some(WhyNot::OnlyDuringCall)
         );
         let ringing = UserState::Ringing;
-        assert_eq!(why_not(CommandKind::Answer, ctx(&ringing), Lang::En), None);
-        assert_eq!(why_not(CommandKind::Hangup, ctx(&ringing), Lang::En), None);
+        assert_eq!(why_not(CommandKind::Answer, ctx(&ringing)), None);
+        assert_eq!(why_not(CommandKind::Hangup, ctx(&ringing)), None);
         let talking = UserState::Talking;
-        assert!(why_not(CommandKind::Answer, ctx(&talking), Lang::En).is_some());
-        assert_eq!(why_not(CommandKind::Hangup, ctx(&talking), Lang::En), None);
+        assert!(why_not(CommandKind::Answer, ctx(&talking)).is_some());
+        assert_eq!(why_not(CommandKind::Hangup, ctx(&talking)), None);
     }
 
     #[test]
     fn ready_from_offline_says_sign_in_first() {
         let s = UserState::Offline;
         assert_eq!(
-            why_not(CommandKind::Ready, ctx(&s), Lang::En).as_deref(),
-            Some("Sign in first.")
+            why_not(CommandKind::Ready, ctx(&s)),
+            Some(WhyNot::SignInFirst)
         );
-        assert_eq!(why_not(CommandKind::SignIn, ctx(&s), Lang::En), None);
+        assert_eq!(why_not(CommandKind::SignIn, ctx(&s)), None);
         assert_eq!(
-            why_not(CommandKind::SignOut, ctx(&s), Lang::En).as_deref(),
-            Some("You're already offline.")
+            why_not(CommandKind::SignOut, ctx(&s)),
+            Some(WhyNot::AlreadyOffline)
         );
     }
 
@@ -120,7 +93,7 @@ mod tests {
                 CommandKind::Reset,
             ] {
                 assert_eq!(
-                    why_not(k, ctx(s), Lang::En).is_none(),
+                    why_not(k, ctx(s)).is_none(),
                     k.action().check(s).is_ok(),
                     "{k:?} from {s}"
                 );
@@ -132,26 +105,29 @@ mod tests {
     fn in_a_call_and_mute_reasons() {
         let s = UserState::Talking;
         assert_eq!(
-            why_not(CommandKind::Break, ctx(&s), Lang::En).as_deref(),
-            Some("Not during a call.")
+            why_not(CommandKind::Break, ctx(&s)),
+            Some(WhyNot::NotDuringCall)
         );
-        assert_eq!(why_not(CommandKind::Mute, ctx(&s), Lang::En), None);
+        assert_eq!(why_not(CommandKind::Mute, ctx(&s)), None);
         let s = UserState::Ready;
         assert_eq!(
-            why_not(CommandKind::Mute, ctx(&s), Lang::Zh).as_deref(),
-            Some("仅在通话中可用。")
+            why_not(CommandKind::Mute, ctx(&s)),
+            Some(WhyNot::OnlyDuringCall)
         );
     }
 
     #[test]
     fn sign_in_only_when_offline_or_taking_over() {
         let s = UserState::Ready;
-        assert!(why_not(CommandKind::SignIn, ctx(&s), Lang::En).is_some());
+        assert_eq!(
+            why_not(CommandKind::SignIn, ctx(&s)),
+            Some(WhyNot::AlreadyOnline)
+        );
         let other = ControlContext {
             other_device: true,
             ..ctx(&s)
         };
-        assert_eq!(why_not(CommandKind::SignIn, other, Lang::En), None);
+        assert_eq!(why_not(CommandKind::SignIn, other), None);
     }
 
     #[test]
@@ -161,14 +137,15 @@ mod tests {
             pending: None,
             other_device: false,
         };
-        assert!(why_not(CommandKind::Reset, none, Lang::En).is_some());
+        assert_eq!(why_not(CommandKind::Reset, none), Some(WhyNot::NoStateYet));
         let s = UserState::Ready;
         let busy = ControlContext {
             pending: Some(CommandKind::Break),
             ..ctx(&s)
         };
-        assert!(why_not(CommandKind::Reset, busy, Lang::En)
-            .unwrap()
-            .contains("Waiting"));
+        assert_eq!(
+            why_not(CommandKind::Reset, busy),
+            Some(WhyNot::CommandPending)
+        );
     }
 }

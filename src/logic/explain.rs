@@ -1,10 +1,10 @@
 //! Errors in plain words: every documented CCC code and every `Proxy.*` code,
 //! in English and Chinese. Unknown codes fall back to CCC's own message.
 
-use ccc_model::{api::ApiError, ErrorCode, UserState};
+use ccc_model::{api::ApiError, ErrorCode, ProxyCode, UserState};
 
 use super::command::CommandKind;
-use crate::i18n::{state_label, tr, Lang};
+use crate::i18n::{proxy_code_text, state_label, tr, Lang};
 
 /// Why a request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,70 +183,9 @@ fn user_state(e: &ApiError, lang: Lang) -> String {
     }
 }
 
-/// The proxy's own codes.
+/// The proxy's own codes, in words (`i18n::proxy_code_text`).
 fn proxy(code: &str, lang: Lang) -> Option<&'static str> {
-    let (en, zh) = match code {
-        "Proxy.Unauthenticated" => (
-            "Your sign-in has expired. Reload the page to sign in again.",
-            "登录已失效，请刷新页面重新登录。",
-        ),
-        "Proxy.Forbidden" => (
-            "The toolbar server refused this request. Reload the page.",
-            "工具条服务拒绝了此请求，请刷新页面。",
-        ),
-        "Proxy.InvalidBreakCode" => (
-            "This break reason is not offered. Pick another one.",
-            "不支持该小休原因，请选择其他原因。",
-        ),
-        "Proxy.InvalidWorkMode" => ("This work mode is not offered.", "不支持该工作模式。"),
-        "Proxy.MobileRequired" => (
-            "Enter your mobile number to work off-site.",
-            "场外模式需要填写手机号。",
-        ),
-        "Proxy.InvalidMobile" => (
-            "The mobile number must be 3 to 20 digits (a leading + is fine).",
-            "手机号须为 3 到 20 位数字（可以 + 开头）。",
-        ),
-        "Proxy.BadRequest" => (
-            "The toolbar sent a request the server did not accept. Reload the page.",
-            "工具条发送的请求无效，请刷新页面。",
-        ),
-        "Proxy.NotFound" => (
-            "The toolbar server does not know this request. Reload the page.",
-            "工具条服务不支持此请求，请刷新页面。",
-        ),
-        "Proxy.NoCall" => ("There is no call right now.", "当前没有通话。"),
-        "Proxy.InvalidNumber" => (
-            "This number can't be dialled: use digits, *, # and a leading + (at most 32).",
-            "无法拨打该号码：只能使用数字、*、# 和开头的 +（最多 32 位）。",
-        ),
-        "Proxy.NumberNotAllowed" => (
-            "Your contact center does not allow calls to this number. Ask your administrator.",
-            "联络中心不允许拨打该号码，请联系管理员。",
-        ),
-        "Proxy.InvalidCallerId" => (
-            "This caller ID is not offered to you. Pick another one.",
-            "不能使用该外显号码，请选择其他号码。",
-        ),
-        "Proxy.RateLimited" => (
-            "Too many changes in a short time. Wait a moment and try again.",
-            "操作过于频繁，请稍后重试。",
-        ),
-        "Proxy.DialLimited" => (
-            "Too many calls in a short time. Wait a little before dialling again.",
-            "拨打过于频繁，请稍候再拨。",
-        ),
-        "Proxy.UpstreamUnavailable" => (
-            "Contact Center can't be reached right now. Try again in a moment.",
-            "暂时无法连接联络中心，请稍后重试。",
-        ),
-        "Proxy.UpstreamTimeout" => (
-            "Contact Center did not answer in time. Try again.",
-            "联络中心响应超时，请重试。",
-        ),
-        _ => return None,
-    };
-    Some(tr(lang, en, zh))
+    ProxyCode::parse(code).map(|c| proxy_code_text(c, lang))
 }
 
 #[cfg(test)]
@@ -306,24 +245,7 @@ mod tests {
 
     #[test]
     fn every_proxy_code_has_words() {
-        for code in [
-            "Proxy.Unauthenticated",
-            "Proxy.Forbidden",
-            "Proxy.InvalidBreakCode",
-            "Proxy.InvalidWorkMode",
-            "Proxy.MobileRequired",
-            "Proxy.InvalidMobile",
-            "Proxy.BadRequest",
-            "Proxy.NotFound",
-            "Proxy.NoCall",
-            "Proxy.InvalidNumber",
-            "Proxy.NumberNotAllowed",
-            "Proxy.InvalidCallerId",
-            "Proxy.RateLimited",
-            "Proxy.DialLimited",
-            "Proxy.UpstreamUnavailable",
-            "Proxy.UpstreamTimeout",
-        ] {
+        for code in ProxyCode::ALL.iter().map(|c| c.as_str()) {
             let e = err(code, &[]);
             assert!(!explain(&e, Lang::En).starts_with("raw "), "{code}");
             assert_ne!(explain(&e, Lang::En), explain(&e, Lang::Zh), "{code}");

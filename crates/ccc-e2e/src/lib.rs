@@ -71,13 +71,7 @@ pub fn epoch_ms() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// A loopback port free right now (bind to port 0, read it, release it).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
+pub use ccc_testkit::free_port;
 
 /// The sum of every sample of metric `name` (all label sets) in a
 /// Prometheus text exposition; 0 when absent.

@@ -2,12 +2,12 @@
 //! the CCC simulator (with short timings so calls move quickly in tests) and
 //! the proxy in demo-auth mode serving the release widget from `dist/`.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
-use ccc_proxy::{identity::DemoAgent, AppState, Args, Config};
+use ccc_proxy::identity::DemoAgent;
 use ccc_sim::{RunningSim, SimConfig};
+use ccc_testkit::ServedProxy;
 use serde_json::Value;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 /// Knobs for a test stack.
 #[derive(Debug, Clone)]
@@ -52,8 +52,7 @@ pub struct Stack {
     /// The proxy's base URL, e.g. `http://127.0.0.1:41234`.
     pub base: String,
     http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    proxy: Option<ServedProxy>,
 }
 
 impl Stack {
@@ -63,18 +62,14 @@ impl Stack {
         sim_config.timings.after_call_ms = opts.after_call_ms;
         sim_config.timings.ringing_timeout_ms = opts.ringing_timeout_ms;
         sim_config.timings.demo_calls_secs = None;
-        let (key_id, key_secret) = sim_config.access_keys().into_iter().next().unwrap();
         let agents: Vec<DemoAgent> = sim_config.agents().into_iter().map(Into::into).collect();
-        let sim = ccc_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("simulator starts");
+        let sim = ccc_testkit::spawn_sim(sim_config).await;
 
         let dist = opts
             .static_dir
             .clone()
             .unwrap_or_else(|| crate::workspace_root().join("dist"));
         let mut argv: Vec<String> = [
-            "ccc-proxy",
             "--auth",
             opts.auth,
             "--endpoint",
@@ -97,34 +92,19 @@ impl Stack {
                 format!("{}/", sip.trim_end_matches('/')),
             ]);
         }
-        let args = <Args as clap::Parser>::try_parse_from(&argv)
-            .unwrap_or_else(|e| panic!("proxy flags: {e}"));
-        let mut config = Config::from_args(args, |k| match k {
-            "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some(key_id.clone()),
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some(key_secret.clone()),
-            _ => None,
-        })
-        .expect("proxy configuration is valid");
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let config = ccc_testkit::proxy_config(&argv);
         let demo_agents = (opts.auth == "demo").then_some(agents);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        // The bound address is the proxy's public origin (Host checks).
-        config.listen = listener.local_addr().unwrap();
-        let base = format!("http://{}", config.listen);
-        let state = AppState::new(config, demo_agents).expect("proxy state builds");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(ccc_proxy::serve(listener, state, async move {
-            let _ = stopped.await;
-        }));
+        let proxy = ccc_testkit::serve_proxy(config, demo_agents).await;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
         let stack = Stack {
             sim,
-            base,
+            base: proxy.base.clone(),
             http,
-            stop: Some(stop),
-            task: Some(task),
+            proxy: Some(proxy),
         };
         crate::eventually(
             "the proxy to answer /healthz",
@@ -152,18 +132,10 @@ impl Stack {
 
     /// Calls the simulator's admin API and returns the JSON answer.
     pub async fn admin(&self, method: &str, path: &str, body: Value) -> Value {
-        let url = format!("{}{path}", self.sim.endpoint());
-        let req = match method {
-            "GET" => self.http.get(&url),
-            "PUT" => self.http.put(&url).json(&body),
-            "DELETE" => self.http.delete(&url),
-            _ => self.http.post(&url).json(&body),
-        };
-        let res = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = res.status();
-        let value: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{method} {path} → {status}: {value}");
-        value
+        let admin_path = path.strip_prefix("/_sim").unwrap_or(path);
+        ccc_testkit::sim_admin(&self.http, &self.sim.endpoint(), method, admin_path, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     /// Rings `user_id` with an inbound call from `caller`; returns the job id.
@@ -180,11 +152,8 @@ impl Stack {
 
     /// Stops the proxy and the simulator.
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        if let Some(proxy) = self.proxy.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), proxy.stop()).await;
         }
         self.sim.shutdown().await;
     }

@@ -295,6 +295,226 @@ fn read_json_string(
     }
 }
 
+/// What a "never fails" field decodes to: the value when it has the
+/// expected shape, `None` for anything else (which is skipped, not an
+/// error). Used for the optional fields of pushed events, so one odd field
+/// never costs the whole event.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Int,
+    Bool,
+    Text,
+}
+
+#[derive(Debug)]
+enum Scalar {
+    Int(i64),
+    Bool(bool),
+    Text(String),
+}
+
+struct Tolerant(Shape);
+
+impl<'de> Visitor<'de> for Tolerant {
+    type Value = Option<Scalar>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("anything")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(match self.0 {
+            Shape::Bool => Some(Scalar::Bool(v)),
+            Shape::Text => Some(Scalar::Text(v.to_string())),
+            Shape::Int => None,
+        })
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(match self.0 {
+            Shape::Int => Some(Scalar::Int(v)),
+            Shape::Text => Some(Scalar::Text(v.to_string())),
+            Shape::Bool => None,
+        })
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        match i64::try_from(v) {
+            Ok(v) => self.visit_i64(v),
+            Err(_) => Ok(None),
+        }
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            self.visit_i64(v as i64)
+        } else {
+            Ok(None)
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let t = v.trim();
+        Ok(match self.0 {
+            Shape::Text => Some(Scalar::Text(v.to_owned())),
+            Shape::Int => t.parse().ok().map(Scalar::Int),
+            Shape::Bool => t.parse().ok().map(Scalar::Bool),
+        })
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(None)
+    }
+}
+
+/// An integer as a number or numeric string; anything else is `None`.
+pub fn tolerant_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match d.deserialize_any(Tolerant(Shape::Int))? {
+        Some(Scalar::Int(v)) => Some(v),
+        _ => None,
+    })
+}
+
+/// A boolean as `true` or `"true"`; anything else is `None`.
+pub fn tolerant_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match d.deserialize_any(Tolerant(Shape::Bool))? {
+        Some(Scalar::Bool(v)) => Some(v),
+        _ => None,
+    })
+}
+
+/// A string (numbers and booleans as text); lists, maps, `null` are `None`.
+pub fn tolerant_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match d.deserialize_any(Tolerant(Shape::Text))? {
+        Some(Scalar::Text(v)) => Some(v),
+        _ => None,
+    })
+}
+
+struct TolerantItem(Option<String>);
+
+impl<'de> serde::Deserialize<'de> for TolerantItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tolerant_string(d).map(TolerantItem)
+    }
+}
+
+struct TolerantInt(Option<i64>);
+
+impl<'de> serde::Deserialize<'de> for TolerantInt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tolerant_i64(d).map(TolerantInt)
+    }
+}
+
+/// A list of strings (non-string items skipped); a string holding list
+/// text as [`parse_list_text`]; anything else is `None`.
+pub fn tolerant_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Vec<String>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("anything")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(TolerantItem(item)) = seq.next_element()? {
+                out.extend(item);
+            }
+            Ok(Some(out))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(parse_list_text(v).ok())
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Tolerant(Shape::Text).visit_map(map).map(|_| None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// A map of names to integers (`skillLevels`); entries whose value is not
+/// an integer are skipped; anything but a map is `None`.
+pub fn tolerant_levels<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::collections::BTreeMap<String, i64>>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<std::collections::BTreeMap<String, i64>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("anything")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = std::collections::BTreeMap::new();
+            while let Some((k, TolerantInt(v))) = map.next_entry::<String, TolerantInt>()? {
+                if let Some(v) = v {
+                    out.insert(k, v);
+                }
+            }
+            Ok(Some(out))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Tolerant(Shape::Text).visit_seq(seq).map(|_| None)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -262,6 +262,92 @@ pub enum ErrorSource {
     Proxy,
 }
 
+macro_rules! proxy_codes {
+    ( $( $(#[$m:meta])* $variant:ident => ($code:literal, $status:literal) ),+ $(,)? ) => {
+        /// The proxy's own error codes (`source: "proxy"` in the widget API),
+        /// each with the HTTP status it answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProxyCode {
+            $( $(#[$m])* $variant, )+
+        }
+
+        impl ProxyCode {
+            /// Every code.
+            pub const ALL: &'static [ProxyCode] = &[ $( ProxyCode::$variant ),+ ];
+
+            /// The wire spelling, e.g. `Proxy.NoCall`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( ProxyCode::$variant => $code, )+
+                }
+            }
+
+            /// Parses a wire code; `None` for anything but a `Proxy.*` code
+            /// this build knows.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $( $code => Some(ProxyCode::$variant), )+
+                    _ => None,
+                }
+            }
+
+            /// The HTTP status the proxy answers this code with.
+            pub fn http_status(self) -> u16 {
+                match self {
+                    $( ProxyCode::$variant => $status, )+
+                }
+            }
+        }
+    };
+}
+
+proxy_codes! {
+    /// No valid session: sign in again.
+    Unauthenticated => ("Proxy.Unauthenticated", 401),
+    /// CSRF or origin rules refused the request.
+    Forbidden => ("Proxy.Forbidden", 403),
+    /// The break code is not in the configured list.
+    InvalidBreakCode => ("Proxy.InvalidBreakCode", 400),
+    /// The work mode is not offered.
+    InvalidWorkMode => ("Proxy.InvalidWorkMode", 400),
+    /// OFF_SITE needs a mobile number.
+    MobileRequired => ("Proxy.MobileRequired", 400),
+    /// The mobile number is malformed.
+    InvalidMobile => ("Proxy.InvalidMobile", 400),
+    /// Any other malformed request.
+    BadRequest => ("Proxy.BadRequest", 400),
+    /// No such API.
+    NotFound => ("Proxy.NotFound", 404),
+    /// A call command without a call.
+    NoCall => ("Proxy.NoCall", 409),
+    /// The number may not be dialled (see `DialNumber`).
+    InvalidNumber => ("Proxy.InvalidNumber", 400),
+    /// The dial policy forbids this number.
+    NumberNotAllowed => ("Proxy.NumberNotAllowed", 400),
+    /// The caller id is not offered to this agent.
+    InvalidCallerId => ("Proxy.InvalidCallerId", 400),
+    /// Too many requests; `Retry-After` says when to retry.
+    RateLimited => ("Proxy.RateLimited", 429),
+    /// Too many calls placed (the dial limits); `Retry-After` says when.
+    DialLimited => ("Proxy.DialLimited", 429),
+    /// A body larger than the route allows.
+    PayloadTooLarge => ("Proxy.PayloadTooLarge", 413),
+    /// The body did not arrive in time.
+    BodyTimeout => ("Proxy.BodyTimeout", 408),
+    /// CCC is unreachable or answered with something unreadable.
+    UpstreamUnavailable => ("Proxy.UpstreamUnavailable", 502),
+    /// CCC did not answer in time.
+    UpstreamTimeout => ("Proxy.UpstreamTimeout", 504),
+    /// The proxy is restarting.
+    ShuttingDown => ("Proxy.ShuttingDown", 503),
+}
+
+impl fmt::Display for ProxyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +379,16 @@ mod tests {
     fn render_handles_missing_and_extra_params() {
         assert_eq!(render("a %s b %s", &["1".into()]), "a 1 b ");
         assert_eq!(render("x", &["1".into()]), "x");
+    }
+
+    #[test]
+    fn proxy_codes_round_trip() {
+        for c in ProxyCode::ALL {
+            assert_eq!(ProxyCode::parse(c.as_str()), Some(*c));
+            assert!(c.as_str().starts_with("Proxy."));
+            assert!((400..600).contains(&c.http_status()), "{c}");
+        }
+        assert_eq!(ProxyCode::parse("InvalidOperation.UserState"), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use std::fmt;
 
 use crate::{
+    action::Action,
     enums::UserState,
     error::{CccError, ErrorCode},
 };
@@ -68,22 +69,27 @@ impl AgentAction {
     ];
 
     /// The CCC action behind it.
-    pub fn ccc_action(self) -> &'static str {
+    pub fn ccc(self) -> Action {
         match self {
-            AgentAction::SignIn => "SignInGroup",
-            AgentAction::SignOut => "SignOutGroup",
-            AgentAction::Ready => "ReadyForService",
-            AgentAction::Break => "TakeBreak",
-            AgentAction::ChangeWorkMode => "ChangeWorkMode",
-            AgentAction::Reset => "ResetAgentState",
-            AgentAction::Mute => "MuteCall",
-            AgentAction::Unmute => "UnmuteCall",
-            AgentAction::Answer => "AnswerCall",
-            AgentAction::Hangup => "ReleaseCall",
-            AgentAction::Dial => "MakeCall",
-            AgentAction::Hold => "HoldCall",
-            AgentAction::Retrieve => "RetrieveCall",
+            AgentAction::SignIn => Action::SignInGroup,
+            AgentAction::SignOut => Action::SignOutGroup,
+            AgentAction::Ready => Action::ReadyForService,
+            AgentAction::Break => Action::TakeBreak,
+            AgentAction::ChangeWorkMode => Action::ChangeWorkMode,
+            AgentAction::Reset => Action::ResetAgentState,
+            AgentAction::Mute => Action::MuteCall,
+            AgentAction::Unmute => Action::UnmuteCall,
+            AgentAction::Answer => Action::AnswerCall,
+            AgentAction::Hangup => Action::ReleaseCall,
+            AgentAction::Dial => Action::MakeCall,
+            AgentAction::Hold => Action::HoldCall,
+            AgentAction::Retrieve => Action::RetrieveCall,
         }
+    }
+
+    /// The CCC action's name (`Action=` on the wire).
+    pub fn ccc_action(self) -> &'static str {
+        self.ccc().name()
     }
 
     /// The states this action is allowed from; `None` means every state.
@@ -147,11 +153,80 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// Why not, as a decision the toolbar puts into words.
+    pub fn why_not(&self) -> WhyNot {
+        match (self.action, &self.state) {
+            (AgentAction::Mute | AgentAction::Unmute | AgentAction::Hangup, _) => {
+                WhyNot::OnlyDuringCall
+            }
+            (AgentAction::Answer, _) => WhyNot::OnlyWhileRinging,
+            (_, UserState::Offline) => WhyNot::SignInFirst,
+            (_, s) if s.in_call() => WhyNot::NotDuringCall,
+            (_, s) => WhyNot::NotWhile(s.clone()),
+        }
+    }
+
     /// The error CCC answers with: `InvalidOperation.UserState`,
     /// Params `[<state>, <expected states>]`.
     pub fn to_ccc_error(&self) -> CccError {
         ErrorCode::UserState
             .with_params([self.state.as_str().to_owned(), self.action.expectation()])
+    }
+}
+
+/// Why a control is disabled: a decision, put into words only by the
+/// widget's i18n. The first four are the toolbar's own; the others explain
+/// a [`Refusal`] of CCC's table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WhyNot {
+    /// The agent's state is not known yet.
+    NoStateYet,
+    /// The last command has not been answered yet.
+    CommandPending,
+    /// Sign-in while online on this device.
+    AlreadyOnline,
+    /// Sign-out while offline.
+    AlreadyOffline,
+    /// Mute, unmute, hang up: only during a call.
+    OnlyDuringCall,
+    /// Answer: only while a call rings.
+    OnlyWhileRinging,
+    /// The agent is offline: sign in first.
+    SignInFirst,
+    /// Not while DIALING, RINGING or TALKING.
+    NotDuringCall,
+    /// Not in this state.
+    NotWhile(UserState),
+}
+
+impl WhyNot {
+    /// One of each variant (`NotWhile` with a sample state), for tests that
+    /// check every decision has words.
+    pub const ALL: &'static [WhyNot] = &[
+        WhyNot::NoStateYet,
+        WhyNot::CommandPending,
+        WhyNot::AlreadyOnline,
+        WhyNot::AlreadyOffline,
+        WhyNot::OnlyDuringCall,
+        WhyNot::OnlyWhileRinging,
+        WhyNot::SignInFirst,
+        WhyNot::NotDuringCall,
+        WhyNot::NotWhile(UserState::Working),
+    ];
+
+    /// A stable name (`NotWhile` without its state), for documentation.
+    pub fn name(&self) -> &'static str {
+        match self {
+            WhyNot::NoStateYet => "NoStateYet",
+            WhyNot::CommandPending => "CommandPending",
+            WhyNot::AlreadyOnline => "AlreadyOnline",
+            WhyNot::AlreadyOffline => "AlreadyOffline",
+            WhyNot::OnlyDuringCall => "OnlyDuringCall",
+            WhyNot::OnlyWhileRinging => "OnlyWhileRinging",
+            WhyNot::SignInFirst => "SignInFirst",
+            WhyNot::NotDuringCall => "NotDuringCall",
+            WhyNot::NotWhile(_) => "NotWhile",
+        }
     }
 }
 
@@ -235,6 +310,29 @@ mod tests {
         }
         assert_eq!(AgentAction::Dial.ccc_action(), "MakeCall");
         assert_eq!(AgentAction::Dial.expectation(), "READY,BREAK,WORKING");
+    }
+
+    #[test]
+    fn refusals_are_decisions() {
+        let why = |a: AgentAction, s: UserState| a.check(&s).unwrap_err().why_not();
+        assert_eq!(why(AgentAction::Mute, Ready), WhyNot::OnlyDuringCall);
+        assert_eq!(why(AgentAction::Answer, Talking), WhyNot::OnlyWhileRinging);
+        assert_eq!(why(AgentAction::Ready, Offline), WhyNot::SignInFirst);
+        assert_eq!(why(AgentAction::Break, Talking), WhyNot::NotDuringCall);
+        assert_eq!(why(AgentAction::Answer, Offline), WhyNot::OnlyWhileRinging);
+        assert_eq!(
+            why(AgentAction::SignIn, Ringing),
+            WhyNot::NotDuringCall,
+            "in a call before offline"
+        );
+        assert_eq!(
+            AgentAction::Break
+                .check(&Unknown("X".into()))
+                .unwrap_err()
+                .why_not(),
+            WhyNot::NotWhile(Unknown("X".into()))
+        );
+        assert_eq!(AgentAction::Dial.ccc(), Action::MakeCall);
     }
 
     #[test]

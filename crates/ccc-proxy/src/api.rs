@@ -17,7 +17,7 @@ use ccc_model::{
         AgentSnapshot, Bootstrap, BreakRequest, Command, CommandKind, DialRequest, ReadyRequest,
         Session, WorkModeRequest,
     },
-    text, CallActionData, WorkMode,
+    text, CallActionData, ProxyCode, WorkMode,
 };
 use serde::{de::DeserializeOwned, Deserialize};
 
@@ -321,7 +321,7 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
             let code = body.parse::<BreakRequest>()?.code;
             if !state.config.break_codes.contains(&code) {
                 return Err(AppError::invalid(
-                    "Proxy.InvalidBreakCode",
+                    ProxyCode::InvalidBreakCode,
                     format!("Break code {code:?} is not one of the configured break codes."),
                 ));
             }
@@ -331,7 +331,7 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
             let req = body.parse::<WorkModeRequest>()?;
             if !req.mode.is_known() || !state.config.work_modes.contains(&req.mode) {
                 return Err(AppError::invalid(
-                    "Proxy.InvalidWorkMode",
+                    ProxyCode::InvalidWorkMode,
                     format!("Work mode {} is not offered.", req.mode),
                 ));
             }
@@ -344,14 +344,14 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
                 if !(3..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit())
                 {
                     return Err(AppError::invalid(
-                        "Proxy.InvalidMobile",
+                        ProxyCode::InvalidMobile,
                         "The mobile number must be 3 to 20 digits, optionally after a +.",
                     ));
                 }
             }
             if req.mode == WorkMode::OffSite && mobile.is_none() {
                 return Err(AppError::invalid(
-                    "Proxy.MobileRequired",
+                    ProxyCode::MobileRequired,
                     "OFF_SITE needs the mobile number calls are sent to.",
                 ));
             }
@@ -369,18 +369,18 @@ fn dial_command(body: JsonBody, state: &AppState) -> Result<Command, AppError> {
     let req = body.parse::<DialRequest>()?;
     let number = req
         .dial_number()
-        .map_err(|e| AppError::invalid("Proxy.InvalidNumber", e.to_string()))?;
+        .map_err(|e| AppError::invalid(ProxyCode::InvalidNumber, e.to_string()))?;
     let caller_id = state
         .config
         .dial
         .check(&number, req.caller_id.as_deref())
         .map_err(|refusal| match refusal {
             DialRefusal::NumberNotAllowed => AppError::invalid(
-                "Proxy.NumberNotAllowed",
+                ProxyCode::NumberNotAllowed,
                 format!("{number} may not be dialled from this toolbar."),
             ),
             DialRefusal::InvalidCallerId => AppError::invalid(
-                "Proxy.InvalidCallerId",
+                ProxyCode::InvalidCallerId,
                 "The caller id is not one of the numbers offered to you.",
             ),
         })?;

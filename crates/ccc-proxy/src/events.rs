@@ -7,8 +7,7 @@
 //! apply without any CCC call, a `PollUserStatus` refresh (coalesced per
 //! agent by the hub), or nothing.
 
-use ccc_model::{break_codes, text, UserState};
-use serde::Deserialize;
+use ccc_model::{break_codes, text, Event, EventMessage, UserState};
 use subtle::ConstantTimeEq;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
@@ -19,54 +18,10 @@ pub const MAX_EVENTS_BODY: usize = 256 * 1024;
 /// Most events accepted in one delivery.
 pub const MAX_EVENTS_PER_DELIVERY: usize = 1000;
 
-/// One event in the documented shape (unknown fields are ignored).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CccEvent {
-    /// `AgentReady`, `AgentBreak`, ...
-    pub event_type: String,
-    /// UTC ISO-8601, e.g. `2026-12-05T18:00:00.123Z`.
-    pub event_time: String,
-    /// The CCC instance.
-    pub instance_id: String,
-    /// The agent (`name@instance`, or a bare name).
-    #[serde(default)]
-    pub agent_id: Option<String>,
-    /// Break reason (`AgentBreak`).
-    #[serde(default)]
-    pub break_code: Option<String>,
-    /// Outbound-only mode (`AgentReady`).
-    #[serde(default, deserialize_with = "lenient_bool")]
-    pub outbound_scenario: Option<bool>,
-    /// The call (`AgentDialing/Ringing/Talk/Release`).
-    #[serde(default)]
-    pub contact_id: Option<String>,
-    /// The agent's leg of the call.
-    #[serde(default)]
-    pub channel_id: Option<String>,
-    /// The agent's `ContextId` after the change, when the sender adds it
-    /// (an extension: the simulator sends it, CCC's documented format does not).
-    #[serde(default, deserialize_with = "lenient_i64")]
-    pub context_id: Option<i64>,
-}
-
-/// Accepts an integer as a JSON number or a numeric string (doc examples
-/// render numbers as strings); anything else is `None`.
-pub fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Bool(b) => Some(b),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
+/// One event as CCC pushes it: ccc-model's typed [`EventMessage`] (the
+/// simulator sends the same type). An unknown `eventType` decodes as
+/// [`Event::Unknown`]; the webhook counts it and it asks for a refresh.
+pub type CccEvent = EventMessage;
 
 /// A delivery that cannot be used at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -219,9 +174,9 @@ pub fn effect(ev: &CccEvent) -> Effect {
         then_refresh: RefreshNeed::No,
     };
     // Event text is bounded like CCC's (ccc_model::text) before it is stored.
-    let in_call = |state: UserState| {
+    let in_call = |state: UserState, job: Option<&str>| {
         let mut change = StateChange::to(state);
-        change.job_id = text::clean_opt(ev.contact_id.as_deref(), text::MAX_ID);
+        change.job_id = text::clean_opt(job, text::MAX_ID);
         Effect::Apply {
             change,
             then_refresh: RefreshNeed::UnlessCallKnown,
@@ -233,32 +188,55 @@ pub fn effect(ev: &CccEvent) -> Effect {
         change.break_code = text::clean_opt(code, text::MAX_CODE);
         change
     };
-    match ev.event_type.as_str() {
-        "AgentCheckIn" => apply(ended(
+    match &ev.event {
+        Event::AgentCheckIn { break_code, .. } => apply(ended(
             UserState::Break,
-            Some(ev.break_code.as_deref().unwrap_or(break_codes::WARM_UP)),
+            Some(break_code.as_deref().unwrap_or(break_codes::WARM_UP)),
         )),
-        "AgentReady" => {
+        Event::AgentReady { outbound_scenario } => {
             let mut change = ended(UserState::Ready, None);
-            change.outbound_scenario = ev.outbound_scenario;
+            change.outbound_scenario = *outbound_scenario;
             apply(change)
         }
-        "AgentBreak" => match text::clean_opt(ev.break_code.as_deref(), text::MAX_CODE) {
-            Some(code) => apply(ended(UserState::Break, Some(&code))),
-            None => Effect::Refresh,
-        },
-        "RingingTimeout" => apply(ended(UserState::Break, Some(break_codes::RINGING_TIMEOUT))),
-        "AgentCheckOut" => apply(ended(UserState::Offline, None)),
-        "AgentRelease" => apply(ended(UserState::Working, None)),
-        "AgentRinging" => in_call(UserState::Ringing),
-        "AgentDialing" => in_call(UserState::Dialing),
-        "AgentTalk" => in_call(UserState::Talking),
+        Event::AgentBreak { break_code } => {
+            match text::clean_opt(break_code.as_deref(), text::MAX_CODE) {
+                Some(code) => apply(ended(UserState::Break, Some(&code))),
+                None => Effect::Refresh,
+            }
+        }
+        Event::RingingTimeout { .. } => {
+            apply(ended(UserState::Break, Some(break_codes::RINGING_TIMEOUT)))
+        }
+        Event::AgentCheckOut => apply(ended(UserState::Offline, None)),
+        Event::AgentRelease(_) => apply(ended(UserState::Working, None)),
+        Event::AgentRinging(leg) => in_call(UserState::Ringing, leg.contact_id.as_deref()),
+        Event::AgentDialing(leg) => in_call(UserState::Dialing, leg.contact_id.as_deref()),
+        Event::AgentTalk(leg) => in_call(UserState::Talking, leg.contact_id.as_deref()),
         // Channel events that only repeat what the agent events say.
-        "Dialing" | "Ringing" | "Established" | "Released" => Effect::Ignore,
+        Event::Dialing(_) | Event::Ringing(_) | Event::Established(_) | Event::Released(_) => {
+            Effect::Ignore
+        }
         // Flags of a leg (MUTED, HOLD): only a poll shows them on the legs.
-        "Muted" | "Unmuted" | "Held" | "Retrieved" => Effect::Refresh,
-        // Consultation, and anything not known yet.
-        _ => Effect::Refresh,
+        Event::Muted(_) | Event::Unmuted(_) | Event::Held(_) | Event::Retrieved(_) => {
+            Effect::Refresh
+        }
+        // Consultation, transfer, supervisor and conference events, and
+        // types not known yet: a poll shows what they did.
+        Event::InitiateConsultant(_)
+        | Event::StartConsultant(_)
+        | Event::StopConsultant(_)
+        | Event::BlindTransfer(_)
+        | Event::AttendedTransfer(_)
+        | Event::StartMonitor(_)
+        | Event::StopMonitor(_)
+        | Event::StartCoach(_)
+        | Event::StopCoach(_)
+        | Event::BargeIn(_)
+        | Event::Intercept(_)
+        | Event::StartConference(_)
+        | Event::StopConference(_)
+        | Event::Threeway(_)
+        | Event::Unknown(_) => Effect::Refresh,
     }
 }
 
@@ -288,7 +266,12 @@ mod tests {
         let many = ev(
             r#"[{"eventType":"AgentReady","eventTime":"2026-12-05T18:00:00Z","instanceId":"i","agentId":"a","outboundScenario":"true"}]"#,
         );
-        assert_eq!(many.outbound_scenario, Some(true));
+        assert_eq!(
+            many.event,
+            Event::AgentReady {
+                outbound_scenario: Some(true)
+            }
+        );
         assert_eq!(user_id(&many).as_deref(), Some("a@i"));
         assert_eq!(user_id(&one[0]).as_deref(), Some("a@i"));
     }
@@ -372,7 +355,12 @@ mod tests {
         let nobreak = ev(&format!(r#"{{"eventType":"AgentBreak",{t}}}"#));
         assert_eq!(effect(&nobreak), Effect::Refresh);
         let unknown = ev(&format!(r#"{{"eventType":"AgentWhatever",{t}}}"#));
+        assert_eq!(unknown.event, Event::Unknown("AgentWhatever".into()));
         assert_eq!(effect(&unknown), Effect::Refresh);
+        let transfer = ev(&format!(
+            r#"{{"eventType":"BlindTransfer","originator":"80001878",{t}}}"#
+        ));
+        assert_eq!(effect(&transfer), Effect::Refresh);
         for flag in ["Muted", "Unmuted", "Held", "Retrieved"] {
             let e = ev(&format!(r#"{{"eventType":"{flag}",{t}}}"#));
             assert_eq!(effect(&e), Effect::Refresh, "{flag}");

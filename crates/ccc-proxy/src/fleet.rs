@@ -39,7 +39,11 @@ use redis::{aio::ConnectionManager, AsyncCommands, Script};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::{budget::Priority, view::View};
+use crate::{
+    clock::now_ms,
+    rate::{Priority, TokenBucket},
+    view::View,
+};
 
 /// Longest wait for one Redis operation.
 const OP_TIMEOUT: Duration = Duration::from_millis(500);
@@ -353,7 +357,7 @@ impl Fleet {
         let key = self.channel("replicas");
         let ttl = i64::try_from(self.inner.lease_ttl.as_millis()).unwrap_or(i64::MAX);
         let id = self.inner.id.clone();
-        let now = crate::upstream::now_ms();
+        let now = now_ms();
         let all: std::collections::HashMap<String, i64> = self
             .run(async move {
                 let () = c.hset(&key, &id, now + ttl).await?;
@@ -443,7 +447,7 @@ impl Fleet {
             })
             .await?;
         // Bounded as a fresh event would be (crate::view::OrderRule).
-        let now = crate::upstream::now_ms();
+        let now = now_ms();
         let view = json
             .and_then(|j| serde_json::from_str::<View>(&j).ok())
             .map(|v| v.bounded(now));
@@ -563,7 +567,7 @@ impl Fleet {
     pub async fn take_token(&self, qps: f64, p: Priority) -> Option<Result<(), Duration>> {
         let floor = match p {
             Priority::Command => 0.0,
-            Priority::Background => crate::budget::TokenBucket::reserve(qps),
+            Priority::Background => TokenBucket::reserve(qps),
         };
         match self.bucket("budget", qps, qps.max(1.0), floor).await {
             Ok(0) => Some(Ok(())),
@@ -740,7 +744,7 @@ impl Fleet {
                 match serde_json::from_str::<ViewMsg>(&payload) {
                     Ok(m) => FleetMessage::View {
                         agent: m.a,
-                        view: Box::new(m.v.bounded(crate::upstream::now_ms())),
+                        view: Box::new(m.v.bounded(now_ms())),
                     },
                     Err(_) => continue,
                 }

@@ -35,16 +35,6 @@ pub struct DemoAgent {
     pub extension: String,
 }
 
-impl From<ccc_sim::SimAgent> for DemoAgent {
-    fn from(a: ccc_sim::SimAgent) -> Self {
-        DemoAgent {
-            user_id: a.user_id,
-            display_name: a.display_name,
-            extension: a.extension,
-        }
-    }
-}
-
 /// How requests are mapped to a CCC `UserId`, ready to verify.
 pub enum Authenticator {
     /// Trusted header.

@@ -8,15 +8,22 @@
 //! - [`app`] builds the router for a given [`AppState`] (tests use it with
 //!   `oneshot`); [`run`] starts everything, including the in-process
 //!   simulator with `--demo`.
-//! - Modules import one way. Leaves: [`config`], [`errors`], [`metrics`];
-//!   then [`upstream`], [`identity`], [`security`], [`ratelimit`],
-//!   [`session_cache`], [`presence`], [`next_state`] (its rule);
-//!   [`poller`]; [`state`] ([`AppState`], which holds all of them); and
-//!   on top the handlers: [`extract`], [`api`], [`demo`], [`static_files`],
-//!   wired together by [`app`] and served by [`serve`] ([`server`]).
+//! - Modules import one way, each only from modules named before it here
+//!   (a test in `crates/ccc-testkit/tests/no_import_circles.rs` checks it).
+//!   Leaves: [`clock`], [`errors`], [`metrics`], [`rate`] (the upstream
+//!   rate rules), [`ratelimit`], [`session_cache`], [`view`] (what the
+//!   toolbar is shown); then [`config`], [`events`] (CCC's webhook events),
+//!   [`presence`], [`security`], [`fleet`] (Redis); [`budget`],
+//!   [`reconcile`]; [`upstream`] (the CCC client); [`identity`], [`poller`]
+//!   (the per-agent hub); [`next_state`] (the state after a call); [`sip`]
+//!   (the softphone relay); [`embedded`] (the `--demo` simulator); [`state`]
+//!   ([`AppState`], which holds them); the handlers [`extract`],
+//!   [`static_files`], [`webhook`], [`api`], [`demo`]; [`router`] ([`app`]);
+//!   and [`server`] ([`serve`]).
 
 pub mod api;
 pub mod budget;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod errors;
@@ -28,6 +35,7 @@ pub mod metrics;
 pub mod next_state;
 pub mod poller;
 pub mod presence;
+pub mod rate;
 pub mod ratelimit;
 pub mod reconcile;
 mod router;
@@ -41,17 +49,17 @@ pub mod upstream;
 pub mod view;
 pub mod webhook;
 
-use std::net::SocketAddr;
+#[cfg(feature = "demo")]
+mod embedded;
 
-use ccc_model::signing::AccessKey;
 use tokio::net::TcpListener;
 
 pub use config::{Args, Config};
+#[cfg(feature = "demo")]
+pub use embedded::{demo_events, start_simulator};
 pub use router::app;
 pub use server::serve;
 pub use state::AppState;
-
-use crate::identity::DemoAgent;
 
 /// Why the proxy could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -60,62 +68,12 @@ pub enum RunError {
     #[error("{0}")]
     Config(String),
     /// The in-process simulator failed to start.
+    #[cfg(feature = "demo")]
     #[error("cannot start the simulator: {0}")]
     Simulator(#[from] ccc_sim::SimError),
     /// Binding or serving failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// Starts the demo simulator on a loopback port and points `config` at it
-/// (endpoint, demo key pair, instance). Returns the running simulator and
-/// its agents for the sign-in page.
-pub async fn start_simulator(
-    config: &mut Config,
-) -> Result<(ccc_sim::RunningSim, Vec<DemoAgent>), RunError> {
-    let mut sim_config = ccc_sim::SimConfig::demo();
-    sim_config.timings.demo_calls_secs = config.demo_calls_secs;
-    let (id, secret) = sim_config
-        .access_keys()
-        .into_iter()
-        .next()
-        .ok_or_else(|| RunError::Config("the demo simulator has no key pair".into()))?;
-    let agents: Vec<DemoAgent> = sim_config.agents().into_iter().map(Into::into).collect();
-    if let Some(instance) = sim_config.agents().first().map(|a| a.instance_id.clone()) {
-        config.instance_id = instance;
-    }
-    let sim = ccc_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    config.upstream.endpoint = sim.endpoint();
-    config.upstream.access_key = AccessKey::new(id, secret);
-    tracing::info!(endpoint = %sim.endpoint(), "in-process CCC simulator started");
-    Ok((sim, agents))
-}
-
-/// Points the demo simulator's webhook at this proxy's own `/ccc/events`
-/// with a fresh token (unless `--events-token` chose one), so `make run`
-/// shows the event path: state changes arrive as events, not polls.
-pub fn demo_events(
-    config: &mut Config,
-    sim: &ccc_sim::RunningSim,
-    addr: SocketAddr,
-) -> Result<(), RunError> {
-    let token = config
-        .events_token
-        .get_or_insert_with(|| {
-            let bytes: [u8; 24] = rand::random();
-            config::Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-        })
-        .clone();
-    let host = if addr.ip().is_unspecified() {
-        SocketAddr::from(([127, 0, 0, 1], addr.port()))
-    } else {
-        addr
-    };
-    let token = String::from_utf8_lossy(token.expose()).into_owned();
-    let target = ccc_sim::WebhookTarget::new(&format!("http://{host}/ccc/events"), Some(token))?;
-    sim.state().set_webhook(Some(target));
-    tracing::info!("demo: the simulator pushes agent events to /ccc/events");
-    Ok(())
 }
 
 /// With Redis and the demo sign-in, every replica signs cookies with one
@@ -146,12 +104,16 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
             "--auth demo lists the in-process simulator's agents: add --demo".into(),
         ));
     }
+    demo_built_in(config.demo)?;
+    #[cfg(feature = "demo")]
     let (sim, agents) = if config.demo {
         let (sim, agents) = start_simulator(&mut config).await?;
         (Some(sim), Some(agents))
     } else {
         (None, None)
     };
+    #[cfg(not(feature = "demo"))]
+    let agents = None;
     let listener = TcpListener::bind(config.listen).await.map_err(|e| {
         RunError::Config(format!(
             "cannot listen on {}: {e} (pick another address with --listen, or `make run LISTEN=127.0.0.1:9000`)",
@@ -161,6 +123,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
     let addr = listener.local_addr()?;
     // The bound address (port 0 resolved) is the default public origin.
     config.listen = addr;
+    #[cfg(feature = "demo")]
     if let Some(sim) = &sim {
         demo_events(&mut config, sim, addr)?;
     }
@@ -187,10 +150,26 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
         let _ = writeln!(std::io::stdout(), "CCC toolbar: open {url} and {what}");
     }
     serve(listener, state, shutdown_signal()).await?;
+    #[cfg(feature = "demo")]
     if let Some(sim) = sim {
         sim.shutdown().await;
     }
     tracing::info!("ccc-proxy stopped");
+    Ok(())
+}
+
+/// `--demo` needs the embedded simulator, which the default cargo feature
+/// `demo` links in; an operator's build without it says so instead of
+/// starting.
+pub fn demo_built_in(demo: bool) -> Result<(), RunError> {
+    if demo && !cfg!(feature = "demo") {
+        return Err(RunError::Config(
+            "--demo needs the embedded CCC simulator, which this ccc-proxy was built without \
+             (cargo feature `demo`, on by default): rebuild with default features, or run \
+             against CCC with --instance-id and --endpoint"
+                .into(),
+        ));
+    }
     Ok(())
 }
 
@@ -245,4 +224,18 @@ pub fn init_tracing(format: config::LogFormat) {
         config::LogFormat::Json => builder.json().with_current_span(true).try_init(),
         config::LogFormat::Compact => builder.compact().try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_is_refused_clearly_when_not_built_in() {
+        assert!(demo_built_in(false).is_ok());
+        assert_eq!(demo_built_in(true).is_ok(), cfg!(feature = "demo"));
+        if let Err(e) = demo_built_in(true) {
+            assert!(e.to_string().contains("built without"), "{e}");
+        }
+    }
 }

@@ -134,6 +134,7 @@ pub struct Metrics {
     rate_limited: Family<KindLabels, Counter>,
     session_cache: Family<KindLabels, Counter>,
     ccc_events: Family<KindLabels, Counter>,
+    ccc_events_unknown: Counter,
     owned_agents: Gauge,
     redis_up: Gauge,
     presence_actions: Family<PolicyLabels, Counter>,
@@ -226,6 +227,12 @@ impl Default for Metrics {
             "CCC webhook events by what they caused (applied, ignored, refresh, forwarded; refused: invalid, too_far_ahead)",
             ccc_events.clone(),
         );
+        let ccc_events_unknown = Counter::default();
+        registry.register(
+            "ccc_events_unknown",
+            "CCC webhook events of a type this build does not know (each also asks for a refresh)",
+            ccc_events_unknown.clone(),
+        );
         let owned_agents = Gauge::default();
         registry.register(
             "owned_agents",
@@ -263,6 +270,7 @@ impl Default for Metrics {
             next_state,
             presence_actions,
             ccc_events,
+            ccc_events_unknown,
             owned_agents,
             redis_up,
             registry,
@@ -395,6 +403,16 @@ impl Metrics {
     /// CCC events that caused `kind` since the process began.
     pub fn ccc_events(&self, kind: &'static str) -> u64 {
         self.ccc_events.get_or_create(&KindLabels { kind }).get()
+    }
+
+    /// A CCC event of an unknown type arrived.
+    pub fn ccc_event_unknown(&self) {
+        self.ccc_events_unknown.inc();
+    }
+
+    /// CCC events of an unknown type since the process began.
+    pub fn ccc_events_unknown(&self) -> u64 {
+        self.ccc_events_unknown.get()
     }
 
     /// Sets the number of agents this replica holds the lease of.

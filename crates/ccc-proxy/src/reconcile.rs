@@ -53,7 +53,7 @@ pub struct RealtimeAgent {
     #[serde(default)]
     pub state_code: String,
     /// When the agent entered the state (epoch ms).
-    #[serde(default, deserialize_with = "crate::events::lenient_i64")]
+    #[serde(default, deserialize_with = "ccc_model::de::tolerant_i64")]
     pub state_time: Option<i64>,
 }
 

@@ -19,13 +19,14 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    api, demo, events, next_state, poller::MAX_WAIT, security, state::AppState, static_files,
-    webhook,
+    api, demo, errors, events, next_state, poller::MAX_WAIT, security, state::AppState,
+    static_files, webhook,
 };
 
 /// The whole application for `state`: widget API, static widget, demo
 /// sign-in, `/healthz` and `/metrics`, with the middleware stack
-/// RequestId → Trace → Timeout → security headers → metrics → handler.
+/// RequestId → Trace → Timeout → security headers → metrics → error log →
+/// handler.
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/session", get(api::session))
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
     let request_timeout = MAX_WAIT + state.config.upstream.timeout * 4 + Duration::from_secs(5);
     router
         .merge(files)
+        .layer(middleware::from_fn(errors::log_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

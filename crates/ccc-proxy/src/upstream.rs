@@ -13,6 +13,7 @@ use ccc_model::{
 };
 use serde::de::DeserializeOwned;
 
+pub use crate::clock::now_ms;
 pub use crate::errors::UpstreamError;
 use crate::{
     budget::{Budget, Priority},
@@ -357,13 +358,6 @@ pub fn iso8601_now() -> String {
 /// Formats epoch seconds as `yyyy-MM-ddTHH:mm:ssZ` (UTC).
 pub fn iso8601(epoch_secs: u64) -> String {
     ccc_model::signing::format_timestamp(i64::try_from(epoch_secs).unwrap_or(i64::MAX))
-}
-
-/// Epoch milliseconds now (the snapshot's `serverTime`).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

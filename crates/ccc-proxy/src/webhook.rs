@@ -119,6 +119,11 @@ async fn handle(
             continue;
         }
         accepted += 1;
+        if ev.event_type().is_none() {
+            // A type CCC added after this build: counted, then a refresh.
+            state.metrics.ccc_event_unknown();
+            tracing::debug!(event_type = ev.event.name(), "CCC event of an unknown type");
+        }
         state.hub.apply_event(ev).await;
     }
     for r in &delivery.rejected {

@@ -165,7 +165,7 @@ async fn state_events_apply_without_any_ccc_call_and_never_go_backwards() {
 
 #[tokio::test]
 async fn a_burst_of_unknown_events_is_one_coalesced_refresh() {
-    let (sim, app, _) = setup(&["--events-token", TOKEN]).await;
+    let (sim, app, state) = setup(&["--events-token", TOKEN]).await;
     shown(&app).await;
     let calls = polls(&sim);
     let t = now() + 60_000;
@@ -178,6 +178,7 @@ async fn a_burst_of_unknown_events_is_one_coalesced_refresh() {
     )
     .await;
     assert_eq!(s, 200);
+    assert_eq!(state.metrics.ccc_events_unknown(), 5, "kept and counted");
     until("the refresh", 5, || polls(&sim) > calls).await;
     // Give a second burst-mate time to (wrongly) cause another call.
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -1,43 +1,17 @@
 //! The CCC actions the simulator implements, on top of the state machine.
 
-use ccc_model::{CallActionData, CccError, ErrorCode, LoginDetails, PollUserStatusData};
+use ccc_model::{Action, CallActionData, CccError, ErrorCode, LoginDetails, PollUserStatusData};
 use serde_json::Value;
 
 use crate::auth::{Caller, SignedRequest};
 use crate::config::WebhookTarget;
-use crate::events::EventType;
+use crate::events;
 use crate::state_machine::{Agent, HangupBy};
 use crate::{now_ms, realtime, SimState};
+use ccc_model::EventType;
 
-/// Every action the simulator answers; others get `InvalidAction.NotFound`.
-pub const ACTIONS: [&str; 20] = [
-    "SignInGroup",
-    "SignOutGroup",
-    "ReadyForService",
-    "TakeBreak",
-    "ChangeWorkMode",
-    "ResetAgentState",
-    "PollUserStatus",
-    "MuteCall",
-    "UnmuteCall",
-    "AnswerCall",
-    "ReleaseCall",
-    "MakeCall",
-    "HoldCall",
-    "RetrieveCall",
-    "GetLoginDetails",
-    "ListRealtimeAgentStates",
-    "UpdateSubscription",
-    // Issue 20: the softphone.
-    "GetTurnServerList",
-    "GetTurnCredentials",
-    "ListDevices",
-];
-
-/// True when `action` is implemented.
-pub fn is_known(action: &str) -> bool {
-    ACTIONS.contains(&action)
-}
+// Every `ccc_model::Action` is answered; any other name gets
+// `InvalidAction.NotFound` (see `server::handle`).
 
 /// Parses `SignedSkillGroupIdList`: a JSON array of strings (a bare
 /// comma-separated list is tolerated).
@@ -90,7 +64,7 @@ fn user_data(agent: &Agent) -> Value {
 /// Runs `action` for an authenticated `caller`; returns the envelope's `Data`.
 pub fn dispatch(
     state: &SimState,
-    action: &str,
+    action: Action,
     req: &SignedRequest,
     caller: &Caller,
 ) -> Result<Value, CccError> {
@@ -103,20 +77,20 @@ pub fn dispatch(
         return Err(ErrorCode::NoInstance.with_params([instance]));
     }
     match action {
-        "ListRealtimeAgentStates" => {
+        Action::ListRealtimeAgentStates => {
             let query = realtime::Query::parse(instance, |name| req.param(name))?;
             return Ok(realtime::list(&state.world(), instance, &query));
         }
-        "UpdateSubscription" => return update_subscription(state, instance, req),
-        "GetTurnServerList" => return Ok(crate::sip::actions::turn_server_list(state)),
+        Action::UpdateSubscription => return update_subscription(state, instance, req),
+        Action::GetTurnServerList => return Ok(crate::sip::actions::turn_server_list(state)),
         _ => {}
     }
     let user_id = state.resolve_user(req.param("UserId"), &caller.access_key_id)?;
-    if matches!(action, "GetTurnCredentials" | "ListDevices") {
+    if matches!(action, Action::GetTurnCredentials | Action::ListDevices) {
         // Issue 20; before the world is locked (they read the registrations).
-        return crate::sip::actions::dispatch(state, action, instance, &user_id);
+        return crate::sip::actions::dispatch(state, action.name(), instance, &user_id);
     }
-    if action == "GetLoginDetails" {
+    if action == Action::GetLoginDetails {
         // "Only the agent itself may call it": a key mapped to an agent
         // cannot read another agent's details (inference).
         if let Some(own) = state.default_user_of(&caller.access_key_id) {
@@ -182,7 +156,7 @@ fn timeout_ms(req: &SignedRequest) -> Result<Option<u64>, CccError> {
 /// Runs an agent action; returns `Data` and the timers it starts.
 fn run(
     state: &SimState,
-    action: &str,
+    action: Action,
     agent: &mut Agent,
     req: &SignedRequest,
     now: i64,
@@ -191,7 +165,7 @@ fn run(
     let job = req.param("JobId");
     let channel = req.param("ChannelId");
     let data = match action {
-        "SignInGroup" => {
+        Action::SignInGroup => {
             let previous = agent.sign_in(device, skill_groups(req)?, now)?;
             if let Some(previous) = previous {
                 tracing::info!(
@@ -203,19 +177,19 @@ fn run(
             }
             user_data(agent)
         }
-        "SignOutGroup" => {
+        Action::SignOutGroup => {
             agent.sign_out(now)?;
             user_data(agent)
         }
-        "ReadyForService" => {
+        Action::ReadyForService => {
             agent.ready(boolean(req, "OutboundScenario")?, now)?;
             user_data(agent)
         }
-        "TakeBreak" => {
+        Action::TakeBreak => {
             agent.take_break(req.param("Code"), now)?;
             user_data(agent)
         }
-        "ChangeWorkMode" => {
+        Action::ChangeWorkMode => {
             agent.change_work_mode(
                 req.param("WorkMode"),
                 req.param("Mobile"),
@@ -224,25 +198,25 @@ fn run(
             )?;
             user_data(agent)
         }
-        "ResetAgentState" => {
+        Action::ResetAgentState => {
             agent.reset(now);
             user_data(agent)
         }
-        "PollUserStatus" => serde_json::to_value(PollUserStatusData {
+        Action::PollUserStatus => serde_json::to_value(PollUserStatusData {
             context_id: agent.context_id,
             user_context: agent.user_context(),
             call_context: agent.call_context(),
         })
         .unwrap_or(Value::Null),
-        "MuteCall" | "UnmuteCall" => {
-            agent.set_muted(action == "MuteCall", job, channel, now)?;
+        Action::MuteCall | Action::UnmuteCall => {
+            agent.set_muted(action == Action::MuteCall, job, channel, now)?;
             call_data(agent, agent.call_context())
         }
-        "AnswerCall" => {
+        Action::AnswerCall => {
             agent.answer(job, channel, now)?;
             call_data(agent, agent.call_context())
         }
-        "ReleaseCall" => {
+        Action::ReleaseCall => {
             let mut before = agent.call.clone();
             agent.release(job, channel, now)?;
             if let Some(call) = before.as_mut() {
@@ -254,7 +228,7 @@ fn run(
                 .map(|c| Timers::AfterCall(c.job_id.clone()));
             return Ok((call_data(agent, before.map(|c| c.context)), after_call));
         }
-        "MakeCall" => {
+        Action::MakeCall => {
             if blank_param(device) {
                 return Err(ErrorCode::MissingParameter.with_params(["DeviceId"]));
             }
@@ -269,11 +243,11 @@ fn run(
             };
             return Ok((call_data(agent, agent.call_context()), Some(timers)));
         }
-        "HoldCall" | "RetrieveCall" => {
-            agent.set_held(action == "HoldCall", job, channel, now)?;
+        Action::HoldCall | Action::RetrieveCall => {
+            agent.set_held(action == Action::HoldCall, job, channel, now)?;
             call_data(agent, agent.call_context())
         }
-        "GetLoginDetails" => {
+        Action::GetLoginDetails => {
             let details = serde_json::to_value(LoginDetails {
                 user_id: agent.user_id.clone(),
                 display_name: agent.display_name.clone(),
@@ -287,7 +261,12 @@ fn run(
             // Issue 20: SipServerUrl and the H1 credentials.
             crate::sip::actions::login_details(state, agent, req.header("host"), details, now)
         }
-        other => return Err(ErrorCode::ActionNotFound.with_params([other])),
+        // Answered by `dispatch` before an agent is looked up.
+        Action::ListRealtimeAgentStates
+        | Action::UpdateSubscription
+        | Action::GetTurnServerList
+        | Action::GetTurnCredentials
+        | Action::ListDevices => return Err(ErrorCode::ActionNotFound.with_params([action.name()])),
     };
     Ok((data, None))
 }
@@ -305,10 +284,6 @@ struct EventSwitch {
     event_type: String,
     enabled: bool,
 }
-
-/// Events of ccc-api.md §8.2 the simulator never produces; switching them
-/// is accepted and changes nothing.
-const NOT_PRODUCED: [&str; 3] = ["InitiateConsultant", "StartConsultant", "StopConsultant"];
 
 /// `UpdateSubscription` in webhook mode: `ProducerId=PID_Webhook`,
 /// `DefaultTopic=Topic_Webhook`, `AccessPoint` the receiver's URL (kept
@@ -351,9 +326,11 @@ fn update_subscription(
             let list: Vec<EventSwitch> = serde_json::from_str(json).map_err(|_| bad())?;
             let mut switches = Vec::new();
             for s in list {
+                // Documented types the simulator never produces (consultation,
+                // transfer, supervisor) are accepted and change nothing.
                 match EventType::parse(&s.event_type) {
-                    Some(ty) => switches.push((ty, s.enabled)),
-                    None if NOT_PRODUCED.contains(&s.event_type.as_str()) => {}
+                    Some(ty) if events::PRODUCED.contains(&ty) => switches.push((ty, s.enabled)),
+                    Some(_) => {}
                     None => return Err(bad()),
                 }
             }
@@ -366,7 +343,7 @@ fn update_subscription(
     }
     state.set_events_enabled(&switches);
     let disabled = state.subscription().disabled;
-    let events: Vec<Value> = EventType::ALL
+    let events: Vec<Value> = events::PRODUCED
         .iter()
         .map(
             |ty| serde_json::json!({ "EventType": ty.as_str(), "Enabled": !disabled.contains(ty) }),

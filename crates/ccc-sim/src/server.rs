@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use ccc_model::{ErrorCode, API_VERSION};
+use ccc_model::{Action, ErrorCode, API_VERSION};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -172,13 +172,13 @@ fn handle(
     if version != API_VERSION {
         return Err(ErrorCode::InvalidVersion.with_params(Vec::<String>::new()));
     }
-    if !actions::is_known(action) {
+    let Some(action) = Action::parse(action) else {
         return Err(ErrorCode::ActionNotFound.with_params(Vec::<String>::new()));
-    }
+    };
     let now_secs = crate::now_ms() / 1000;
     let caller = state.verifier().verify(req, now_secs)?;
     tracing::debug!(
-        action,
+        %action,
         access_key_id = caller.access_key_id,
         "authenticated"
     );

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::actions::ACTIONS;
+use ccc_model::Action;
 
 /// What happened to events, as counts of events (not of POSTs unless named).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,8 +92,8 @@ pub(crate) struct Counters {
 impl Default for Counters {
     fn default() -> Self {
         Counters {
-            calls: zeros(ACTIONS.len()),
-            throttled: zeros(ACTIONS.len()),
+            calls: zeros(Action::ALL.len()),
+            throttled: zeros(Action::ALL.len()),
             state_changes: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -114,31 +114,23 @@ pub(crate) fn add(c: &AtomicU64, n: usize) {
 }
 
 fn per_action(v: &[AtomicU64]) -> BTreeMap<String, u64> {
-    ACTIONS
+    Action::ALL
         .iter()
         .zip(v)
-        .map(|(a, c)| ((*a).to_owned(), c.load(Ordering::Relaxed)))
+        .map(|(a, c)| (a.name().to_owned(), c.load(Ordering::Relaxed)))
         .filter(|(_, n)| *n > 0)
         .collect()
 }
 
 impl Counters {
-    fn index(action: &str) -> Option<usize> {
-        ACTIONS.iter().position(|a| *a == action)
-    }
-
     /// Counts one authenticated call of `action`.
-    pub(crate) fn call(&self, action: &str) {
-        if let Some(i) = Self::index(action) {
-            add(&self.calls[i], 1);
-        }
+    pub(crate) fn call(&self, action: Action) {
+        add(&self.calls[action.index()], 1);
     }
 
     /// Counts one throttled call of `action`.
-    pub(crate) fn throttle(&self, action: &str) {
-        if let Some(i) = Self::index(action) {
-            add(&self.throttled[i], 1);
-        }
+    pub(crate) fn throttle(&self, action: Action) {
+        add(&self.throttled[action.index()], 1);
     }
 
     fn event_counters(&self) -> [&AtomicU64; 9] {
@@ -200,11 +192,10 @@ mod tests {
     #[test]
     fn counts_per_action_and_resets() {
         let c = Counters::default();
-        c.call("PollUserStatus");
-        c.call("PollUserStatus");
-        c.call("TakeBreak");
-        c.call("NoSuchAction");
-        c.throttle("PollUserStatus");
+        c.call(Action::PollUserStatus);
+        c.call(Action::PollUserStatus);
+        c.call(Action::TakeBreak);
+        c.throttle(Action::PollUserStatus);
         add(&c.delivered, 3);
         add(&c.state_changes, 2);
         let s = c.snapshot();

@@ -23,8 +23,8 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 
 use crate::config::{DeliveryFaults, WebhookTarget};
-use crate::events::{Event, EventType};
 use crate::stats::{add, Counters};
+use ccc_model::{EventMessage as Event, EventType};
 
 /// Events per POST at most.
 pub const MAX_BATCH: usize = 200;
@@ -131,7 +131,7 @@ impl Publisher {
         let counters = &self.hub.counters;
         for e in events
             .into_iter()
-            .filter(|e| !disabled.contains(&e.event_type))
+            .filter(|e| e.event_type().is_none_or(|ty| !disabled.contains(&ty)))
         {
             match tx.try_send(e) {
                 Ok(()) => add(&counters.queued, 1),
@@ -297,23 +297,24 @@ async fn post(
 mod tests {
     use super::*;
     use crate::events::format_event_time;
-    use serde_json::Map;
 
     fn events(n: i64) -> Vec<Event> {
         (0..n)
             .map(|i| Event {
                 event_time: format_event_time(i),
-                event_type: EventType::AgentReady,
                 instance_id: "i".into(),
-                agent_id: format!("a{i}"),
-                context_id: i,
-                fields: Map::new(),
+                agent_id: Some(format!("a{i}")),
+                skill_group_ids: None,
+                context_id: Some(i),
+                event: ccc_model::Event::AgentReady {
+                    outbound_scenario: None,
+                },
             })
             .collect()
     }
 
     fn ids(events: &[Event]) -> Vec<i64> {
-        events.iter().map(|e| e.context_id).collect()
+        events.iter().filter_map(|e| e.context_id).collect()
     }
 
     #[test]

@@ -17,19 +17,16 @@
 #![allow(clippy::print_stdout)]
 
 use std::{
-    net::SocketAddr,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use ccc_model::UserState;
-use ccc_proxy::{AppState, Args, Config};
+use ccc_proxy::{AppState, Config};
 use ccc_sim::{RunningSim, SimConfig, StateChange, WebhookTarget};
-use clap::Parser;
+use ccc_testkit::{Redis, KEY_ID, KEY_SECRET};
 use serde_json::Value;
 
-const KEY_ID: &str = "LTAI-demo-access-key";
-const KEY_SECRET: &str = "demo-secret-do-not-use-in-production";
 const TOKEN: &str = "bench-events-token-0123";
 /// The default fleet budget (calls/s) the figures are for.
 const BUDGET: f64 = 20.0;
@@ -53,15 +50,15 @@ async fn main() {
         "  one replica:                 p50 {:>6.1} ms   p99 {:>6.1} ms",
         one.0, one.1
     );
-    match redis_server() {
+    match Redis::start(ccc_e2e::free_port()) {
         Some(mut redis) => {
-            let across = freshness_across(&redis.1).await;
+            redis.ready().await;
+            let across = freshness_across(&redis.url()).await;
             println!(
                 "  across replicas (Redis):     p50 {:>6.1} ms   p99 {:>6.1} ms",
                 across.0, across.1
             );
-            let _ = redis.0.kill();
-            let _ = redis.0.wait();
+            redis.kill();
         }
         None => {
             println!("  across replicas: skipped (no redis-server; scripts/setup.sh installs it)")
@@ -72,7 +69,6 @@ async fn main() {
 
 fn config(endpoint: &str, extra: &[&str]) -> Config {
     let mut argv = vec![
-        "ccc-proxy",
         "--endpoint",
         endpoint,
         "--instance-id",
@@ -83,13 +79,7 @@ fn config(endpoint: &str, extra: &[&str]) -> Config {
         "600",
     ];
     argv.extend_from_slice(extra);
-    let args = Args::try_parse_from(argv).expect("flags parse");
-    Config::from_args(args, |k| match k {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some(KEY_ID.to_owned()),
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some(KEY_SECRET.to_owned()),
-        _ => None,
-    })
-    .expect("config is valid")
+    ccc_testkit::proxy_config(&argv)
 }
 
 async fn sim(agents: usize) -> RunningSim {
@@ -98,9 +88,7 @@ async fn sim(agents: usize) -> RunningSim {
     // Every change is one the bench makes (no timers moving agents).
     c.timings.ringing_timeout_ms = 3_600_000;
     c.timings.after_call_ms = 3_600_000;
-    ccc_sim::spawn(c, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("simulator starts")
+    ccc_testkit::spawn_sim(c).await
 }
 
 fn agent(i: usize) -> String {
@@ -108,20 +96,11 @@ fn agent(i: usize) -> String {
 }
 
 /// Builds the proxy for `config` and serves it on a loopback port (its
-/// public origin); returns the state and the base URL.
-async fn serve(mut config: Config) -> (AppState, String) {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    config.listen = addr;
-    let state = AppState::new(config, None).expect("state");
-    tokio::spawn(ccc_proxy::serve(
-        listener,
-        state.clone(),
-        std::future::pending(),
-    ));
-    (state, format!("http://{addr}"))
+/// public origin) until its state shuts down; returns the state and the
+/// base URL.
+async fn serve(config: Config) -> (AppState, String) {
+    let (base, state) = ccc_testkit::serve_proxy(config, None).await.detach();
+    (state, base)
 }
 
 fn set(sim: &RunningSim, user: &str, state: UserState, code: Option<&str>) -> bool {
@@ -322,26 +301,6 @@ async fn freshness() -> (f64, f64) {
     state.begin_shutdown();
     sim.shutdown().await;
     r
-}
-
-/// A `redis-server` on a free loopback port, when installed.
-fn redis_server() -> Option<(std::process::Child, String)> {
-    let port = ccc_e2e::free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(["--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    Some((child, format!("redis://127.0.0.1:{port}/")))
 }
 
 async fn freshness_across(redis_url: &str) -> (f64, f64) {

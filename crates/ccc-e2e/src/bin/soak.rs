@@ -27,6 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use ccc_testkit::{KEY_ID, KEY_SECRET};
 use clap::Parser;
 use serde_json::{json, Value};
 
@@ -44,8 +45,6 @@ struct Args {
     changes_per_agent_minute: f64,
 }
 
-const KEY_ID: &str = "LTAI-demo-access-key";
-const KEY_SECRET: &str = "demo-secret-do-not-use-in-production";
 /// CCC's webhook deliveries to the proxy (events on, as in production).
 const EVENTS_TOKEN: &str = "soak-events-token-0123456789abcdef";
 /// Long-poll wait the clients ask for.

@@ -16,26 +16,20 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub const KEY_ID: &str = "LTAI-demo-access-key";
-pub const KEY_SECRET: &str = "demo-secret-do-not-use-in-production";
+#[allow(unused_imports)]
+pub use ccc_testkit::{free_port, Redis, KEY_ID, KEY_SECRET};
 pub const AGENT: &str = "agent1@ccc-demo";
 pub const AGENT2: &str = "agent2@ccc-demo";
 pub const DEVICE: &str = "browser-test-1";
 
 /// A simulator on 127.0.0.1:0 with the demo configuration (no demo calls).
 pub async fn sim() -> ccc_sim::RunningSim {
-    ccc_sim::spawn(
-        ccc_sim::SimConfig::demo(),
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("simulator starts")
+    ccc_testkit::spawn_sim(ccc_sim::SimConfig::demo()).await
 }
 
 /// A header-auth configuration against `endpoint`, plus `extra` flags.
 pub fn config(endpoint: &str, extra: &[&str]) -> Config {
     let mut argv = vec![
-        "ccc-proxy",
         "--endpoint",
         endpoint,
         "--instance-id",
@@ -49,13 +43,7 @@ pub fn config(endpoint: &str, extra: &[&str]) -> Config {
         argv.extend_from_slice(&["--static-dir", "/nonexistent-ccc-dist"]);
     }
     argv.extend_from_slice(extra);
-    let args = Args::try_parse_from(argv).expect("flags parse");
-    Config::from_args(args, |k| match k {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some(KEY_ID.to_owned()),
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some(KEY_SECRET.to_owned()),
-        _ => None,
-    })
-    .expect("config is valid")
+    ccc_testkit::proxy_config(&argv)
 }
 
 /// The proxy's router for `config`, as if every request came from `peer`.
@@ -125,23 +113,10 @@ pub fn assert_error(
 
 /// Admin API of the simulator.
 pub async fn admin(sim: &ccc_sim::RunningSim, method: &str, path: &str, body: Value) -> Value {
-    let client = reqwest::Client::new();
-    let url = format!("{}/_sim{path}", sim.endpoint());
-    let req = match method {
-        "PUT" => client.put(url),
-        "DELETE" => client.delete(url),
-        "GET" => client.get(url),
-        _ => client.post(url),
-    };
-    let res = req
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
+    let http = reqwest::Client::new();
+    ccc_testkit::sim_admin(&http, &sim.endpoint(), method, path, &body)
         .await
-        .expect("admin API answers");
-    assert!(res.status().is_success(), "admin {path}: {}", res.status());
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Signs `AGENT` in and makes it READY through the proxy.
@@ -176,19 +151,9 @@ pub async fn ring(sim: &ccc_sim::RunningSim, user: &str, caller: &str) -> String
 /// The proxy for `config` on a real socket (127.0.0.1:0, its public
 /// origin): base URL, state, and a sender that stops it.
 pub async fn serve_on_socket(
-    mut config: Config,
+    config: Config,
 ) -> (String, AppState, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    config.listen = listener.local_addr().unwrap();
-    let state = AppState::new(config, None).expect("state builds");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(ccc_proxy::serve(listener, state.clone(), async {
-        let _ = stopped.await;
-    }));
-    (base, state, stop)
+    ccc_testkit::serve_proxy(config, None).await.into_parts()
 }
 
 /// A `--demo` proxy (in-process simulator, demo sign-in) with `extra` flags.
@@ -219,70 +184,4 @@ pub fn signin_form(user_id: &str) -> Request<Body> {
             user_id.replace('@', "%40")
         )))
         .unwrap()
-}
-
-/// A free loopback TCP port (bound, then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `redis-server` child on `port` (no persistence), killed on drop.
-pub struct Redis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Redis {
-    /// Starts `redis-server` (Debian's) on `port`; `None` when it cannot run.
-    pub fn start(port: u16) -> Option<Redis> {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        Some(Redis { child, port })
-    }
-
-    /// Its `redis://` URL.
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Waits (bounded: 10 s) until it answers PING.
-    pub async fn ready(&self) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(client) = redis::Client::open(self.url()) {
-                if let Ok(mut c) = client.get_multiplexed_async_connection().await {
-                    let pong = redis::cmd("PING").query_async::<String>(&mut c).await;
-                    if pong.is_ok() {
-                        return;
-                    }
-                }
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for redis-server to answer"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Stops it now.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }

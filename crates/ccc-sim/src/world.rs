@@ -1,0 +1,144 @@
+//! The mutable world: every agent by `UserId`, with the indexes that keep
+//! lookups cheap at 10,000 agents (agents per instance, calls by `JobId`),
+//! and [`World::change`], the one way an agent changes: it keeps the
+//! indexes in step and returns the events the change pushes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ccc_model::EventMessage as Event;
+
+use crate::events::{self, Snapshot};
+use crate::state_machine::Agent;
+use crate::SimConfig;
+
+/// The mutable world: every agent, by `UserId`, with the indexes that keep
+/// lookups cheap at 10,000 agents.
+#[derive(Debug, Default)]
+pub struct World {
+    /// Agents by `UserId` (`name@instance`).
+    pub agents: BTreeMap<String, Agent>,
+    /// Each instance's `UserId`s in order (paging).
+    by_instance: BTreeMap<String, Vec<String>>,
+    /// `JobId` → `UserId` of calls in progress.
+    jobs: HashMap<String, String>,
+}
+
+impl World {
+    pub(crate) fn from_config(config: &SimConfig, now: i64) -> Self {
+        let mut world = World::default();
+        for inst in &config.instances {
+            let mut ids = Vec::with_capacity(inst.agents.len());
+            for a in &inst.agents {
+                let mut agent =
+                    Agent::new(&a.user_id, &inst.id, &a.display_name, &a.extension, now);
+                agent.mobile = a.mobile.clone();
+                world.agents.insert(a.user_id.clone(), agent);
+                ids.push(a.user_id.clone());
+            }
+            ids.sort();
+            world.by_instance.insert(inst.id.clone(), ids);
+        }
+        world
+    }
+
+    /// The `UserId`s of an instance, in order.
+    pub fn instance_agents(&self, instance_id: &str) -> &[String] {
+        self.by_instance.get(instance_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The `UserId` of the agent in a call with `job_id`.
+    pub fn job_owner(&self, job_id: &str) -> Option<String> {
+        let has_job = |a: &Agent| a.call.as_ref().is_some_and(|c| c.job_id == job_id);
+        match self.jobs.get(job_id) {
+            Some(user) if self.agents.get(user).is_some_and(has_job) => Some(user.clone()),
+            // Not indexed (an agent changed without `change`): search.
+            _ => self
+                .agents
+                .values()
+                .find(|a| has_job(a))
+                .map(|a| a.user_id.clone()),
+        }
+    }
+
+    /// The agent in a call with `job_id`.
+    pub fn agent_with_job(&mut self, job_id: &str) -> Option<&mut Agent> {
+        let user = self.job_owner(job_id)?;
+        self.agents.get_mut(&user)
+    }
+
+    /// Runs `f` on the agent, keeps the indexes in step, and returns `f`'s
+    /// result with the events the change pushes (none if `f` changed
+    /// nothing they report). `None` when there is no such agent.
+    pub fn change<R>(
+        &mut self,
+        user_id: &str,
+        f: impl FnOnce(&mut Agent) -> R,
+    ) -> Option<(R, Vec<Event>)> {
+        let agent = self.agents.get_mut(user_id)?;
+        let before = Snapshot::of(agent);
+        let result = f(agent);
+        let after = Snapshot::of(agent);
+        if before == after {
+            return Some((result, Vec::new()));
+        }
+        let job = |s: &Snapshot| s.call.as_ref().map(|c| c.job_id.clone());
+        if job(&before) != job(&after) {
+            if let Some(old) = job(&before) {
+                self.jobs.remove(&old);
+            }
+            if let Some(new) = job(&after) {
+                self.jobs.insert(new, user_id.to_owned());
+            }
+        }
+        Some((result, events::events_of(&before, &after)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccc_model::{EventType, UserState};
+
+    fn world() -> World {
+        World::from_config(&SimConfig::demo(), 1_000)
+    }
+
+    #[test]
+    fn built_from_the_config_every_agent_offline_and_indexed() {
+        let w = world();
+        let ids = w.instance_agents("ccc-demo");
+        assert!(ids.contains(&"agent1@ccc-demo".to_owned()));
+        assert!(ids.windows(2).all(|p| p[0] < p[1]), "sorted for paging");
+        assert!(w.agents.values().all(|a| a.state == UserState::Offline));
+        assert!(w.instance_agents("nope").is_empty());
+    }
+
+    #[test]
+    fn change_returns_the_events_and_indexes_the_call() {
+        let mut w = world();
+        let a = "agent1@ccc-demo";
+        let ((), e) = w
+            .change(a, |ag| {
+                ag.sign_in(Some("d"), None, 2_000).unwrap();
+            })
+            .unwrap();
+        let types: Vec<_> = e.iter().filter_map(|e| e.event_type()).collect();
+        assert_eq!(types, [EventType::AgentCheckIn, EventType::AgentBreak]);
+        w.change(a, |ag| ag.ready(false, 3_000).unwrap()).unwrap();
+        w.change(a, |ag| ag.ring("job-1", "1380", 4_000).unwrap())
+            .unwrap();
+        assert_eq!(w.job_owner("job-1").as_deref(), Some(a));
+        assert_eq!(
+            w.agent_with_job("job-1")
+                .map(|x| x.user_id.clone())
+                .as_deref(),
+            Some(a)
+        );
+        // Nothing an event reports changed: no events.
+        let ((), e) = w.change(a, |_| {}).unwrap();
+        assert!(e.is_empty());
+        w.change(a, |ag| ag.reset(5_000)).unwrap();
+        assert_eq!(w.job_owner("job-1"), None, "the call left the index");
+        assert!(w.change("nobody@ccc-demo", |_| ()).is_none());
+    }
+}
