@@ -71,13 +71,4 @@ pub fn epoch_ms() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-pub use ccc_testkit::free_port;
-
-/// The sum of every sample of metric `name` (all label sets) in a
-/// Prometheus text exposition; 0 when absent.
-pub fn metric_sum(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
+pub use ccc_testkit::{free_port, metric_sum};

@@ -97,14 +97,7 @@ impl Toolbar {
     }
 
     async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        ccc_testkit::metrics_text(&self.http, &self.base).await
     }
 }
 

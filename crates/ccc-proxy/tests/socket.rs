@@ -60,14 +60,7 @@ async fn real_socket_round_trip_and_graceful_shutdown() {
     // Make sure the long-poll reached the proxy before stopping it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let text = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = ccc_testkit::metrics_text(&http, &base).await;
         if metric(&text, "ccc_proxy_longpoll_waiters") >= 1.0 {
             break;
         }

@@ -9,6 +9,7 @@
 //!   address is its public origin), stopped by [`ServedProxy::stop`].
 //! - [`Redis`]: a `redis-server` child on a free port, killed on drop.
 //! - [`sim_admin`]: one call of the simulator's `/_sim/` admin API.
+//! - [`metrics_text`], [`metric_sum`]: the proxy's `/metrics`.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -142,6 +143,23 @@ pub async fn sim_admin(
     }
     let text = res.text().await.map_err(|e| format!("admin {path}: {e}"))?;
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The proxy's `/metrics` text at `base` (empty when unreadable).
+pub async fn metrics_text(http: &reqwest::Client, base: &str) -> String {
+    match http.get(format!("{base}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The sum of every sample of metric `name` (all label sets) in a
+/// Prometheus text exposition; 0 when absent.
+pub fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// A `redis-server` child (Debian's) on a loopback port, no persistence,

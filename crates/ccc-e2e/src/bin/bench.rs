@@ -369,15 +369,7 @@ impl Api<'_> {
     }
 
     async fn metric(&self, name: &str) -> f64 {
-        let text = self
-            .http
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = ccc_testkit::metrics_text(self.http, self.base).await;
         ccc_e2e::metric_sum(&text, name)
     }
 }

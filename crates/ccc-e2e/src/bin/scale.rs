@@ -397,14 +397,7 @@ async fn memory_per_thousand_waiters() {
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let text = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap_or_default();
+        let text = ccc_testkit::metrics_text(&http, &base).await;
         let n = ccc_e2e::metric_sum(&text, "ccc_proxy_longpoll_waiters ");
         if n >= 1000.0 || Instant::now() > deadline {
             break;
