@@ -340,6 +340,16 @@ proxy_codes! {
     UpstreamTimeout => ("Proxy.UpstreamTimeout", 504),
     /// The proxy is restarting.
     ShuttingDown => ("Proxy.ShuttingDown", 503),
+    /// A next state outside a call and its after-call work.
+    NotInCall => ("Proxy.NotInCall", 409),
+    /// The softphone relay is for `ON_SITE` agents.
+    SoftphoneOff => ("Proxy.SoftphoneOff", 409),
+    /// Too many softphone sockets for one agent.
+    TooManySoftphones => ("Proxy.TooManySoftphones", 429),
+    /// The SIP server could not be reached.
+    SipServerUnreachable => ("Proxy.SipServerUnreachable", 502),
+    /// CCC named no SIP server for the agent.
+    NoSipServer => ("Proxy.NoSipServer", 502),
 }
 
 impl fmt::Display for ProxyCode {

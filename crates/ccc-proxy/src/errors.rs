@@ -121,8 +121,8 @@ impl AppError {
     }
 
     /// 409 with a specific code: the request does not fit the agent's state.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::proxy(StatusCode::CONFLICT, code, message)
+    pub fn conflict(code: ProxyCode, message: impl Into<String>) -> Self {
+        Self::proxy(code, message)
     }
 
     /// 429 `Proxy.RateLimited` for a `kind` (`command` or `read`) limit,

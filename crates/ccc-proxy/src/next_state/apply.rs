@@ -22,7 +22,10 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use ccc_model::api::{CommandKind, NextState, NextStateRequest};
+use ccc_model::{
+    api::{CommandKind, NextState, NextStateRequest},
+    ProxyCode,
+};
 
 use super::{decide, label, Decision, Pending, Phase};
 use crate::{
@@ -86,7 +89,7 @@ pub async fn put(
     if let NextState::Break { code } = &next {
         if !state.config.break_codes.contains(code) {
             return Err(AppError::invalid(
-                "Proxy.InvalidBreakCode",
+                ProxyCode::InvalidBreakCode,
                 format!("Break code {code:?} is not one of the configured break codes."),
             ));
         }
@@ -125,7 +128,7 @@ pub async fn put(
         .await;
     if applied == Applied::NoBase {
         return Err(AppError::conflict(
-            "Proxy.NotInCall",
+            ProxyCode::NotInCall,
             "A next state can be chosen only during a call or after-call work.",
         ));
     }

@@ -29,6 +29,7 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
+use ccc_model::ProxyCode;
 use tokio::{net::TcpStream, time::Instant};
 use tokio_tungstenite::{
     tungstenite::{self, client::IntoClientRequest, protocol::WebSocketConfig},
@@ -66,12 +67,8 @@ pub struct RelayQuery {
     device: Option<String>,
 }
 
-fn refusal(status: StatusCode, code: &'static str, message: &str) -> AppError {
-    AppError::Proxy {
-        status,
-        code,
-        message: message.to_owned(),
-    }
+fn refusal(code: ProxyCode, message: &str) -> AppError {
+    AppError::invalid(code, message)
 }
 
 /// Whether `Sec-WebSocket-Protocol` offers `sip`.
@@ -136,8 +133,7 @@ pub async fn upgrade(
     let details = session::login_details(&state, &agent.user_id).await?;
     if !session::serves(&state, &details) {
         return Err(refusal(
-            StatusCode::CONFLICT,
-            "Proxy.SoftphoneOff",
+            ProxyCode::SoftphoneOff,
             "The browser softphone is for ON_SITE agents: switch the work mode to ON_SITE.",
         ));
     }
@@ -149,8 +145,7 @@ pub async fn upgrade(
         && !state.sip.sockets.holds(&agent.user_id, &device)
     {
         return Err(refusal(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Proxy.TooManySoftphones",
+            ProxyCode::TooManySoftphones,
             "Too many softphone connections for this agent; close another browser's toolbar.",
         ));
     }
@@ -159,8 +154,7 @@ pub async fn upgrade(
     let upstream = connect(&url, sip.max_message_bytes).await.map_err(|e| {
         tracing::warn!(user_id = %agent.user_id, error = %e, "SIP server unreachable");
         refusal(
-            StatusCode::BAD_GATEWAY,
-            "Proxy.SipServerUnreachable",
+            ProxyCode::SipServerUnreachable,
             "The SIP server could not be reached; try again in a moment.",
         )
     })?;
@@ -170,8 +164,7 @@ pub async fn upgrade(
         .claim(&agent.user_id, &device, max)
         .map_err(|_| {
             refusal(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Proxy.TooManySoftphones",
+            ProxyCode::TooManySoftphones,
                 "Too many softphone connections for this agent; close another browser's toolbar.",
             )
         })?;

@@ -8,7 +8,7 @@
 //! [`h1_credentials`], [`credentials_expire_at`]. To try another
 //! hypothesis, change these functions (or point `--sip-upstream` elsewhere).
 
-use ccc_model::{api::SoftphoneSession, LoginDetails, WorkMode};
+use ccc_model::{api::SoftphoneSession, LoginDetails, ProxyCode, WorkMode};
 
 use crate::{errors::AppError, state::AppState, upstream::now_ms};
 
@@ -97,7 +97,7 @@ pub fn upstream_url(state: &AppState, details: &LoginDetails) -> Result<url::Url
     ccc_sip_ws_url(server).map_err(|e| {
         tracing::warn!(error = %e, "no SIP server for the relay");
         AppError::invalid(
-            "Proxy.NoSipServer",
+            ProxyCode::NoSipServer,
             "CCC named no SIP server for this agent.",
         )
     })
