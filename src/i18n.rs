@@ -305,6 +305,8 @@ pub fn phone_call_label(call: PhoneCall, lang: Lang) -> &'static str {
         PhoneCall::Answering => tr(lang, "Connecting audio…", "正在接通语音…"),
         PhoneCall::Talking => tr(lang, "Audio connected", "语音已接通"),
     }
+}
+
 /// Why a control is disabled, in words (the decision is
 /// `logic::controls::why_not`).
 pub fn why_not_text(why: &WhyNot, lang: Lang) -> String {
@@ -405,6 +407,26 @@ pub fn proxy_code_text(code: ProxyCode, lang: Lang) -> &'static str {
         ProxyCode::ShuttingDown => (
             "The toolbar server is restarting. Try again in a moment.",
             "工具条服务正在重启，请稍后重试。",
+        ),
+        ProxyCode::NotInCall => (
+            "A next state can be picked only during a call or its wrap-up.",
+            "仅在通话或话后处理中可以选择下一状态。",
+        ),
+        ProxyCode::SoftphoneOff => (
+            "The browser softphone works in Softphone mode: switch the work mode in Settings.",
+            "浏览器软电话仅在软电话模式下可用：请在设置中切换工作模式。",
+        ),
+        ProxyCode::TooManySoftphones => (
+            "Too many softphones are open for you. Close the toolbar in another browser.",
+            "您打开的软电话过多，请关闭其他浏览器中的工具条。",
+        ),
+        ProxyCode::SipServerUnreachable => (
+            "The phone server cannot be reached. The softphone will try again.",
+            "无法连接电话服务器，软电话将自动重试。",
+        ),
+        ProxyCode::NoSipServer => (
+            "Contact Center named no phone server for you. Ask your administrator.",
+            "联络中心未为您分配电话服务器，请联系管理员。",
         ),
     };
     tr(lang, en, zh)

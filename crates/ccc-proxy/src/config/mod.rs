@@ -552,7 +552,6 @@ mod tests {
         assert!(parse_break_codes(&"x".repeat(65)).is_err());
     }
 
-
     #[test]
     fn public_origins_default_to_the_listen_address() {
         let listen: SocketAddr = "127.0.0.1:8080".parse().unwrap();

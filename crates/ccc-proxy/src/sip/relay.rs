@@ -24,12 +24,12 @@ use axum::{
         ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
         Query, State,
     },
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue},
     response::Response,
 };
+use ccc_model::ProxyCode;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use ccc_model::ProxyCode;
 use tokio::{net::TcpStream, time::Instant};
 use tokio_tungstenite::{
     tungstenite::{self, client::IntoClientRequest, protocol::WebSocketConfig},
@@ -164,7 +164,7 @@ pub async fn upgrade(
         .claim(&agent.user_id, &device, max)
         .map_err(|_| {
             refusal(
-            ProxyCode::TooManySoftphones,
+                ProxyCode::TooManySoftphones,
                 "Too many softphone connections for this agent; close another browser's toolbar.",
             )
         })?;
