@@ -162,7 +162,7 @@ async fn session_of(state: &AppState, user_id: String) -> Result<Session, AppErr
     };
     // The agent's own SIP credentials: only in this no-store answer.
     let softphone =
-        crate::sip::session::softphone(&state, &agent.user_id, &details, &display_name).await;
+        crate::sip::session::softphone(state, &agent.user_id, &details, &display_name).await;
     let extension = text::clean_opt(Some(&details.extension), text::MAX_NUMBER)
         .or_else(|| demo.map(|d| d.extension.clone()));
     Ok(Session {
@@ -175,7 +175,6 @@ async fn session_of(state: &AppState, user_id: String) -> Result<Session, AppErr
         break_reasons: state.config.break_reasons.clone(),
         work_modes: state.config.work_modes.clone(),
         softphone,
-        ..Session::default()
     })
 }
 

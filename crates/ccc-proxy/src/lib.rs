@@ -143,7 +143,7 @@ pub async fn run(mut config: Config) -> Result<(), RunError> {
             format!("http://{host}:{}/", addr.port())
         };
         let what = if state.demo_agents.is_some() {
-            "pick an agent on the sign-in page, then press \"Go online\"; simulated calls ring READY agents, and any number you dial answers (numbers ending in 0000 are busy)."
+            "pick an agent on the sign-in page, then press \"Go online\" and pick Available in the status menu; a simulated call rings within a minute: press Answer, allow the microphone, and you hear the customer (a tone) in the browser softphone; any number you dial answers (numbers ending in 0000 are busy)."
         } else {
             "the agent is taken from the configured --auth mode."
         };
