@@ -8,7 +8,7 @@ use ccc_model::{
     break_codes, CallType, ProxyCode, UserState, WhyNot, WorkMode,
 };
 
-use crate::softphone::{MicProblem, NotRegistered, PhoneCall, Registration};
+use crate::softphone_status::{MicProblem, NotRegistered, PhoneCall, Registration};
 
 /// The toolbar's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,7 +7,8 @@
 //!   [`sync`]: the long-poll loop that feeds it.
 //! - [`components`]: one `#[component]` per file, written with `view!`;
 //!   [`hooks`]: browser integrations as `use_*` hooks;
-//!   [`softphone`]: the browser softphone (SIP over WebSocket + WebRTC);
+//!   [`softphone`]: the browser softphone (SIP over WebSocket + WebRTC),
+//!   whose status types ([`softphone_status`]) are a leaf `i18n` words;
 //!   [`events`]: host-page events and iframe messages; [`embed`]: the JS API
 //!   (`mount`) and the standalone page's auto-start.
 //!
@@ -23,6 +24,7 @@ pub mod hooks;
 pub mod i18n;
 pub mod logic;
 pub mod softphone;
+pub mod softphone_status;
 pub mod state;
 pub mod sync;
 pub mod testing;

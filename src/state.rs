@@ -29,7 +29,7 @@ use crate::{
         dial::DialNotice,
         explain_command, explain_failure, takeover, ConnectionState, Failure, SyncHealth,
     },
-    softphone::PhoneStatus,
+    softphone_status::PhoneStatus,
 };
 
 /// A value patched as a whole: replaced (and its readers notified) only

@@ -22,7 +22,7 @@ use wasm_bindgen::JsValue;
 use crate::{
     browser::{field, js_object, now_ms, random, sleep, Notify},
     logic::{Backoff, Failure, SyncHealth},
-    softphone::PhoneStatus,
+    softphone_status::PhoneStatus,
     state::{Problem, ShownError, Toolbar},
 };
 

@@ -17,7 +17,7 @@ use crate::{
         blink_title, bursts, incoming_call, notification_body, Alerts, Ring, RingInput,
         RingOptions, BLINK_MS, TONE_HZ, TONE_LEVEL,
     },
-    softphone::PhoneCall,
+    softphone_status::PhoneCall,
     state::Toolbar,
 };
 

@@ -7,10 +7,9 @@
 
 mod hook;
 pub mod media;
-mod status;
 
-pub use hook::{use_softphone, UseSoftphoneReturn};
-pub use status::{
+pub use crate::softphone_status::{
     answers_here, relay_url, should_run, MicProblem, NotRegistered, PhoneCall, PhoneStatus,
     Registration,
 };
+pub use hook::{use_softphone, UseSoftphoneReturn};

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use axum::{
-    body::Bytes,
-    extract::{FromRequest, Query, Request, State},
+    extract::{Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
     Json,
@@ -19,70 +18,23 @@ use ccc_model::{
     },
     text, CallActionData, ProxyCode, WorkMode,
 };
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::Deserialize;
 
 use crate::{
     budget::Priority,
     config::DialRefusal,
     errors::AppError,
-    extract::CurrentAgent,
+    extract::{device_id, fetch, CurrentAgent, JsonBody},
     poller::{FreshSnapshot, DEFAULT_DEVICE_ID, MAX_WAIT},
     state::AppState,
     upstream::now_ms,
     view::View,
 };
 
+pub use crate::extract::{DEVICE_HEADER, MAX_BODY};
+
 /// How long a first look waits for the agent's loop before fetching itself.
 const FIRST_WAIT: Duration = Duration::from_secs(5);
-
-/// Largest accepted JSON body.
-pub const MAX_BODY: usize = 4096;
-/// Header carrying the browser's device id.
-pub const DEVICE_HEADER: &str = "x-ccc-device-id";
-
-/// A JSON object body in the house error format: empty means `{}`,
-/// oversized or malformed bodies are 400s.
-#[derive(Debug)]
-pub struct JsonBody(pub serde_json::Map<String, serde_json::Value>);
-
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-            AppError::bad_request(format!(
-                "The body is larger than {MAX_BODY} bytes or could not be read."
-            ))
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonBody(serde_json::Map::new()));
-        }
-        match serde_json::from_slice(&bytes) {
-            Ok(serde_json::Value::Object(map)) => Ok(JsonBody(map)),
-            Ok(_) => Err(AppError::bad_request("The body must be a JSON object.")),
-            Err(_) => Err(AppError::bad_request("The body is not valid JSON.")),
-        }
-    }
-}
-
-impl JsonBody {
-    fn parse<T: DeserializeOwned>(self) -> Result<T, AppError> {
-        serde_json::from_value(serde_json::Value::Object(self.0))
-            .map_err(|e| AppError::bad_request(format!("Invalid body: {e}.")))
-    }
-
-    /// For commands documented as taking `{}`: any field is refused, as
-    /// the other commands refuse unknown fields.
-    fn expect_empty(self) -> Result<(), AppError> {
-        match self.0.keys().next() {
-            None => Ok(()),
-            Some(field) => Err(AppError::bad_request(format!(
-                "Invalid body: unknown field `{}`, this command takes {{}}.",
-                field.chars().take(64).collect::<String>()
-            ))),
-        }
-    }
-}
 
 /// Takes one token of `user_id`'s read bucket (429 with `Retry-After`).
 fn check_read_limit(state: &AppState, user_id: &str) -> Result<(), AppError> {
@@ -90,30 +42,6 @@ fn check_read_limit(state: &AppState, user_id: &str) -> Result<(), AppError> {
         state.metrics.rate_limited("read");
         AppError::rate_limited("read", wait)
     })
-}
-
-/// The validated `X-CCC-Device-Id` (1..=128 of `[A-Za-z0-9._:-]`); sent
-/// twice it is refused, as two identity headers are.
-pub fn device_id(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let mut all = headers.get_all(DEVICE_HEADER).iter();
-    let Some(v) = all.next() else {
-        return Ok(None);
-    };
-    if all.next().is_some() {
-        return Err(AppError::bad_request(
-            "X-CCC-Device-Id was sent more than once; send it once.",
-        ));
-    }
-    let ok = (1..=128).contains(&v.len())
-        && v.as_bytes()
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-    match v.to_str() {
-        Ok(s) if ok => Ok(Some(s.to_owned())),
-        _ => Err(AppError::bad_request(
-            "X-CCC-Device-Id must be 1 to 128 of A-Z a-z 0-9 . _ : -",
-        )),
-    }
 }
 
 fn json_no_store<T: serde::Serialize>(value: T) -> Response {
@@ -162,7 +90,7 @@ async fn session_of(state: &AppState, user_id: String) -> Result<Session, AppErr
     };
     // The agent's own SIP credentials: only in this no-store answer.
     let softphone =
-        crate::sip::session::softphone(state, &agent.user_id, &details, &display_name).await;
+        crate::sip_relay::softphone(state, &agent.user_id, &details, &display_name).await;
     let extension = text::clean_opt(Some(&details.extension), text::MAX_NUMBER)
         .or_else(|| demo.map(|d| d.extension.clone()));
     Ok(Session {
@@ -277,25 +205,6 @@ fn answer(state: &AppState, view: &View) -> Result<FreshSnapshot, AppError> {
             detail: "no snapshot after a successful poll".into(),
         })
     })
-}
-
-/// Fetches a fresh snapshot (ahead of background polls in the budget) and
-/// publishes it to the agent's long-pollers.
-pub(crate) async fn fetch(
-    state: &AppState,
-    user_id: &str,
-    device: Option<&str>,
-) -> Result<View, AppError> {
-    let started = now_ms();
-    let data = state
-        .client
-        .poll_user_status(
-            user_id,
-            device.unwrap_or(DEFAULT_DEVICE_ID),
-            Priority::Command,
-        )
-        .await?;
-    Ok(state.hub.apply_poll(user_id, &data, started).await)
 }
 
 /// Validates `body` for the command named by the URL segment `name`
@@ -461,7 +370,7 @@ pub async fn command(
     }
     // The agent is back and acting: presence's notice has been read.
     state.hub.clear_presence(&agent.user_id).await;
-    crate::next_state::apply::cancel_by_command(&state, &agent.user_id, command.kind()).await;
+    crate::next_state_apply::cancel_by_command(&state, &agent.user_id, command.kind()).await;
     let fallback = execute(&state, &agent.user_id, &device, &command).await?;
     // The answer and every long-poller see the server's truth after the change.
     match fetch(&state, &agent.user_id, Some(&device)).await {

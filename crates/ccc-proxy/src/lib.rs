@@ -11,15 +11,17 @@
 //! - Modules import one way, each only from modules named before it here
 //!   (a test in `crates/ccc-testkit/tests/no_import_circles.rs` checks it).
 //!   Leaves: [`clock`], [`errors`], [`metrics`], [`rate`] (the upstream
-//!   rate rules), [`ratelimit`], [`session_cache`], [`view`] (what the
-//!   toolbar is shown); then [`config`], [`events`] (CCC's webhook events),
+//!   rate rules), [`ratelimit`], [`session_cache`], [`next_state`] (the
+//!   rule for the state after a call), [`view`] (what the toolbar is shown); then [`config`], [`events`] (CCC's webhook events),
 //!   [`presence`], [`security`], [`fleet`] (Redis); [`budget`],
 //!   [`reconcile`]; [`upstream`] (the CCC client); [`identity`], [`poller`]
-//!   (the per-agent hub); [`next_state`] (the state after a call); [`sip`]
-//!   (the softphone relay); [`embedded`] (the `--demo` simulator); [`state`]
-//!   ([`AppState`], which holds them); the handlers [`extract`],
-//!   [`static_files`], [`webhook`], [`api`], [`demo`]; [`router`] ([`app`]);
-//!   and [`server`] ([`serve`]).
+//!   (the per-agent hub); [`sip`] (the softphone relay's shared state: sockets, AOR policy,
+//!   TURN cache); [`embedded`] (the `--demo` simulator); [`state`]
+//!   ([`AppState`], which holds them); [`extract`] (what handlers take from a
+//!   request); the handlers [`webhook`], [`next_state_apply`], [`sip_relay`]
+//!   (`GET /api/v1/sip` and the session's softphone block), [`api`],
+//!   [`static_files`], [`demo`]; [`router`] ([`app`]); and [`server`]
+//!   ([`serve`]).
 
 pub mod api;
 pub mod budget;
@@ -33,6 +35,7 @@ pub mod fleet;
 pub mod identity;
 pub mod metrics;
 pub mod next_state;
+pub mod next_state_apply;
 pub mod poller;
 pub mod presence;
 pub mod rate;
@@ -43,6 +46,7 @@ pub mod security;
 pub mod server;
 pub mod session_cache;
 pub mod sip;
+pub mod sip_relay;
 pub mod state;
 pub mod static_files;
 pub mod upstream;

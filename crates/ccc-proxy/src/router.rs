@@ -19,7 +19,7 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    api, demo, errors, events, next_state, poller::MAX_WAIT, security, state::AppState,
+    api, demo, errors, events, next_state_apply, poller::MAX_WAIT, security, state::AppState,
     static_files, webhook,
 };
 
@@ -33,13 +33,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/agent", get(api::get_agent))
         .route(
             "/api/v1/agent/next-state",
-            put(next_state::apply::put).delete(next_state::apply::delete),
+            put(next_state_apply::put).delete(next_state_apply::delete),
         )
         .route("/api/v1/agent/{command}", post(api::command))
-        .route(
-            crate::sip::session::WS_PATH,
-            get(crate::sip::relay::upgrade),
-        )
+        .route(crate::sip_relay::WS_PATH, get(crate::sip_relay::upgrade))
         .route("/api/{*rest}", any(api::not_found))
         .layer(middleware::from_fn_with_state(
             state.security.clone(),

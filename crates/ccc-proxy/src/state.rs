@@ -53,7 +53,7 @@ pub struct Inner {
     /// The softphone relay (sockets, limits, TURN cache).
     pub sip: crate::sip::SipState,
     /// Agents whose pending next state a task here follows.
-    pub next_states: crate::next_state::apply::Followers,
+    pub next_states: crate::next_state::Followers,
     shutdown: watch::Sender<bool>,
 }
 

@@ -319,8 +319,8 @@ async fn registers_as_the_own_extension_and_nobody_else() {
     let sip = state.metrics.sip();
     assert_eq!(sip.registrations(), 1);
     assert_eq!(sip.refusals("aor"), 4);
-    assert!(sip.bytes(ccc_proxy::sip::metrics::Direction::ToServer) > 0);
-    assert!(sip.bytes(ccc_proxy::sip::metrics::Direction::ToBrowser) > 0);
+    assert!(sip.bytes(ccc_proxy::metrics::sip::Direction::ToServer) > 0);
+    assert!(sip.bytes(ccc_proxy::metrics::sip::Direction::ToBrowser) > 0);
     let text = state.metrics.render();
     assert!(
         text.contains("ccc_proxy_sip_registrations_total 1"),

@@ -256,5 +256,5 @@ pub struct Args {
     pub log_format: LogFormat,
     /// The browser softphone's SIP relay.
     #[command(flatten)]
-    pub sip: crate::sip::config::SipArgs,
+    pub sip: super::sip::SipArgs,
 }

@@ -28,6 +28,7 @@ mod dial;
 mod flags;
 mod peers;
 mod secret;
+pub mod sip;
 
 pub use auth::{AuthConfig, JwtConfig, JwtKey};
 pub use dial::{DialPolicy, DialRefusal, DEFAULT_DIAL_DENY};
@@ -164,7 +165,7 @@ pub struct Config {
     /// Log format.
     pub log_format: LogFormat,
     /// The browser softphone's SIP relay.
-    pub sip: crate::sip::config::SipConfig,
+    pub sip: sip::SipConfig,
 }
 
 /// Connection and long-poll limits.
@@ -404,7 +405,7 @@ impl Config {
             read_rate_limit_burst: args.read_rate_limit_burst,
             session_cache: Duration::from_secs(args.session_cache_secs),
             log_format: args.log_format,
-            sip: crate::sip::config::SipConfig::from_args(&args.sip, args.demo).map_err(invalid)?,
+            sip: sip::SipConfig::from_args(&args.sip, args.demo).map_err(invalid)?,
         })
     }
 }

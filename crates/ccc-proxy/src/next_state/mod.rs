@@ -32,8 +32,6 @@
 //! It is applied at most once: the replica that clears it from the shared
 //! view (a compare-and-set) is the one that calls CCC.
 
-pub mod apply;
-
 use ccc_model::{api::Agent, api::NextState, UserState};
 use serde::{Deserialize, Serialize};
 
@@ -150,6 +148,18 @@ pub fn decide(pending: &Pending, agent: &Agent) -> Decision {
         Decision::Drop("already")
     } else {
         Decision::Apply(Action::to(&pending.next))
+    }
+}
+
+/// The agents whose next state a task of this replica follows.
+#[derive(Debug, Default)]
+pub struct Followers(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl Followers {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -185,7 +185,7 @@ impl Hub {
         v.snapshot.is_some().then_some(v)
     }
 
-    /// Follows what the hub knows about `user_id` ([`crate::next_state::apply`]).
+    /// Follows what the hub knows about `user_id` ([`crate::next_state_apply`]).
     pub fn subscribe(&self, user_id: &str) -> watch::Receiver<Latest> {
         self.agent(user_id).tx.subscribe()
     }

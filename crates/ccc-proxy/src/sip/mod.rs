@@ -1,23 +1,18 @@
-//! The browser softphone's side of the proxy (issue 20): the
-//! SIP-over-WebSocket relay at `GET /api/v1/sip` and the `softphone` block
-//! of `GET /api/v1/session`.
+//! The browser softphone's side of the proxy (issue 20) that the rest of
+//! the proxy holds: the relay's shared state ([`SipState`]), which the
+//! handlers in [`crate::sip_relay`] use. Its flags are
+//! [`crate::config::sip`], its counters [`crate::metrics::sip`].
 //!
-//! - [`config`]: flags; [`message`]: the little SIP the relay reads;
+//! - [`message`]: the little SIP the relay reads;
 //!   [`policy`]: which browser requests pass (the agent's own AOR only);
-//!   [`sockets`]: one socket per device; [`metrics`]: counters;
-//!   [`ice`]: TURN servers and credentials, cached fleet-wide;
-//!   [`session`]: the softphone block and the H1 inferences;
-//!   [`relay`]: the WebSocket handler.
+//!   [`sockets`]: one socket per device;
+//!   [`ice`]: TURN servers and credentials, cached fleet-wide.
 //!
 //! docs/softphone.md describes the protocol and what is inferred.
 
-pub mod config;
 pub mod ice;
 pub mod message;
-pub mod metrics;
 pub mod policy;
-pub mod relay;
-pub mod session;
 pub mod sockets;
 
 use crate::ratelimit::RateLimiter;
@@ -35,7 +30,7 @@ pub struct SipState {
 
 impl SipState {
     /// The state for `config`.
-    pub fn new(config: &config::SipConfig) -> Self {
+    pub fn new(config: &crate::config::sip::SipConfig) -> Self {
         SipState {
             sockets: sockets::Sockets::default(),
             limiter: RateLimiter::new(config.rate_per_minute, config.rate_burst),

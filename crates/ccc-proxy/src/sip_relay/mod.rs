@@ -6,10 +6,10 @@
 //! refused here, since browsers send one with every WebSocket and the guard
 //! only checks it on state changes). Then the relay:
 //! - serves only an ON_SITE agent with an extension (from CCC);
-//! - connects to `--sip-upstream` or [`super::session::ccc_sip_ws_url`];
-//! - keeps one socket per device ([`super::sockets`]);
+//! - connects to `--sip-upstream` or [`session::ccc_sip_ws_url`];
+//! - keeps one socket per device ([`crate::sip::sockets`]);
 //! - refuses browser requests outside the agent's own AOR with a local
-//!   `403` ([`super::policy`]), rate-limits them (`503`), caps message
+//!   `403` ([`crate::sip::policy`]), rate-limits them (`503`), caps message
 //!   sizes and closes idle sockets.
 //!
 //! Close codes the browser sees: 1008 not SIP, 1009 too large, 1001 the
@@ -36,18 +36,21 @@ use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
 };
 
-use super::{
-    message::{self, Head},
-    metrics::Direction,
-    policy::{AorPolicy, Verdict},
-    session,
-    sockets::{Slot, CLOSE_REPLACED},
-};
+mod session;
+
+pub use session::{ccc_sip_ws_url, softphone, WS_PATH};
+
 use crate::{
-    api::{device_id, DEVICE_HEADER},
     errors::AppError,
     extract::CurrentAgent,
+    extract::{device_id, DEVICE_HEADER},
+    metrics::sip::Direction,
     poller::DEFAULT_DEVICE_ID,
+    sip::{
+        message::{self, Head},
+        policy::{AorPolicy, Verdict},
+        sockets::{Slot, CLOSE_REPLACED},
+    },
     state::AppState,
 };
 
@@ -225,7 +228,7 @@ struct Relay {
 }
 
 /// Counts the relay in the sockets gauge while it lives.
-struct Open<'a>(&'a super::metrics::SipMetrics);
+struct Open<'a>(&'a crate::metrics::sip::SipMetrics);
 
 impl Drop for Open<'_> {
     fn drop(&mut self) {

@@ -1,20 +1,15 @@
 //! `PUT` / `DELETE /api/v1/agent/next-state`, and the task that applies a
-//! pending next state by the rule of [`super::decide`].
+//! pending next state by the rule of [`crate::next_state::decide`].
 //!
 //! The pending next state lives in the agent's view (shared through Redis
 //! with replicas, like presence's notice), so every snapshot shows it as
 //! `nextState`. While one is pending the agent stays watched with no toolbar
 //! open: its loop does not idle out and, with Redis, this replica keeps
 //! wanting its lease. One task per agent and replica follows the view; when
-//! [`super::decide`] says act, the task first clears the next state from the
+//! [`crate::next_state::decide`] says act, the task first clears the next state from the
 //! shared view (a compare-and-set: one replica wins), then calls CCC through
 //! the pooled client and the fleet's budget, then polls so every toolbar
 //! sees the result.
-
-use std::{
-    collections::HashSet,
-    sync::{Mutex, PoisonError},
-};
 
 use axum::{
     extract::State,
@@ -27,26 +22,15 @@ use ccc_model::{
     ProxyCode,
 };
 
-use super::{decide, label, Decision, Pending, Phase};
+use crate::next_state::{decide, label, Decision, Pending, Phase};
 use crate::{
-    api::{device_id, fetch, JsonBody},
     errors::AppError,
-    extract::CurrentAgent,
+    extract::{device_id, fetch, CurrentAgent, JsonBody},
     poller::DEFAULT_DEVICE_ID,
     state::AppState,
     upstream::now_ms,
     view::{Applied, View},
 };
-
-/// The agents whose next state a task of this replica follows.
-#[derive(Debug, Default)]
-pub struct Followers(Mutex<HashSet<String>>);
-
-impl Followers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 fn no_store(state: &AppState, view: &View) -> Result<Response, AppError> {
     let fresh = state.hub.fresh(view).ok_or_else(|| {

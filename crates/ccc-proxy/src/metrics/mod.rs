@@ -6,6 +6,8 @@
 //! are classes (`2xx`), CCC actions and outcomes are `&'static str`s chosen
 //! by the proxy's own code.
 
+pub mod sip;
+
 use std::fmt::Write as _;
 
 use prometheus_client::{
@@ -138,7 +140,7 @@ pub struct Metrics {
     owned_agents: Gauge,
     redis_up: Gauge,
     presence_actions: Family<PolicyLabels, Counter>,
-    sip: crate::sip::metrics::SipMetrics,
+    sip: sip::SipMetrics,
     next_state: Family<OutcomeLabels, Counter>,
 }
 
@@ -255,7 +257,7 @@ impl Default for Metrics {
             "Agents moved because no toolbar of theirs was open for the grace, by policy (break, sign-out)",
             presence_actions.clone(),
         );
-        let sip = crate::sip::metrics::SipMetrics::register(&mut registry);
+        let sip = sip::SipMetrics::register(&mut registry);
         let next_state = Family::<OutcomeLabels, Counter>::default();
         for outcome in NEXT_STATE_OUTCOMES {
             let _ = next_state.get_or_create(&OutcomeLabels { outcome });
@@ -458,7 +460,7 @@ impl Metrics {
     }
 
     /// The SIP relay's metrics.
-    pub fn sip(&self) -> &crate::sip::metrics::SipMetrics {
+    pub fn sip(&self) -> &sip::SipMetrics {
         &self.sip
     }
 

@@ -33,12 +33,12 @@ pub fn ccc_sip_ws_url(sip_server_url: &str) -> Result<url::Url, String> {
         return Err(format!("SipServerUrl {hostport:?} is not host:port"));
     }
     let h1 = ccc_sip::h1::ws_url(hostport);
-    let url = super::config::parse_upstream(&h1)
+    let url = crate::config::sip::parse_upstream(&h1)
         .map_err(|_| format!("SipServerUrl {hostport:?} is not host:port"))?;
     let bare = !hostport.contains("://");
-    if bare && url.scheme() == "wss" && super::config::is_loopback(&url) {
+    if bare && url.scheme() == "wss" && crate::config::sip::is_loopback(&url) {
         let plain = h1.replacen("wss://", "ws://", 1);
-        return super::config::parse_upstream(&plain)
+        return crate::config::sip::parse_upstream(&plain)
             .map_err(|_| format!("SipServerUrl {hostport:?} is not host:port"));
     }
     Ok(url)
