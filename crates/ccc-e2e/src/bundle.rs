@@ -28,7 +28,14 @@ pub struct Asset {
 /// - issue 21 (2026-12-06): 213,683 B by this test (gzip -9 211,470 B,
 ///   brotli 167,685 B) for the nightly release build of scripts/build-widget.sh
 ///   with the first state inlined and serde-encoded events, + 8,192 B.
-pub const LIMIT_GZIP_BYTES: usize = 213_683 + 8 * 1024;
+/// - issues 16, 17, 20 and 21 merged (2026-12-06): 324,328 B by this test
+///   (wasm 310,608 B, JS 10,114 B, CSS 3,606 B gzip), + 8,192 B. Raised, not
+///   hunted down: the browser softphone (ccc-sip, WebRTC/WebSocket/media
+///   bindings, its UI) measured about +75 KB on its branch, the status menu /
+///   call card / settings rewrite with the store about +45 KB on its branch,
+///   the bounded CCC text about +10 KB; where the bytes are is the next size
+///   work (docs/widget.md), against issue 21's 170 KB goal.
+pub const LIMIT_GZIP_BYTES: usize = 324_328 + 8 * 1024;
 
 /// Issue 21's goal, reported by `make bench` (not enforced): 170 KB gzip.
 pub const GOAL_GZIP_BYTES: usize = 170_000;
