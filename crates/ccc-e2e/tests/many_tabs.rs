@@ -92,6 +92,12 @@ async fn click_in(b: &Browser, tab: &WindowHandle, id: &str) {
     b.click(id).await;
 }
 
+/// Picks the status menu entry `id` in `tab`.
+async fn choose_in(b: &Browser, tab: &WindowHandle, id: &str) {
+    b.client.switch_to_window(tab.clone()).await.unwrap();
+    b.choose(id).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_tabs_one_longpoll_and_handover() {
     let stack = Stack::start(StackOptions::default()).await;
@@ -115,9 +121,9 @@ async fn five_tabs_one_longpoll_and_handover() {
 
     // Commands from followers; a change from outside (a call); each reaches
     // every tab through the leader's one long-poll.
-    click_in(&b, &tabs[2], "sign-in").await;
+    choose_in(&b, &tabs[2], "sign-in").await;
     all_show(&b, &tabs, "BREAK").await;
-    click_in(&b, &tabs[4], "ready").await;
+    choose_in(&b, &tabs[4], "ready").await;
     all_show(&b, &tabs, "READY").await;
     // The agent is away from every tab when the call comes: exactly one tab
     // (the leader, tabs[0]) notifies and blinks; every tab tells its host.

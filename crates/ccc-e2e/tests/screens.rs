@@ -172,6 +172,12 @@ async fn every_phase_in_both_layouts_and_themes() {
     let stack = Stack::start(StackOptions {
         // After-call work stays until the agent ends it.
         after_call_ms: 600_000,
+        // Four rounds of every phase take about 50 state changes in a
+        // minute, far past an agent's burst of 10: lift the limits the
+        // proxy puts on a person (they have their own tests).
+        proxy_flags: ["--rate-limit-burst", "100", "--dial-limit-per-minute", "20"]
+            .map(String::from)
+            .to_vec(),
         ..Default::default()
     })
     .await;

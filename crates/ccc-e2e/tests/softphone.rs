@@ -116,9 +116,9 @@ async fn registered_agent(stack: &Stack, allow_mic: bool) -> Browser {
     )
     .await;
     b.sign_in(stack, AGENT).await;
-    b.click("sign-in").await;
+    b.choose("sign-in").await;
     b.wait_state("BREAK").await;
-    b.click("ready").await;
+    b.choose("ready").await;
     b.wait_state("READY").await;
     b.wait_attr("softphone-status", "data-registration", "registered")
         .await;
