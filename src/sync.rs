@@ -168,8 +168,18 @@ pub fn bootstrap(tb: Toolbar) {
         .text_content()
         .and_then(|text| js_sys::JSON::parse(&text).ok())
         .and_then(decode::<Bootstrap>);
-    if let Some(Bootstrap { session, snapshot }) = parsed {
-        tb.session.set(Some(session));
+    if let Some(Bootstrap {
+        session,
+        snapshot,
+        softphone_withheld,
+    }) = parsed
+    {
+        // Without its softphone block the session is incomplete: the sync
+        // loop fetches it (it does whenever there is none), beside the
+        // long-poll; the state shows from the page at once either way.
+        if !softphone_withheld {
+            tb.session.set(Some(session));
+        }
         tb.sync_succeeded(snapshot, now_ms());
     }
 }

@@ -175,6 +175,11 @@ pub struct Bootstrap {
     pub session: Session,
     /// As `GET /api/v1/agent` without `since`.
     pub snapshot: AgentSnapshot,
+    /// True when the session has a softphone block that the page leaves out
+    /// (its credentials stay in `GET /api/v1/session`): the widget then
+    /// fetches the session itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub softphone_withheld: bool,
 }
 
 /// The id of the bootstrap element.

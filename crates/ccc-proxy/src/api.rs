@@ -122,10 +122,11 @@ pub async fn bootstrap(state: &AppState, user_id: &str) -> Result<Bootstrap, App
     };
     let (session, snapshot) = tokio::join!(session_of(state, user_id.to_owned()), snapshot);
     let mut session = session?;
-    session.softphone = None;
+    let softphone_withheld = session.softphone.take().is_some();
     Ok(Bootstrap {
         session,
         snapshot: snapshot?,
+        softphone_withheld,
     })
 }
 
