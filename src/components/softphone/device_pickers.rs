@@ -28,6 +28,7 @@ fn DeviceSelect(
         <label class="ccc-device">
             <span class="ccc-device__label">{label}</span>
             <select
+                class="ccc-select"
                 data-testid=testid
                 prop:value=move || value.get()
                 on:focus=move |_| refresh.run(())
