@@ -62,26 +62,6 @@ fn delete_next(user: &str) -> Request<Body> {
         .unwrap()
 }
 
-/// The agent's state as CCC (the simulator) has it.
-async fn ccc_state(sim: &ccc_sim::RunningSim, user: &str) -> (String, Option<String>) {
-    let agents = admin(sim, "GET", "/agents", Value::Null).await;
-    let me = agents
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["userId"] == user)
-        .expect("the agent exists")
-        .clone();
-    let ctx = &me["userContext"];
-    (
-        ctx["UserState"].as_str().unwrap_or_default().to_owned(),
-        ctx["BreakCode"]
-            .as_str()
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned),
-    )
-}
-
 /// Rings `user`, and the agent answers in the simulator: TALKING.
 async fn talking(sim: &ccc_sim::RunningSim, user: &str) -> String {
     let job = ring(sim, user, "13800000000").await;

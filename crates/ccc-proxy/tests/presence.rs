@@ -117,26 +117,6 @@ async fn present_agent(
     (toolbar, state, stop)
 }
 
-/// The agent's state as CCC (the simulator) has it.
-async fn ccc_state(sim: &ccc_sim::RunningSim) -> (String, Option<String>) {
-    let agents = admin(sim, "GET", "/agents", Value::Null).await;
-    let me = agents
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["userId"] == AGENT)
-        .expect("the agent exists")
-        .clone();
-    let ctx = &me["userContext"];
-    (
-        ctx["UserState"].as_str().unwrap_or_default().to_owned(),
-        ctx["BreakCode"]
-            .as_str()
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned),
-    )
-}
-
 /// Waits until `sweeps` more presence sweeps have run.
 async fn sweeps(state: &AppState, n: u64) {
     let target = state.hub.presence_sweeps() + n;
@@ -173,7 +153,7 @@ async fn leaving_sets_a_ready_agent_away_and_the_toolbar_says_why() {
     })
     .await;
     assert_eq!(
-        ccc_state(&sim).await,
+        ccc_state(&sim, AGENT).await,
         ("BREAK".to_owned(), Some("away".to_owned()))
     );
     let text = toolbar.metrics().await;
@@ -234,7 +214,7 @@ async fn coming_back_inside_the_grace_changes_nothing() {
             .as_i64()
             .unwrap();
     }
-    assert_eq!(ccc_state(&sim).await.0, "READY");
+    assert_eq!(ccc_state(&sim, AGENT).await.0, "READY");
     assert_eq!(state.metrics.presence_actions(PresencePolicy::Break), 0);
     assert!(toolbar.snapshot().await.get("presence").is_none());
 }
@@ -245,7 +225,7 @@ async fn leaving_during_a_call_waits_until_the_call_and_its_wrap_up_end() {
     let (toolbar, state, _stop) = present_agent(&sim, BREAK_1S).await;
     let job = ring(&sim, AGENT, "13800000000").await;
     admin(&sim, "POST", &format!("/calls/{job}/answer"), Value::Null).await;
-    assert_eq!(ccc_state(&sim).await.0, "TALKING");
+    assert_eq!(ccc_state(&sim, AGENT).await.0, "TALKING");
     // One more long-poll so the proxy's view follows the call, then the
     // toolbar goes away mid-call.
     toolbar.long_poll(-1, 1).await;
@@ -255,7 +235,11 @@ async fn leaving_during_a_call_waits_until_the_call_and_its_wrap_up_end() {
     })
     .await;
     sweeps(&state, 3).await;
-    assert_eq!(ccc_state(&sim).await.0, "TALKING", "never during a call");
+    assert_eq!(
+        ccc_state(&sim, AGENT).await.0,
+        "TALKING",
+        "never during a call"
+    );
     assert_eq!(state.metrics.presence_actions(PresencePolicy::Break), 0);
     assert_eq!(
         state.metrics.upstream_calls("TakeBreak"),
@@ -276,7 +260,7 @@ async fn leaving_during_a_call_waits_until_the_call_and_its_wrap_up_end() {
     })
     .await;
     assert_eq!(
-        ccc_state(&sim).await,
+        ccc_state(&sim, AGENT).await,
         ("BREAK".to_owned(), Some("away".to_owned()))
     );
     let snap = toolbar.snapshot().await;
@@ -300,7 +284,7 @@ async fn sign_out_policy_signs_the_agent_out() {
         state.metrics.presence_actions(PresencePolicy::SignOut) == 1
     })
     .await;
-    assert_eq!(ccc_state(&sim).await.0, "OFFLINE");
+    assert_eq!(ccc_state(&sim, AGENT).await.0, "OFFLINE");
     let snap = toolbar.snapshot().await;
     assert_eq!(snap["agent"]["state"], "OFFLINE", "{snap}");
     assert_eq!(snap["presence"]["policy"], "sign-out");
@@ -322,7 +306,7 @@ async fn policy_none_moves_nobody() {
     // grace, then look.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(state.hub.presence_sweeps(), 0, "no sweep runs");
-    assert_eq!(ccc_state(&sim).await.0, "READY");
+    assert_eq!(ccc_state(&sim, AGENT).await.0, "READY");
     let text = toolbar.metrics().await;
     assert_eq!(
         metric(&text, "ccc_proxy_presence_actions_total{policy=\"break\"}"),
@@ -366,7 +350,7 @@ async fn replicas_decide_once_for_the_fleet() {
     while state_a.hub.presence_sweeps() < target {
         since = b.long_poll(since, 1).await["contextId"].as_i64().unwrap();
     }
-    assert_eq!(ccc_state(&sim).await.0, "READY");
+    assert_eq!(ccc_state(&sim, AGENT).await.0, "READY");
 
     // A browser on each, then both gone: both replicas saw the agent leave,
     // exactly one acts, and both serve the notice.
@@ -376,7 +360,7 @@ async fn replicas_decide_once_for_the_fleet() {
         acted(&state_a) + acted(&state_b) >= 1
     })
     .await;
-    assert_eq!(ccc_state(&sim).await.0, "BREAK");
+    assert_eq!(ccc_state(&sim, AGENT).await.0, "BREAK");
     sweeps(&state_a, 3).await;
     sweeps(&state_b, 3).await;
     assert_eq!(acted(&state_a) + acted(&state_b), 1, "once for the fleet");
@@ -442,6 +426,6 @@ async fn without_redis_a_replica_does_not_move_anyone() {
     })
     .await;
     sweeps(&state, 3).await;
-    assert_eq!(ccc_state(&sim).await.0, "READY");
+    assert_eq!(ccc_state(&sim, AGENT).await.0, "READY");
     assert_eq!(state.metrics.upstream_calls("TakeBreak"), 0);
 }

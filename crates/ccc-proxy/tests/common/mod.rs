@@ -119,6 +119,26 @@ pub async fn admin(sim: &ccc_sim::RunningSim, method: &str, path: &str, body: Va
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `user`'s state and break code as CCC (the simulator) has it.
+pub async fn ccc_state(sim: &ccc_sim::RunningSim, user: &str) -> (String, Option<String>) {
+    let agents = admin(sim, "GET", "/agents", Value::Null).await;
+    let me = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["userId"] == user)
+        .expect("the agent exists")
+        .clone();
+    let ctx = &me["userContext"];
+    (
+        ctx["UserState"].as_str().unwrap_or_default().to_owned(),
+        ctx["BreakCode"]
+            .as_str()
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+    )
+}
+
 /// Signs `AGENT` in and makes it READY through the proxy.
 pub async fn ready_agent(router: &Router, user: &str) -> Value {
     let (s, _, b) = send(router, post("/api/v1/agent/sign-in", user, "{}")).await;
