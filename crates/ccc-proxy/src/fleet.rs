@@ -23,7 +23,12 @@
 //!
 //! Every operation has a short timeout. When Redis fails the replica goes
 //! on alone (its own polling inside `qps / replicas`) and comes back by
-//! itself: [`Fleet::healthy`] says which mode it is in.
+//! itself: [`Fleet::healthy`] says which mode it is in, with hysteresis
+//! ([`Health`]: `--redis-fail-after` failures in a row before alone,
+//! `--redis-recover-after` successes in a row before back).
+//!
+//! `rediss://` URLs connect over TLS (rustls); `--redis-ca-file` names the
+//! CA of a managed Redis, else the public web roots are trusted.
 
 use std::{
     fmt,
@@ -113,6 +118,7 @@ struct Inner {
     client: redis::Client,
     conn: ConnectionManager,
     healthy: AtomicBool,
+    health: std::sync::Mutex<Health>,
     replicas: AtomicUsize,
     lease_ttl: Duration,
     scripts: Scripts,
@@ -256,6 +262,122 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 return 0
 ";
 
+/// Redis health with hysteresis: one slow answer does not send the
+/// replica off alone, one good answer does not bring it back.
+///
+/// Until the first outcome the state is unknown and that outcome decides
+/// (a replica starting next to a working Redis joins at once); afterwards
+/// `fail_after` failures in a row turn it unhealthy and `recover_after`
+/// successes in a row healthy again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    fail_after: u32,
+    recover_after: u32,
+    healthy: Option<bool>,
+    /// Outcomes in a row that disagree with `healthy`.
+    streak: u32,
+}
+
+impl Health {
+    /// Unknown until the first outcome; thresholds of at least 1.
+    pub fn new(fail_after: u32, recover_after: u32) -> Self {
+        Health {
+            fail_after: fail_after.max(1),
+            recover_after: recover_after.max(1),
+            healthy: None,
+            streak: 0,
+        }
+    }
+
+    /// True while healthy (false while unknown).
+    pub fn healthy(&self) -> bool {
+        self.healthy == Some(true)
+    }
+
+    /// Records one operation's outcome; `Some(now)` when the state flipped.
+    pub fn record(&mut self, ok: bool) -> Option<bool> {
+        let Some(healthy) = self.healthy else {
+            self.healthy = Some(ok);
+            return Some(ok);
+        };
+        if ok == healthy {
+            self.streak = 0;
+            return None;
+        }
+        self.streak += 1;
+        let needed = if healthy {
+            self.fail_after
+        } else {
+            self.recover_after
+        };
+        if self.streak < needed {
+            return None;
+        }
+        self.streak = 0;
+        self.healthy = Some(ok);
+        Some(ok)
+    }
+}
+
+impl Default for Health {
+    /// 3 failures in a row to go alone, 2 successes to come back.
+    fn default() -> Self {
+        Health::new(3, 2)
+    }
+}
+
+/// How a [`Fleet`] connects and judges Redis.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    /// Key and channel prefix.
+    pub prefix: String,
+    /// Agent lease lifetime.
+    pub lease_ttl: Duration,
+    /// PEM of the CA trusted for `rediss://` (else the public web roots).
+    pub ca_pem: Option<Vec<u8>>,
+    /// The health rule.
+    pub health: Health,
+}
+
+impl FleetOptions {
+    /// Plain TCP or public-root TLS, default health.
+    pub fn new(prefix: &str, lease_ttl: Duration) -> Self {
+        FleetOptions {
+            prefix: prefix.to_owned(),
+            lease_ttl,
+            ca_pem: None,
+            health: Health::default(),
+        }
+    }
+
+    /// From the validated flags.
+    pub fn from_config(r: &crate::config::RedisConfig) -> Self {
+        FleetOptions {
+            prefix: r.prefix.clone(),
+            lease_ttl: r.lease_ttl,
+            ca_pem: r.ca_pem.clone(),
+            health: Health::new(r.fail_after, r.recover_after),
+        }
+    }
+}
+
+/// The Redis client for `url`: TLS with `ca_pem` as the only root when
+/// given (`rediss://` only).
+fn redis_client(url: &str, ca_pem: Option<&[u8]>) -> Result<redis::Client, String> {
+    let client = match ca_pem {
+        Some(pem) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            },
+        ),
+        None => redis::Client::open(url),
+    };
+    // Never the URL itself: it may carry a password.
+    client.map_err(|e| format!("--redis-url is not usable: {e}"))
+}
+
 /// A Redis operation that did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
@@ -271,8 +393,19 @@ impl Fleet {
     /// Connects lazily to `url` (keys under `prefix`); never fails because
     /// Redis is down: the replica starts alone and joins when it can.
     pub fn new(url: &str, prefix: &str, lease_ttl: Duration) -> Result<Self, String> {
-        let client =
-            redis::Client::open(url).map_err(|e| format!("--redis-url is not usable: {e}"))?;
+        Self::with_options(url, FleetOptions::new(prefix, lease_ttl))
+    }
+
+    /// Connects lazily to `url` with `opts` (TLS roots, health rule).
+    pub fn with_options(url: &str, opts: FleetOptions) -> Result<Self, String> {
+        let FleetOptions {
+            prefix,
+            lease_ttl,
+            ca_pem,
+            health,
+        } = opts;
+        let prefix = prefix.as_str();
+        let client = redis_client(url, ca_pem.as_deref())?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(OP_TIMEOUT))
             .set_response_timeout(Some(OP_TIMEOUT))
@@ -288,6 +421,7 @@ impl Fleet {
                 client,
                 conn,
                 healthy: AtomicBool::new(false),
+                health: std::sync::Mutex::new(health),
                 replicas: AtomicUsize::new(1),
                 lease_ttl,
                 scripts: Scripts {
@@ -341,7 +475,14 @@ impl Fleet {
             Err(_) => Err(FleetError::Timeout),
         };
         let ok = result.is_ok();
-        if self.inner.healthy.swap(ok, Ordering::Relaxed) != ok {
+        let flipped = self
+            .inner
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .record(ok);
+        if let Some(ok) = flipped {
+            self.inner.healthy.store(ok, Ordering::Relaxed);
             if ok {
                 tracing::info!(replica = %self.id(), "redis reachable: running as a fleet replica");
             } else if let Err(e) = &result {
@@ -760,5 +901,57 @@ impl Fleet {
         }
         // The connection dropped: messages may have been lost.
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_starts_with_the_first_outcome() {
+        let mut h = Health::new(3, 2);
+        assert!(!h.healthy(), "unknown is not healthy");
+        assert_eq!(h.record(true), Some(true));
+        assert!(h.healthy());
+        let mut h = Health::new(3, 2);
+        assert_eq!(h.record(false), Some(false));
+        assert!(!h.healthy());
+    }
+
+    #[test]
+    fn health_needs_n_failures_in_a_row_to_go_alone() {
+        let mut h = Health::new(3, 2);
+        h.record(true);
+        assert_eq!(h.record(false), None);
+        assert_eq!(h.record(false), None);
+        // A success in between starts the count again.
+        assert_eq!(h.record(true), None);
+        assert_eq!(h.record(false), None);
+        assert_eq!(h.record(false), None);
+        assert!(h.healthy(), "two failures in a row are not enough");
+        assert_eq!(h.record(false), Some(false));
+        assert!(!h.healthy());
+    }
+
+    #[test]
+    fn health_needs_m_successes_in_a_row_to_come_back() {
+        let mut h = Health::new(3, 2);
+        h.record(false);
+        assert_eq!(h.record(true), None);
+        assert_eq!(h.record(false), None, "a failure restarts the count");
+        assert_eq!(h.record(true), None);
+        assert!(!h.healthy());
+        assert_eq!(h.record(true), Some(true));
+        assert!(h.healthy());
+        assert_eq!(h.record(true), None, "no flip while it stays healthy");
+    }
+
+    #[test]
+    fn health_thresholds_of_one_flip_on_every_change() {
+        let mut h = Health::new(0, 0);
+        h.record(true);
+        assert_eq!(h.record(false), Some(false));
+        assert_eq!(h.record(true), Some(true));
     }
 }

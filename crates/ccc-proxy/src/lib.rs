@@ -88,7 +88,8 @@ async fn share_cookie_key(config: &mut Config) -> Result<(), RunError> {
         return Ok(());
     };
     let url = std::str::from_utf8(r.url.expose()).unwrap_or_default();
-    let fleet = fleet::Fleet::new(url, &r.prefix, r.lease_ttl).map_err(RunError::Config)?;
+    let fleet = fleet::Fleet::with_options(url, fleet::FleetOptions::from_config(r))
+        .map_err(RunError::Config)?;
     match fleet
         .shared_secret("demo-cookie-key", config.cookie_key.expose())
         .await

@@ -70,10 +70,9 @@ impl AppState {
     pub fn new(config: Config, demo_agents: Option<Vec<DemoAgent>>) -> Result<Self, String> {
         let metrics = Arc::new(Metrics::default());
         let fleet = match &config.redis {
-            Some(r) => Some(Fleet::new(
+            Some(r) => Some(Fleet::with_options(
                 std::str::from_utf8(r.url.expose()).unwrap_or_default(),
-                &r.prefix,
-                r.lease_ttl,
+                crate::fleet::FleetOptions::from_config(r),
             )?),
             None => None,
         };

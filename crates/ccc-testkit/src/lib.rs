@@ -168,6 +168,8 @@ pub fn metric_sum(text: &str, name: &str) -> f64 {
 pub struct Redis {
     child: std::process::Child,
     port: u16,
+    /// The CA (PEM) of a TLS-only server ([`Redis::start_tls`]).
+    ca_pem: Option<Vec<u8>>,
 }
 
 impl Redis {
@@ -180,19 +182,73 @@ impl Redis {
             .stderr(std::process::Stdio::null())
             .spawn()
             .ok()?;
-        Some(Redis { child, port })
+        Some(Redis {
+            child,
+            port,
+            ca_pem: None,
+        })
     }
 
-    /// Its `redis://` URL.
+    /// Starts `redis-server` speaking only TLS on `port` with the server
+    /// certificate `cert`/`key` (PEM files) signed by `ca` (a PEM file);
+    /// clients need no certificate. `None` when it cannot run.
+    pub fn start_tls(
+        port: u16,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        ca: &std::path::Path,
+    ) -> Option<Redis> {
+        let ca_pem = std::fs::read(ca).ok()?;
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", "0", "--tls-port", &port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .arg("--tls-cert-file")
+            .arg(cert)
+            .arg("--tls-key-file")
+            .arg(key)
+            .arg("--tls-ca-cert-file")
+            .arg(ca)
+            .args(["--tls-auth-clients", "no"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Redis {
+            child,
+            port,
+            ca_pem: Some(ca_pem),
+        })
+    }
+
+    /// Its `redis://` URL (`rediss://` when started with TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        let scheme = if self.ca_pem.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/", self.port)
+    }
+
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        match &self.ca_pem {
+            Some(ca) => redis::Client::build_with_tls(
+                self.url(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.clone()),
+                },
+            ),
+            None => redis::Client::open(self.url()),
+        }
     }
 
     /// Waits (bounded: 10 s) until it answers PING.
     pub async fn ready(&self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(client) = redis::Client::open(self.url()) {
+            if let Ok(client) = self.client() {
                 if let Ok(mut c) = client.get_multiplexed_async_connection().await {
                     let pong = redis::cmd("PING").query_async::<String>(&mut c).await;
                     if pong.is_ok() {

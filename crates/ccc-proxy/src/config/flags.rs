@@ -180,6 +180,16 @@ pub struct Args {
     /// Lifetime of an agent's upstream lease, in milliseconds (renewed every third).
     #[arg(long, env = "CCC_LEASE_TTL_MS", default_value_t = 6000)]
     pub lease_ttl_ms: u64,
+    /// PEM file of the CA that signed the Redis server's certificate
+    /// (`rediss://` only; without it the public web roots are trusted).
+    #[arg(long, env = "CCC_REDIS_CA_FILE", value_name = "PATH")]
+    pub redis_ca_file: Option<PathBuf>,
+    /// Failed Redis operations in a row before a replica goes on alone.
+    #[arg(long, env = "CCC_REDIS_FAIL_AFTER", default_value_t = 3)]
+    pub redis_fail_after: u32,
+    /// Successful Redis operations in a row before it rejoins the fleet.
+    #[arg(long, env = "CCC_REDIS_RECOVER_AFTER", default_value_t = 2)]
+    pub redis_recover_after: u32,
     // --- Presence (issue 11): what happens when no toolbar is open. ---
     /// What to do with a READY agent once no toolbar of theirs has been open
     /// for the grace: none, break or sign-out (default: break with --demo,

@@ -61,6 +61,12 @@ pub struct RedisConfig {
     pub prefix: String,
     /// Agent lease lifetime.
     pub lease_ttl: Duration,
+    /// PEM of the CA trusted for `rediss://` (`--redis-ca-file`).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Failed operations in a row before the replica goes on alone.
+    pub fail_after: u32,
+    /// Successful operations in a row before it rejoins the fleet.
+    pub recover_after: u32,
 }
 
 /// What the proxy does when an agent's last toolbar went away (presence).
@@ -347,13 +353,35 @@ impl Config {
                         "--redis-url must be a redis:// or rediss:// URL".into(),
                     ));
                 }
+                let ca_pem = match &args.redis_ca_file {
+                    Some(_) if !text.starts_with("rediss://") => {
+                        return Err(invalid(
+                            "--redis-ca-file needs a rediss:// (TLS) --redis-url".into(),
+                        ))
+                    }
+                    Some(p) => Some(read_ca_pem(p)?),
+                    None => None,
+                };
+                if args.redis_fail_after == 0 || args.redis_recover_after == 0 {
+                    return Err(invalid(
+                        "--redis-fail-after and --redis-recover-after must be at least 1".into(),
+                    ));
+                }
                 Some(RedisConfig {
                     url: url.clone(),
                     prefix: args.redis_prefix.clone(),
                     lease_ttl: Duration::from_millis(args.lease_ttl_ms.max(300)),
+                    ca_pem,
+                    fail_after: args.redis_fail_after,
+                    recover_after: args.redis_recover_after,
                 })
             }
-            None => None,
+            None => {
+                if args.redis_ca_file.is_some() {
+                    return Err(invalid("--redis-ca-file needs --redis-url".into()));
+                }
+                None
+            }
         };
         let presence = PresenceConfig::from_args(&args)?;
         let mut break_codes = break_codes;
@@ -421,6 +449,23 @@ impl Config {
             self.public_origins.clone()
         }
     }
+}
+
+/// `--redis-ca-file`: a readable PEM file with at least one certificate.
+fn read_ca_pem(p: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    let pem = std::fs::read(p).map_err(|e| {
+        ConfigError::Invalid(format!("--redis-ca-file: cannot read {}: {e}", p.display()))
+    })?;
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(ConfigError::Invalid(format!(
+            "--redis-ca-file: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            p.display()
+        )));
+    }
+    Ok(pem)
 }
 
 /// `--public-origin` values normalised to `scheme://host[:port]`.

@@ -40,8 +40,9 @@ pub(super) async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
             hub.release_leases().await;
             return;
         }
-        let up = fleet.heartbeat().await.is_ok();
-        hub.metrics.set_redis_up(up);
+        let _ = fleet.heartbeat().await;
+        // With hysteresis: one lost heartbeat does not say "down".
+        hub.metrics.set_redis_up(fleet.healthy());
         let agents: Vec<Arc<AgentHub>> = hub.lock_agents().values().cloned().collect();
         let wanted: Vec<(String, bool)> = agents
             .iter()
