@@ -101,9 +101,7 @@ impl AppState {
             fleet.clone(),
             shutdown_rx,
         );
-        if fleet.is_some() || config.events_token.is_some() || hub.presence_on() {
-            hub.start();
-        }
+        hub.start();
         let auth = Authenticator::new(&config.auth, &config.cookie_key)?;
         let demo_agents = match (&config.auth, demo_agents) {
             (crate::config::AuthConfig::Demo, Some(a)) => Some(a),

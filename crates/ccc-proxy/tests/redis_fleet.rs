@@ -197,3 +197,72 @@ async fn rediss_with_a_ca_file_carries_the_fleet() {
     state.begin_shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn generated(i: usize) -> String {
+    format!("agent{:05}@ccc-demo", i + 1)
+}
+
+/// Agents nobody watches leave the hub's map (with Redis: after their
+/// lease lapses), so memory follows the watched agents, not every agent
+/// ever seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_nobody_watches_are_forgotten() {
+    if !redis_installed() {
+        return;
+    }
+    const AGENTS: usize = 60;
+    const WATCHED: usize = 10;
+    let redis = Redis::start(free_port()).expect("redis-server starts");
+    redis.ready().await;
+    let sim =
+        ccc_testkit::spawn_sim(ccc_sim::SimConfig::demo().with_generated_agents(AGENTS)).await;
+    let config = common::config(
+        &sim.endpoint(),
+        &[
+            "--redis-url",
+            &redis.url(),
+            "--poll-idle-secs",
+            "1",
+            "--lease-ttl-ms",
+            "600",
+        ],
+    );
+    let (router, state) = common::router_from(config, [127, 0, 0, 1]);
+    let mut versions = Vec::new();
+    for i in 0..AGENTS {
+        let (s, _, b) = send(&router, get("/api/v1/agent", &generated(i))).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        versions.push(b["contextId"].as_i64().expect("a snapshot"));
+    }
+    assert_eq!(state.hub.agents_held(), AGENTS);
+    // A few agents keep a toolbar open (a long-poll waits for each).
+    let polls: Vec<_> = (0..WATCHED)
+        .map(|i| {
+            let router = router.clone();
+            let path = format!("/api/v1/agent?since={}&wait=30", versions[i]);
+            tokio::spawn(async move { send(&router, get(&path, &generated(i))).await })
+        })
+        .collect();
+    until("the unwatched agents to be forgotten", 20, || async {
+        state.hub.agents_held() == WATCHED
+    })
+    .await;
+    let text = state.metrics.render();
+    assert_eq!(
+        common::metric(&text, "ccc_proxy_agents_held"),
+        WATCHED as f64
+    );
+    for p in polls {
+        p.abort();
+    }
+    until("every agent to be forgotten", 20, || async {
+        state.hub.agents_held() == 0
+    })
+    .await;
+    // Watched again: a fresh hub, a fresh snapshot.
+    let (s, _, b) = send(&router, get("/api/v1/agent", &generated(0))).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["contextId"].as_i64().is_some(), "{b}");
+    assert_eq!(state.hub.agents_held(), 1);
+    state.begin_shutdown();
+}

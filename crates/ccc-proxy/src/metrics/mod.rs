@@ -139,6 +139,7 @@ pub struct Metrics {
     ccc_events_unknown: Counter,
     owned_agents: Gauge,
     redis_up: Gauge,
+    agents_held: Gauge,
     presence_actions: Family<PolicyLabels, Counter>,
     sip: sip::SipMetrics,
     next_state: Family<OutcomeLabels, Counter>,
@@ -247,6 +248,12 @@ impl Default for Metrics {
             "1 while Redis answers (fleet mode), 0 while this replica runs alone",
             redis_up.clone(),
         );
+        let agents_held = Gauge::default();
+        registry.register(
+            "agents_held",
+            "Agents this process keeps a hub for (watched here, or kept for a pending next state or presence notice); agents nobody watches are forgotten",
+            agents_held.clone(),
+        );
         let presence_actions = Family::<PolicyLabels, Counter>::default();
         for policy in ["break", "sign-out"] {
             // Both series exist from the start: a dashboard sees 0, not nothing.
@@ -275,6 +282,7 @@ impl Default for Metrics {
             ccc_events_unknown,
             owned_agents,
             redis_up,
+            agents_held,
             registry,
             http,
             upstream,
@@ -420,6 +428,16 @@ impl Metrics {
     /// Sets the number of agents this replica holds the lease of.
     pub fn set_owned_agents(&self, n: usize) {
         self.owned_agents.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the number of agents the hub holds.
+    pub fn set_agents_held(&self, n: usize) {
+        self.agents_held.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Agents the hub holds.
+    pub fn agents_held(&self) -> i64 {
+        self.agents_held.get()
     }
 
     /// Sets whether Redis answers.

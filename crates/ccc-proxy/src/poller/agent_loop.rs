@@ -124,6 +124,9 @@ pub(super) async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
     }
     hub.metrics.poll_loop_stopped();
     tracing::debug!(user_id = %agent.user_id, "agent loop stopped");
+    let user_id = agent.user_id.clone();
+    drop(agent);
+    hub.forget_if_idle(&user_id);
 }
 
 impl Hub {

@@ -86,6 +86,8 @@ pub(super) async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
             }
         }
         let mut shutdown = hub.shutdown.clone();
+        // Hold no agent while asleep: an unwatched one must be forgettable.
+        drop(agents);
         drop(hub);
         tokio::select! {
             () = tokio::time::sleep(period) => {}

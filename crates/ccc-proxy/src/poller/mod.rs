@@ -54,6 +54,7 @@ use crate::{
 
 mod agent_loop;
 mod apply;
+mod janitor;
 mod leases;
 mod presence_sweep;
 mod reconciliation;
@@ -63,6 +64,7 @@ pub use waiters::LongPollLimits;
 
 use agent_loop::gives_up;
 use apply::merge_remote;
+use janitor::janitor_loop;
 use leases::{fleet_messages, lease_ticker};
 use presence_sweep::presence_loop;
 use reconciliation::reconcile_loop;
@@ -193,7 +195,8 @@ impl Hub {
     }
 
     /// Starts the background tasks: the fleet's lease ticker and subscriber
-    /// (with Redis) and the reconciliation sweeps (with events).
+    /// (with Redis), the reconciliation sweeps (with events), the presence
+    /// sweep (with a policy) and the sweep that forgets unwatched agents.
     pub fn start(self: &Arc<Self>) {
         if let Some(fleet) = &self.fleet {
             let (tx, rx) = mpsc::channel(1024);
@@ -207,6 +210,7 @@ impl Hub {
         if self.presence_on() {
             tokio::spawn(presence_loop(Arc::downgrade(self)));
         }
+        tokio::spawn(janitor_loop(Arc::downgrade(self)));
     }
 
     /// True when a presence policy is set.
@@ -219,10 +223,13 @@ impl Hub {
     }
 
     fn agent(&self, user_id: &str) -> Arc<AgentHub> {
-        self.lock_agents()
+        let mut map = self.lock_agents();
+        let agent = map
             .entry(user_id.to_owned())
             .or_insert_with(|| Arc::new(new_agent_hub(user_id)))
-            .clone()
+            .clone();
+        self.metrics.set_agents_held(map.len());
+        agent
     }
 
     /// The agent's hub while its loop runs (somebody watches it here).
