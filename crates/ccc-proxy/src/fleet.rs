@@ -10,7 +10,12 @@
 //!   `views` so every replica wakes its waiters. After a pub/sub reconnect
 //!   each replica re-reads the views it holds.
 //! - **Forwarding.** An event that needs a `PollUserStatus` for an agent
-//!   owned elsewhere is published on `fwd` for the owner.
+//!   owned elsewhere is published on `fwd` for the owner. An event for an
+//!   agent this replica does not hold, with no view in Redis either (Redis
+//!   restarted empty), is published on `fwd` for every replica: those
+//!   holding the agent apply it. After Redis comes back (the subscription
+//!   reconnects) every replica writes the views it holds back
+//!   ([`crate::poller::Hub::write_back`]).
 //! - **Presence.** Every replica holding long-polls of an agent keeps
 //!   `presence:<agent>` alive (its TTL: the rest of the grace); when it is
 //!   gone, the first replica to claim `presence-decided:<agent>` (`SET NX`)
@@ -72,6 +77,12 @@ pub enum FleetMessage {
         /// The agent.
         agent: String,
     },
+    /// An event forwarded by a replica that does not hold `agent`: apply
+    /// it if this replica does.
+    Event {
+        /// The event.
+        event: Box<ccc_model::EventMessage>,
+    },
     /// Pub/sub (re)connected: re-read every held view.
     Resync,
 }
@@ -85,8 +96,15 @@ struct ViewMsg {
 #[derive(Serialize, Deserialize)]
 struct FwdMsg {
     a: String,
+    /// A replica id, or [`EVERY_REPLICA`].
     to: String,
+    /// A forwarded event (else: a refresh request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e: Option<ccc_model::EventMessage>,
 }
+
+/// `FwdMsg::to` of a message for every replica.
+const EVERY_REPLICA: &str = "*";
 
 /// A lease held by this replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -678,17 +696,36 @@ impl Fleet {
         if owner == self.inner.id {
             return Ok(false);
         }
-        let msg = serde_json::to_string(&FwdMsg {
+        self.publish_fwd(&FwdMsg {
             a: agent.to_owned(),
             to: owner,
+            e: None,
         })
-        .unwrap_or_default();
+        .await?;
+        Ok(true)
+    }
+
+    /// Hands `event` for `agent` to every replica (those holding the agent
+    /// apply it); returns how many replicas listened.
+    pub async fn forward_event(
+        &self,
+        agent: &str,
+        event: &ccc_model::EventMessage,
+    ) -> Result<i64, FleetError> {
+        self.publish_fwd(&FwdMsg {
+            a: agent.to_owned(),
+            to: EVERY_REPLICA.to_owned(),
+            e: Some(event.clone()),
+        })
+        .await
+    }
+
+    async fn publish_fwd(&self, msg: &FwdMsg) -> Result<i64, FleetError> {
+        let msg = serde_json::to_string(msg).unwrap_or_default();
         let mut c = self.inner.conn.clone();
         let channel = self.channel("fwd");
-        let _: i64 = self
-            .run(async move { c.publish(&channel, msg).await })
-            .await?;
-        Ok(true)
+        self.run(async move { c.publish(&channel, msg).await })
+            .await
     }
 
     async fn bucket(&self, name: &str, rate: f64, cap: f64, floor: f64) -> Result<u64, FleetError> {
@@ -891,6 +928,11 @@ impl Fleet {
                 }
             } else {
                 match serde_json::from_str::<FwdMsg>(&payload) {
+                    Ok(FwdMsg {
+                        to, e: Some(event), ..
+                    }) if to == EVERY_REPLICA || to == self.inner.id => FleetMessage::Event {
+                        event: Box::new(event),
+                    },
                     Ok(m) if m.to == self.inner.id => FleetMessage::Refresh { agent: m.a },
                     _ => continue,
                 }

@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use ccc_proxy::fleet::{Fleet, FleetMessage, FleetOptions};
 use common::{free_port, get, send, Redis, AGENT};
+use futures_util::FutureExt as _;
 
 fn redis_installed() -> bool {
     let ok = Command::new("redis-server")
@@ -265,4 +266,188 @@ async fn agents_nobody_watches_are_forgotten() {
     assert!(b["contextId"].as_i64().is_some(), "{b}");
     assert_eq!(state.hub.agents_held(), 1);
     state.begin_shutdown();
+}
+
+const TOKEN: &str = "redis-fleet-events-token";
+
+/// What one waiting browser saw last: (contextId, state, breakCode).
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(i64, String, String)>>>;
+
+/// A browser long-polling `user` through `router` until aborted.
+fn waiter(router: axum::Router, user: String, seen: Seen) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut since: Option<i64> = None;
+        loop {
+            let path = match since {
+                Some(s) => format!("/api/v1/agent?since={s}&wait=10"),
+                None => "/api/v1/agent".to_owned(),
+            };
+            let (status, _, b) = send(&router, get(&path, &user)).await;
+            if status != StatusCode::OK {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            let v = b["contextId"].as_i64().unwrap_or_default();
+            let state = b["agent"]["state"].as_str().unwrap_or_default().to_owned();
+            let code = b["agent"]["breakCode"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            seen.lock().unwrap().push((v, state, code));
+            since = Some(v);
+        }
+    })
+}
+
+async fn everyone_sees(all: &[Seen], state: &str, code: &str, secs: u64) {
+    until(&format!("every waiter to see {state}/{code}"), secs, || {
+        let behind = all
+            .iter()
+            .filter(|s| {
+                !s.lock()
+                    .unwrap()
+                    .last()
+                    .is_some_and(|(_, st, c)| st == state && c == code)
+            })
+            .count();
+        async move { behind == 0 }
+    })
+    .await;
+}
+
+fn set_all(sim: &ccc_sim::RunningSim, agents: usize, code: &str) {
+    for i in 0..agents {
+        sim.state()
+            .set_agent_state(
+                &generated(i),
+                &ccc_sim::StateChange {
+                    state: ccc_model::UserState::Break,
+                    break_code: Some(code.to_owned()),
+                },
+            )
+            .expect("the simulator accepts the change");
+    }
+}
+
+/// Views stored in Redis under `prefix` for the first `agents` agents.
+async fn stored_views(url: &str, prefix: &str, agents: usize) -> usize {
+    let Ok(client) = redis::Client::open(url) else {
+        return 0;
+    };
+    let Ok(mut c) = client.get_multiplexed_async_connection().await else {
+        return 0;
+    };
+    let mut n = 0;
+    for i in 0..agents {
+        let key = format!("{prefix}view:{}", generated(i));
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(&key)
+            .query_async(&mut c)
+            .await
+            .unwrap_or(false);
+        n += usize::from(exists);
+    }
+    n
+}
+
+/// The webhook reaches replica A; the browsers wait on replica B. An
+/// event for an agent A does not hold, with no view in Redis, is forwarded
+/// to B (not dropped); after Redis restarts empty B writes its views back
+/// and every change reaches every browser. Reconciliation is off (an hour),
+/// so nothing else could repair a dropped event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_event_is_dropped_around_a_redis_restart() {
+    if !redis_installed() {
+        return;
+    }
+    const AGENTS: usize = 40;
+    const PREFIX: &str = "restart-test:";
+    let port = free_port();
+    let mut redis = Redis::start(port).expect("redis-server starts");
+    redis.ready().await;
+    let url = redis.url();
+    let sim =
+        ccc_testkit::spawn_sim(ccc_sim::SimConfig::demo().with_generated_agents(AGENTS)).await;
+    let flags = [
+        "--redis-url",
+        url.as_str(),
+        "--redis-prefix",
+        PREFIX,
+        "--events-token",
+        TOKEN,
+        "--reconcile-secs",
+        "3600",
+        "--lease-ttl-ms",
+        "600",
+        "--poll-idle-secs",
+        "30",
+    ];
+    let a = ccc_testkit::serve_proxy(common::config(&sim.endpoint(), &flags), None).await;
+    let (b, b_state) = common::router_from(common::config(&sim.endpoint(), &flags), [127, 0, 0, 1]);
+    sim.state().set_webhook(Some(
+        ccc_sim::WebhookTarget::new(&format!("{}/ccc/events", a.base), Some(TOKEN.to_owned()))
+            .unwrap(),
+    ));
+    set_all(&sim, AGENTS, "warm-up");
+    let all: Vec<Seen> = (0..AGENTS).map(|_| Seen::default()).collect();
+    let tasks: Vec<_> = all
+        .iter()
+        .enumerate()
+        .map(|(i, s)| waiter(b.clone(), generated(i), s.clone()))
+        .collect();
+    everyone_sees(&all, "BREAK", "warm-up", 20).await;
+    until("B's views in Redis", 10, || {
+        stored_views(&url, PREFIX, AGENTS).then(|n| async move { n == AGENTS })
+    })
+    .await;
+
+    // The stored views are lost (as after a restart, but with both
+    // replicas connected): A holds none of these agents, so it forwards.
+    {
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        for i in 0..AGENTS {
+            let _: i64 = redis::cmd("DEL")
+                .arg(format!("{PREFIX}view:{}", generated(i)))
+                .query_async(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+    let forwarded = a.state.metrics.ccc_events("forwarded");
+    set_all(&sim, AGENTS, "lunch");
+    everyone_sees(&all, "BREAK", "lunch", 15).await;
+    assert!(
+        a.state.metrics.ccc_events("forwarded") >= forwarded + AGENTS as u64,
+        "A forwarded the events it could not apply"
+    );
+
+    // Redis restarts empty: B writes every view back by itself.
+    redis.kill();
+    let redis = Redis::start(port).expect("redis-server restarts");
+    redis.ready().await;
+    until("B to write its views back", 20, || {
+        stored_views(&url, PREFIX, AGENTS).then(|n| async move { n == AGENTS })
+    })
+    .await;
+    until("both replicas back in the fleet", 20, || async {
+        a.state.fleet.as_ref().is_some_and(Fleet::healthy)
+            && b_state.fleet.as_ref().is_some_and(Fleet::healthy)
+    })
+    .await;
+    set_all(&sim, AGENTS, "meeting");
+    everyone_sees(&all, "BREAK", "meeting", 15).await;
+    for s in &all {
+        let seen = s.lock().unwrap();
+        assert!(
+            seen.windows(2).all(|w| w[0].0 <= w[1].0),
+            "contextId went backwards: {seen:?}"
+        );
+    }
+    for t in tasks {
+        t.abort();
+    }
+    b_state.begin_shutdown();
+    a.state.begin_shutdown();
+    drop(redis);
 }

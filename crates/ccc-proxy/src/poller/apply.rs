@@ -125,6 +125,16 @@ impl Hub {
 
     /// Applies one webhook event (already authenticated and parsed).
     pub async fn apply_event(&self, ev: &CccEvent) {
+        self.apply_event_from(ev, false).await;
+    }
+
+    /// Applies an event another replica forwarded (it did not hold the
+    /// agent); never forwarded again.
+    pub async fn apply_forwarded_event(&self, ev: &CccEvent) {
+        self.apply_event_from(ev, true).await;
+    }
+
+    async fn apply_event_from(&self, ev: &CccEvent, forwarded: bool) {
         let Some(user_id) = events::user_id(ev) else {
             self.metrics.ccc_event("ignored");
             return;
@@ -143,13 +153,28 @@ impl Hub {
         // hub that this replica does not keep.
         let agent = match (self.existing(&user_id), self.in_fleet()) {
             (Some(a), _) => a,
+            (None, _) if forwarded => {
+                self.metrics.ccc_event("ignored");
+                return;
+            }
             (None, Some(fleet)) => match fleet.load(&user_id).await {
                 Ok((_, Some(view))) => {
                     let transient = new_agent_hub(&user_id);
                     transient.tx.send_replace(Latest { view, error: None });
                     Arc::new(transient)
                 }
-                _ => {
+                Ok((_, None)) => {
+                    // No view in Redis (it restarted empty, and the replicas
+                    // holding the agent have not written theirs back yet):
+                    // they apply it, nobody drops it.
+                    let kind = match fleet.forward_event(&user_id, ev).await {
+                        Ok(_) => "forwarded",
+                        Err(_) => "ignored",
+                    };
+                    self.metrics.ccc_event(kind);
+                    return;
+                }
+                Err(_) => {
                     self.metrics.ccc_event("ignored");
                     return;
                 }

@@ -21,11 +21,12 @@ pub(super) async fn fleet_messages(
                     hub.request_refresh(&a);
                 }
             }
+            FleetMessage::Event { event } => {
+                hub.apply_forwarded_event(&event).await;
+            }
             FleetMessage::Resync => {
-                let ids: Vec<String> = hub.lock_agents().keys().cloned().collect();
-                for id in ids {
-                    hub.load_shared(&id).await;
-                }
+                // Redis may have restarted empty: what it lacks, write back.
+                hub.write_back().await;
             }
         }
     }
@@ -105,6 +106,50 @@ impl Hub {
         let agent = self.agent(user_id);
         merge_remote(&agent, view);
         self.view(user_id)
+    }
+
+    /// After the subscription (re)connected: for every agent held here, the
+    /// newer of the local and the stored view wins, in Redis and here (a
+    /// Redis that restarted empty gets every replica's views back). Returns
+    /// how many views were written.
+    pub async fn write_back(&self) -> usize {
+        // Not `in_fleet`: health may still be recovering (hysteresis).
+        let Some(fleet) = &self.fleet else { return 0 };
+        let agents: Vec<Arc<AgentHub>> = self.lock_agents().values().cloned().collect();
+        let mut written = 0;
+        'agents: for agent in agents {
+            for _ in 0..CAS_ATTEMPTS {
+                let local = agent.tx.borrow().view.clone();
+                let Ok((rev, remote)) = fleet.load(&agent.user_id).await else {
+                    // Redis is gone again: the next reconnect writes back.
+                    break 'agents;
+                };
+                if let Some(remote) = remote {
+                    if local.snapshot.is_none() || remote.version() >= local.version() {
+                        merge_remote(&agent, remote);
+                        continue 'agents;
+                    }
+                }
+                if local.snapshot.is_none() {
+                    continue 'agents;
+                }
+                match fleet.store(&agent.user_id, rev, &local, true, None).await {
+                    Ok(Cas::Stored) => {
+                        written += 1;
+                        continue 'agents;
+                    }
+                    Ok(Cas::Conflict) => continue,
+                    Ok(Cas::Fenced) | Err(_) => continue 'agents,
+                }
+            }
+        }
+        if written > 0 {
+            tracing::info!(
+                views = written,
+                "redis lacked views held here: written back"
+            );
+        }
+        written
     }
 
     /// Tries to take `agent`'s lease at once (fleet mode, nobody holds it).
