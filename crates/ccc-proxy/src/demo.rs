@@ -106,7 +106,7 @@ fn set_cookie(state: &AppState, res: &mut Response, user_id: &str) {
 /// simulated agent) and shows the sign-in page again.
 pub async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some((user, _)) = state.auth.demo_session(&headers) {
-        state.auth.revoke(&user);
+        state.auth.revoke(&user).await;
         tracing::info!(user_id = %user, "demo sign-out");
     }
     let mut res = Redirect::to("/signin").into_response();

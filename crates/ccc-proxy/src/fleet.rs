@@ -21,6 +21,14 @@
 //!   gone, the first replica to claim `presence-decided:<agent>` (`SET NX`)
 //!   decides for the fleet, once per absence: the next long-poll anywhere
 //!   deletes the claim.
+//! - **Demo sign-out.** `revoked` (a hash: user → epoch ms) holds every
+//!   replica's sign-outs; a sign-out is published on `revoked` and each
+//!   replica keeps a copy (re-read on every subscription), so a cookie
+//!   signed out on one replica stops working on all of them.
+//! - **Watchers.** `watched` (a sorted set: agent → when a replica last
+//!   vouched for a long-poll) outlives every replica: after a restart the
+//!   presence sweep starts from it ([`Fleet::last_watchers`]), so an agent
+//!   whose toolbar closed while the fleet was down is still moved.
 //! - **Shared buckets.** The upstream budget, the throttling pause and the
 //!   per-agent command rate limit are token buckets in Redis (one Lua
 //!   script, Redis's clock); the per-agent dial limit is a sliding log of
@@ -94,6 +102,12 @@ struct ViewMsg {
 }
 
 #[derive(Serialize, Deserialize)]
+struct RevokedMsg {
+    u: String,
+    at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
 struct FwdMsg {
     a: String,
     /// A replica id, or [`EVERY_REPLICA`].
@@ -140,6 +154,8 @@ struct Inner {
     replicas: AtomicUsize,
     lease_ttl: Duration,
     scripts: Scripts,
+    /// Demo sign-outs of the whole fleet (user → epoch ms), as last heard.
+    revoked: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 struct Scripts {
@@ -238,11 +254,14 @@ return wait
 ";
 
 const VOUCH_LUA: &str = r"
--- KEYS: presence, presence-decided per agent; ARGV: ms left per agent.
--- The agent was here lately: alive a while longer, and a new absence.
-for i = 1, #KEYS, 2 do
-  redis.call('SET', KEYS[i], '1', 'PX', ARGV[(i + 1) / 2])
+-- KEYS: watched, then presence, presence-decided per agent; ARGV: now (ms),
+-- then agent and ms left per agent. The agent was here lately: alive a
+-- while longer, a new absence, and a last known watcher.
+for i = 2, #KEYS, 2 do
+  -- the agent's ARGV pair sits at the same index as its KEYS pair
+  redis.call('SET', KEYS[i], '1', 'PX', ARGV[i + 1])
   redis.call('DEL', KEYS[i + 1])
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
 end
 return 1
 ";
@@ -442,6 +461,7 @@ impl Fleet {
                 health: std::sync::Mutex::new(health),
                 replicas: AtomicUsize::new(1),
                 lease_ttl,
+                revoked: std::sync::Mutex::new(std::collections::HashMap::new()),
                 scripts: Scripts {
                     leases: Script::new(LEASES_LUA),
                     release: Script::new(RELEASE_LUA),
@@ -659,15 +679,99 @@ impl Fleet {
     pub async fn presence_vouch(&self, agents: &[(String, Duration)]) -> Result<(), FleetError> {
         for chunk in agents.chunks(LEASE_BATCH) {
             let mut inv = self.inner.scripts.vouch.prepare_invoke();
+            inv.key(self.channel("watched")).arg(now_ms());
             for (agent, left) in chunk {
                 inv.key(self.key("presence", agent))
                     .key(self.key("presence-decided", agent))
+                    .arg(agent)
                     .arg(u64::try_from(left.as_millis()).unwrap_or(u64::MAX).max(1));
             }
             let mut c = self.inner.conn.clone();
             let _: i64 = self
                 .run(async move { inv.invoke_async(&mut c).await })
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Presence: agents a replica vouched for within `horizon` (the last
+    /// known watchers), with when (epoch ms); older entries are dropped.
+    pub async fn last_watchers(&self, horizon: Duration) -> Result<Vec<(String, i64)>, FleetError> {
+        let mut c = self.inner.conn.clone();
+        let key = self.channel("watched");
+        let since = now_ms() - i64::try_from(horizon.as_millis()).unwrap_or(i64::MAX / 2);
+        self.run(async move {
+            let _: i64 = c.zrembyscore(&key, "-inf", since).await?;
+            c.zrangebyscore_withscores(&key, since, "+inf").await
+        })
+        .await
+    }
+
+    /// Presence: `agent` was decided about (moved, or nothing to do): no
+    /// longer a last known watcher.
+    pub async fn watcher_done(&self, agent: &str) -> Result<(), FleetError> {
+        let mut c = self.inner.conn.clone();
+        let key = self.channel("watched");
+        let agent = agent.to_owned();
+        let _: i64 = self.run(async move { c.zrem(&key, agent).await }).await?;
+        Ok(())
+    }
+
+    /// Demo sign-out of `user` at `at` (epoch ms) for the whole fleet,
+    /// remembered for `keep` (the cookie lifetime: older cookies are dead).
+    pub async fn revoke(&self, user: &str, at: i64, keep: Duration) -> Result<(), FleetError> {
+        self.note_revoked(user, at);
+        let mut c = self.inner.conn.clone();
+        let key = self.channel("revoked");
+        let msg = serde_json::to_string(&RevokedMsg {
+            u: user.to_owned(),
+            at,
+        })
+        .unwrap_or_default();
+        let user = user.to_owned();
+        self.run(async move {
+            redis::pipe()
+                .atomic()
+                .hset(&key, &user, at)
+                .ignore()
+                .pexpire(&key, i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
+                .ignore()
+                .publish(&key, msg)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    /// When `user` last signed out anywhere in the fleet, as last heard.
+    pub fn revoked_at(&self, user: &str) -> Option<i64> {
+        self.inner
+            .revoked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(user)
+            .copied()
+    }
+
+    fn note_revoked(&self, user: &str, at: i64) {
+        let mut r = self
+            .inner
+            .revoked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let e = r.entry(user.to_owned()).or_insert(at);
+        *e = (*e).max(at);
+    }
+
+    /// Reads every stored sign-out into the local copy.
+    async fn load_revoked(&self) -> Result<(), FleetError> {
+        let mut c = self.inner.conn.clone();
+        let key = self.channel("revoked");
+        let all: std::collections::HashMap<String, i64> =
+            self.run(async move { c.hgetall(&key).await }).await?;
+        for (user, at) in all {
+            self.note_revoked(&user, at);
         }
         Ok(())
     }
@@ -899,17 +1003,21 @@ impl Fleet {
     async fn subscribe_once(&self, tx: &mpsc::Sender<FleetMessage>) -> Result<(), FleetError> {
         let views = self.channel("views");
         let fwd = self.channel("fwd");
+        let revoked = self.channel("revoked");
         let client = self.inner.client.clone();
-        let (v, f) = (views.clone(), fwd.clone());
+        let (v, f, r) = (views.clone(), fwd.clone(), revoked.clone());
         let mut pubsub = self
             .run(async move {
                 let mut p = client.get_async_pubsub().await?;
                 p.subscribe(&v).await?;
                 p.subscribe(&f).await?;
+                p.subscribe(&r).await?;
                 Ok(p)
             })
             .await?;
         tracing::debug!(replica = %self.id(), "redis subscription up");
+        // Sign-outs published while this replica was not listening.
+        self.load_revoked().await?;
         if tx.send(FleetMessage::Resync).await.is_err() {
             return Ok(());
         }
@@ -918,6 +1026,12 @@ impl Fleet {
             let Ok(payload) = msg.get_payload::<String>() else {
                 continue;
             };
+            if msg.get_channel_name() == revoked {
+                if let Ok(m) = serde_json::from_str::<RevokedMsg>(&payload) {
+                    self.note_revoked(&m.u, m.at);
+                }
+                continue;
+            }
             let out = if msg.get_channel_name() == views {
                 match serde_json::from_str::<ViewMsg>(&payload) {
                     Ok(m) => FleetMessage::View {

@@ -18,6 +18,7 @@ use sha2::Sha256;
 use crate::{
     config::{AuthConfig, JwtKey, Secret, TrustedPeers},
     errors::AppError,
+    fleet::Fleet,
     upstream::now_ms,
 };
 
@@ -60,6 +61,8 @@ pub enum Authenticator {
         /// Per user: cookies issued at or before this (epoch ms) were
         /// signed out.
         revoked: Mutex<HashMap<String, i64>>,
+        /// With Redis: the fleet's sign-outs too.
+        fleet: Option<Fleet>,
     },
 }
 
@@ -114,8 +117,27 @@ impl Authenticator {
             AuthConfig::Demo => Authenticator::Demo {
                 key: cookie_key.clone(),
                 revoked: Mutex::new(HashMap::new()),
+                fleet: None,
             },
         })
+    }
+
+    /// Shares demo sign-outs with every replica through `fleet`.
+    pub fn shared_by(mut self, fleet: Option<Fleet>) -> Self {
+        if let Authenticator::Demo { fleet: f, .. } = &mut self {
+            *f = fleet;
+        }
+        self
+    }
+
+    /// When `user` last signed out: here, or (with Redis) anywhere.
+    fn revoked_at(&self, user: &str) -> Option<i64> {
+        let Authenticator::Demo { revoked, fleet, .. } = self else {
+            return None;
+        };
+        let here = lock(revoked).get(user).copied();
+        let fleet = fleet.as_ref().and_then(|f| f.revoked_at(user));
+        here.max(fleet)
     }
 
     /// The CCC `UserId` of this request, or 401.
@@ -174,12 +196,11 @@ impl Authenticator {
     /// The user and issue time (epoch ms) of a valid, unexpired,
     /// not signed-out demo cookie in `headers` (demo mode only).
     pub fn demo_session(&self, headers: &HeaderMap) -> Option<(String, i64)> {
-        let Authenticator::Demo { key, revoked } = self else {
+        let Authenticator::Demo { key, .. } = self else {
             return None;
         };
         let (user, issued) = verify_cookie(key, demo_cookie(headers)?, now_ms())?;
-        let revoked_at = lock(revoked).get(&user).copied();
-        revoked_at
+        self.revoked_at(&user)
             .is_none_or(|r| r < issued)
             .then_some((user, issued))
     }
@@ -187,18 +208,29 @@ impl Authenticator {
     /// A fresh demo cookie value for `user_id`, issued after any sign-out
     /// of that user.
     pub fn issue_cookie(&self, user_id: &str) -> Option<String> {
-        let Authenticator::Demo { key, revoked } = self else {
+        let Authenticator::Demo { key, .. } = self else {
             return None;
         };
-        let after_revocation = lock(revoked).get(user_id).map_or(i64::MIN, |r| r + 1);
+        let after_revocation = self.revoked_at(user_id).map_or(i64::MIN, |r| r + 1);
         Some(sign_cookie(key, user_id, now_ms().max(after_revocation)))
     }
 
-    /// Signs `user_id` out: every demo cookie issued so far stops working.
-    pub fn revoke(&self, user_id: &str) {
-        if let Authenticator::Demo { revoked, .. } = self {
+    /// Signs `user_id` out: every demo cookie issued so far stops working,
+    /// on every replica when Redis is shared (best effort: without Redis,
+    /// on this one).
+    pub async fn revoke(&self, user_id: &str) {
+        if let Authenticator::Demo { revoked, fleet, .. } = self {
+            let at = now_ms();
             // Bounded: only the simulator's agents can hold a cookie.
-            lock(revoked).insert(user_id.to_owned(), now_ms());
+            lock(revoked).insert(user_id.to_owned(), at);
+            if let Some(f) = fleet {
+                let keep = std::time::Duration::from_millis(
+                    u64::try_from(COOKIE_LIFETIME_MS).unwrap_or(u64::MAX),
+                );
+                if let Err(e) = f.revoke(user_id, at, keep).await {
+                    tracing::warn!(error = %e, "demo sign-out not shared: other replicas accept the cookie until Redis answers");
+                }
+            }
         }
     }
 }

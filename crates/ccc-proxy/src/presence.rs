@@ -202,6 +202,23 @@ impl Tracker {
         }
     }
 
+    /// Tracks `user_id` as absent since `since` unless it is tracked
+    /// already (a last known watcher, after a restart). True when added.
+    pub fn assume_absent(&mut self, user_id: &str, since: Instant) -> bool {
+        if self.agents.contains_key(user_id) {
+            return false;
+        }
+        self.agents.insert(
+            user_id.to_owned(),
+            Seen {
+                open: 0,
+                since,
+                vouched_until: None,
+            },
+        );
+        true
+    }
+
     /// Agents tracked (present or not yet settled).
     pub fn len(&self) -> usize {
         self.agents.len()
@@ -226,6 +243,26 @@ mod tests {
     }
 
     const LONG: Duration = Duration::from_secs(91);
+
+    #[test]
+    fn last_known_watchers_count_as_absent_from_the_restart() {
+        let grace = Duration::from_secs(90);
+        let t0 = Instant::now();
+        let mut t = Tracker::default();
+        assert!(t.opened("here@i", t0), "a long-poll in flight");
+        assert!(t.assume_absent("gone@i", t0));
+        assert!(!t.assume_absent("here@i", t0), "a tracked agent is kept");
+        assert!(!t.assume_absent("gone@i", t0 + grace), "added once");
+        assert!(
+            t.absent(t0 + grace / 2, grace).is_empty(),
+            "inside the grace"
+        );
+        let due = t.absent(t0 + grace, grace);
+        assert_eq!(due, vec![("gone@i".to_owned(), grace)]);
+        // Back before the decision: present again.
+        t.opened("gone@i", t0 + grace);
+        assert!(t.absent(t0 + grace * 2, grace).is_empty());
+    }
 
     #[test]
     fn only_ready_agents_are_moved_after_the_grace() {

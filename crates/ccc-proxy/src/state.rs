@@ -102,7 +102,7 @@ impl AppState {
             shutdown_rx,
         );
         hub.start();
-        let auth = Authenticator::new(&config.auth, &config.cookie_key)?;
+        let auth = Authenticator::new(&config.auth, &config.cookie_key)?.shared_by(fleet.clone());
         let demo_agents = match (&config.auth, demo_agents) {
             (crate::config::AuthConfig::Demo, Some(a)) => Some(a),
             (crate::config::AuthConfig::Demo, None) => {

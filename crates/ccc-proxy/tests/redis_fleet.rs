@@ -451,3 +451,154 @@ async fn no_event_is_dropped_around_a_redis_restart() {
     a.state.begin_shutdown();
     drop(redis);
 }
+
+fn with_cookie(path: &str, cookie: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::get(path)
+        .header("host", "127.0.0.1:8080")
+        .header("cookie", cookie)
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
+fn cookie_of(h: &axum::http::HeaderMap) -> String {
+    let set = h["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// A demo sign-out on one replica holds on every replica, including one
+/// started after it; a new sign-in works everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_sign_out_holds_on_every_replica() {
+    if !redis_installed() {
+        return;
+    }
+    let redis = Redis::start(free_port()).expect("redis-server starts");
+    redis.ready().await;
+    let dir = std::env::temp_dir().join(format!(
+        "ccc-signout-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let key = dir.join("cookie.key");
+    let url = redis.url();
+    let flags = [
+        "--redis-url",
+        url.as_str(),
+        "--redis-prefix",
+        "signout-test:",
+        "--cookie-key-file",
+        key.to_str().unwrap(),
+    ];
+    let (_sim_a, a) = common::demo_app(&flags).await;
+    let (_sim_b, b) = common::demo_app(&flags).await;
+    let (s, h, _) = send(&a, common::signin_form("agent3@ccc-demo")).await;
+    assert_eq!(s, 303);
+    let cookie = cookie_of(&h);
+    let (s, _, body) = send(&b, with_cookie("/api/v1/session", &cookie)).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the other replica accepts the cookie: {body}"
+    );
+
+    let (s, _, _) = send(&a, with_cookie("/signout", &cookie)).await;
+    assert_eq!(s, 303);
+    let refused = |router: axum::Router, cookie: String| async move {
+        send(&router, with_cookie("/api/v1/session", &cookie))
+            .await
+            .0
+            == StatusCode::UNAUTHORIZED
+    };
+    until(
+        "the other replica to refuse the signed-out cookie",
+        10,
+        || refused(b.clone(), cookie.clone()),
+    )
+    .await;
+    // A replica that starts later learns it from Redis.
+    let (_sim_c, c) = common::demo_app(&flags).await;
+    until("a later replica to refuse it too", 10, || {
+        refused(c.clone(), cookie.clone())
+    })
+    .await;
+
+    // Signing in again (on another replica) works everywhere.
+    let (_, h, _) = send(&b, common::signin_form("agent3@ccc-demo")).await;
+    let fresh = cookie_of(&h);
+    for r in [&a, &b, &c] {
+        let (s, _, body) = send(r, with_cookie("/api/v1/session", &fresh)).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Presence after every replica restarted: the agent's toolbar closed
+/// while no replica ran, nobody long-polls any more, and a fresh replica
+/// still moves the READY agent after the grace, from the last known
+/// watchers in Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_rebuilt_from_the_last_watchers_after_a_restart() {
+    if !redis_installed() {
+        return;
+    }
+    let redis = Redis::start(free_port()).expect("redis-server starts");
+    redis.ready().await;
+    let url = redis.url();
+    let sim = common::sim().await;
+    let flags = [
+        "--redis-url",
+        url.as_str(),
+        "--redis-prefix",
+        "rebuild-test:",
+        "--presence-policy",
+        "break",
+        "--presence-grace-secs",
+        "1",
+    ];
+    let (first, first_state) =
+        common::router_from(common::config(&sim.endpoint(), &flags), [127, 0, 0, 1]);
+    let ready = common::ready_agent(&first, AGENT).await;
+    let since = ready["contextId"].as_i64().unwrap();
+    // A toolbar long-polls the first replica while the fleet learns of it.
+    let poll = {
+        let first = first.clone();
+        let path = format!("/api/v1/agent?since={since}&wait=15");
+        tokio::spawn(async move { send(&first, get(&path, AGENT)).await })
+    };
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    until("the fleet to know the watcher", 10, || {
+        let mut c = c.clone();
+        async move {
+            let score: Option<i64> = redis::cmd("ZSCORE")
+                .arg("rebuild-test:watched")
+                .arg(AGENT)
+                .query_async(&mut c)
+                .await
+                .unwrap_or(None);
+            score.is_some()
+        }
+    })
+    .await;
+    // Every replica stops (the toolbar's long-poll ends with it).
+    first_state.begin_shutdown();
+    let _ = poll.await;
+    drop(first);
+    assert_eq!(common::ccc_state(&sim, AGENT).await.0, "READY");
+
+    // A fresh replica, and no toolbar ever comes back.
+    let (_second, second_state) =
+        common::router_from(common::config(&sim.endpoint(), &flags), [127, 0, 0, 1]);
+    until("the absent agent to be moved to BREAK/away", 15, || async {
+        common::ccc_state(&sim, AGENT).await == ("BREAK".to_owned(), Some("away".to_owned()))
+    })
+    .await;
+    let left: Option<i64> = redis::cmd("ZSCORE")
+        .arg("rebuild-test:watched")
+        .arg(AGENT)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(left, None, "decided: no longer a watcher to remember");
+    second_state.begin_shutdown();
+}

@@ -154,6 +154,8 @@ pub struct Hub {
     presence: Mutex<presence::Tracker>,
     /// Presence sweeps completed.
     presence_sweeps: AtomicU64,
+    /// The fleet's last known watchers were read (once per process).
+    presence_rebuilt: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -191,6 +193,7 @@ impl Hub {
             owned_count: std::sync::atomic::AtomicUsize::new(0),
             presence: Mutex::new(presence::Tracker::default()),
             presence_sweeps: AtomicU64::new(0),
+            presence_rebuilt: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How far back the fleet's last known watchers count (a long shift).
+const WATCHERS_HORIZON: Duration = Duration::from_secs(24 * 3600);
+
 /// Runs [`Hub::presence_once`] every [`presence::sweep_interval`].
 pub(super) async fn presence_loop(hub: std::sync::Weak<Hub>) {
     loop {
@@ -42,9 +45,41 @@ impl Hub {
         self.update(&agent, None, |v| v.set_presence(None)).await;
     }
 
+    /// With Redis, once per process: the fleet's last known watchers are
+    /// tracked as absent from now, so an agent whose toolbar closed while
+    /// every replica was down is still moved after the grace (the claim
+    /// keeps an agent long-polling another replica where it is). Returns
+    /// how many were added (0 when done before or Redis cannot say).
+    pub async fn rebuild_presence(&self) -> usize {
+        let Some(fleet) = self.fleet.as_ref() else {
+            return 0;
+        };
+        if self.presence_rebuilt.load(Ordering::Relaxed) {
+            return 0;
+        }
+        let Ok(watchers) = fleet.last_watchers(WATCHERS_HORIZON).await else {
+            return 0;
+        };
+        self.presence_rebuilt.store(true, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut t = lock(&self.presence);
+        let added = watchers
+            .iter()
+            .filter(|(id, _)| t.assume_absent(id, now))
+            .count();
+        if added > 0 {
+            tracing::info!(
+                agents = added,
+                "presence: following the fleet's last known watchers"
+            );
+        }
+        added
+    }
+
     /// One presence sweep: with Redis, vouch for the agents seen here
     /// lately; then decide about every agent absent for the grace.
     pub async fn presence_once(&self) {
+        self.rebuild_presence().await;
         let grace = self.opts.presence.grace;
         let now = Instant::now();
         let (due, to_vouch) = {
@@ -72,6 +107,13 @@ impl Hub {
     /// Decides (and acts) about one absent agent.
     pub(super) async fn presence_for(&self, user_id: &str, absent_for: Duration) {
         let config = &self.opts.presence;
+        // Decided for good: no longer a watcher the fleet must remember.
+        let settled = || async {
+            lock(&self.presence).forget(user_id);
+            if let Some(f) = &self.fleet {
+                let _ = f.watcher_done(user_id).await;
+            }
+        };
         let forget = || lock(&self.presence).forget(user_id);
         if let Some(fleet) = &self.fleet {
             if !fleet.healthy() {
@@ -106,7 +148,7 @@ impl Hub {
                 Err(e) => {
                     tracing::warn!(user_id, error = %e, "presence: cannot read the agent's state");
                     if gives_up(&e) {
-                        forget();
+                        settled().await;
                     }
                     return;
                 }
@@ -115,7 +157,7 @@ impl Hub {
         let action = match presence::decide(&state, absent_for, config) {
             Decision::Act(action) => action,
             Decision::Wait => return,
-            Decision::Done => return forget(),
+            Decision::Done => return settled().await,
         };
         let back = lock(&self.presence)
             .absent_for(user_id, Instant::now())
@@ -132,11 +174,11 @@ impl Hub {
             // A call may have started meanwhile: the next sweep looks again.
             tracing::warn!(user_id, action = action.ccc_action(), error = %e, "presence: action failed");
             if gives_up(&e) {
-                forget();
+                settled().await;
             }
             return;
         }
-        forget();
+        settled().await;
         // Every snapshot served from now on explains it, until a command.
         let notice = action.notice(config.grace, now_ms());
         let started = now_ms();
