@@ -4,14 +4,24 @@
 //! would have suffered: errors, stuck long-polls, how fresh the state was,
 //! and whether the proxy's memory stays flat.
 //!
-//! The proxy and the simulator run as separate processes (the release
-//! binaries next to this one), so the proxy's RSS is its own. Events are on
-//! (the simulator's webhook posts to the proxy's `/ccc/events`), with the
-//! default fleet budget of 20 CCC calls/s.
+//! The proxies and the simulator run as separate processes (the release
+//! binaries next to this one), so each proxy's RSS is its own. Events are on
+//! (the simulator's webhook posts to replica 0's `/ccc/events`), with the
+//! default fleet budget of 20 CCC calls/s. With `--replicas` above 1 (the
+//! default is 2) the replicas share a `redis-server` the soak starts, and
+//! each browser long-polls "its" replica, moving to the next when that one
+//! is gone (as behind a load balancer).
 //!
 //! Phases (as shares of `--secs`): clean; CCC answering 5xx to 20 % of
 //! calls; latency above the upstream timeout; 20 % of connections dropped;
-//! throttling by an account quota; clean again (recovery).
+//! throttling by an account quota; clean again (recovery). With replicas,
+//! two faults more: halfway the last replica is killed with SIGKILL (and
+//! started again at 55 %), and at 80 % Redis is killed and restarted empty
+//! at 82 %.
+//!
+//! Checks printed at the end: 0 lost state changes, 0 stuck long-polls,
+//! and each replica's RSS sampled over time, written to
+//! `artifacts/soak-rss.csv` with a plot in `artifacts/soak-rss.svg`.
 
 // Printing figures is this binary's whole job.
 #![allow(clippy::print_stdout)]
@@ -43,6 +53,16 @@ struct Args {
     /// State changes per agent per minute.
     #[arg(long, default_value_t = 1.0)]
     changes_per_agent_minute: f64,
+    /// Proxy replicas; above 1 they share a redis-server (and the run gets
+    /// a replica kill -9 and a Redis restart).
+    #[arg(long, default_value_t = 2)]
+    replicas: usize,
+    /// Seconds between RSS samples (default: a hundredth of the run, 2 to 30 s).
+    #[arg(long)]
+    sample_secs: Option<u64>,
+    /// Where the RSS CSV and plot go.
+    #[arg(long, default_value = "artifacts")]
+    out: PathBuf,
 }
 
 /// CCC's webhook deliveries to the proxy (events on, as in production).
@@ -62,6 +82,50 @@ impl Drop for KillOnDrop {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One proxy replica of the soak (killed on drop).
+fn start_proxy(port: u16, sim_url: &str, redis_url: Option<&str>) -> KillOnDrop {
+    let mut cmd = Command::new(sibling("ccc-proxy"));
+    cmd.args([
+        "--endpoint",
+        sim_url,
+        "--instance-id",
+        "ccc-demo",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--auth",
+        "header",
+        "--static-dir",
+        "/nonexistent-ccc-dist",
+        "--upstream-timeout-ms",
+        "1000",
+    ]);
+    if let Some(url) = redis_url {
+        cmd.args(["--redis-url", url]);
+    }
+    KillOnDrop {
+        child: cmd
+            .env("CCC_EVENTS_TOKEN", EVENTS_TOKEN)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start ccc-proxy (build it: make soak)"),
+    }
+}
+
+/// The replicas' base URLs (`None` while one is down).
+type Bases = Arc<Mutex<Vec<Option<String>>>>;
+
+/// One RSS sample of one replica.
+struct Sample {
+    secs: f64,
+    replica: usize,
+    rss_kib: u64,
+    agents_held: f64,
+    phase: String,
 }
 
 fn sibling(name: &str) -> PathBuf {
@@ -88,9 +152,19 @@ struct Tally {
 async fn main() {
     let args = Args::parse();
     let sim_port = ccc_e2e::free_port();
-    let proxy_port = ccc_e2e::free_port();
+    let replicas = args.replicas.max(1);
+    let ports: Vec<u16> = (0..replicas).map(|_| ccc_e2e::free_port()).collect();
     let sim_url = format!("http://127.0.0.1:{sim_port}");
-    let base = format!("http://127.0.0.1:{proxy_port}");
+    let base = format!("http://127.0.0.1:{}", ports[0]);
+    let redis_port = ccc_e2e::free_port();
+    let mut redis = (replicas > 1).then(|| {
+        ccc_testkit::Redis::start(redis_port)
+            .expect("start redis-server (scripts/setup.sh installs it)")
+    });
+    if let Some(r) = &redis {
+        r.ready().await;
+    }
+    let redis_url = redis.as_ref().map(ccc_testkit::Redis::url);
 
     let _sim = KillOnDrop {
         child: Command::new(sibling("ccc-sim"))
@@ -109,37 +183,25 @@ async fn main() {
             .spawn()
             .expect("start ccc-sim (build it: make soak)"),
     };
-    let proxy = KillOnDrop {
-        child: Command::new(sibling("ccc-proxy"))
-            .args([
-                "--endpoint",
-                &sim_url,
-                "--instance-id",
-                "ccc-demo",
-                "--listen",
-                &format!("127.0.0.1:{proxy_port}"),
-                "--auth",
-                "header",
-                "--static-dir",
-                "/nonexistent-ccc-dist",
-                "--upstream-timeout-ms",
-                "1000",
-            ])
-            .env("CCC_EVENTS_TOKEN", EVENTS_TOKEN)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start ccc-proxy (build it: make soak)"),
-    };
+    let mut proxies: Vec<Option<KillOnDrop>> = ports
+        .iter()
+        .map(|p| Some(start_proxy(*p, &sim_url, redis_url.as_deref())))
+        .collect();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.agents + 16)
         .timeout(STUCK_AFTER)
         .build()
         .unwrap();
-    wait_healthy(&http, &format!("{base}/healthz")).await;
+    for p in &ports {
+        wait_healthy(&http, &format!("http://127.0.0.1:{p}/healthz")).await;
+    }
     wait_healthy(&http, &format!("{sim_url}/_sim/agents")).await;
+    let bases: Bases = Arc::new(Mutex::new(
+        ports
+            .iter()
+            .map(|p| Some(format!("http://127.0.0.1:{p}")))
+            .collect(),
+    ));
 
     let agents: Vec<String> = (1..=args.agents)
         .map(|i| format!("agent{i:05}@ccc-demo"))
@@ -156,27 +218,58 @@ async fn main() {
     for (i, agent) in agents.iter().enumerate() {
         clients.push(tokio::spawn(client(
             http.clone(),
-            base.clone(),
+            bases.clone(),
             i,
             agent.clone(),
             tally.clone(),
             stop.clone(),
         )));
     }
-    let pid = proxy.child.id();
+    let pids: Arc<Mutex<Vec<Option<u32>>>> = Arc::new(Mutex::new(
+        proxies
+            .iter()
+            .map(|p| p.as_ref().map(|p| p.child.id()))
+            .collect(),
+    ));
+    let pid = proxies[0].as_ref().map_or(0, |p| p.child.id());
     // Let every client take its first snapshot before measuring.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss_start = ccc_e2e::rss_kib(pid);
     println!(
-        "soak: {} agents, {} s, {} changes/agent/min; proxy pid {pid}, RSS {} MiB",
+        "soak: {} agents, {} s, {} changes/agent/min, {replicas} replica(s){}; replica 0 pid {pid}, RSS {} MiB",
         args.agents,
         args.secs,
         args.changes_per_agent_minute,
+        if redis.is_some() { " on redis" } else { "" },
         rss_start / 1024
     );
+    let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
+    let phase_now: Arc<Mutex<String>> = Arc::new(Mutex::new("clean".to_owned()));
+    let sample_every =
+        Duration::from_secs(args.sample_secs.unwrap_or(args.secs / 100).clamp(2, 30));
 
     let total = Duration::from_secs(args.secs);
     let started = Instant::now();
+    let sampler = tokio::spawn(sample_rss(
+        http.clone(),
+        bases.clone(),
+        pids.clone(),
+        samples.clone(),
+        phase_now.clone(),
+        started,
+        sample_every,
+    ));
+    // Fleet faults (with replicas): (share, what), each once.
+    let mut fleet_faults: Vec<(f64, &str)> = if replicas > 1 {
+        vec![
+            (0.50, "kill -9 of the last replica"),
+            (0.55, "the killed replica starts again"),
+            (0.80, "Redis killed"),
+            (0.82, "Redis restarted empty"),
+        ]
+    } else {
+        Vec::new()
+    };
     let phases: [(f64, &str, Option<Value>, Option<u32>); 6] = [
         (0.20, "clean", None, None),
         (
@@ -232,6 +325,7 @@ async fn main() {
                 .faulty
                 .store(faults.is_some() || quota.is_some(), Ordering::Relaxed);
             println!("  t={:>4} s  phase: {name}", started.elapsed().as_secs());
+            (*name).clone_into(&mut phase_now.lock().unwrap());
             match faults {
                 Some(f) => admin(&http, &sim_url, "PUT", "/faults", f.clone()).await,
                 None => admin(&http, &sim_url, "DELETE", "/faults", json!({})).await,
@@ -240,6 +334,39 @@ async fn main() {
         }
         if rss_mid == 0 && share >= 0.5 {
             rss_mid = ccc_e2e::rss_kib(pid);
+        }
+        while fleet_faults.first().is_some_and(|(at, _)| share >= *at) {
+            let (_, what) = fleet_faults.remove(0);
+            println!("  t={:>4} s  fault: {what}", started.elapsed().as_secs());
+            let last = replicas - 1;
+            match what {
+                "kill -9 of the last replica" => {
+                    bases.lock().unwrap()[last] = None;
+                    pids.lock().unwrap()[last] = None;
+                    // SIGKILL (Child::kill) and reaped, by dropping it.
+                    proxies[last] = None;
+                }
+                "the killed replica starts again" => {
+                    let p = start_proxy(ports[last], &sim_url, redis_url.as_deref());
+                    pids.lock().unwrap()[last] = Some(p.child.id());
+                    proxies[last] = Some(p);
+                    let url = format!("http://127.0.0.1:{}", ports[last]);
+                    wait_healthy(&http, &format!("{url}/healthz")).await;
+                    bases.lock().unwrap()[last] = Some(url);
+                }
+                "Redis killed" => {
+                    if let Some(r) = redis.as_mut() {
+                        r.kill();
+                    }
+                }
+                _ => {
+                    redis =
+                        Some(ccc_testkit::Redis::start(redis_port).expect("redis-server restarts"));
+                    if let Some(r) = &redis {
+                        r.ready().await;
+                    }
+                }
+            }
         }
         // This second's changes: READY <-> BREAK, round robin.
         carry += changes_per_sec;
@@ -273,13 +400,18 @@ async fn main() {
         error_count(&tally) - phase_errors_at_start,
     ));
     let rss_end = ccc_e2e::rss_kib(pid);
+    sampler.abort();
     stop.store(true, Ordering::Relaxed);
     admin(&http, &sim_url, "DELETE", "/faults", json!({})).await;
     // Long-polls answer within WAIT_SECS; the clients stop after that.
     for c in clients {
         let _ = tokio::time::timeout(STUCK_AFTER, c).await;
     }
-    let waiters = metric(&http, &base, "ccc_proxy_longpoll_waiters").await;
+    let mut waiters = 0.0;
+    let live: Vec<String> = bases.lock().unwrap().iter().flatten().cloned().collect();
+    for b in &live {
+        waiters += metric(&http, b, "ccc_proxy_longpoll_waiters").await;
+    }
 
     let mut fresh = tally.freshness.lock().unwrap().clone();
     let clean: Vec<u64> = fresh.iter().filter(|f| f.1).map(|f| f.0).collect();
@@ -329,11 +461,146 @@ async fn main() {
         pct(&clean, 0.99)
     );
     println!(
-        "| proxy RSS start / middle / end | {} / {} / {} MiB |",
+        "| proxy RSS start / middle / end (replica 0) | {} / {} / {} MiB |",
         rss_start / 1024,
         rss_mid / 1024,
         rss_end / 1024
     );
+    let samples = std::mem::take(&mut *samples.lock().unwrap());
+    // As "minute 10 to minute 60" of an hour: from a sixth of the run on.
+    let settled: Vec<u64> = samples
+        .iter()
+        .filter(|s| s.replica == 0 && s.secs >= args.secs as f64 / 6.0)
+        .map(|s| s.rss_kib)
+        .collect();
+    if let (Some(first), Some(min), Some(max)) =
+        (settled.first(), settled.iter().min(), settled.iter().max())
+    {
+        let pct = |v: u64| (v as f64 - *first as f64) * 100.0 / (*first).max(1) as f64;
+        println!(
+            "| replica 0 RSS from 1/6 of the run: first / min / max | {} / {} / {} MiB ({:+.1} % / {:+.1} %) |",
+            first / 1024,
+            min / 1024,
+            max / 1024,
+            pct(*min),
+            pct(*max)
+        );
+    }
+    match write_rss(&args.out, &samples) {
+        Ok((csv, svg)) => println!(
+            "| RSS over time | {} and {} |",
+            csv.display(),
+            svg.display()
+        ),
+        Err(e) => println!("| RSS over time | not written: {e} |"),
+    }
+    let stuck = tally.stuck.load(Ordering::Relaxed);
+    println!();
+    println!(
+        "check: lost state changes {unseen} (want 0): {}",
+        if unseen == 0 { "ok" } else { "FAILED" }
+    );
+    println!(
+        "check: stuck long-polls {stuck} (want 0): {}",
+        if stuck == 0 { "ok" } else { "FAILED" }
+    );
+}
+
+/// Samples every live replica's RSS and `ccc_proxy_agents_held` every
+/// `every` until aborted.
+async fn sample_rss(
+    http: reqwest::Client,
+    bases: Bases,
+    pids: Arc<Mutex<Vec<Option<u32>>>>,
+    samples: Arc<Mutex<Vec<Sample>>>,
+    phase: Arc<Mutex<String>>,
+    started: Instant,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let live: Vec<(usize, u32, Option<String>)> = {
+            let pids = pids.lock().unwrap();
+            let bases = bases.lock().unwrap();
+            pids.iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.map(|p| (i, p, bases[i].clone())))
+                .collect()
+        };
+        for (replica, pid, base) in live {
+            let agents_held = match base {
+                Some(b) => metric(&http, &b, "ccc_proxy_agents_held").await,
+                None => f64::NAN,
+            };
+            samples.lock().unwrap().push(Sample {
+                secs: started.elapsed().as_secs_f64(),
+                replica,
+                rss_kib: ccc_e2e::rss_kib(pid),
+                agents_held,
+                phase: phase.lock().unwrap().clone(),
+            });
+        }
+    }
+}
+
+/// Writes the samples as CSV and as an SVG line per replica (RSS in MiB
+/// over seconds); returns both paths.
+fn write_rss(dir: &std::path::Path, samples: &[Sample]) -> std::io::Result<(PathBuf, PathBuf)> {
+    use std::fmt::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let mut csv = String::from("secs,replica,rss_kib,agents_held,phase\n");
+    for s in samples {
+        let _ = writeln!(
+            csv,
+            "{:.1},{},{},{},{}",
+            s.secs, s.replica, s.rss_kib, s.agents_held, s.phase
+        );
+    }
+    let csv_path = dir.join("soak-rss.csv");
+    std::fs::write(&csv_path, csv)?;
+    let (w, h, pad) = (800.0, 400.0, 50.0);
+    let t_max = samples.iter().map(|s| s.secs).fold(1.0, f64::max);
+    let mib = |s: &Sample| s.rss_kib as f64 / 1024.0;
+    let r_max = samples.iter().map(mib).fold(1.0, f64::max) * 1.1;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
+         <text x=\"{pad}\" y=\"20\">proxy RSS (MiB) over time (s), one line per replica; max {r_max:.0} MiB, {t_max:.0} s</text>\
+         <line x1=\"{pad}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\
+         <line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{}\" stroke=\"black\"/>",
+        h - pad,
+        w - pad,
+        h - pad,
+        h - pad
+    );
+    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+    let replicas = samples.iter().map(|s| s.replica + 1).max().unwrap_or(0);
+    for r in 0..replicas {
+        let points: Vec<String> = samples
+            .iter()
+            .filter(|s| s.replica == r)
+            .map(|s| {
+                let x = pad + s.secs / t_max * (w - 2.0 * pad);
+                let y = h - pad - mib(s) / r_max * (h - 2.0 * pad);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect();
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\
+             <text x=\"{}\" y=\"{}\" fill=\"{}\">replica {r}</text>",
+            colours[r % colours.len()],
+            points.join(" "),
+            w - pad - 80.0,
+            pad + 15.0 * r as f64,
+            colours[r % colours.len()]
+        );
+    }
+    svg.push_str("</svg>\n");
+    let svg_path = dir.join("soak-rss.svg");
+    std::fs::write(&svg_path, svg)?;
+    Ok((csv_path, svg_path))
 }
 
 fn error_count(t: &Tally) -> u64 {
@@ -352,14 +619,27 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
 /// widget does, roughly), records what it sees.
 async fn client(
     http: reqwest::Client,
-    base: String,
+    bases: Bases,
     index: usize,
     agent: String,
     tally: Arc<Tally>,
     stop: Arc<AtomicBool>,
 ) {
     let mut since: Option<i64> = None;
+    let mut at = index;
     while !stop.load(Ordering::Relaxed) {
+        // Its own replica, or the next one alive (a load balancer's choice).
+        let picked = {
+            let b = bases.lock().unwrap();
+            (0..b.len())
+                .map(|k| (at + k) % b.len())
+                .find_map(|i| b[i].clone().map(|u| (i, u)))
+        };
+        let Some((i, base)) = picked else {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        };
+        at = i;
         let url = match since {
             Some(s) => format!("{base}/api/v1/agent?since={s}&wait={WAIT_SECS}"),
             None => format!("{base}/api/v1/agent"),
@@ -378,6 +658,8 @@ async fn client(
                     tally.stuck.fetch_add(1, Ordering::Relaxed);
                 } else {
                     tally.transport_errors.fetch_add(1, Ordering::Relaxed);
+                    // Gone (killed)? The next attempt tries the next replica.
+                    at += 1;
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
