@@ -25,8 +25,11 @@ pub(super) async fn fleet_messages(
                 hub.apply_forwarded_event(&event).await;
             }
             FleetMessage::Resync => {
-                // Redis may have restarted empty: what it lacks, write back.
-                hub.write_back().await;
+                // Redis may have restarted empty: what it lacks, write back
+                // (beside the messages that keep coming meanwhile).
+                tokio::spawn(async move {
+                    hub.write_back().await;
+                });
             }
         }
     }
@@ -77,6 +80,9 @@ pub(super) async fn lease_ticker(hub: std::sync::Weak<Hub>, fleet: Fleet) {
                     }
                 }
             }
+            // One failed renewal while Redis is still judged healthy
+            // (hysteresis): keep the leases; they are fenced in Redis anyway.
+            Err(_) if fleet.healthy() => {}
             Err(_) => {
                 // Alone: every loop acts as owner until Redis answers again.
                 hub.metrics.set_owned_agents(0);
