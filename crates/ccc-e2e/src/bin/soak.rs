@@ -9,8 +9,8 @@
 //! (the simulator's webhook posts to replica 0's `/ccc/events`), with the
 //! default fleet budget of 20 CCC calls/s. With `--replicas` above 1 (the
 //! default is 2) the replicas share a `redis-server` the soak starts, and
-//! each browser long-polls "its" replica, moving to the next when that one
-//! is gone (as behind a load balancer).
+//! each browser long-polls "its" replica, moving to the next while that one
+//! is gone and back when it returns (as behind a load balancer).
 //!
 //! Phases (as shares of `--secs`): clean; CCC answering 5xx to 20 % of
 //! calls; latency above the upstream timeout; 20 % of connections dropped;
@@ -626,20 +626,19 @@ async fn client(
     stop: Arc<AtomicBool>,
 ) {
     let mut since: Option<i64> = None;
-    let mut at = index;
     while !stop.load(Ordering::Relaxed) {
-        // Its own replica, or the next one alive (a load balancer's choice).
+        // Its own replica, else the next one alive; back home once it is
+        // up again (a load balancer's health check).
         let picked = {
             let b = bases.lock().unwrap();
             (0..b.len())
-                .map(|k| (at + k) % b.len())
-                .find_map(|i| b[i].clone().map(|u| (i, u)))
+                .map(|k| (index + k) % b.len())
+                .find_map(|i| b[i].clone())
         };
-        let Some((i, base)) = picked else {
+        let Some(base) = picked else {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         };
-        at = i;
         let url = match since {
             Some(s) => format!("{base}/api/v1/agent?since={s}&wait={WAIT_SECS}"),
             None => format!("{base}/api/v1/agent"),
@@ -658,8 +657,6 @@ async fn client(
                     tally.stuck.fetch_add(1, Ordering::Relaxed);
                 } else {
                     tally.transport_errors.fetch_add(1, Ordering::Relaxed);
-                    // Gone (killed)? The next attempt tries the next replica.
-                    at += 1;
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
