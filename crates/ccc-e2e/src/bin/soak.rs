@@ -104,13 +104,21 @@ fn start_proxy(port: u16, sim_url: &str, redis_url: Option<&str>) -> KillOnDrop 
     if let Some(url) = redis_url {
         cmd.args(["--redis-url", url]);
     }
+    // SOAK_PROXY_LOG_DIR=dir keeps each replica's log (RUST_LOG, default
+    // `error`) in dir/proxy-<port>.log.
+    let log = std::env::var("SOAK_PROXY_LOG_DIR")
+        .ok()
+        .and_then(|d| std::fs::File::create(format!("{d}/proxy-{port}.log")).ok());
     KillOnDrop {
         child: cmd
             .env("CCC_EVENTS_TOKEN", EVENTS_TOKEN)
             .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "error".into()),
+            )
+            .stdout(log.map_or_else(Stdio::null, Stdio::from))
             .spawn()
             .expect("start ccc-proxy (build it: make soak)"),
     }
