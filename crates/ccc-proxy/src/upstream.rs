@@ -231,7 +231,7 @@ impl CccClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.budget.acquire(priority).await;
+            let grant = self.budget.acquire(priority).await;
             let started = tokio::time::Instant::now();
             let result = self.call_once::<T>(action, &params).await;
             let outcome = result.as_ref().err().map_or("ok", UpstreamError::outcome);
@@ -244,7 +244,7 @@ impl CccClient {
                         attempt,
                         "CCC throttled the call; retrying after the backoff"
                     );
-                    self.budget.throttled().await;
+                    self.budget.throttled(grant).await;
                 }
                 Err(e) if attempt < attempts && retryable(&e, kind) => {
                     let delay = BACKOFF_BASE * 2u32.pow(attempt - 1);
