@@ -157,6 +157,24 @@ impl CccClient {
         .await
     }
 
+    /// `ListRealtimeAgentStates` for `agents` (`AgentIdList`, at most
+    /// [`crate::reconcile::IDS_PER_CALL`]) at `priority`: the batched first
+    /// looks and ringing details of [`crate::seed`].
+    pub async fn realtime_states_of(
+        &self,
+        agents: &[String],
+        priority: Priority,
+    ) -> Result<RealtimePage, UpstreamError> {
+        let list = serde_json::to_string(agents).unwrap_or_default();
+        let params = vec![
+            ("PageNumber".to_owned(), "1".to_owned()),
+            ("PageSize".to_owned(), PAGE_SIZE.to_string()),
+            ("AgentIdList".to_owned(), list),
+        ];
+        self.call_as("ListRealtimeAgentStates", params, CallKind::Read, priority)
+            .await
+    }
+
     /// An agent action answering with a `UserContext` (SignInGroup,
     /// SignOutGroup, ReadyForService, TakeBreak, ChangeWorkMode, ResetAgentState).
     pub async fn user_action(

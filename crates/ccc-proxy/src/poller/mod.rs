@@ -54,6 +54,7 @@ use crate::{
 
 mod agent_loop;
 mod apply;
+mod batch;
 mod leases;
 mod presence_sweep;
 mod reconciliation;
@@ -63,6 +64,7 @@ pub use waiters::LongPollLimits;
 
 use agent_loop::gives_up;
 use apply::merge_remote;
+use batch::Lookups;
 use leases::{fleet_messages, lease_ticker};
 use presence_sweep::presence_loop;
 use reconciliation::reconcile_loop;
@@ -152,6 +154,8 @@ pub struct Hub {
     presence: Mutex<presence::Tracker>,
     /// Presence sweeps completed.
     presence_sweeps: AtomicU64,
+    /// Batched first looks and ringing details ([`crate::seed`]).
+    lookups: Lookups,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -189,6 +193,7 @@ impl Hub {
             owned_count: std::sync::atomic::AtomicUsize::new(0),
             presence: Mutex::new(presence::Tracker::default()),
             presence_sweeps: AtomicU64::new(0),
+            lookups: Lookups::default(),
         })
     }
 

@@ -1,0 +1,147 @@
+//! The batched look-ups of [`crate::seed`]: first looks and ringing
+//! details wait a moment in one queue; a runner sends every due batch of up
+//! to 20 agents as one `ListRealtimeAgentStates` (at [`Priority::Seed`],
+//! after commands) and hands each agent's row back.
+
+use super::*;
+use crate::{
+    reconcile::RealtimeAgent,
+    seed::{self, BatchQueue},
+};
+use tokio::sync::oneshot;
+
+/// What a waiter of a look-up needs back.
+#[derive(Debug)]
+pub(super) enum Waiter {
+    /// A first look: the agent's row (`None`: ask `PollUserStatus`).
+    First(oneshot::Sender<Option<RealtimeAgent>>),
+    /// A ringing agent whose view lacks the caller of call `job`.
+    Ringing {
+        /// The agent's hub (held here, or transient).
+        agent: Arc<AgentHub>,
+        /// The call.
+        job: String,
+    },
+}
+
+/// The queue of look-ups and the runner's wake-up.
+#[derive(Debug, Default)]
+pub(super) struct Lookups {
+    queue: Mutex<BatchQueue<Waiter>>,
+    wake: Notify,
+}
+
+/// What seeding an agent's first look did.
+pub(super) enum Seeded {
+    /// The row is all the toolbar shows: no `PollUserStatus`.
+    Done,
+    /// Shown; `PollUserStatus` still fills in the details, at this priority.
+    Details(Priority),
+    /// No usable row: poll as before.
+    NoRow,
+}
+
+impl Hub {
+    /// Queues a look-up of `user_id` (starting the runner when idle).
+    pub(super) fn lookup(self: &Arc<Self>, user_id: &str, waiter: Waiter) {
+        let start = lock(&self.lookups.queue).push(user_id, waiter, Instant::now());
+        if start {
+            tokio::spawn(lookup_runner(self.clone()));
+        } else {
+            self.lookups.wake.notify_one();
+        }
+    }
+
+    /// Seeds `agent`'s first view from a batched row.
+    pub(super) async fn seed(self: &Arc<Self>, agent: &AgentHub, lease: Option<Lease>) -> Seeded {
+        let (tx, rx) = oneshot::channel();
+        self.lookup(&agent.user_id, Waiter::First(tx));
+        let Some(row) = rx.await.ok().flatten() else {
+            return Seeded::NoRow;
+        };
+        let Some(seeded) = seed::first_view(&row, now_ms()) else {
+            return Seeded::NoRow;
+        };
+        self.update(agent, lease, |v| seed::apply_seed(v, &seeded))
+            .await;
+        if !seed::needs_details(&row) {
+            return Seeded::Done;
+        }
+        // A call's legs matter at once (the call card); the rest can wait.
+        let in_call = seeded.snapshot.as_ref().is_some_and(|s| {
+            s.agent.state.in_call() || s.agent.state == ccc_model::UserState::Working
+        });
+        Seeded::Details(if in_call {
+            Priority::Seed
+        } else {
+            Priority::Background
+        })
+    }
+}
+
+async fn lookup_runner(hub: Arc<Hub>) {
+    loop {
+        let Some(due) = lock(&hub.lookups.queue).due() else {
+            return;
+        };
+        let batch = lock(&hub.lookups.queue).take_due(Instant::now());
+        match batch {
+            Some(batch) => {
+                tokio::spawn(run_batch(hub.clone(), batch));
+            }
+            None => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => {}
+                    () = hub.lookups.wake.notified() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run_batch(hub: Arc<Hub>, batch: Vec<(String, Vec<Waiter>)>) {
+    let ids: Vec<String> = batch.iter().map(|(a, _)| a.clone()).collect();
+    let rows: HashMap<String, RealtimeAgent> =
+        match hub.client.realtime_states_of(&ids, Priority::Seed).await {
+            Ok(page) => {
+                let instance = hub.client.instance_id();
+                page.list
+                    .into_iter()
+                    .map(|r| (seed::row_id(&r, instance), r))
+                    .collect()
+            }
+            Err(e) => {
+                tracing::warn!(agents = ids.len(), error = %e, "batched look-up failed");
+                HashMap::new()
+            }
+        };
+    for (user_id, waiters) in batch {
+        let row = rows.get(&user_id);
+        for waiter in waiters {
+            match waiter {
+                Waiter::First(tx) => {
+                    let _ = tx.send(row.cloned());
+                }
+                Waiter::Ringing { agent, job } => {
+                    if let Some(row) = row {
+                        let (_, applied) = hub
+                            .update(&agent, None, |v| seed::add_caller(v, row, &job))
+                            .await;
+                        if applied == Applied::Changed {
+                            hub.metrics.ccc_event("caller_batched");
+                        }
+                    }
+                    // Still the call, still without its caller: ask CCC.
+                    let view = agent.tx.borrow().view.clone();
+                    let same_call = view
+                        .snapshot
+                        .as_ref()
+                        .is_some_and(|s| s.agent.job_id.as_deref() == Some(job.as_str()));
+                    if same_call && !view.knows_call(&job) {
+                        hub.refresh_somewhere(&user_id).await;
+                    }
+                }
+            }
+        }
+    }
+}
