@@ -48,7 +48,8 @@ pub struct Grant {
 }
 
 /// The shared window (one Lua script, Redis's clock). KEYS: the log of
-/// calls (sorted set, score = ms), the pause, the slow-down; ARGV: limit,
+/// calls (sorted set, score = ms), the pause, the slow-down, the gap
+/// after the last background call ([`crate::rate::background_gap`]); ARGV: limit,
 /// span ms, priority code (0 command, 1 seed, 2 background), a unique
 /// member, recovery per second. Returns `{wait ms (0: let out), now ms}`.
 const WINDOW_LUA: &str = r"
@@ -57,6 +58,10 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local pause = redis.call('PTTL', KEYS[2])
 if pause > 0 then return {pause, now} end
 local limit, span, prio = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if prio == 2 then
+  local gap = redis.call('PTTL', KEYS[4])
+  if gap > 0 then return {gap, now} end
+end
 local slow = redis.call('HMGET', KEYS[3], 'factor', 'at')
 if slow[1] then
   local f = math.min(1, tonumber(slow[1]) + math.max(0, now - tonumber(slow[2])) * tonumber(ARGV[5]) / 1000)
@@ -71,6 +76,7 @@ local n = redis.call('ZCARD', KEYS[1])
 if n < room then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], span * 2)
+  if prio == 2 then redis.call('SET', KEYS[4], '1', 'PX', math.max(1, math.floor(span / limit))) end
   return {0, now}
 end
 local e = redis.call('ZRANGE', KEYS[1], n - room, n - room, 'WITHSCORES')
@@ -176,6 +182,7 @@ impl Budget {
         inv.key(fleet.shared_key("budget-log"))
             .key(fleet.shared_key("pause"))
             .key(fleet.shared_key("slow"))
+            .key(fleet.shared_key("budget-gap"))
             .arg(limit)
             .arg(u64::try_from(span.as_millis()).unwrap_or(u64::MAX))
             .arg(p.code())

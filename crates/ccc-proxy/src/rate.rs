@@ -78,9 +78,20 @@ pub fn slowed_limit(limit: u32, factor: f64) -> u32 {
 /// rate in one second; this never does, so `--upstream-qps` may equal the
 /// account's quota. Lower priorities leave [`Priority::floor`] calls of
 /// every window to the higher ones.
+///
+/// Background work is also spread out: one call per `span / limit` at
+/// most ([`background_gap`]), so polls and sweeps go out evenly instead of
+/// in a burst at the start of every window; commands and seeds are never
+/// spread.
 #[derive(Debug, Clone, Default)]
 pub struct SlidingWindow {
     sent: std::collections::VecDeque<Instant>,
+    background_at: Option<Instant>,
+}
+
+/// The shortest gap between two background calls: `span / limit`.
+pub fn background_gap(limit: u32, span: Duration) -> Duration {
+    span / limit.max(1)
 }
 
 impl SlidingWindow {
@@ -100,9 +111,20 @@ impl SlidingWindow {
         {
             self.sent.pop_front();
         }
+        if p == Priority::Background {
+            let next = self
+                .background_at
+                .map(|at| at + background_gap(limit, span));
+            if let Some(wait) = next.filter(|n| *n > now).map(|n| n - now) {
+                return Err(wait);
+            }
+        }
         let room = usize::try_from(limit.max(1) - p.floor(limit.max(1))).unwrap_or(usize::MAX);
         if self.sent.len() < room {
             self.sent.push_back(now);
+            if p == Priority::Background {
+                self.background_at = Some(now);
+            }
             return Ok(());
         }
         // The call that must leave the window before this one may go.
@@ -266,13 +288,32 @@ mod tests {
         let mut w = SlidingWindow::default();
         let granted =
             |w: &mut SlidingWindow, p| (0..100).filter(|_| w.take(20, span, p, t0).is_ok()).count();
-        assert_eq!(granted(&mut w, Priority::Background), 15);
+        // Background work is spread out: one now, the next a gap later.
+        assert_eq!(granted(&mut w, Priority::Background), 1);
+        let gap = background_gap(20, span);
+        assert_eq!(w.take(20, span, Priority::Background, t0), Err(gap));
+        let now = t0 + gap * 19;
+        let more = (1..20)
+            .filter(|i| {
+                w.take(20, span, Priority::Background, t0 + gap * *i)
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(more, 14, "never into the reserve");
+        assert_eq!(w.in_window(span, now), 15);
+        let granted = |w: &mut SlidingWindow, p| {
+            (0..100)
+                .filter(|_| w.take(20, span, p, now).is_ok())
+                .count()
+        };
         assert_eq!(granted(&mut w, Priority::Seed), 3);
         assert_eq!(granted(&mut w, Priority::Command), 2);
         // Full: the wait is until the oldest call leaves the window.
-        assert_eq!(w.take(20, span, Priority::Command, t0), Err(span));
+        assert_eq!(
+            w.take(20, span, Priority::Command, now),
+            Err(span - gap * 19)
+        );
         assert!(w.take(20, span, Priority::Command, t0 + span).is_ok());
-        assert_eq!(w.in_window(span, t0 + span), 1);
     }
 
     #[test]
