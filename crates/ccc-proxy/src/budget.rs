@@ -201,7 +201,8 @@ impl Budget {
     /// pause, when this answer started one.
     pub async fn throttled(&self, grant: Grant) -> Option<Duration> {
         let jitter = rand::random::<f64>();
-        let local = lock(&self.inner.slowdown).throttled(grant.at, Instant::now(), jitter);
+        // Fleet-wide when Redis answers: `Some(None)` is an overshoot
+        // another replica (or this one) already answered.
         let shared = match &self.inner.fleet {
             Some(f) => {
                 let pause = crate::rate::slow_pause(jitter);
@@ -216,12 +217,21 @@ impl Budget {
                 f.invoke::<u64>(inv)
                     .await
                     .ok()
-                    .filter(|ms| *ms > 0)
-                    .map(Duration::from_millis)
+                    .map(|ms| (ms > 0).then(|| Duration::from_millis(ms)))
             }
             None => None,
         };
-        let pause = shared.or(local);
+        let mut local = lock(&self.inner.slowdown);
+        let pause = match shared {
+            Some(None) => None,
+            // Also here, for the moments Redis cannot answer.
+            Some(Some(p)) => {
+                local.throttled(grant.at, Instant::now(), jitter);
+                Some(p)
+            }
+            None => local.throttled(grant.at, Instant::now(), jitter),
+        };
+        drop(local);
         if let Some(pause) = pause {
             tracing::warn!(
                 pause_ms = pause.as_millis() as u64,
