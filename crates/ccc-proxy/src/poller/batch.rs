@@ -44,7 +44,11 @@ pub(super) enum Seeded {
 impl Hub {
     /// Queues a look-up of `user_id` (starting the runner when idle).
     pub(super) fn lookup(self: &Arc<Self>, user_id: &str, waiter: Waiter) {
-        let start = lock(&self.lookups.queue).push(user_id, waiter, Instant::now());
+        let window = match waiter {
+            Waiter::First(_) => seed::BATCH_WINDOW,
+            Waiter::Ringing { .. } => seed::RINGING_WINDOW,
+        };
+        let start = lock(&self.lookups.queue).push(user_id, waiter, Instant::now(), window);
         if start {
             tokio::spawn(lookup_runner(self.clone()));
         } else {
