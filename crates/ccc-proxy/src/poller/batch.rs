@@ -24,11 +24,20 @@ pub(super) enum Waiter {
     },
 }
 
-/// The queue of look-ups and the runner's wake-up.
+/// The queue of look-ups, the runner's wake-up, and who waits for the
+/// batches to be over.
 #[derive(Debug, Default)]
 pub(super) struct Lookups {
     queue: Mutex<BatchQueue<Waiter>>,
     wake: Notify,
+    in_flight: std::sync::atomic::AtomicUsize,
+    idle: Notify,
+}
+
+impl Lookups {
+    fn idle_now(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0 && lock(&self.queue).is_empty()
+    }
 }
 
 /// What seeding an agent's first look did.
@@ -75,11 +84,26 @@ impl Hub {
         let in_call = seeded.snapshot.as_ref().is_some_and(|s| {
             s.agent.state.in_call() || s.agent.state == ccc_model::UserState::Working
         });
-        Seeded::Details(if in_call {
-            Priority::Seed
-        } else {
-            Priority::Background
-        })
+        if in_call {
+            return Seeded::Details(Priority::Seed);
+        }
+        // The device of an idle agent can wait for the herd to pass: the
+        // budget goes to the first looks still waiting.
+        self.lookups_idle().await;
+        Seeded::Details(Priority::Background)
+    }
+
+    /// Returns when no look-up waits or runs.
+    async fn lookups_idle(&self) {
+        loop {
+            let notified = self.lookups.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.lookups.idle_now() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -91,6 +115,7 @@ async fn lookup_runner(hub: Arc<Hub>) {
         let batch = lock(&hub.lookups.queue).take_due(Instant::now());
         match batch {
             Some(batch) => {
+                hub.lookups.in_flight.fetch_add(1, Ordering::AcqRel);
                 tokio::spawn(run_batch(hub.clone(), batch));
             }
             None => {
@@ -104,6 +129,14 @@ async fn lookup_runner(hub: Arc<Hub>) {
 }
 
 async fn run_batch(hub: Arc<Hub>, batch: Vec<(String, Vec<Waiter>)>) {
+    answer_batch(&hub, batch).await;
+    hub.lookups.in_flight.fetch_sub(1, Ordering::AcqRel);
+    if hub.lookups.idle_now() {
+        hub.lookups.idle.notify_waiters();
+    }
+}
+
+async fn answer_batch(hub: &Arc<Hub>, batch: Vec<(String, Vec<Waiter>)>) {
     let ids: Vec<String> = batch.iter().map(|(a, _)| a.clone()).collect();
     let rows: HashMap<String, RealtimeAgent> =
         match hub.client.realtime_states_of(&ids, Priority::Seed).await {
