@@ -108,16 +108,19 @@ impl<T> BatchQueue<T> {
         if self.due()? > now {
             return None;
         }
+        Some(self.take())
+    }
+
+    /// Takes the next batch now, due or not (empty when nobody waits).
+    pub fn take(&mut self) -> Vec<(String, Vec<T>)> {
         let n = self.order.len().min(IDS_PER_CALL);
-        Some(
-            self.order
-                .drain(..n)
-                .map(|(agent, _)| {
-                    let waiters = self.waiting.remove(&agent).map(|(_, w)| w);
-                    (agent, waiters.unwrap_or_default())
-                })
-                .collect(),
-        )
+        self.order
+            .drain(..n)
+            .map(|(agent, _)| {
+                let waiters = self.waiting.remove(&agent).map(|(_, w)| w);
+                (agent, waiters.unwrap_or_default())
+            })
+            .collect()
     }
 }
 

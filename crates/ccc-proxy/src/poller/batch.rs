@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::{
+    budget::Grant,
     reconcile::RealtimeAgent,
     seed::{self, BatchQueue},
 };
@@ -107,51 +108,57 @@ impl Hub {
     }
 }
 
+/// Sends every due batch. The batch is taken from the queue only once the
+/// budget lets its call out: while the budget is busy more agents join, so
+/// a herd costs as few calls as the budget forces.
 async fn lookup_runner(hub: Arc<Hub>) {
     loop {
         let Some(due) = lock(&hub.lookups.queue).due() else {
             return;
         };
-        let batch = lock(&hub.lookups.queue).take_due(Instant::now());
-        match batch {
-            Some(batch) => {
-                hub.lookups.in_flight.fetch_add(1, Ordering::AcqRel);
-                tokio::spawn(run_batch(hub.clone(), batch));
+        if due > Instant::now() {
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {}
+                () = hub.lookups.wake.notified() => {}
             }
-            None => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(due) => {}
-                    () = hub.lookups.wake.notified() => {}
-                }
-            }
+            continue;
         }
+        hub.lookups.in_flight.fetch_add(1, Ordering::AcqRel);
+        let grant = hub.client.budget().acquire(Priority::Seed).await;
+        let batch = lock(&hub.lookups.queue).take();
+        tokio::spawn(run_batch(hub.clone(), batch, grant));
     }
 }
 
-async fn run_batch(hub: Arc<Hub>, batch: Vec<(String, Vec<Waiter>)>) {
-    answer_batch(&hub, batch).await;
+async fn run_batch(hub: Arc<Hub>, batch: Vec<(String, Vec<Waiter>)>, grant: Grant) {
+    if !batch.is_empty() {
+        answer_batch(&hub, batch, grant).await;
+    }
     hub.lookups.in_flight.fetch_sub(1, Ordering::AcqRel);
     if hub.lookups.idle_now() {
         hub.lookups.idle.notify_waiters();
     }
 }
 
-async fn answer_batch(hub: &Arc<Hub>, batch: Vec<(String, Vec<Waiter>)>) {
+async fn answer_batch(hub: &Arc<Hub>, batch: Vec<(String, Vec<Waiter>)>, grant: Grant) {
     let ids: Vec<String> = batch.iter().map(|(a, _)| a.clone()).collect();
-    let rows: HashMap<String, RealtimeAgent> =
-        match hub.client.realtime_states_of(&ids, Priority::Seed).await {
-            Ok(page) => {
-                let instance = hub.client.instance_id();
-                page.list
-                    .into_iter()
-                    .map(|r| (seed::row_id(&r, instance), r))
-                    .collect()
-            }
-            Err(e) => {
-                tracing::warn!(agents = ids.len(), error = %e, "batched look-up failed");
-                HashMap::new()
-            }
-        };
+    let rows: HashMap<String, RealtimeAgent> = match hub
+        .client
+        .realtime_states_of(&ids, Priority::Seed, Some(grant))
+        .await
+    {
+        Ok(page) => {
+            let instance = hub.client.instance_id();
+            page.list
+                .into_iter()
+                .map(|r| (seed::row_id(&r, instance), r))
+                .collect()
+        }
+        Err(e) => {
+            tracing::warn!(agents = ids.len(), error = %e, "batched look-up failed");
+            HashMap::new()
+        }
+    };
     for (user_id, waiters) in batch {
         let row = rows.get(&user_id);
         for waiter in waiters {
