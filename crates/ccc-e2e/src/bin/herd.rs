@@ -293,8 +293,8 @@ async fn ringing(args: &Args) {
     let n = args.ringing_agents;
     let s = stack(n, args.qps).await;
     // Warm-up (not measured): every toolbar opens while its agent is signed
-    // out (a batched row each; 250 a second, inside the budget), then the agents move along their day to
-    // their starting state (events, no CCC calls).
+    // out (a batched row each; 250 a second, inside the budget), then the
+    // agents move to their place in the day.
     let warm = Instant::now();
     let mut opening = Vec::new();
     for chunk in (0..n).collect::<Vec<_>>().chunks(50) {
@@ -314,17 +314,33 @@ async fn ringing(args: &Args) {
     for t in opening {
         let _ = t.await;
     }
-    for (step, (state, code)) in DAY.iter().enumerate() {
-        let batch: Vec<Value> = (0..n)
-            .filter(|i| i % DAY.len() >= step)
-            .map(|i| json!({"userId": agent(i), "state": state, "breakCode": code}))
-            .collect();
-        for part in batch.chunks(2000) {
-            admin(&s.http, &s.sim, "POST", "/agents/states", json!(part)).await;
+    // Into position: agent i stands at step i % 10 of its day. Steps 1-3
+    // (ringing, talking, after-call work) go through a call; the others are
+    // set directly.
+    let mut prep: Vec<Vec<Value>> = vec![Vec::new(); 4];
+    for i in 0..n {
+        let pos = i % DAY.len();
+        let steps: Vec<usize> = if pos <= 3 {
+            (0..=pos).collect()
+        } else {
+            vec![0, pos]
+        };
+        for (k, step) in steps.into_iter().enumerate() {
+            let (state, code) = DAY[step];
+            prep[k].push(json!({"userId": agent(i), "state": state, "breakCode": code}));
         }
     }
-    // Let the warm-up's events and look-ups settle.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    for round in prep {
+        for part in round.chunks(2000) {
+            admin(&s.http, &s.sim, "POST", "/agents/states", json!(part)).await;
+        }
+        // Each round's look-ups first (a call answered before its caller
+        // was looked up costs a PollUserStatus).
+        settle(&s).await;
+    }
+    if std::env::var_os("HERD_DEBUG").is_some() {
+        println!("  warm-up calls: {}", sim_stats(&s).await);
+    }
     println!(
         "ringing: {n} agents on events, warm-up {:.0} s",
         warm.elapsed().as_secs_f64()
@@ -413,6 +429,23 @@ async fn ringing(args: &Args) {
         "| Throttling answers from CCC | {} |",
         stats["throttled"].as_u64().unwrap_or(0)
     );
+    if std::env::var_os("HERD_DEBUG").is_some() {
+        let text = s
+            .http
+            .get(format!("{}/metrics", s.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap_or_default();
+        for l in text
+            .lines()
+            .filter(|l| l.starts_with("ccc_proxy_ccc_events_total"))
+        {
+            println!("  {l}");
+        }
+    }
 }
 
 /// A browser of `user` waits; the call from `caller` rings; the time until
@@ -470,6 +503,24 @@ async fn ring_and_wait(
         }
     }
     *missed.lock().unwrap() += 1;
+}
+
+/// Waits until CCC calls stay below 3/s for three seconds in a row (at
+/// most a minute).
+async fn settle(s: &Stack) {
+    let mut quiet = 0;
+    let mut last = sim_stats(s).await["totalCalls"].as_u64().unwrap_or(0);
+    let started = Instant::now();
+    while quiet < 3 && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = sim_stats(s).await["totalCalls"].as_u64().unwrap_or(0);
+        quiet = if now.saturating_sub(last) < 3 {
+            quiet + 1
+        } else {
+            0
+        };
+        last = now;
+    }
 }
 
 async fn sim_stats(s: &Stack) -> Value {
