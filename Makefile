@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: help setup widget run test bench soak e2e-repeat fmt clean-dist
+.PHONY: help setup widget run test bench soak herd e2e-repeat fmt clean-dist
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ bench: widget ## print performance figures (bundle size, ...)
 
 soak: ## proxy soak figures: SOAK_SECS (600) of 1,000 agents with faults
 	@scripts/soak.sh
+
+herd: ## CCC-call economy figures only: a shift start, ringing at 10,000 agents
+	@scripts/soak.sh herd
 
 e2e-repeat: setup ## run the end-to-end suite REPEAT (10) times in a row, stop at the first failure
 	@scripts/e2e-repeat.sh

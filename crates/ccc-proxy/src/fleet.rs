@@ -29,9 +29,10 @@
 //!   vouched for a long-poll) outlives every replica: after a restart the
 //!   presence sweep starts from it ([`Fleet::last_watchers`]), so an agent
 //!   whose toolbar closed while the fleet was down is still moved.
-//! - **Shared buckets.** The upstream budget, the throttling pause and the
-//!   per-agent command rate limit are token buckets in Redis (one Lua
-//!   script, Redis's clock); the per-agent dial limit is a sliding log of
+//! - **Shared buckets.** The per-agent command rate limit is a token
+//!   bucket in Redis (one Lua script, Redis's clock); the upstream budget
+//!   (a sliding window) and its throttling slow-down are scripts of
+//!   [`crate::budget`], run here ([`Fleet::invoke`]); the per-agent dial limit is a sliding log of
 //!   the agent's dials (a sorted set, one Lua script, Redis's clock).
 //!
 //! Every operation has a short timeout. When Redis fails the replica goes
@@ -57,11 +58,7 @@ use redis::{aio::ConnectionManager, AsyncCommands, Script};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::{
-    clock::now_ms,
-    rate::{Priority, TokenBucket},
-    view::View,
-};
+use crate::{clock::now_ms, view::View};
 
 /// Longest wait for one Redis operation.
 const OP_TIMEOUT: Duration = Duration::from_millis(500);
@@ -832,58 +829,6 @@ impl Fleet {
             .await
     }
 
-    async fn bucket(&self, name: &str, rate: f64, cap: f64, floor: f64) -> Result<u64, FleetError> {
-        let mut inv = self.inner.scripts.bucket.prepare_invoke();
-        inv.key(self.channel(name))
-            .key(self.channel("pause"))
-            .arg(rate)
-            .arg(cap)
-            .arg(floor);
-        let mut c = self.inner.conn.clone();
-        self.run(async move { inv.invoke_async(&mut c).await })
-            .await
-    }
-
-    /// Takes a token of the fleet budget: `Some(Ok)` granted, `Some(Err(wait))`
-    /// not yet, `None` when Redis cannot say (count locally).
-    pub async fn take_token(&self, qps: f64, p: Priority) -> Option<Result<(), Duration>> {
-        let floor = match p {
-            Priority::Command => 0.0,
-            Priority::Background => TokenBucket::reserve(qps),
-        };
-        match self.bucket("budget", qps, qps.max(1.0), floor).await {
-            Ok(0) => Some(Ok(())),
-            Ok(ms) => Some(Err(Duration::from_millis(ms))),
-            Err(_) => None,
-        }
-    }
-
-    /// Pauses every replica's CCC calls for `pause`.
-    pub async fn set_backoff(&self, pause: Duration) {
-        let mut c = self.inner.conn.clone();
-        let key = self.channel("pause");
-        let ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX).max(1);
-        let _: Result<(), _> = self
-            .run(async move {
-                redis::cmd("SET")
-                    .arg(&key)
-                    .arg(1)
-                    .arg("PX")
-                    .arg(ms)
-                    .query_async(&mut c)
-                    .await
-            })
-            .await;
-    }
-
-    /// The fleet's throttling pause still to wait, if any.
-    pub async fn backoff_remaining(&self) -> Option<Duration> {
-        let mut c = self.inner.conn.clone();
-        let key = self.channel("pause");
-        let ms: i64 = self.run(async move { c.pttl(&key).await }).await.ok()?;
-        (ms > 0).then(|| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
-    }
-
     /// The shared per-agent command limit: `Some(Ok)` allowed,
     /// `Some(Err(wait))` refused, `None` when Redis cannot say.
     pub async fn rate_limit(
@@ -1057,6 +1002,25 @@ impl Fleet {
         }
         // The connection dropped: messages may have been lost.
         Ok(())
+    }
+}
+
+impl Fleet {
+    /// The key `name` under this fleet's prefix (the budget's keys,
+    /// [`crate::budget`]).
+    pub fn shared_key(&self, name: &str) -> String {
+        self.channel(name)
+    }
+
+    /// Runs a script invocation prepared by another module (the budget's
+    /// sliding window and slow-down), with the usual timeout and health.
+    pub async fn invoke<T: redis::FromRedisValue + Send>(
+        &self,
+        inv: redis::ScriptInvocation<'static>,
+    ) -> Result<T, FleetError> {
+        let mut c = self.inner.conn.clone();
+        self.run(async move { inv.invoke_async(&mut c).await })
+            .await
     }
 }
 

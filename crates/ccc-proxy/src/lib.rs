@@ -14,7 +14,8 @@
 //!   rate rules), [`ratelimit`], [`session_cache`], [`next_state`] (the
 //!   rule for the state after a call), [`view`] (what the toolbar is shown); then [`config`], [`events`] (CCC's webhook events),
 //!   [`presence`], [`security`], [`fleet`] (Redis); [`budget`],
-//!   [`reconcile`]; [`upstream`] (the CCC client); [`identity`], [`poller`]
+//!   [`reconcile`], [`seed`] (batched first looks and ringing details);
+//!   [`upstream`] (the CCC client); [`identity`], [`poller`]
 //!   (the per-agent hub); [`sip`] (the softphone relay's shared state: sockets, AOR policy,
 //!   TURN cache); [`embedded`] (the `--demo` simulator); [`state`]
 //!   ([`AppState`], which holds them); [`extract`] (what handlers take from a
@@ -43,6 +44,7 @@ pub mod ratelimit;
 pub mod reconcile;
 mod router;
 pub mod security;
+pub mod seed;
 pub mod server;
 pub mod session_cache;
 pub mod sip;

@@ -55,6 +55,19 @@ pub struct RealtimeAgent {
     /// When the agent entered the state (epoch ms).
     #[serde(default, deserialize_with = "ccc_model::de::tolerant_i64")]
     pub state_time: Option<i64>,
+    /// The other party of the agent's call (the caller's number when
+    /// ringing); what a ringing event lacks ([`crate::seed`]).
+    #[serde(default, deserialize_with = "ccc_model::de::tolerant_string")]
+    pub counter_party: Option<String>,
+    /// The 8-digit extension.
+    #[serde(default, deserialize_with = "ccc_model::de::tolerant_string")]
+    pub extension: Option<String>,
+    /// `ON_SITE`, `OFF_SITE`, `OFFICE_PHONE`.
+    #[serde(default, deserialize_with = "ccc_model::de::tolerant_string")]
+    pub work_mode: Option<String>,
+    /// Outbound-only mode.
+    #[serde(default, deserialize_with = "ccc_model::de::tolerant_bool")]
+    pub outbound_scenario: Option<bool>,
 }
 
 /// What the toolbar shows of an agent, as the sweep compares it.
@@ -243,6 +256,7 @@ mod tests {
             state: s.into(),
             state_code: code.into(),
             state_time: Some(50),
+            ..RealtimeAgent::default()
         });
         let found = differing(&shown, &seen, "i", false);
         let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();

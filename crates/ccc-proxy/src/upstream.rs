@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 pub use crate::clock::now_ms;
 pub use crate::errors::UpstreamError;
 use crate::{
-    budget::{Budget, Priority},
+    budget::{Budget, Grant, Priority},
     config::UpstreamConfig,
     metrics::Metrics,
     reconcile::{RealtimePage, PAGE_SIZE},
@@ -157,6 +157,34 @@ impl CccClient {
         .await
     }
 
+    /// `ListRealtimeAgentStates` for `agents` (`AgentIdList`, at most
+    /// [`crate::reconcile::IDS_PER_CALL`]) at `priority`: the batched first
+    /// looks and ringing details of [`crate::seed`].
+    /// `grant`: a call the budget already let out for the first attempt
+    /// (the batcher takes its batch only once the budget lets it go, so a
+    /// busy budget fills batches instead of queueing half-empty ones).
+    pub async fn realtime_states_of(
+        &self,
+        agents: &[String],
+        priority: Priority,
+        grant: Option<Grant>,
+    ) -> Result<RealtimePage, UpstreamError> {
+        let list = serde_json::to_string(agents).unwrap_or_default();
+        let params = vec![
+            ("PageNumber".to_owned(), "1".to_owned()),
+            ("PageSize".to_owned(), PAGE_SIZE.to_string()),
+            ("AgentIdList".to_owned(), list),
+        ];
+        self.call_granted(
+            "ListRealtimeAgentStates",
+            params,
+            CallKind::Read,
+            priority,
+            grant,
+        )
+        .await
+    }
+
     /// An agent action answering with a `UserContext` (SignInGroup,
     /// SignOutGroup, ReadyForService, TakeBreak, ChangeWorkMode, ResetAgentState).
     pub async fn user_action(
@@ -217,9 +245,22 @@ impl CccClient {
     pub async fn call_as<T: DeserializeOwned>(
         &self,
         action: &'static str,
+        params: Vec<(String, String)>,
+        kind: CallKind,
+        priority: Priority,
+    ) -> Result<T, UpstreamError> {
+        self.call_granted(action, params, kind, priority, None)
+            .await
+    }
+
+    /// [`CccClient::call_as`], the first attempt on `grant` when given.
+    async fn call_granted<T: DeserializeOwned>(
+        &self,
+        action: &'static str,
         mut params: Vec<(String, String)>,
         kind: CallKind,
         priority: Priority,
+        mut grant: Option<Grant>,
     ) -> Result<T, UpstreamError> {
         params.retain(|(k, _)| k != "InstanceId");
         params.push(("InstanceId".to_owned(), self.instance_id.clone()));
@@ -231,7 +272,10 @@ impl CccClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.budget.acquire(priority).await;
+            let grant = match grant.take() {
+                Some(g) => g,
+                None => self.budget.acquire(priority).await,
+            };
             let started = tokio::time::Instant::now();
             let result = self.call_once::<T>(action, &params).await;
             let outcome = result.as_ref().err().map_or("ok", UpstreamError::outcome);
@@ -244,7 +288,7 @@ impl CccClient {
                         attempt,
                         "CCC throttled the call; retrying after the backoff"
                     );
-                    self.budget.throttled().await;
+                    self.budget.throttled(grant).await;
                 }
                 Err(e) if attempt < attempts && retryable(&e, kind) => {
                     let delay = BACKOFF_BASE * 2u32.pow(attempt - 1);

@@ -64,7 +64,12 @@ async fn shown(app: &axum::Router) -> Value {
 /// loop's first poll, so events apply to a watched agent and no poll that
 /// started before them answers afterwards.
 async fn watch(sim: &ccc_sim::RunningSim, app: &axum::Router) {
-    let polls = || sim.state().stats().calls_of("PollUserStatus");
+    // The first look: a PollUserStatus, or the batched realtime row that
+    // is all there is of a signed-out agent.
+    let polls = || {
+        let s = sim.state().stats();
+        s.calls_of("PollUserStatus") + s.calls_of("ListRealtimeAgentStates")
+    };
     let before = polls();
     shown(app).await;
     let deadline = Instant::now() + Duration::from_secs(5);

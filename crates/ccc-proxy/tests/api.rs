@@ -352,8 +352,9 @@ async fn health_and_metrics() {
     let text = b.as_str().unwrap();
     for name in [
         "ccc_proxy_http_requests_total{method=\"GET\",route=\"/api/v1/agent\",status=\"2xx\"}",
-        "ccc_proxy_upstream_requests_total{action=\"PollUserStatus\",outcome=\"ok\"}",
-        "ccc_proxy_upstream_request_duration_seconds_count{action=\"PollUserStatus\"}",
+        // The first look of a signed-out agent: one batched realtime row.
+        "ccc_proxy_upstream_requests_total{action=\"ListRealtimeAgentStates\",outcome=\"ok\"}",
+        "ccc_proxy_upstream_request_duration_seconds_count{action=\"ListRealtimeAgentStates\"}",
         "ccc_proxy_longpoll_waiters",
         "ccc_proxy_poll_loops",
     ] {

@@ -12,19 +12,19 @@ use crate::{quota, DeliveryFaults, SimError, SimState, Stats, Subscription, Webh
 impl SimState {
     /// The account's quota in calls per second (`None`: no limit).
     pub fn qps_limit(&self) -> Option<u32> {
-        self.lock_quota().as_ref().map(quota::TokenBucket::rate)
+        self.lock_quota().as_ref().map(quota::Quota::rate)
     }
 
     /// Sets the account's quota (`None` or 0: no limit), with a full bucket.
     pub fn set_qps_limit(&self, limit: Option<u32>) {
         let bucket = limit
             .filter(|n| *n > 0)
-            .map(|n| quota::TokenBucket::new(n, Instant::now()));
+            .map(|n| quota::Quota::new(n, Instant::now()));
         tracing::info!(qps_limit = ?limit, "quota set");
         *self.lock_quota() = bucket;
     }
 
-    fn lock_quota(&self) -> MutexGuard<'_, Option<quota::TokenBucket>> {
+    fn lock_quota(&self) -> MutexGuard<'_, Option<quota::Quota>> {
         self.inner.quota.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -108,7 +108,7 @@ mod tests {
         sim.set_qps_limit(Some(1));
         assert_eq!(sim.qps_limit(), Some(1));
         let admitted = (0..5).filter(|_| sim.admit(Action::PollUserStatus)).count();
-        assert_eq!(admitted, 1, "a bucket of one token, refilled once a second");
+        assert_eq!(admitted, 1, "one call in any second");
         let s = sim.stats();
         assert_eq!(s.calls_of("PollUserStatus"), 5);
         assert_eq!(s.throttled, 4);

@@ -73,7 +73,8 @@ struct Args {
     dial_timeout_ms: Option<u64>,
 
     /// The account's quota: signed calls per second over all key pairs;
-    /// above it calls get 400 Throttling.User [default: no limit].
+    /// above it (more than N in any one second) calls get 400
+    /// Throttling.User [default: no limit].
     #[arg(long, env = "CCC_SIM_QPS_LIMIT", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     qps_limit: Option<u32>,
 

@@ -1,43 +1,56 @@
-//! The account's API quota (ccc-api.md §8.1): one token bucket for every
-//! signed call of the account, whatever AccessKey signed it. Above it CCC
-//! answers `400 Throttling.User`.
+//! The account's API quota (ccc-api.md §8.1): one limit for every signed
+//! call of the account, whatever AccessKey signed it. Above it CCC answers
+//! `400 Throttling.User` ("Request was denied due to user flow control.").
+//!
+//! How CCC counts is not published (inference, the strictest reading of
+//! "N calls a second"): at most `rate` calls in **any** one-second window,
+//! a sliding log. A token bucket of `rate` tokens would admit twice the
+//! rate in a second after a calm period; this never does, so a proxy that
+//! stays inside it stays inside any per-second quota.
 
-use std::time::Instant;
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
-/// A token bucket of `rate` tokens per second holding at most `rate`
-/// tokens (burst = one second's worth). Time is a parameter, so the rule
-/// is tested without a clock.
+/// The window CCC counts a quota over.
+pub const WINDOW: Duration = Duration::from_secs(1);
+
+/// At most `rate` admitted calls in any [`WINDOW`]. Time is a parameter,
+/// so the rule is tested without a clock.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TokenBucket {
+pub struct Quota {
     rate: u32,
-    tokens: f64,
-    last: Instant,
+    admitted: VecDeque<Instant>,
 }
 
-impl TokenBucket {
-    /// A full bucket of `rate` (at least 1) tokens per second.
-    pub fn new(rate: u32, now: Instant) -> Self {
-        let rate = rate.max(1);
-        TokenBucket {
-            rate,
-            tokens: f64::from(rate),
-            last: now,
+impl Quota {
+    /// A quota of `rate` (at least 1) calls per second, nothing counted yet.
+    pub fn new(rate: u32, _now: Instant) -> Self {
+        Quota {
+            rate: rate.max(1),
+            admitted: VecDeque::new(),
         }
     }
 
-    /// The rate (tokens per second, also the burst).
+    /// The rate (calls per second).
     pub fn rate(&self) -> u32 {
         self.rate
     }
 
-    /// Takes one token if there is one; false means "throttle".
+    /// Admits one call at `now` if the last second holds fewer than `rate`;
+    /// false means "throttle" (a throttled call is not counted).
     pub fn try_take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = self.last.max(now);
-        let cap = f64::from(self.rate);
-        self.tokens = (self.tokens + elapsed * cap).min(cap);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        let now = self.admitted.back().map_or(now, |last| now.max(*last));
+        while self
+            .admitted
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+        {
+            self.admitted.pop_front();
+        }
+        if self.admitted.len() < usize::try_from(self.rate).unwrap_or(usize::MAX) {
+            self.admitted.push_back(now);
             true
         } else {
             false
@@ -48,40 +61,37 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
-    fn burst_then_refill_at_the_rate() {
+    fn rate_calls_in_any_second_then_as_the_oldest_leave() {
         let t0 = Instant::now();
-        let mut b = TokenBucket::new(5, t0);
-        assert_eq!((0..5).filter(|_| b.try_take(t0)).count(), 5);
-        assert!(!b.try_take(t0), "the burst is the rate");
-        // 200 ms at 5/s is exactly one token.
-        assert!(b.try_take(t0 + Duration::from_millis(200)));
-        assert!(!b.try_take(t0 + Duration::from_millis(200)));
-        // A long pause refills to the burst, never beyond it.
-        let later = t0 + Duration::from_secs(60);
-        assert_eq!((0..10).filter(|_| b.try_take(later)).count(), 5);
+        let mut q = Quota::new(5, t0);
+        assert_eq!((0..5).filter(|_| q.try_take(t0)).count(), 5);
+        assert!(!q.try_take(t0), "the sixth call of the second");
+        assert!(!q.try_take(t0 + Duration::from_millis(999)));
+        // A second after the first five, five more.
+        let later = t0 + WINDOW;
+        assert_eq!((0..10).filter(|_| q.try_take(later)).count(), 5);
     }
 
     #[test]
-    fn a_second_admits_rate_calls() {
+    fn a_second_admits_rate_calls_even_after_a_calm_period() {
         let t0 = Instant::now();
-        let mut b = TokenBucket::new(20, t0);
-        // 1 s of calls every 10 ms: 20 burst + 20 refilled (give or take
-        // the float edge at the very end).
+        let mut q = Quota::new(20, t0);
+        // 1 s of calls every 10 ms: 20, never a burst on top (a token
+        // bucket would admit 40).
         let ok = (0..100)
-            .filter(|i| b.try_take(t0 + Duration::from_millis(i * 10)))
+            .filter(|i| q.try_take(t0 + Duration::from_secs(60) + Duration::from_millis(i * 10)))
             .count();
-        assert!((39..=40).contains(&ok), "{ok}");
+        assert_eq!(ok, 20);
     }
 
     #[test]
     fn zero_means_one_and_time_never_runs_backwards() {
         let t0 = Instant::now();
-        let mut b = TokenBucket::new(0, t0 + Duration::from_secs(1));
-        assert_eq!(b.rate(), 1);
-        assert!(b.try_take(t0));
-        assert!(!b.try_take(t0));
+        let mut q = Quota::new(0, t0 + Duration::from_secs(1));
+        assert_eq!(q.rate(), 1);
+        assert!(q.try_take(t0 + Duration::from_secs(1)));
+        assert!(!q.try_take(t0), "an earlier instant counts as the latest");
     }
 }

@@ -20,7 +20,7 @@ pub(crate) struct Inner {
     pub(crate) world: Mutex<World>,
     pub(crate) faults: Mutex<faults::Faults>,
     pub(crate) job_seq: AtomicU64,
-    pub(crate) quota: Mutex<Option<quota::TokenBucket>>,
+    pub(crate) quota: Mutex<Option<quota::Quota>>,
     pub(crate) publisher: webhook::Publisher,
     pub(crate) dial: Mutex<DialTimings>,
     /// Issue 20: registrations, SIP calls, media peers.
@@ -56,7 +56,7 @@ impl SimState {
         let quota = config
             .qps_limit
             .filter(|n| *n > 0)
-            .map(|n| quota::TokenBucket::new(n, Instant::now()));
+            .map(|n| quota::Quota::new(n, Instant::now()));
         let dial = config.timings.dial();
         let softphone = crate::softphone::Softphone::new(&config.softphone);
         SimState {

@@ -98,13 +98,24 @@ pub(super) async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
             "polling CCC"
         );
         // A browser waits for the first look: it goes ahead of background work.
-        let priority = if unknown {
+        let mut priority = if unknown {
             Priority::Command
         } else {
             Priority::Background
         };
         let started = now_ms();
         agent.poll_started.store(started, Ordering::Relaxed);
+        if unknown {
+            // First looks are batched (a shift start is one call per 20).
+            match hub.seed(&agent, lease).await {
+                batch::Seeded::Done => {
+                    last_poll = Some(Instant::now());
+                    continue;
+                }
+                batch::Seeded::Details(p) => priority = p,
+                batch::Seeded::NoRow => {}
+            }
+        }
         match hub
             .client
             .poll_user_status(&agent.user_id, &device_id, priority)

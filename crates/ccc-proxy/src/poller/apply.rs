@@ -124,17 +124,17 @@ impl Hub {
     }
 
     /// Applies one webhook event (already authenticated and parsed).
-    pub async fn apply_event(&self, ev: &CccEvent) {
+    pub async fn apply_event(self: &Arc<Self>, ev: &CccEvent) {
         self.apply_event_from(ev, false).await;
     }
 
     /// Applies an event another replica forwarded (it did not hold the
     /// agent); never forwarded again.
-    pub async fn apply_forwarded_event(&self, ev: &CccEvent) {
+    pub async fn apply_forwarded_event(self: &Arc<Self>, ev: &CccEvent) {
         self.apply_event_from(ev, true).await;
     }
 
-    async fn apply_event_from(&self, ev: &CccEvent, forwarded: bool) {
+    async fn apply_event_from(self: &Arc<Self>, ev: &CccEvent, forwarded: bool) {
         let Some(user_id) = events::user_id(ev) else {
             self.metrics.ccc_event("ignored");
             return;
@@ -218,8 +218,16 @@ impl Hub {
                 // Lost against a view dated ahead of our clock (a skewed or
                 // forged event): a poll started now always wins.
                 let pinned = outcome == Applied::Stale && view.ahead_of(now_ms());
-                if no_base || needs_call || pinned {
-                    self.refresh_somewhere(&user_id).await;
+                // A ringing call lacks only its caller: batched (20 a call).
+                let ringing = needs_call && !no_base && !pinned;
+                match change.job_id.clone() {
+                    Some(job) if ringing && change.state == ccc_model::UserState::Ringing => {
+                        self.lookup(&user_id, batch::Waiter::Ringing { agent, job });
+                    }
+                    _ if no_base || needs_call || pinned => {
+                        self.refresh_somewhere(&user_id).await;
+                    }
+                    _ => {}
                 }
             }
         }

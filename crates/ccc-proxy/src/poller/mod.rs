@@ -54,6 +54,7 @@ use crate::{
 
 mod agent_loop;
 mod apply;
+mod batch;
 mod janitor;
 mod leases;
 mod presence_sweep;
@@ -64,6 +65,7 @@ pub use waiters::LongPollLimits;
 
 use agent_loop::gives_up;
 use apply::merge_remote;
+use batch::Lookups;
 use janitor::janitor_loop;
 use leases::{fleet_messages, lease_ticker};
 use presence_sweep::presence_loop;
@@ -154,6 +156,8 @@ pub struct Hub {
     presence: Mutex<presence::Tracker>,
     /// Presence sweeps completed.
     presence_sweeps: AtomicU64,
+    /// Batched first looks and ringing details ([`crate::seed`]).
+    lookups: Lookups,
     /// The fleet's last known watchers were read (once per process).
     presence_rebuilt: std::sync::atomic::AtomicBool,
 }
@@ -193,6 +197,7 @@ impl Hub {
             owned_count: std::sync::atomic::AtomicUsize::new(0),
             presence: Mutex::new(presence::Tracker::default()),
             presence_sweeps: AtomicU64::new(0),
+            lookups: Lookups::default(),
             presence_rebuilt: std::sync::atomic::AtomicBool::new(false),
         })
     }

@@ -91,6 +91,16 @@ impl Hub {
             let Some(agent) = self.existing(&id) else {
                 continue;
             };
+            // A sweep of many pages takes seconds: an agent whose view moved
+            // since it began had events arriving; its row may be older than
+            // them, and the next sweep looks again.
+            let now_shown = agent.tx.borrow().snapshot().map(|s| reconcile::Shown {
+                state: s.agent.state.clone(),
+                break_code: s.agent.break_code.clone(),
+            });
+            if now_shown.as_ref() != shown.get(&id) {
+                continue;
+            }
             match repair {
                 reconcile::Repair::Apply { change, at } => {
                     let (_, outcome) = self
