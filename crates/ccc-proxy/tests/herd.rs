@@ -294,3 +294,83 @@ fn busiest_second(times: &[Instant]) -> usize {
         .max()
         .unwrap_or(0)
 }
+
+/// A sweep of many pages takes time: agents whose events arrived while it
+/// ran are not "repaired" from its rows (at 10,000 agents every sweep asked
+/// `PollUserStatus` for thousands of agents that were right).
+#[tokio::test]
+async fn a_slow_sweep_leaves_agents_whose_events_arrived_meanwhile() {
+    const N: usize = 120;
+    let sim = sim_with(N).await;
+    for i in 0..N {
+        set(&sim, &agent(i), UserState::Ready);
+    }
+    let (router, state) = router_from(
+        config(
+            &sim.endpoint(),
+            &[
+                "--events-token",
+                TOKEN,
+                "--upstream-qps",
+                "500",
+                "--reconcile-secs",
+                "3600",
+            ],
+        ),
+        [127, 0, 0, 1],
+    );
+    for i in 0..N {
+        state.hub.touch(&agent(i), None);
+    }
+    until("every agent known", 20, || {
+        (0..N).all(|i| detailed(&state, &agent(i)))
+    })
+    .await;
+    // The sweep's pages take 400 ms each (120 agents: two pages).
+    sim.state().set_faults(ccc_sim::faults::Faults {
+        latency_ms: Some(400),
+        actions: Some(vec!["ListRealtimeAgentStates".into()]),
+        ..ccc_sim::faults::Faults::default()
+    });
+    let refreshes = state.metrics.ccc_events("refresh");
+    let hub = state.hub.clone();
+    sim.state().reset_stats();
+    let sweep = tokio::spawn(async move { hub.reconcile_once().await });
+    // The sweep has taken what it shows and asked for its first page.
+    until("the sweep's first page", 10, || {
+        calls(&sim, "ListRealtimeAgentStates") >= 1
+    })
+    .await;
+    // Meanwhile every agent takes a break, and its event arrives.
+    let at = ccc_proxy::upstream::now_ms() + 1000;
+    let events: Vec<Value> = (0..N)
+        .map(|i| {
+            sim.state()
+                .set_agent_state(&agent(i), &ccc_sim::StateChange::on_break("lunch"))
+                .unwrap();
+            json!({"eventType": "AgentBreak", "eventTime": iso(at), "instanceId": "ccc-demo",
+                "agentId": agent(i), "breakCode": "lunch"})
+        })
+        .collect();
+    let req = Request::post("/ccc/events")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::from(serde_json::to_string(&events).unwrap()))
+        .unwrap();
+    let (s, _, b) = send(&router, req).await;
+    assert_eq!(s, 200, "{b}");
+    sweep.await.unwrap();
+    assert!(
+        calls(&sim, "ListRealtimeAgentStates") >= 2,
+        "the sweep paged"
+    );
+    assert_eq!(
+        state.metrics.ccc_events("refresh") - refreshes,
+        0,
+        "no refresh for agents whose events the sweep's rows only repeat"
+    );
+    for i in 0..N {
+        let v = state.hub.view(&agent(i)).unwrap().snapshot.unwrap();
+        assert_eq!(v.agent.break_code.as_deref(), Some("lunch"));
+    }
+}
