@@ -49,6 +49,8 @@ pub mod sip;
 pub mod softphone;
 pub mod state_machine;
 pub mod stats;
+// Issue 18: transfer, consult, conference, keypad.
+pub mod transfer;
 pub mod webhook;
 pub mod world;
 

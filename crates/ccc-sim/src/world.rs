@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use ccc_model::EventMessage as Event;
 
+use ccc_model::UserState;
+
 use crate::events::{self, Snapshot};
 use crate::state_machine::Agent;
 use crate::SimConfig;
@@ -19,8 +21,16 @@ pub struct World {
     pub agents: BTreeMap<String, Agent>,
     /// Each instance's `UserId`s in order (paging).
     by_instance: BTreeMap<String, Vec<String>>,
-    /// `JobId` → `UserId` of calls in progress.
-    jobs: HashMap<String, String>,
+    /// `JobId` → the `UserId`s in calls in progress (two or more while a
+    /// consult or conference shares the job, issue 18).
+    jobs: HashMap<String, Vec<String>>,
+    /// Issue 18: what each call recorded (keypad keys, transfers), for the
+    /// admin API; kept after the call ends, cleared by a reset.
+    pub records: HashMap<String, crate::transfer::JobRecord>,
+    /// Issue 18: after-call work that a linked change started for another
+    /// agent (a consult ended with the transferor); the caller starts the
+    /// timers once the world is unlocked ([`World::take_due_after_call`]).
+    pub(crate) due_after_call: Vec<(String, String)>,
 }
 
 impl World {
@@ -46,18 +56,48 @@ impl World {
         self.by_instance.get(instance_id).map_or(&[], Vec::as_slice)
     }
 
-    /// The `UserId` of the agent in a call with `job_id`.
-    pub fn job_owner(&self, job_id: &str) -> Option<String> {
+    /// The `UserId`s of the agents in a call with `job_id` (more than one
+    /// while a consult or conference shares it).
+    pub fn job_members(&self, job_id: &str) -> Vec<String> {
         let has_job = |a: &Agent| a.call.as_ref().is_some_and(|c| c.job_id == job_id);
-        match self.jobs.get(job_id) {
-            Some(user) if self.agents.get(user).is_some_and(has_job) => Some(user.clone()),
-            // Not indexed (an agent changed without `change`): search.
-            _ => self
-                .agents
-                .values()
-                .find(|a| has_job(a))
-                .map(|a| a.user_id.clone()),
+        let indexed: Vec<String> = self
+            .jobs
+            .get(job_id)
+            .map(|users| {
+                users
+                    .iter()
+                    .filter(|u| self.agents.get(*u).is_some_and(has_job))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !indexed.is_empty() {
+            return indexed;
         }
+        // Not indexed (an agent changed without `change`): search.
+        self.agents
+            .values()
+            .filter(|a| has_job(a))
+            .map(|a| a.user_id.clone())
+            .collect()
+    }
+
+    /// The `UserId` of the agent in a call with `job_id`: the one whose leg
+    /// rings or dials when several share it (the one an answer is for),
+    /// else the first.
+    pub fn job_owner(&self, job_id: &str) -> Option<String> {
+        let members = self.job_members(job_id);
+        let ringing = members.iter().find(|u| {
+            self.agents
+                .get(*u)
+                .is_some_and(|a| matches!(a.state, UserState::Ringing | UserState::Dialing))
+        });
+        ringing.or(members.first()).cloned()
+    }
+
+    /// The after-call work started by linked changes since the last call.
+    pub(crate) fn take_due_after_call(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.due_after_call)
     }
 
     /// The agent in a call with `job_id`.
@@ -76,6 +116,7 @@ impl World {
     ) -> Option<(R, Vec<Event>)> {
         let agent = self.agents.get_mut(user_id)?;
         let before = Snapshot::of(agent);
+        let linked = crate::transfer::Linked::of(agent);
         let result = f(agent);
         let after = Snapshot::of(agent);
         if before == after {
@@ -84,20 +125,33 @@ impl World {
         let job = |s: &Snapshot| s.call.as_ref().map(|c| c.job_id.clone());
         if job(&before) != job(&after) {
             if let Some(old) = job(&before) {
-                self.jobs.remove(&old);
+                if let Some(users) = self.jobs.get_mut(&old) {
+                    users.retain(|u| u != user_id);
+                    if users.is_empty() {
+                        self.jobs.remove(&old);
+                    }
+                }
             }
             if let Some(new) = job(&after) {
-                self.jobs.insert(new, user_id.to_owned());
+                let users = self.jobs.entry(new).or_default();
+                if !users.iter().any(|u| u == user_id) {
+                    users.push(user_id.to_owned());
+                }
             }
         }
-        Some((result, events::events_of(&before, &after)))
+        let mut events = events::events_of(&before, &after);
+        // Issue 18: the other party of a consult follows this change.
+        if let Some(linked) = linked {
+            events.extend(crate::transfer::follow(self, user_id, &linked));
+        }
+        Some((result, events))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ccc_model::{EventType, UserState};
+    use ccc_model::EventType;
 
     fn world() -> World {
         World::from_config(&SimConfig::demo(), 1_000)
