@@ -50,6 +50,7 @@ pub mod softphone;
 pub mod state_machine;
 pub mod stats;
 // Issue 18: transfer, consult, conference, keypad.
+mod links;
 pub mod transfer;
 pub mod webhook;
 pub mod world;

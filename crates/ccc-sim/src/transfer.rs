@@ -19,79 +19,23 @@
 
 use ccc_model::{
     Action, AgentAction, CallActionData, CallContext, CallType, CccError, ChannelContext,
-    ChannelFlag, ChannelState, Counterparty, ErrorCode, Event, EventMessage, Transfer, UserState,
+    ChannelFlag, ChannelState, ErrorCode, Event, EventMessage, Transfer, UserState,
 };
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::SignedRequest;
-use crate::events::format_event_time;
+use crate::links::{
+    drop_leg, is_dtmf_key, pair, peer_name, set_customer_hold, DtmfKey, JobRecord, TransferRecord,
+    ATTENDED_TRANSFER, BLIND_TRANSFER, CONSULTED,
+};
 use crate::state_machine::{refuse, Agent, Call, DialOutcome, HangupBy, Link, Peer};
+use crate::world::unlink;
 use crate::{now_ms, SimState, World};
 
-/// `scenario` of the target's agent events after a blind transfer.
-pub const BLIND_TRANSFER: &str = "BLIND_TRANSFER";
-/// `scenario` of the consulted agent's events.
-pub const CONSULTED: &str = "CONSULTED";
-/// `scenario` of the consulted agent's call once the transfer completed.
-pub const ATTENDED_TRANSFER: &str = "ATTENDED_TRANSFER";
-
-/// The keypad keys SendDtmfSignaling accepts.
-pub fn is_dtmf_key(c: char) -> bool {
-    c.is_ascii_digit() || c == '*' || c == '#'
+/// An event of the consult or transfer, named after `agent_id`.
+fn message(world: &World, agent_id: &str, event: Event, now: i64) -> EventMessage {
+    crate::links::message(world.agents.get(agent_id), agent_id, event, now)
 }
-
-/// One key received by SendDtmfSignaling.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DtmfKey {
-    /// The key (`0-9`, `*`, `#`).
-    pub key: String,
-    /// The channel it was sent on.
-    pub channel_id: String,
-    /// The agent that sent it.
-    pub user_id: String,
-    /// When (epoch ms).
-    pub at: i64,
-}
-
-/// One transfer action on a call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TransferRecord {
-    /// The CCC action.
-    pub action: String,
-    /// The agent that called it.
-    pub user_id: String,
-    /// `Transferee` as sent (for the transfer actions).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transferee: Option<String>,
-    /// `TransfereeType` as resolved.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transferee_type: Option<String>,
-    /// `Transferor` (caller id shown to a number), as sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transferor: Option<String>,
-    /// The agent the call went to (a skill group's pick included).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to_user: Option<String>,
-    /// When (epoch ms).
-    pub at: i64,
-}
-
-/// What a call recorded, for `GET /_sim/calls/{jobId}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobRecord {
-    /// The keypad keys in order.
-    pub dtmf: String,
-    /// Each key with its channel.
-    pub keys: Vec<DtmfKey>,
-    /// Transfer, consult and conference actions, in order.
-    pub transfers: Vec<TransferRecord>,
-}
-
-/// A timer an action starts once the world is unlocked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Timer {
     /// After-call work of `job` began for `user`.
@@ -116,194 +60,6 @@ enum Target {
 
 /// The consult of an agent's call as [`World::change`] sees it before a
 /// change, so [`follow`] can tell what the change did to the other side.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Linked {
-    job: String,
-    link: Link,
-    state: UserState,
-}
-
-impl Linked {
-    /// The consult `agent`'s call is part of, if any.
-    pub(crate) fn of(agent: &Agent) -> Option<Self> {
-        let call = agent.call.as_ref()?;
-        Some(Linked {
-            job: call.job_id.clone(),
-            link: call.link.clone()?,
-            state: agent.state.clone(),
-        })
-    }
-}
-
-/// An event of the consult or transfer, named after `agent_id`.
-fn message(world: &World, agent_id: &str, event: Event, now: i64) -> EventMessage {
-    let agent = world.agents.get(agent_id);
-    EventMessage {
-        event_time: format_event_time(now),
-        instance_id: agent.map(|a| a.instance_id.clone()).unwrap_or_default(),
-        agent_id: Some(agent_id.to_owned()),
-        skill_group_ids: None,
-        context_id: agent.map(|a| a.context_id),
-        event,
-    }
-}
-
-fn pair(skill_group: Option<&String>, counterparty: &str) -> Counterparty {
-    Counterparty {
-        skill_group_id: skill_group.cloned(),
-        counterparty: Some(counterparty.to_owned()),
-    }
-}
-
-fn peer_name(peer: &Peer) -> &str {
-    match peer {
-        Peer::Agent(u) | Peer::Number(u) => u,
-    }
-}
-
-/// Drops the link of `user_id`'s call without events, so the changes that
-/// follow are not followed again.
-fn unlink(world: &mut World, user_id: &str) {
-    world.change(user_id, |a| {
-        if let Some(c) = a.call.as_mut() {
-            c.link = None;
-        }
-    });
-}
-
-/// Sets or clears `HOLD` on the customer's leg of `call`.
-fn set_customer_hold(call: &mut Call, held: bool, now: i64) {
-    let customer = call
-        .context
-        .channel_contexts
-        .iter_mut()
-        .find(|c| c.user_id.is_none());
-    if let Some(ch) = customer {
-        ch.channel_flags.retain(|f| *f != ChannelFlag::Hold);
-        if held {
-            ch.channel_flags.push(ChannelFlag::Hold);
-        }
-        ch.timestamp = Some(now);
-    }
-}
-
-/// Removes the leg `channel_id` from `call`.
-fn drop_leg(call: &mut Call, channel_id: &str) {
-    call.context
-        .channel_contexts
-        .retain(|c| c.channel_id != channel_id);
-}
-
-/// How the other side of a consult follows a change of `user_id` (called
-/// by [`World::change`] when the agent's call had a [`Link`] before the
-/// change). Returns the events, in order.
-pub(crate) fn follow(world: &mut World, user_id: &str, linked: &Linked) -> Vec<EventMessage> {
-    let Some(agent) = world.agents.get(user_id) else {
-        return Vec::new();
-    };
-    let Peer::Agent(peer) = linked.link.peer.clone() else {
-        // A number has no view to update.
-        return Vec::new();
-    };
-    let now = agent.heartbeat;
-    let job = linked.job.as_str();
-    let link = &linked.link;
-    let still = agent.call.as_ref().filter(|c| c.job_id == job);
-    let peer_has_job = |w: &World| {
-        w.agents
-            .get(&peer)
-            .and_then(|p| p.call.as_ref())
-            .is_some_and(|c| c.job_id == job && c.link.is_some())
-    };
-    if !peer_has_job(world) {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    match still {
-        Some(call) => {
-            // The consulted agent answered: the transferor's view follows.
-            let answered = !link.initiator
-                && linked.state == UserState::Ringing
-                && agent.state == UserState::Talking;
-            if answered {
-                let own = call.agent_channel().map(|c| c.channel_id.clone());
-                if let Some(((), e)) = world.change(&peer, |p| {
-                    if let Some(c) = p.call.as_mut() {
-                        if let Some(ch) = c
-                            .context
-                            .channel_contexts
-                            .iter_mut()
-                            .find(|ch| Some(&ch.channel_id) == own.as_ref())
-                        {
-                            ch.channel_state = ChannelState::Answered;
-                            ch.timestamp = Some(now);
-                        }
-                    }
-                    p.touch(now);
-                }) {
-                    out.extend(e);
-                }
-                let e = Event::StartConsultant(pair(link.skill_group.as_ref(), user_id));
-                out.push(message(world, &peer, e, now));
-            }
-        }
-        None => {
-            // The agent left the call without completing, cancelling or
-            // leaving the consult.
-            let (initiator, consulted) = if link.initiator {
-                (user_id.to_owned(), peer.clone())
-            } else {
-                (peer.clone(), user_id.to_owned())
-            };
-            // The leg that left, as the peer's view names it.
-            let gone = world
-                .agents
-                .get(&peer)
-                .and_then(|p| p.call.as_ref())
-                .and_then(|c| c.link.as_ref())
-                .map(|l| l.peer_channel.clone());
-            unlink(world, &peer);
-            if link.initiator && !link.conference {
-                // The transferor hung up mid-consult: the consulted leg
-                // ends too (inference).
-                if let Some((Ok(_), e)) =
-                    world.change(&peer, |p| p.hang_up(job, HangupBy::Customer, now))
-                {
-                    out.extend(e);
-                }
-                if world
-                    .agents
-                    .get(&peer)
-                    .is_some_and(|p| p.in_after_call_of(job))
-                {
-                    world.due_after_call.push((peer.clone(), job.to_owned()));
-                }
-            } else {
-                // The other side goes on with the customer (on hold when
-                // the consulted agent left a consult).
-                if let Some(((), e)) = world.change(&peer, |p| {
-                    if let Some(c) = p.call.as_mut() {
-                        if let Some(gone) = &gone {
-                            drop_leg(c, gone);
-                        }
-                        c.context.call_type = Some(link.base_type.clone());
-                    }
-                    p.touch(now);
-                }) {
-                    out.extend(e);
-                }
-            }
-            let e = if link.conference {
-                Event::StopConference(pair(link.skill_group.as_ref(), &consulted))
-            } else {
-                Event::StopConsultant(pair(link.skill_group.as_ref(), &consulted))
-            };
-            out.push(message(world, &initiator, e, now));
-        }
-    }
-    out
-}
-
 fn param<'a>(req: &'a SignedRequest, name: &str) -> Option<&'a str> {
     req.param(name).map(str::trim).filter(|v| !v.is_empty())
 }
