@@ -515,3 +515,55 @@ async fn the_directory_is_one_sweep_for_everyone_and_follows_events() {
     assert_eq!(send(&router, anon).await.0.as_u16(), 401);
     let _ = AGENT3;
 }
+
+#[tokio::test]
+async fn replicas_share_one_directory_sweep_through_redis() {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("\n\n!!!!! SKIPPED: redis-server is not installed (scripts/setup.sh installs it) !!!!!\n\n");
+        return;
+    }
+    let redis = Redis::start(free_port()).expect("redis-server starts");
+    redis.ready().await;
+    let sim = ccc_testkit::spawn_sim(ccc_sim::SimConfig::demo().with_generated_agents(150)).await;
+    let url = redis.url();
+    let replica = || {
+        let config = config(
+            &sim.endpoint(),
+            &[
+                "--redis-url",
+                &url,
+                "--events-token",
+                TOKEN,
+                "--reconcile-secs",
+                "3600",
+            ],
+        );
+        router_from(config, [127, 0, 0, 1])
+    };
+    let (first, first_state) = replica();
+    let (second, second_state) = replica();
+    let (s, _, a) = send(&first, get("/api/v1/directory?q=agent00150", AGENT)).await;
+    assert_eq!(s, 200, "{a}");
+    let (s, _, b) = send(&second, get("/api/v1/directory?q=agent00150", AGENT2)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(ids(&a), ["agent00150@ccc-demo"]);
+    assert_eq!(
+        ids(&b),
+        ids(&a),
+        "the second replica reads the first one's sweep"
+    );
+    assert_eq!(
+        calls(&sim, "ListRealtimeAgentStates"),
+        2,
+        "one sweep of 154 agents for the fleet"
+    );
+    assert_eq!(
+        first_state.directory.sweeps() + second_state.directory.sweeps(),
+        1
+    );
+    drop(redis);
+}
