@@ -200,12 +200,19 @@ pub async fn get_agent(
 }
 
 fn answer(state: &AppState, view: &View) -> Result<FreshSnapshot, AppError> {
-    state.hub.fresh(view).ok_or_else(|| {
+    let mut fresh = state.hub.fresh(view).ok_or_else(|| {
         AppError::Upstream(crate::upstream::UpstreamError::Malformed {
             status: 200,
             detail: "no snapshot after a successful poll".into(),
         })
-    })
+    })?;
+    // Issue 18: the consulted agent's name, when the directory knows it.
+    if let Some(leg) = fresh.snapshot.consult.as_mut() {
+        if leg.target.kind == ccc_model::api::TargetType::Agent {
+            leg.name = state.directory.get(&leg.target.id).map(|a| a.name);
+        }
+    }
+    Ok(fresh)
 }
 
 /// Validates `body` for the command named by the URL segment `name`

@@ -265,6 +265,7 @@ async fn consult_then_cancel_complete_conference_and_leave() {
         "{b}"
     );
     assert_eq!(b["consult"]["phase"], "ringing");
+    assert_eq!(b["consult"]["name"], "Bo Wang", "named from the directory");
     assert_eq!(b["held"], true, "the customer waits");
     // A second transfer is refused while the consult lasts.
     let res = send(
