@@ -494,13 +494,14 @@ async fn the_directory_is_one_sweep_for_everyone_and_follows_events() {
         "proxy",
     );
 
-    // An event moves agent3 to READY: no new sweep.
+    // An event moves agent3 to READY (a bare name, as CCC may send it):
+    // no new sweep.
     let now = ccc_sim::now_ms();
     let ev = json!([{
         "eventType": "AgentReady",
         "eventTime": ccc_sim::events::format_event_time(now),
         "instanceId": "ccc-demo",
-        "agentId": AGENT3,
+        "agentId": "agent3",
         "outboundScenario": false,
     }]);
     let (s, _, b) = send(&router, events_req(&ev)).await;
