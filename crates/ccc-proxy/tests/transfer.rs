@@ -391,6 +391,50 @@ async fn keypad_keys_go_one_request_a_key_on_the_customer_leg_paced() {
     }
 }
 
+#[tokio::test]
+async fn keypad_requests_keep_their_order_and_their_own_limit() {
+    let (sim, router, _) = setup(&["--dtmf-gap-ms", "10"]).await;
+    let job = talking(&sim, &router, AGENT).await;
+    // A typist: 15 requests of one key, more than the command burst (10).
+    for key in "123456789*0#123".chars() {
+        ok(
+            &router,
+            "/api/v1/agent/dtmf",
+            AGENT,
+            &json!({"digits": key.to_string()}).to_string(),
+        )
+        .await;
+    }
+    // Five requests at once: each one's keys stay together.
+    let mut tasks = Vec::new();
+    for d in ["1111", "2222", "3333", "4444", "5555"] {
+        let router = router.clone();
+        tasks.push(tokio::spawn(async move {
+            ok(
+                &router,
+                "/api/v1/agent/dtmf",
+                AGENT,
+                &json!({"digits": d}).to_string(),
+            )
+            .await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let record = admin(&sim, "GET", &format!("/calls/{job}"), Value::Null).await;
+    let dtmf = record["dtmf"].as_str().unwrap();
+    assert_eq!(&dtmf[..15], "123456789*0#123");
+    let rest = &dtmf[15..];
+    assert_eq!(rest.len(), 20, "{dtmf}");
+    for block in rest.as_bytes().chunks(4) {
+        assert!(
+            block.iter().all(|b| *b == block[0]),
+            "keys interleaved: {rest}"
+        );
+    }
+}
+
 fn events_req(body: &Value) -> Request<Body> {
     Request::post("/ccc/events")
         .header("content-type", "application/json")
