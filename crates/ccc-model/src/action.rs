@@ -116,6 +116,31 @@ actions! {
         opt("ProducerId"), opt("DefaultTopic"), opt("AccessPoint"),
         opt("EventSubscriptionsJson"),
     ],
+    /// Pass the call on in one step (ccc-api.md §9.2); `TransfereeType` is
+    /// `AGENT`, `SKILL_GROUP`, `IVR` or `EXTERNAL_NUMBER`. The transferor goes
+    /// to after-call work at once.
+    BlindTransfer => [
+        req("JobId"), req("Transferee"), opt("TransfereeType"), opt("Transferor"),
+        opt("UserId"), opt("DeviceId"), opt("TimeoutSeconds"),
+    ],
+    /// Consult the target while the customer waits; `TransfereeType` is
+    /// `AGENT`, `SKILL_GROUP` or `EXTERNAL` (not `EXTERNAL_NUMBER`).
+    InitiateAttendedTransfer => [
+        req("JobId"), req("Transferee"), opt("TransfereeType"), opt("Transferor"),
+        opt("UserId"), opt("DeviceId"), opt("TimeoutSeconds"),
+    ],
+    /// Leave the customer with the consulted party.
+    CompleteAttendedTransfer => [req("JobId"), opt("UserId"), opt("DeviceId")],
+    /// Back to the customer (allowed even after the target answered).
+    CancelAttendedTransfer => [req("JobId"), opt("UserId"), opt("DeviceId")],
+    /// Turn the consult into a three-party conference.
+    SwitchToConference => [req("JobId"), opt("UserId"), opt("DeviceId")],
+    /// Leave a conference; the call goes on for the others.
+    EndConference => [req("JobId"), opt("UserId")],
+    /// One key on the customer's channel (one request per key, inference §9.3).
+    SendDtmfSignaling => [
+        req("JobId"), req("ChannelId"), req("Dtmf"), opt("UserId"), opt("DeviceId"),
+    ],
     /// The TURN access points (`Data` is a JSON string; issue 20).
     GetTurnServerList => [],
     /// TURN REST credentials of the agent (issue 20).

@@ -210,6 +210,13 @@ pub struct AgentSnapshot {
     /// until the proxy applies it or the agent cancels it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_state: Option<NextState>,
+    /// The consult leg while the agent consults a third party (customer on
+    /// hold) or talks to all in a conference: who and how far (issue 18).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consult: Option<ConsultLeg>,
+    /// True when the call is a three-party conference.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conference: bool,
     /// The proxy's clock when this answer was sent (epoch ms), for skew
     /// correction: the moment of the answer, not of the change it shows.
     pub server_time: i64,
@@ -379,6 +386,9 @@ impl AgentSnapshot {
             held: call.is_some_and(CallContext::is_held),
             presence: None,
             next_state: None,
+            // Derived from the channels by the transfer work (issue 18).
+            consult: None,
+            conference: false,
             server_time,
         }
     }
@@ -522,6 +532,170 @@ impl From<&CccError> for ApiError {
     }
 }
 
+// --- Transfer, conference, keypad, directory (issue 18) ---
+
+/// Blind (one step) or consult (attended, two step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferKind {
+    /// BlindTransfer: the call goes to the target; the agent to after-call work.
+    Blind,
+    /// InitiateAttendedTransfer: talk to the target first, customer on hold.
+    Consult,
+}
+
+/// What a transfer (or a directory entry) points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetType {
+    /// An agent of this instance, by CCC `UserId`.
+    Agent,
+    /// A skill group (queue), by id.
+    SkillGroup,
+    /// An external number (validated like a dial).
+    Number,
+}
+
+impl TargetType {
+    /// `TransfereeType` of BlindTransfer (`EXTERNAL_NUMBER` for numbers).
+    pub fn blind_transferee_type(self) -> &'static str {
+        match self {
+            TargetType::Agent => "AGENT",
+            TargetType::SkillGroup => "SKILL_GROUP",
+            TargetType::Number => "EXTERNAL_NUMBER",
+        }
+    }
+
+    /// `TransfereeType` of InitiateAttendedTransfer (`EXTERNAL` for numbers).
+    pub fn consult_transferee_type(self) -> &'static str {
+        match self {
+            TargetType::Agent => "AGENT",
+            TargetType::SkillGroup => "SKILL_GROUP",
+            TargetType::Number => "EXTERNAL",
+        }
+    }
+}
+
+/// A transfer target as the browser names it; the proxy validates it (an
+/// agent of this instance, a configured skill group, a number the dial
+/// rules allow) before any CCC call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferTarget {
+    /// Agent, skill group or number.
+    #[serde(rename = "type")]
+    pub kind: TargetType,
+    /// The `UserId`, skill group id or number.
+    pub id: String,
+}
+
+/// Body of `POST /api/v1/agent/transfer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferRequest {
+    /// Blind or consult.
+    pub kind: TransferKind,
+    /// Where to.
+    pub target: TransferTarget,
+    /// For a number: one of the session's `callerIds` (`Transferor`);
+    /// CCC's default when absent. Ignored for agents and skill groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<String>,
+}
+
+/// Body of `POST /api/v1/agent/dtmf`: keys `0-9*#`, at most
+/// [`DtmfRequest::MAX_DIGITS`], sent one request per key, paced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DtmfRequest {
+    /// The keys, in order.
+    pub digits: String,
+}
+
+impl DtmfRequest {
+    /// Most keys in one request.
+    pub const MAX_DIGITS: usize = 32;
+
+    /// True when `digits` is 1..=32 keys of `0-9*#`.
+    pub fn is_valid(&self) -> bool {
+        (1..=Self::MAX_DIGITS).contains(&self.digits.len())
+            && self
+                .digits
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+    }
+}
+
+/// How far the consult leg is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsultPhase {
+    /// The target has not answered yet.
+    Ringing,
+    /// The agent talks to the target (customer on hold), or all three talk
+    /// in a conference.
+    Talking,
+}
+
+/// The consulted party of the current call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsultLeg {
+    /// Who was consulted.
+    pub target: TransferTarget,
+    /// Their name when the directory knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Ringing or talking.
+    pub phase: ConsultPhase,
+}
+
+/// An agent's live state as the directory shows it (ListRealtimeAgentStates'
+/// vocabulary, ccc-api.md §1.4: `Ready, Talking, ACW, Break, Ringing,
+/// Offline, Dialing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectoryState {
+    /// Ready for calls.
+    Ready,
+    /// On a call (dialing, ringing or talking).
+    OnCall,
+    /// After-call work.
+    Acw,
+    /// On a break.
+    Break,
+    /// Signed out.
+    Offline,
+}
+
+/// One entry of `GET /api/v1/directory?q=`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryEntry {
+    /// What a transfer to it sends.
+    pub target: TransferTarget,
+    /// The display name.
+    pub name: String,
+    /// An agent's live state; `None` for skill groups and numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<DirectoryState>,
+    /// An agent's extension, for display.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
+    /// Configured by the operator (`--quick-connects`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub favourite: bool,
+}
+
+/// `GET /api/v1/directory?q=`: favourites first, then ready agents, then
+/// the rest; capped.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Directory {
+    /// The matches.
+    pub entries: Vec<DirectoryEntry>,
+}
+
 // --- Commands: `POST /api/v1/agent/{name}` with a small JSON body ---
 
 /// Which control a command belongs to.
@@ -553,11 +727,23 @@ pub enum CommandKind {
     Hold,
     /// Take the customer off hold.
     Retrieve,
+    /// Blind or consult transfer.
+    Transfer,
+    /// Complete a consult transfer.
+    CompleteTransfer,
+    /// Cancel a consult transfer.
+    CancelTransfer,
+    /// Turn a consult into a conference.
+    Conference,
+    /// Leave a conference.
+    LeaveConference,
+    /// Keypad digits.
+    Dtmf,
 }
 
 impl CommandKind {
     /// Every kind.
-    pub const ALL: [CommandKind; 13] = [
+    pub const ALL: [CommandKind; 19] = [
         CommandKind::SignIn,
         CommandKind::SignOut,
         CommandKind::Ready,
@@ -571,6 +757,12 @@ impl CommandKind {
         CommandKind::Dial,
         CommandKind::Hold,
         CommandKind::Retrieve,
+        CommandKind::Transfer,
+        CommandKind::CompleteTransfer,
+        CommandKind::CancelTransfer,
+        CommandKind::Conference,
+        CommandKind::LeaveConference,
+        CommandKind::Dtmf,
     ];
 
     /// The path segment and the name used in events and host commands.
@@ -589,6 +781,12 @@ impl CommandKind {
             CommandKind::Dial => "dial",
             CommandKind::Hold => "hold",
             CommandKind::Retrieve => "retrieve",
+            CommandKind::Transfer => "transfer",
+            CommandKind::CompleteTransfer => "transfer/complete",
+            CommandKind::CancelTransfer => "transfer/cancel",
+            CommandKind::Conference => "conference",
+            CommandKind::LeaveConference => "conference/leave",
+            CommandKind::Dtmf => "dtmf",
         }
     }
 
@@ -613,6 +811,12 @@ impl CommandKind {
             CommandKind::Dial => AgentAction::Dial,
             CommandKind::Hold => AgentAction::Hold,
             CommandKind::Retrieve => AgentAction::Retrieve,
+            CommandKind::Transfer => AgentAction::Transfer,
+            CommandKind::CompleteTransfer => AgentAction::CompleteTransfer,
+            CommandKind::CancelTransfer => AgentAction::CancelTransfer,
+            CommandKind::Conference => AgentAction::Conference,
+            CommandKind::LeaveConference => AgentAction::LeaveConference,
+            CommandKind::Dtmf => AgentAction::Dtmf,
         }
     }
 }
@@ -662,6 +866,19 @@ pub enum Command {
     Hold,
     /// `retrieve`, `{}`: RetrieveCall on the customer's channel.
     Retrieve,
+    /// `transfer`, [`TransferRequest`]: BlindTransfer or
+    /// InitiateAttendedTransfer of the current call.
+    Transfer(TransferRequest),
+    /// `transfer/complete`, `{}`: CompleteAttendedTransfer.
+    CompleteTransfer,
+    /// `transfer/cancel`, `{}`: CancelAttendedTransfer.
+    CancelTransfer,
+    /// `conference`, `{}`: SwitchToConference.
+    Conference,
+    /// `conference/leave`, `{}`: EndConference.
+    LeaveConference,
+    /// `dtmf`, [`DtmfRequest`]: SendDtmfSignaling, one request per key.
+    Dtmf(DtmfRequest),
 }
 
 /// The JSON body of a command.
@@ -677,6 +894,10 @@ pub enum CommandBody {
     WorkMode(WorkModeRequest),
     /// `dial`.
     Dial(DialRequest),
+    /// `transfer`.
+    Transfer(TransferRequest),
+    /// `dtmf`.
+    Dtmf(DtmfRequest),
 }
 
 impl Command {
@@ -696,6 +917,12 @@ impl Command {
             Command::Dial { .. } => CommandKind::Dial,
             Command::Hold => CommandKind::Hold,
             Command::Retrieve => CommandKind::Retrieve,
+            Command::Transfer(_) => CommandKind::Transfer,
+            Command::CompleteTransfer => CommandKind::CompleteTransfer,
+            Command::CancelTransfer => CommandKind::CancelTransfer,
+            Command::Conference => CommandKind::Conference,
+            Command::LeaveConference => CommandKind::LeaveConference,
+            Command::Dtmf(_) => CommandKind::Dtmf,
         }
     }
 
@@ -719,6 +946,8 @@ impl Command {
                 number: number.as_str().to_owned(),
                 caller_id: caller_id.clone(),
             }),
+            Command::Transfer(t) => CommandBody::Transfer(t.clone()),
+            Command::Dtmf(d) => CommandBody::Dtmf(d.clone()),
             _ => CommandBody::Empty,
         }
     }
@@ -814,6 +1043,45 @@ mod tests {
             !debug.contains("s3cret") && !debug.contains("turn-secret"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn transfer_contract_encodes_as_documented() {
+        let t = Command::Transfer(TransferRequest {
+            kind: TransferKind::Consult,
+            target: TransferTarget {
+                kind: TargetType::SkillGroup,
+                id: "sales@ccc-test".into(),
+            },
+            caller_id: None,
+        });
+        assert_eq!(t.path(), "/api/v1/agent/transfer");
+        let CommandBody::Transfer(body) = t.body() else {
+            panic!("transfer body")
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"kind":"consult","target":{"type":"skill-group","id":"sales@ccc-test"}}"#
+        );
+        assert_eq!(
+            Command::CancelTransfer.path(),
+            "/api/v1/agent/transfer/cancel"
+        );
+        assert_eq!(
+            TargetType::Number.blind_transferee_type(),
+            "EXTERNAL_NUMBER"
+        );
+        assert_eq!(TargetType::Number.consult_transferee_type(), "EXTERNAL");
+        for (digits, ok) in [("5", true), ("12*#", true), ("", false), ("1a", false)] {
+            let d = DtmfRequest {
+                digits: digits.into(),
+            };
+            assert_eq!(d.is_valid(), ok, "{digits}");
+        }
+        let long = DtmfRequest {
+            digits: "1".repeat(33),
+        };
+        assert!(!long.is_valid());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! sign-in, sign-out and ChangeWorkMode whenever the agent is not in a call;
 //! MakeCall from READY, BREAK and WORKING (CCC's workbench lets an agent on a
 //! break or in after-call work call a customer back; the agent then leaves
-//! that state for DIALING); HoldCall and RetrieveCall only while TALKING.
+//! that state for DIALING); HoldCall and RetrieveCall only while TALKING;
+//! the transfer, conference and keypad actions (§9) only while TALKING (no
+//! state-conflict code is documented for them: `InvalidOperation.UserState`).
 
 use std::fmt;
 
@@ -48,11 +50,23 @@ pub enum AgentAction {
     Hold,
     /// RetrieveCall: take the customer off hold.
     Retrieve,
+    /// BlindTransfer or InitiateAttendedTransfer (issue 18).
+    Transfer,
+    /// CompleteAttendedTransfer: leave the customer with the consulted party.
+    CompleteTransfer,
+    /// CancelAttendedTransfer: back to the customer.
+    CancelTransfer,
+    /// SwitchToConference: all three talk.
+    Conference,
+    /// EndConference: leave; the call goes on for the others.
+    LeaveConference,
+    /// SendDtmfSignaling: keypad digits on the customer's channel.
+    Dtmf,
 }
 
 impl AgentAction {
     /// Every action.
-    pub const ALL: [AgentAction; 13] = [
+    pub const ALL: [AgentAction; 19] = [
         AgentAction::SignIn,
         AgentAction::SignOut,
         AgentAction::Ready,
@@ -66,6 +80,12 @@ impl AgentAction {
         AgentAction::Dial,
         AgentAction::Hold,
         AgentAction::Retrieve,
+        AgentAction::Transfer,
+        AgentAction::CompleteTransfer,
+        AgentAction::CancelTransfer,
+        AgentAction::Conference,
+        AgentAction::LeaveConference,
+        AgentAction::Dtmf,
     ];
 
     /// The CCC action behind it.
@@ -84,6 +104,14 @@ impl AgentAction {
             AgentAction::Dial => Action::MakeCall,
             AgentAction::Hold => Action::HoldCall,
             AgentAction::Retrieve => Action::RetrieveCall,
+            // A consult transfer calls InitiateAttendedTransfer; the table
+            // names the blind one (both are allowed from the same states).
+            AgentAction::Transfer => Action::BlindTransfer,
+            AgentAction::CompleteTransfer => Action::CompleteAttendedTransfer,
+            AgentAction::CancelTransfer => Action::CancelAttendedTransfer,
+            AgentAction::Conference => Action::SwitchToConference,
+            AgentAction::LeaveConference => Action::EndConference,
+            AgentAction::Dtmf => Action::SendDtmfSignaling,
         }
     }
 
@@ -102,9 +130,16 @@ impl AgentAction {
             AgentAction::SignIn | AgentAction::SignOut | AgentAction::ChangeWorkMode => {
                 Some(NOT_IN_CALL)
             }
-            AgentAction::Mute | AgentAction::Unmute | AgentAction::Hold | AgentAction::Retrieve => {
-                Some(&[Talking])
-            }
+            AgentAction::Mute
+            | AgentAction::Unmute
+            | AgentAction::Hold
+            | AgentAction::Retrieve
+            | AgentAction::Transfer
+            | AgentAction::CompleteTransfer
+            | AgentAction::CancelTransfer
+            | AgentAction::Conference
+            | AgentAction::LeaveConference
+            | AgentAction::Dtmf => Some(&[Talking]),
             AgentAction::Dial => Some(&[Ready, Break, Working]),
             AgentAction::Answer => Some(&[Ringing]),
             AgentAction::Hangup => Some(&[Dialing, Ringing, Talking]),
@@ -156,9 +191,18 @@ impl Refusal {
     /// Why not, as a decision the toolbar puts into words.
     pub fn why_not(&self) -> WhyNot {
         match (self.action, &self.state) {
-            (AgentAction::Mute | AgentAction::Unmute | AgentAction::Hangup, _) => {
-                WhyNot::OnlyDuringCall
-            }
+            (
+                AgentAction::Mute
+                | AgentAction::Unmute
+                | AgentAction::Hangup
+                | AgentAction::Transfer
+                | AgentAction::CompleteTransfer
+                | AgentAction::CancelTransfer
+                | AgentAction::Conference
+                | AgentAction::LeaveConference
+                | AgentAction::Dtmf,
+                _,
+            ) => WhyNot::OnlyDuringCall,
             (AgentAction::Answer, _) => WhyNot::OnlyWhileRinging,
             (_, UserState::Offline) => WhyNot::SignInFirst,
             (_, s) if s.in_call() => WhyNot::NotDuringCall,
