@@ -81,7 +81,7 @@ impl DirAgent {
         let name = text::clean(&a.agent_name, text::MAX_NAME);
         Some(DirAgent {
             name: if name.is_empty() { id.clone() } else { name },
-            extension: text::clean_opt(Some(&a.extension), text::MAX_NUMBER),
+            extension: text::clean_opt(a.extension.as_deref(), text::MAX_NUMBER),
             id,
             state,
         })
@@ -434,7 +434,7 @@ mod tests {
         let r = RealtimeAgent {
             agent_id: "a@i".into(),
             agent_name: "".into(),
-            extension: "80010001".into(),
+            extension: Some("80010001".into()),
             state: "ACW".into(),
             ..RealtimeAgent::default()
         };

@@ -49,9 +49,6 @@ pub struct RealtimeAgent {
     /// Display name (issue 18: the directory).
     #[serde(default, deserialize_with = "ccc_model::de::string")]
     pub agent_name: String,
-    /// Extension (issue 18: the directory).
-    #[serde(default, deserialize_with = "ccc_model::de::string")]
-    pub extension: String,
     /// `Ready`, `Talking`, `ACW`, `Break`, `Ringing`, `Offline`, `Dialing`.
     #[serde(default)]
     pub state: String,
@@ -65,7 +62,7 @@ pub struct RealtimeAgent {
     /// ringing); what a ringing event lacks ([`crate::seed`]).
     #[serde(default, deserialize_with = "ccc_model::de::tolerant_string")]
     pub counter_party: Option<String>,
-    /// The 8-digit extension.
+    /// The 8-digit extension (first looks and the directory).
     #[serde(default, deserialize_with = "ccc_model::de::tolerant_string")]
     pub extension: Option<String>,
     /// `ON_SITE`, `OFF_SITE`, `OFFICE_PHONE`.

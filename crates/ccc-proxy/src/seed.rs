@@ -177,6 +177,9 @@ pub fn first_view(row: &RealtimeAgent, now: i64) -> Option<View> {
             held: false,
             presence: None,
             next_state: None,
+            // No call in a row: an agent in a call is polled for it.
+            consult: None,
+            conference: false,
             server_time: now,
         }),
         // CCC's time of the state: an event dated after it applies.
