@@ -148,7 +148,7 @@ pub const CANCEL_NEXT: Words = ("Cancel next status", "取消预设状态");
 pub const SAVING: Words = ("Saving…", "正在保存…");
 /// The region of the call card.
 pub const CURRENT_CALL: Words = ("Current call", "当前通话");
-/// Room for the transfer and keypad controls (another issue).
+/// The call card's Transfer and Keypad group.
 pub const MORE_CALL_CONTROLS: Words = ("More call controls", "更多通话操作");
 /// Call card: opens the transfer panel.
 pub const TRANSFER: Words = ("Transfer", "转接");
@@ -178,6 +178,10 @@ pub const BLIND: Words = ("Transfer now", "直接转接");
 pub const CONSULT: Words = ("Consult first", "先咨询");
 /// Transfer panel: Blind/Consult before a target is picked.
 pub const PICK_TARGET: Words = ("Pick who to transfer to first.", "请先选择转接目标。");
+/// Transfer panel: the caller id a number target sees.
+pub const CALLER_ID: Words = ("Caller ID shown to the customer", "外显号码");
+/// Transfer panel: CCC's own caller id.
+pub const DEFAULT_CALLER_ID: Words = ("Default caller ID", "默认外显号码");
 /// Transfer panel: a favourite (operator's quick connect).
 pub const FAVOURITE: Words = ("Favourite", "常用");
 /// Transfer panel: a skill group.
