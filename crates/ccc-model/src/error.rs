@@ -350,6 +350,18 @@ proxy_codes! {
     SipServerUnreachable => ("Proxy.SipServerUnreachable", 502),
     /// CCC named no SIP server for the agent.
     NoSipServer => ("Proxy.NoSipServer", 502),
+    /// Complete, cancel or conference without a consult in progress (issue 18).
+    NoConsult => ("Proxy.NoConsult", 409),
+    /// A new transfer while a consult is still in progress: complete or
+    /// cancel it first.
+    ConsultInProgress => ("Proxy.ConsultInProgress", 409),
+    /// Leaving a conference when the call is not one.
+    NoConference => ("Proxy.NoConference", 409),
+    /// The transfer target is not an agent of this instance (or the agent
+    /// itself), or not a configured skill group.
+    InvalidTarget => ("Proxy.InvalidTarget", 400),
+    /// Keypad digits other than 1 to 32 of `0-9*#`.
+    InvalidDtmf => ("Proxy.InvalidDtmf", 400),
 }
 
 impl fmt::Display for ProxyCode {
