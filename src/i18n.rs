@@ -504,6 +504,26 @@ pub fn proxy_code_text(code: ProxyCode, lang: Lang) -> &'static str {
             "The phone server cannot be reached. The softphone will try again.",
             "无法连接电话服务器，软电话将自动重试。",
         ),
+        ProxyCode::NoConsult => (
+            "There is no consultation to complete, cancel or turn into a conference.",
+            "当前没有进行中的咨询，无法完成、取消或转为三方通话。",
+        ),
+        ProxyCode::ConsultInProgress => (
+            "A consultation is still going on: complete it or go back to the customer first.",
+            "咨询仍在进行中：请先完成转接或返回客户。",
+        ),
+        ProxyCode::NoConference => (
+            "This call is not a conference.",
+            "当前通话不是三方通话。",
+        ),
+        ProxyCode::InvalidTarget => (
+            "This transfer target can't be used: pick an agent, a group or a number from the list.",
+            "无法转接到该目标：请从列表中选择坐席、技能组或号码。",
+        ),
+        ProxyCode::InvalidDtmf => (
+            "Keypad keys must be 0–9, * or # (at most 32 at once).",
+            "按键只能是 0–9、* 或 #（每次最多 32 个）。",
+        ),
         ProxyCode::NoSipServer => (
             "Contact Center named no phone server for you. Ask your administrator.",
             "联络中心未为您分配电话服务器，请联系管理员。",
