@@ -512,10 +512,7 @@ pub fn proxy_code_text(code: ProxyCode, lang: Lang) -> &'static str {
             "A consultation is still going on: complete it or go back to the customer first.",
             "咨询仍在进行中：请先完成转接或返回客户。",
         ),
-        ProxyCode::NoConference => (
-            "This call is not a conference.",
-            "当前通话不是三方通话。",
-        ),
+        ProxyCode::NoConference => ("This call is not a conference.", "当前通话不是三方通话。"),
         ProxyCode::InvalidTarget => (
             "This transfer target can't be used: pick an agent, a group or a number from the list.",
             "无法转接到该目标：请从列表中选择坐席、技能组或号码。",

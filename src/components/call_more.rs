@@ -157,12 +157,16 @@ pub fn CallMorePanels(
             }
         }
     };
+    // A consult replaces the panel; when it ends, the panel stays closed.
+    Effect::new(move || {
+        if consult.with(|Whole(c)| c.is_some()) && open.get_untracked() == MorePanel::Transfer {
+            open.set(MorePanel::Closed);
+        }
+    });
     let (transfer_button, keypad_button) = (more.transfer_button, more.keypad_button);
     let (transfer_id, keypad_id) = (more.transfer_id.clone(), more.keypad_id.clone());
     view! {
-        <Show when=move || {
-            open.get() == MorePanel::Transfer && consult.with(|Whole(c)| c.is_none())
-        }>
+        <Show when=move || open.get() == MorePanel::Transfer>
             <TransferPanel id=transfer_id.clone() on_close=close(transfer_button) />
         </Show>
         <Show when=move || open.get() == MorePanel::Keypad>
