@@ -222,6 +222,13 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
         CommandKind::Hangup => body.expect_empty().map(|()| Command::Hangup)?,
         CommandKind::Hold => body.expect_empty().map(|()| Command::Hold)?,
         CommandKind::Retrieve => body.expect_empty().map(|()| Command::Retrieve)?,
+        // Issue 18 (crate::transfer_api).
+        CommandKind::Transfer => crate::transfer_api::transfer_command(body, state)?,
+        CommandKind::CompleteTransfer => body.expect_empty().map(|()| Command::CompleteTransfer)?,
+        CommandKind::CancelTransfer => body.expect_empty().map(|()| Command::CancelTransfer)?,
+        CommandKind::Conference => body.expect_empty().map(|()| Command::Conference)?,
+        CommandKind::LeaveConference => body.expect_empty().map(|()| Command::LeaveConference)?,
+        CommandKind::Dtmf => crate::transfer_api::dtmf_command(body)?,
         CommandKind::Dial => dial_command(body, state)?,
         CommandKind::Ready => Command::Ready {
             outbound_only: body.parse::<ReadyRequest>()?.outbound_only,
@@ -329,10 +336,32 @@ async fn customer_leg(
     Ok((call.job_id.clone(), channel))
 }
 
+/// `POST /api/v1/agent/{command}/{sub}` (issue 18: `transfer/complete`,
+/// `transfer/cancel`, `conference/leave`).
+pub async fn sub_command(
+    State(state): State<AppState>,
+    axum::extract::Path((name, sub)): axum::extract::Path<(String, String)>,
+    agent: CurrentAgent,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, AppError> {
+    run_command(state, format!("{name}/{sub}"), agent, headers, body).await
+}
+
 /// `POST /api/v1/agent/{command}`.
 pub async fn command(
     State(state): State<AppState>,
     axum::extract::Path(name): axum::extract::Path<String>,
+    agent: CurrentAgent,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, AppError> {
+    run_command(state, name, agent, headers, body).await
+}
+
+async fn run_command(
+    state: AppState,
+    name: String,
     agent: CurrentAgent,
     headers: HeaderMap,
     body: JsonBody,
@@ -343,7 +372,13 @@ pub async fn command(
         state.metrics.rate_limited("command");
         return Err(AppError::rate_limited("command", wait));
     }
-    if matches!(command, Command::Dial { .. }) {
+    // Issue 18: what needs the call as shown or the directory, before CCC.
+    crate::transfer_api::check(&state, &agent.user_id, &device, &command).await?;
+    let transfer_out = matches!(
+        &command,
+        Command::Transfer(t) if t.target.kind == ccc_model::api::TargetType::Number
+    );
+    if matches!(command, Command::Dial { .. }) || transfer_out {
         // Calls cost money: their own, lower limit (toll fraud).
         if let Err(wait) = state.allow_dial(&agent.user_id).await {
             state.metrics.rate_limited("dial");
@@ -366,6 +401,24 @@ pub async fn command(
             number = %masked(number.as_str()),
             ?caller_id,
             "state change: dial"
+        ),
+        // Issue 18: a transferred-to number is masked like a dialled one;
+        // keypad keys (PINs, card numbers) are never logged.
+        Command::Transfer(t) => tracing::info!(
+            user_id = %agent.user_id,
+            kind = ?t.kind,
+            target_type = ?t.target.kind,
+            target = %if t.target.kind == ccc_model::api::TargetType::Number {
+                masked(&t.target.id)
+            } else {
+                t.target.id.clone()
+            },
+            "state change: transfer"
+        ),
+        Command::Dtmf(d) => tracing::info!(
+            user_id = %agent.user_id,
+            keys = d.digits.len(),
+            "keypad"
         ),
         _ => tracing::info!(user_id = %agent.user_id, ?command, "state change"),
     }
@@ -390,6 +443,9 @@ async fn execute(
     device: &str,
     command: &Command,
 ) -> Result<AgentSnapshot, AppError> {
+    if let Some(data) = crate::transfer_api::execute(state, user_id, device, command).await? {
+        return Ok(call_snapshot(state, user_id, &data, None));
+    }
     let c = &state.client;
     let action = command.kind().action().ccc_action();
     let s = |k: &str, v: &str| (k.to_owned(), v.to_owned());
@@ -424,6 +480,13 @@ async fn execute(
             }
             extra
         }
+        // Issue 18: answered by `transfer_api::execute` above.
+        Command::Transfer(_)
+        | Command::CompleteTransfer
+        | Command::CancelTransfer
+        | Command::Conference
+        | Command::LeaveConference
+        | Command::Dtmf(_) => return Err(AppError::not_found()),
         // The call actions use the agent's current call as CCC reports it
         // (never a JobId from the browser).
         Command::Mute | Command::Unmute | Command::Answer | Command::Hangup => {
@@ -463,12 +526,14 @@ fn call_snapshot(
     polled_context: Option<i64>,
 ) -> AgentSnapshot {
     let context = state.hub.context_id(user_id).or(polled_context);
-    AgentSnapshot::from_contexts(
+    let mut snapshot = AgentSnapshot::from_contexts(
         context.unwrap_or_default(),
         &data.user_context,
         data.call_context.as_ref(),
         now_ms(),
-    )
+    );
+    crate::consult::annotate(&mut snapshot, data.call_context.as_ref(), user_id);
+    snapshot
 }
 
 /// Any other `/api/...` path.

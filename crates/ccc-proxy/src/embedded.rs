@@ -35,6 +35,21 @@ pub async fn start_simulator(
     if let Some(instance) = sim_config.agents().first().map(|a| a.instance_id.clone()) {
         config.instance_id = instance;
     }
+    // Issue 18: without --skill-groups, the simulator's are offered.
+    if config.transfer.skill_groups.is_empty() {
+        config.transfer.skill_groups = sim_config
+            .instances
+            .iter()
+            .flat_map(|i| &i.skill_groups)
+            .map(|g| config::transfer::SkillGroup {
+                id: g.id.clone(),
+                name: config::transfer::Label {
+                    en: g.name.clone(),
+                    zh_cn: None,
+                },
+            })
+            .collect();
+    }
     let sim = ccc_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     config.upstream.endpoint = sim.endpoint();
     config.upstream.access_key = AccessKey::new(id, secret);

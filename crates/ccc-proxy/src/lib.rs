@@ -12,14 +12,17 @@
 //!   (a test in `crates/ccc-testkit/tests/no_import_circles.rs` checks it).
 //!   Leaves: [`clock`], [`errors`], [`metrics`], [`rate`] (the upstream
 //!   rate rules), [`ratelimit`], [`session_cache`], [`next_state`] (the
-//!   rule for the state after a call), [`view`] (what the toolbar is shown); then [`config`], [`events`] (CCC's webhook events),
+//!   rule for the state after a call), [`consult`] (issue 18: the consult
+//!   leg and conference of a call), [`view`] (what the toolbar is shown); then [`config`], [`events`] (CCC's webhook events),
 //!   [`presence`], [`security`], [`fleet`] (Redis); [`budget`],
-//!   [`reconcile`]; [`upstream`] (the CCC client); [`identity`], [`poller`]
+//!   [`reconcile`]; [`upstream`] (the CCC client); [`directory`] (issue
+//!   18: the transfer directory); [`identity`], [`poller`]
 //!   (the per-agent hub); [`sip`] (the softphone relay's shared state: sockets, AOR policy,
 //!   TURN cache); [`embedded`] (the `--demo` simulator); [`state`]
 //!   ([`AppState`], which holds them); [`extract`] (what handlers take from a
 //!   request); the handlers [`webhook`], [`next_state_apply`], [`sip_relay`]
-//!   (`GET /api/v1/sip` and the session's softphone block), [`api`],
+//!   (`GET /api/v1/sip` and the session's softphone block),
+//!   [`transfer_api`] (issue 18: transfer, conference, keypad, directory), [`api`],
 //!   [`static_files`], [`demo`]; [`router`] ([`app`]); and [`server`]
 //!   ([`serve`]).
 
@@ -27,7 +30,9 @@ pub mod api;
 pub mod budget;
 pub mod clock;
 pub mod config;
+pub mod consult;
 pub mod demo;
+pub mod directory;
 pub mod errors;
 pub mod events;
 pub mod extract;
@@ -49,6 +54,7 @@ pub mod sip;
 pub mod sip_relay;
 pub mod state;
 pub mod static_files;
+pub mod transfer_api;
 pub mod upstream;
 pub mod view;
 pub mod webhook;

@@ -46,6 +46,12 @@ pub struct RealtimeAgent {
     /// The agent (`name@instance` or a bare name).
     #[serde(default)]
     pub agent_id: String,
+    /// Display name (issue 18: the directory).
+    #[serde(default, deserialize_with = "ccc_model::de::string")]
+    pub agent_name: String,
+    /// Extension (issue 18: the directory).
+    #[serde(default, deserialize_with = "ccc_model::de::string")]
+    pub extension: String,
     /// `Ready`, `Talking`, `ACW`, `Break`, `Ringing`, `Offline`, `Dialing`.
     #[serde(default)]
     pub state: String,
@@ -243,6 +249,7 @@ mod tests {
             state: s.into(),
             state_code: code.into(),
             state_time: Some(50),
+            ..RealtimeAgent::default()
         });
         let found = differing(&shown, &seen, "i", false);
         let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();

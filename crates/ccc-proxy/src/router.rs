@@ -36,6 +36,9 @@ pub fn app(state: AppState) -> Router {
             put(next_state_apply::put).delete(next_state_apply::delete),
         )
         .route("/api/v1/agent/{command}", post(api::command))
+        // Issue 18: `transfer/complete`, `transfer/cancel`, `conference/leave`.
+        .route("/api/v1/agent/{command}/{sub}", post(api::sub_command))
+        .route("/api/v1/directory", get(crate::transfer_api::directory))
         .route(crate::sip_relay::WS_PATH, get(crate::sip_relay::upgrade))
         .route("/api/{*rest}", any(api::not_found))
         .layer(middleware::from_fn_with_state(

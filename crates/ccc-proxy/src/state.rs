@@ -54,6 +54,8 @@ pub struct Inner {
     pub sip: crate::sip::SipState,
     /// Agents whose pending next state a task here follows.
     pub next_states: crate::next_state::Followers,
+    /// Issue 18: the transfer directory's agents (one cache for all).
+    pub directory: crate::directory::DirectoryCache,
     shutdown: watch::Sender<bool>,
 }
 
@@ -135,6 +137,7 @@ impl AppState {
             demo_agents,
             security,
             next_states: Default::default(),
+            directory: Default::default(),
             shutdown,
         })))
     }

@@ -197,7 +197,12 @@ impl View {
                 return Applied::Stale;
             }
         }
-        let fresh = AgentSnapshot::from_poll(data, now);
+        let mut fresh = AgentSnapshot::from_poll(data, now);
+        crate::consult::annotate(
+            &mut fresh,
+            data.call_context.as_ref(),
+            &data.user_context.user_id,
+        );
         let floor = data.context_id.saturating_mul(VERSION_STRIDE);
         if covers_events {
             // CCC's truth after every applied event: an event's time keeps
@@ -255,6 +260,8 @@ impl View {
             s.call = None;
             s.muted = false;
             s.held = false;
+            s.consult = None;
+            s.conference = false;
         };
         if change.ends_call {
             agent.job_id = None;

@@ -124,6 +124,14 @@ async fn handle(
             state.metrics.ccc_event_unknown();
             tracing::debug!(event_type = ev.event.name(), "CCC event of an unknown type");
         }
+        // Issue 18: the directory's agent states follow the events.
+        if let (Some(agent), Some(s)) = (
+            ev.agent_id.as_deref(),
+            ev.event_type()
+                .and_then(ccc_model::EventType::implied_state),
+        ) {
+            state.directory.apply(agent, &s);
+        }
         state.hub.apply_event(ev).await;
     }
     for r in &delivery.rejected {

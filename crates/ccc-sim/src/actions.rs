@@ -86,6 +86,19 @@ pub fn dispatch(
         _ => {}
     }
     let user_id = state.resolve_user(req.param("UserId"), &caller.access_key_id)?;
+    if matches!(
+        action,
+        Action::BlindTransfer
+            | Action::InitiateAttendedTransfer
+            | Action::CompleteAttendedTransfer
+            | Action::CancelAttendedTransfer
+            | Action::SwitchToConference
+            | Action::EndConference
+            | Action::SendDtmfSignaling
+    ) {
+        // Issue 18: they change two agents at once.
+        return crate::transfer::dispatch(state, action, instance, &user_id, req);
+    }
     if matches!(action, Action::GetTurnCredentials | Action::ListDevices) {
         // Issue 20; before the world is locked (they read the registrations).
         return crate::sip::actions::dispatch(state, action.name(), instance, &user_id);
@@ -114,7 +127,11 @@ pub fn dispatch(
         .change(&user_id, |agent| run(state, action, agent, req, now))
         .ok_or_else(|| ErrorCode::NoUser.with_params([user_id.as_str(), instance]))?;
     state.publish(events);
+    let due = world.take_due_after_call();
     drop(world);
+    for (user, job) in due {
+        state.schedule_after_call(&user, &job);
+    }
     let (data, timers) = result?;
     match timers {
         Some(Timers::AfterCall(job)) => state.schedule_after_call(&user_id, &job),
@@ -262,7 +279,14 @@ fn run(
             crate::sip::actions::login_details(state, agent, req.header("host"), details, now)
         }
         // Answered by `dispatch` before an agent is looked up.
-        Action::ListRealtimeAgentStates
+        Action::BlindTransfer
+        | Action::InitiateAttendedTransfer
+        | Action::CompleteAttendedTransfer
+        | Action::CancelAttendedTransfer
+        | Action::SwitchToConference
+        | Action::EndConference
+        | Action::SendDtmfSignaling
+        | Action::ListRealtimeAgentStates
         | Action::UpdateSubscription
         | Action::GetTurnServerList
         | Action::GetTurnCredentials

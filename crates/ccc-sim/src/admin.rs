@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `GET /_sim/agents` | | `[{userId, instanceId, displayName, extension, userContext, callContext?}]` |
 //! | `POST /_sim/calls` | `{userId, caller?, autoAnswerMs?}` | `{jobId}`; 404 unknown agent; 409 not READY |
+//! | `GET /_sim/calls/{jobId}` | | `{jobId, dtmf, keys: [{key, channelId, userId, at}], transfers: [...], agents: [{userId, state, callContext}]}` (issue 18: keypad keys and transfers of the call, who is in it now); 404 for a call never seen |
 //! | `POST /_sim/calls/{jobId}/answer` | | `{jobId, userContext}` (a ringing call: the agent answers; a dialled one: the customer); 404; 409 not RINGING |
 //! | `POST /_sim/calls/{jobId}/hangup` | `{by: "customer"\|"agent"}` (default customer) | `{jobId, outcome, userContext}`; 404 |
 //! | `GET /_sim/faults` | | the current faults |
@@ -50,6 +51,7 @@ pub fn router() -> Router<SimState> {
     Router::new()
         .route("/agents", get(agents))
         .route("/calls", post(ring))
+        .route("/calls/{job_id}", get(call_record))
         .route("/calls/{job_id}/answer", post(answer))
         .route("/calls/{job_id}/hangup", post(hangup))
         .route(
@@ -148,6 +150,31 @@ async fn ring(
         Ok(job_id) => Json(json!({ "jobId": job_id })).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// Issue 18: what a call recorded and who is in it.
+async fn call_record(State(state): State<SimState>, Path(job_id): Path<String>) -> Response {
+    let Some((record, agents)) = state.job_record(&job_id) else {
+        return CallError::NoCall(job_id).into_response();
+    };
+    let agents: Vec<Value> = agents
+        .iter()
+        .map(|a| {
+            json!({
+                "userId": a.user_id,
+                "state": a.state,
+                "callContext": a.call_context(),
+            })
+        })
+        .collect();
+    Json(json!({
+        "jobId": job_id,
+        "dtmf": record.dtmf,
+        "keys": record.keys,
+        "transfers": record.transfers,
+        "agents": agents,
+    }))
+    .into_response()
 }
 
 async fn answer(State(state): State<SimState>, Path(job_id): Path<String>) -> Response {

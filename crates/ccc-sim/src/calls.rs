@@ -38,11 +38,19 @@ impl SimState {
             .ok_or_else(|| CallError::NoAgent(user_id.to_owned()))?
             .map_err(|e| CallError::State(e.message))?;
         tracing::info!(user_id, job_id, caller, "inbound call ringing");
+        self.ring_timers(user_id, &job_id, auto_answer_ms);
+        Ok(job_id)
+    }
+
+    /// The timers of a call ringing `user_id`: the ringing timeout, and the
+    /// auto-answer after `auto_answer_ms` (or the configured default)
+    /// unless a registered softphone answers on the device.
+    pub(crate) fn ring_timers(&self, user_id: &str, job_id: &str, auto_answer_ms: Option<u64>) {
         let timings = &self.inner.config.timings;
         self.after(
             timings.ringing_timeout_ms,
             user_id,
-            &job_id,
+            job_id,
             |a, job, now| {
                 if a.ringing_timeout(job, now) {
                     tracing::info!(user_id = %a.user_id, job, "ringing timeout");
@@ -54,13 +62,12 @@ impl SimState {
             .or(timings.auto_answer_ms)
             .filter(|_| !self.softphone_takes_calls(user_id));
         if let Some(ms) = auto_answer {
-            self.after(ms, user_id, &job_id, |a, job, now| {
+            self.after(ms, user_id, job_id, |a, job, now| {
                 if a.state == UserState::Ringing {
                     let _ = a.answer(Some(job), None, now);
                 }
             });
         }
-        Ok(job_id)
     }
 
     /// The call `job_id` is answered: by the agent's phone when it rings
@@ -160,12 +167,41 @@ impl SimState {
             .change(&user, f)
             .ok_or_else(|| CallError::NoCall(job_id.to_owned()))?;
         self.publish(events);
+        let due = world.take_due_after_call();
+        drop(world);
+        for (user, job) in due {
+            self.schedule_after_call(&user, &job);
+        }
         result.map_err(|e| CallError::State(e.message))
     }
 
     /// Ends `job_id`; schedules READY after the after-call time when the
     /// call had been answered.
     pub fn hang_up(&self, job_id: &str, by: HangupBy) -> Result<(Agent, HangupOutcome), CallError> {
+        if by == HangupBy::Customer {
+            // Issue 18: the customer leaves every agent of a shared call.
+            let others: Vec<String> = {
+                let mut world = self.world();
+                let members = world.job_members(job_id);
+                for u in &members {
+                    world.change(u, |a| {
+                        if let Some(c) = a.call.as_mut() {
+                            c.link = None;
+                        }
+                    });
+                }
+                members.into_iter().skip(1).collect()
+            };
+            for user in others {
+                let result = self.apply(&user, |a| a.hang_up(job_id, by, now_ms()));
+                let after_call = self
+                    .agent(&user)
+                    .is_some_and(|a| a.in_after_call_of(job_id));
+                if matches!(result, Some(Ok(_))) && after_call {
+                    self.schedule_after_call(&user, job_id);
+                }
+            }
+        }
         let (agent, outcome) = self.on_call(job_id, |agent| {
             let outcome = agent.hang_up(job_id, by, now_ms())?;
             Ok((agent.clone(), outcome))

@@ -52,6 +52,24 @@ pub struct InstanceConfig {
     /// `81000001` … and names `Agent 00001` … (for tests and benches).
     #[serde(default)]
     pub generated_agents: usize,
+    /// Issue 18: the skill groups a transfer can go to.
+    #[serde(default)]
+    pub skill_groups: Vec<SkillGroupConfig>,
+}
+
+/// Issue 18: a skill group (queue) of an instance. A transfer to it rings
+/// the READY agent that has been READY longest among its members (the
+/// configured ones and those signed into it with SignInGroup).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkillGroupConfig {
+    /// The skill group id, e.g. `sales@ccc-demo`.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// Agents assigned to it (`UserId`s).
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// One agent of an instance.
@@ -396,6 +414,24 @@ impl SimConfig {
                     agent("agent2", "Bo Wang", "80010002"),
                     agent("agent3", "Chen Zhao", "80010003"),
                     agent("supervisor", "Dana Xu", "80010009"),
+                ],
+                skill_groups: vec![
+                    SkillGroupConfig {
+                        id: format!("sales@{DEMO_INSTANCE}"),
+                        name: "Sales".to_owned(),
+                        members: vec![
+                            format!("agent1@{DEMO_INSTANCE}"),
+                            format!("agent2@{DEMO_INSTANCE}"),
+                        ],
+                    },
+                    SkillGroupConfig {
+                        id: format!("support@{DEMO_INSTANCE}"),
+                        name: "Support".to_owned(),
+                        members: vec![
+                            format!("agent2@{DEMO_INSTANCE}"),
+                            format!("agent3@{DEMO_INSTANCE}"),
+                        ],
+                    },
                 ],
             }],
             access_keys: vec![KeyConfig {

@@ -16,8 +16,8 @@ use ccc_model::{break_codes, CallLeg, CallType, Event, EventMessage, EventType, 
 use crate::state_machine::Agent;
 
 /// The event types the simulator produces (the agent and channel events of
-/// ccc-api.md §8.2); the other documented ones need transfers and
-/// supervisors it does not simulate yet.
+/// ccc-api.md §8.2, and the transfer ones of §9.6); the supervisor ones
+/// are not simulated yet.
 pub const PRODUCED: &[EventType] = &[
     EventType::AgentCheckIn,
     EventType::AgentReady,
@@ -36,6 +36,14 @@ pub const PRODUCED: &[EventType] = &[
     EventType::Unmuted,
     EventType::Held,
     EventType::Retrieved,
+    // Issue 18: transfers, consults and conferences.
+    EventType::BlindTransfer,
+    EventType::InitiateConsultant,
+    EventType::StartConsultant,
+    EventType::StopConsultant,
+    EventType::AttendedTransfer,
+    EventType::StartConference,
+    EventType::StopConference,
 ];
 
 /// Formats epoch ms as `yyyy-MM-ddTHH:mm:ss.SSSZ` (UTC).
@@ -71,6 +79,9 @@ pub struct CallFacts {
     pub customer_channel_id: String,
     /// The customer's channel carries `HOLD`.
     pub held: bool,
+    /// Issue 18: the `scenario` of agent events (`BLIND_TRANSFER`,
+    /// `CONSULTED`, ...); `None`: the call type.
+    pub scenario: Option<String>,
 }
 
 /// What events need to know of an agent at one moment.
@@ -118,6 +129,7 @@ impl Snapshot {
                     .map(|ch| ch.channel_id.clone())
                     .unwrap_or_default(),
                 held: c.context.is_held(),
+                scenario: c.scenario.clone(),
             }
         });
         Snapshot {
@@ -148,8 +160,8 @@ fn event(event: Event, after: &Snapshot) -> EventMessage {
 }
 
 /// The call fields of `call` as events carry them: agent events add the
-/// skill group and the scenario (the call type, as the simulator has no
-/// transfers yet).
+/// skill group and the scenario (how the agent came to the call after a
+/// transfer or consult, else the call type).
 fn leg(call: &CallFacts, after: &Snapshot, agent_event: bool) -> CallLeg {
     CallLeg {
         contact_id: Some(call.job_id.clone()),
@@ -157,7 +169,11 @@ fn leg(call: &CallFacts, after: &Snapshot, agent_event: bool) -> CallLeg {
         call_type: Some(call.call_type.clone()),
         skill_group_id: agent_event
             .then(|| after.skill_groups.first().cloned().unwrap_or_default()),
-        scenario: agent_event.then(|| call.call_type.as_str().to_owned()),
+        scenario: agent_event.then(|| {
+            call.scenario
+                .clone()
+                .unwrap_or_else(|| call.call_type.as_str().to_owned())
+        }),
     }
 }
 

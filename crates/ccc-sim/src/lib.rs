@@ -49,6 +49,9 @@ pub mod sip;
 pub mod softphone;
 pub mod state_machine;
 pub mod stats;
+// Issue 18: transfer, consult, conference, keypad.
+mod links;
+pub mod transfer;
 pub mod webhook;
 pub mod world;
 

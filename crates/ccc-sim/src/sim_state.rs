@@ -96,6 +96,11 @@ impl SimState {
         let mut world = self.world();
         let (result, events) = world.change(user_id, f)?;
         self.publish(events);
+        let due = world.take_due_after_call();
+        drop(world);
+        for (user, job) in due {
+            self.schedule_after_call(&user, &job);
+        }
         Some(result)
     }
 
@@ -164,6 +169,8 @@ impl SimState {
                 self.publish(events);
             }
         }
+        world.records.clear();
+        world.take_due_after_call();
         drop(world);
         self.set_faults(faults::Faults::default());
     }

@@ -72,6 +72,42 @@ pub struct Call {
     /// For an outbound call: the state (and break code) the agent dialled
     /// from, where it returns if the customer never answers.
     pub dialled_from: Option<(UserState, Option<String>)>,
+    /// The agent whose view of the call this is (its own leg carries this
+    /// `UserId`; a consult puts other agents' legs in the same call).
+    pub owner: String,
+    /// Issue 18: how the agent came to this call, the `scenario` of its
+    /// agent events (`BLIND_TRANSFER`, `CONSULTED`, ...); `None`: the call
+    /// type.
+    pub scenario: Option<String>,
+    /// Issue 18: the consult or conference this call is part of.
+    pub link: Option<Link>,
+}
+
+/// Issue 18: the other party of a consult or a conference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    /// An agent, by `UserId`.
+    Agent(String),
+    /// An external number.
+    Number(String),
+}
+
+/// Issue 18: a consult (attended transfer) or the conference it became, as
+/// one agent's call holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// True on the transferor's call, false on the consulted agent's.
+    pub initiator: bool,
+    /// The other party.
+    pub peer: Peer,
+    /// The consulted party's leg (its `ChannelId`).
+    pub peer_channel: String,
+    /// The skill group the consult was routed through.
+    pub skill_group: Option<String>,
+    /// Switched to a three-party conference.
+    pub conference: bool,
+    /// The call type before the consult, restored when it ends.
+    pub base_type: CallType,
 }
 
 impl Call {
@@ -112,6 +148,9 @@ impl Call {
                 call_variables: None,
             },
             dialled_from: None,
+            owner: agent.user_id.clone(),
+            scenario: None,
+            link: None,
         }
     }
 
@@ -164,6 +203,9 @@ impl Call {
                 call_variables: None,
             },
             dialled_from: Some((agent.state.clone(), agent.break_code.clone())),
+            owner: agent.user_id.clone(),
+            scenario: None,
+            link: None,
         }
     }
 
@@ -171,29 +213,28 @@ impl Call {
     /// (outbound).
     pub fn counter_party(&self) -> Option<&str> {
         let customer = self.context.customer_channel()?;
-        match self.context.call_type {
+        let base = self.link.as_ref().map(|l| &l.base_type);
+        match base.or(self.context.call_type.as_ref()) {
             Some(CallType::Outbound) => customer.destination.as_deref(),
             _ => customer.originator.as_deref(),
         }
     }
 
-    /// The agent's own channel (the one with a `UserId`).
+    /// The agent's own channel (the one with its `UserId`).
     pub fn agent_channel_mut(&mut self) -> &mut ChannelContext {
+        let owner = self.owner.as_str();
         let i = self
             .context
             .channel_contexts
             .iter()
-            .position(|c| c.user_id.is_some())
+            .position(|c| c.user_id.as_deref() == Some(owner))
             .unwrap_or(0);
         &mut self.context.channel_contexts[i]
     }
 
     /// The agent's own channel.
     pub fn agent_channel(&self) -> Option<&ChannelContext> {
-        self.context
-            .channel_contexts
-            .iter()
-            .find(|c| c.user_id.is_some())
+        self.context.channel_of(&self.owner)
     }
 
     /// Marks every channel RELEASED by `by` at `now`.
@@ -255,7 +296,7 @@ fn blank(v: Option<&str>) -> bool {
     v.is_none_or(|s| s.trim().is_empty())
 }
 
-fn refuse(action: AgentAction, state: &UserState) -> Result<(), CccError> {
+pub(crate) fn refuse(action: AgentAction, state: &UserState) -> Result<(), CccError> {
     action.check(state).map_err(|r| r.to_ccc_error())
 }
 
@@ -290,7 +331,7 @@ impl Agent {
     }
 
     /// Records an operation: new `Heartbeat`, next `ContextId`.
-    fn touch(&mut self, now: i64) {
+    pub(crate) fn touch(&mut self, now: i64) {
         self.heartbeat = now;
         self.context_id += 1;
     }
@@ -442,6 +483,18 @@ impl Agent {
             return Err(ErrorCode::UserState.with_params([self.state.as_str(), "READY"]));
         }
         self.call = Some(Call::inbound(self, job_id, caller, now));
+        self.reserved = Some(now);
+        self.enter(UserState::Ringing, None, now);
+        Ok(())
+    }
+
+    /// Issue 18: a transferred or consult call rings the agent (only when
+    /// READY); `call` is the agent's view of it, built by the transfer.
+    pub fn ring_with(&mut self, call: Call, now: i64) -> Result<(), CccError> {
+        if self.state != UserState::Ready {
+            return Err(ErrorCode::UserState.with_params([self.state.as_str(), "READY"]));
+        }
+        self.call = Some(call);
         self.reserved = Some(now);
         self.enter(UserState::Ringing, None, now);
         Ok(())

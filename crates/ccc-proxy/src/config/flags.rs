@@ -257,4 +257,7 @@ pub struct Args {
     /// The browser softphone's SIP relay.
     #[command(flatten)]
     pub sip: super::sip::SipArgs,
+    /// Issue 18: transfers, the directory, the keypad.
+    #[command(flatten)]
+    pub transfer: super::transfer::TransferArgs,
 }

@@ -29,6 +29,7 @@ mod flags;
 mod peers;
 mod secret;
 pub mod sip;
+pub mod transfer;
 
 pub use auth::{AuthConfig, JwtConfig, JwtKey};
 pub use dial::{DialPolicy, DialRefusal, DEFAULT_DIAL_DENY};
@@ -166,6 +167,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The browser softphone's SIP relay.
     pub sip: sip::SipConfig,
+    /// Issue 18: skill groups, quick connects, directory, keypad.
+    pub transfer: transfer::TransferConfig,
 }
 
 /// Connection and long-poll limits.
@@ -309,6 +312,14 @@ impl Config {
                 ))
             })
             .map_err(invalid)?;
+        // A favourite number obeys the dial rules like a typed one.
+        let transfer = transfer::TransferConfig::from_args(&args.transfer, |n| {
+            let number = DialNumber::parse(n).map_err(|e| format!("{n:?}: {e}"))?;
+            dial.check(&number, None).map(|_| ()).map_err(|_| {
+                format!("{n} may not be dialled (--dial-pattern, --dial-deny-pattern)")
+            })
+        })
+        .map_err(invalid)?;
         let (break_codes, mut break_reasons) = parse_break_codes(&args.break_codes)
             .map_err(|e| invalid(format!("--break-codes: {e}")))?;
         if break_codes.iter().any(|c| c.len() > 64) {
@@ -406,6 +417,7 @@ impl Config {
             session_cache: Duration::from_secs(args.session_cache_secs),
             log_format: args.log_format,
             sip: sip::SipConfig::from_args(&args.sip, args.demo).map_err(invalid)?,
+            transfer,
         })
     }
 }
