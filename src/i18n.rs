@@ -161,6 +161,8 @@ pub const TRANSFER_SEARCH: Words = (
     "Search agents, groups, or type a number",
     "搜索坐席、技能组或输入号码",
 );
+/// Transfer panel: the search field's placeholder (short for 360 px).
+pub const TRANSFER_PLACEHOLDER: Words = ("Name, group or number", "姓名、技能组或号码");
 /// Transfer panel: the results list.
 pub const TRANSFER_TARGETS: Words = ("Transfer targets", "转接目标");
 /// Transfer panel: the directory is being asked.

@@ -262,6 +262,9 @@ pub struct Toolbar {
     /// job id and a sequence number (the `ccc:transfer` event of a blind
     /// transfer; a consult shows in the snapshot).
     pub last_transfer: RwSignal<Option<(u32, Option<String>, TransferRequest)>>,
+    /// The name of the last target picked in the transfer panel, for the
+    /// consult card when the snapshot's consult leg has none.
+    pub target_name: RwSignal<Option<(ccc_model::api::TransferTarget, String)>>,
     /// Set by [`crate::softphone::use_softphone`]: takes a command that the
     /// softphone carries out itself (Answer while its INVITE rings) and
     /// returns true; Mute/Unmute also mute the microphone track, then go on.
@@ -297,6 +300,7 @@ impl Toolbar {
             dial_notice: RwSignal::new(None),
             phone: RwSignal::new(PhoneStatus::default()),
             last_transfer: RwSignal::new(None),
+            target_name: RwSignal::new(None),
             softphone: StoredValue::new_local(None),
             device_id: StoredValue::new(api.device_id()),
             api: StoredValue::new_local(api),

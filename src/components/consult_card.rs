@@ -32,11 +32,20 @@ pub fn ConsultCard() -> impl IntoView {
             })
         }
     });
+    // The proxy's name, else the one picked in the panel, else the id.
     let party = Signal::derive(move || {
         consult.with(|Whole(c)| {
-            c.as_ref()
-                .map(|c| c.name.clone().unwrap_or_else(|| c.target.id.clone()))
-                .unwrap_or_default()
+            let Some(c) = c else { return String::new() };
+            c.name
+                .clone()
+                .or_else(|| {
+                    tb.target_name.with(|n| {
+                        n.as_ref()
+                            .filter(|(t, _)| *t == c.target)
+                            .map(|(_, name)| name.clone())
+                    })
+                })
+                .unwrap_or_else(|| c.target.id.clone())
         })
     });
     let kind = Signal::derive(move || {

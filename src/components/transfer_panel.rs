@@ -134,6 +134,15 @@ pub fn TransferPanel(
             return;
         };
         let caller = Some(caller_id.get_untracked());
+        // The consult card names the target even when the proxy does not.
+        let name = list.with_untracked(|l| {
+            l.iter()
+                .find(|e| e.target == target)
+                .map(|e| e.name.clone())
+        });
+        if let Some(name) = name {
+            tb.target_name.set(Some((target.clone(), name)));
+        }
         tb.run(Command::Transfer(request(kind, target, caller)));
     };
     let option_id = {
@@ -271,7 +280,7 @@ pub fn TransferPanel(
                     aria-controls=list_id.clone()
                     aria-activedescendant=active_id
                     aria-label=tb.t(i18n::TRANSFER_SEARCH)
-                    placeholder=tb.t(i18n::TRANSFER_SEARCH)
+                    placeholder=tb.t(i18n::TRANSFER_PLACEHOLDER)
                     prop:value=query
                     on:input=move |ev| {
                         let q = event_target_value(&ev);
