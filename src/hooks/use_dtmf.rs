@@ -28,6 +28,7 @@ pub struct UseDtmfReturn {
 ///
 /// ```no_run
 /// # use ccc_toolbar::{hooks::use_dtmf, state::Toolbar};
+/// # use leptos::prelude::*;
 /// # fn f(toolbar: Toolbar) {
 /// let keys = use_dtmf(toolbar);
 /// keys.press.run('5');
