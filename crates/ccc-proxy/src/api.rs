@@ -200,12 +200,19 @@ pub async fn get_agent(
 }
 
 fn answer(state: &AppState, view: &View) -> Result<FreshSnapshot, AppError> {
-    state.hub.fresh(view).ok_or_else(|| {
+    let mut fresh = state.hub.fresh(view).ok_or_else(|| {
         AppError::Upstream(crate::upstream::UpstreamError::Malformed {
             status: 200,
             detail: "no snapshot after a successful poll".into(),
         })
-    })
+    })?;
+    // Issue 18: the consulted agent's name, when the directory knows it.
+    if let Some(leg) = fresh.snapshot.consult.as_mut() {
+        if leg.target.kind == ccc_model::api::TargetType::Agent {
+            leg.name = state.directory.get(&leg.target.id).map(|a| a.name);
+        }
+    }
+    Ok(fresh)
 }
 
 /// Validates `body` for the command named by the URL segment `name`
@@ -368,7 +375,20 @@ async fn run_command(
 ) -> Result<Response, AppError> {
     let device = device_id(&headers)?.unwrap_or_else(|| DEFAULT_DEVICE_ID.to_owned());
     let command = parse_command(&name, body, &state)?;
-    if let Err(wait) = state.allow_command(&agent.user_id).await {
+    // Issue 18: keypad requests wait their turn (keys stay in order) and
+    // have their own limit; everything else takes a command token.
+    let keypad = matches!(command, Command::Dtmf(_));
+    let _turn = if keypad {
+        Some(state.keypad_locks.lock(&agent.user_id).await)
+    } else {
+        None
+    };
+    let allowed = if keypad {
+        state.keypad_limiter.check(&agent.user_id)
+    } else {
+        state.allow_command(&agent.user_id).await
+    };
+    if let Err(wait) = allowed {
         state.metrics.rate_limited("command");
         return Err(AppError::rate_limited("command", wait));
     }

@@ -2,11 +2,14 @@
 //! with their live state, configured skill groups, a typed number, and the
 //! operator's quick connects as favourites.
 //!
-//! The agents come from one cache for the whole process: a
+//! The agents come from one cache for the whole fleet: a
 //! `ListRealtimeAgentStates` sweep (100 agents a call) when it is older
 //! than `--directory-refresh-secs`, one sweep at a time however many
-//! agents open their panel ([`DirectoryCache::agents`]), and CCC's agent
-//! events keep the states current in between ([`DirectoryCache::apply`]).
+//! agents open their panel ([`DirectoryCache::agents`]), shared with the
+//! other replicas through Redis (a replica whose copy is stale takes the
+//! fleet's when it is fresh enough, else sweeps and stores it), and CCC's
+//! agent events keep the states current in between
+//! ([`DirectoryCache::apply`], on the replica that receives them).
 //! [`search`] is a plain function: favourites first, then the typed
 //! number, ready agents, skill groups, the other agents; an agent never
 //! sees itself; the answer is capped.
@@ -24,14 +27,25 @@ use ccc_model::{
 
 use crate::config::transfer::TransferConfig;
 use crate::config::DialPolicy;
+use crate::fleet::Fleet;
 use crate::reconcile::{RealtimeAgent, PAGE_SIZE};
 use crate::upstream::{CccClient, UpstreamError};
 
 /// Most pages one sweep reads (10,000 agents).
 const MAX_PAGES: usize = 100;
 
+/// Redis name of the fleet's copy.
+const FLEET_KEY: &str = "directory";
+
+/// The fleet's copy: the agents and when they were swept (epoch ms).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Shared {
+    at: i64,
+    agents: Vec<DirAgent>,
+}
+
 /// One agent as the directory knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DirAgent {
     /// `UserId`.
     pub id: String,
@@ -95,6 +109,7 @@ impl DirectoryCache {
     pub async fn agents(
         &self,
         client: &CccClient,
+        fleet: Option<&Fleet>,
         max_age: Duration,
     ) -> Result<Vec<DirAgent>, UpstreamError> {
         if let Some(agents) = self.fresh(max_age) {
@@ -104,13 +119,22 @@ impl DirectoryCache {
         if let Some(agents) = self.fresh(max_age) {
             return Ok(agents);
         }
+        if let Some(agents) = self.take_fleet_copy(fleet, max_age).await {
+            return Ok(agents);
+        }
         match sweep(client).await {
             Ok(agents) => {
                 self.sweeps.fetch_add(1, Ordering::Relaxed);
-                let mut c = self.cached.write().unwrap_or_else(|e| e.into_inner());
-                c.agents = agents.into_iter().map(|a| (a.id.clone(), a)).collect();
-                c.fetched_at = Some(Instant::now());
-                Ok(c.agents.values().cloned().collect())
+                if let Some(f) = fleet {
+                    let shared = Shared {
+                        at: crate::upstream::now_ms(),
+                        agents: agents.clone(),
+                    };
+                    if let Ok(json) = serde_json::to_string(&shared) {
+                        f.cache_put(FLEET_KEY, &json, max_age).await;
+                    }
+                }
+                Ok(self.store(agents, Instant::now()))
             }
             Err(e) => {
                 let c = self.cached.read().unwrap_or_else(|e| e.into_inner());
@@ -122,6 +146,30 @@ impl DirectoryCache {
                 }
             }
         }
+    }
+
+    /// The fleet's copy when it is younger than `max_age`.
+    async fn take_fleet_copy(
+        &self,
+        fleet: Option<&Fleet>,
+        max_age: Duration,
+    ) -> Option<Vec<DirAgent>> {
+        let json = fleet?.cache_get(FLEET_KEY).await?;
+        let shared: Shared = serde_json::from_str(&json).ok()?;
+        let age = crate::upstream::now_ms().saturating_sub(shared.at);
+        let age = Duration::from_millis(u64::try_from(age).ok()?);
+        if age >= max_age {
+            return None;
+        }
+        let swept = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        Some(self.store(shared.agents, swept))
+    }
+
+    fn store(&self, agents: Vec<DirAgent>, swept: Instant) -> Vec<DirAgent> {
+        let mut c = self.cached.write().unwrap_or_else(|e| e.into_inner());
+        c.agents = agents.into_iter().map(|a| (a.id.clone(), a)).collect();
+        c.fetched_at = Some(swept);
+        c.agents.values().cloned().collect()
     }
 
     fn fresh(&self, max_age: Duration) -> Option<Vec<DirAgent>> {

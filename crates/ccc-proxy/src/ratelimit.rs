@@ -151,6 +151,26 @@ impl DialLimiter {
     }
 }
 
+/// Issue 18: one async lock per agent, so an agent's keypad requests reach
+/// CCC one after the other, in the order they came (a fast typist's keys
+/// never interleave). Entries no request holds are dropped.
+#[derive(Debug, Default)]
+pub struct KeyedLocks {
+    locks: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl KeyedLocks {
+    /// Waits for `key`'s turn (FIFO); the turn ends when the guard drops.
+    pub async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+            locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
+            locks.entry(key.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,11 @@ use crate::{
     upstream::CccClient,
 };
 
+/// Keypad requests one agent may send per minute (issue 18).
+pub const KEYPAD_PER_MINUTE: u32 = 120;
+/// Keypad requests one agent may send at once.
+pub const KEYPAD_BURST: u32 = 40;
+
 /// Cheaply clonable handle on [`Inner`].
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Inner>);
@@ -56,6 +61,11 @@ pub struct Inner {
     pub next_states: crate::next_state::Followers,
     /// Issue 18: the transfer directory's agents (one cache for all).
     pub directory: crate::directory::DirectoryCache,
+    /// Issue 18: keypad requests per agent (their own limit: typing an
+    /// IVR menu and an account number is not a burst of state changes).
+    pub keypad_limiter: RateLimiter,
+    /// Issue 18: an agent's keypad requests go to CCC one at a time, in order.
+    pub keypad_locks: crate::ratelimit::KeyedLocks,
     shutdown: watch::Sender<bool>,
 }
 
@@ -138,6 +148,8 @@ impl AppState {
             security,
             next_states: Default::default(),
             directory: Default::default(),
+            keypad_limiter: RateLimiter::new(KEYPAD_PER_MINUTE, KEYPAD_BURST),
+            keypad_locks: Default::default(),
             shutdown,
         })))
     }

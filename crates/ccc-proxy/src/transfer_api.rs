@@ -101,10 +101,9 @@ pub fn dtmf_command(body: JsonBody) -> Result<Command, AppError> {
     Ok(Command::Dtmf(req))
 }
 
-/// The agent's snapshot as shown (no CCC call), else a poll.
+/// The agent's snapshot as shown (no CCC call, no loop started), else a poll.
 async fn shown(state: &AppState, user_id: &str, device: &str) -> Result<AgentSnapshot, AppError> {
-    let latest = state.hub.touch(user_id, Some(device));
-    if let Some(s) = latest.view.snapshot {
+    if let Some(s) = state.hub.view(user_id).and_then(|v| v.snapshot) {
         return Ok(s);
     }
     fetch(state, user_id, Some(device))
@@ -123,6 +122,18 @@ pub async fn check(
     command: &Command,
 ) -> Result<(), AppError> {
     let kind = command.kind();
+    let transfer_kind = matches!(
+        command,
+        Command::Transfer(_)
+            | Command::CompleteTransfer
+            | Command::CancelTransfer
+            | Command::Conference
+            | Command::LeaveConference
+            | Command::Dtmf(_)
+    );
+    if !transfer_kind {
+        return Ok(());
+    }
     let snapshot = shown(state, user_id, device).await?;
     crate::consult::check(kind, &snapshot)
         .map_err(|r| AppError::conflict(r.code(), r.message()))?;
@@ -134,7 +145,11 @@ pub async fn check(
             }
             let agents = state
                 .directory
-                .agents(&state.client, state.config.transfer.directory_refresh)
+                .agents(
+                    &state.client,
+                    state.fleet.as_ref(),
+                    state.config.transfer.directory_refresh,
+                )
                 .await?;
             if !agents.iter().any(|a| a.id == req.target.id) {
                 return Err(invalid("The target is not an agent of this instance."));
@@ -255,7 +270,11 @@ pub async fn directory(
     })?;
     let agents = state
         .directory
-        .agents(&state.client, state.config.transfer.directory_refresh)
+        .agents(
+            &state.client,
+            state.fleet.as_ref(),
+            state.config.transfer.directory_refresh,
+        )
         .await?;
     let answer = crate::directory::search(
         &q.q,

@@ -126,11 +126,11 @@ async fn handle(
         }
         // Issue 18: the directory's agent states follow the events.
         if let (Some(agent), Some(s)) = (
-            ev.agent_id.as_deref(),
+            events::user_id(ev),
             ev.event_type()
                 .and_then(ccc_model::EventType::implied_state),
         ) {
-            state.directory.apply(agent, &s);
+            state.directory.apply(&agent, &s);
         }
         state.hub.apply_event(ev).await;
     }

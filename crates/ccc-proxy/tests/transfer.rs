@@ -265,6 +265,7 @@ async fn consult_then_cancel_complete_conference_and_leave() {
         "{b}"
     );
     assert_eq!(b["consult"]["phase"], "ringing");
+    assert_eq!(b["consult"]["name"], "Bo Wang", "named from the directory");
     assert_eq!(b["held"], true, "the customer waits");
     // A second transfer is refused while the consult lasts.
     let res = send(
@@ -390,6 +391,50 @@ async fn keypad_keys_go_one_request_a_key_on_the_customer_leg_paced() {
     }
 }
 
+#[tokio::test]
+async fn keypad_requests_keep_their_order_and_their_own_limit() {
+    let (sim, router, _) = setup(&["--dtmf-gap-ms", "10"]).await;
+    let job = talking(&sim, &router, AGENT).await;
+    // A typist: 15 requests of one key, more than the command burst (10).
+    for key in "123456789*0#123".chars() {
+        ok(
+            &router,
+            "/api/v1/agent/dtmf",
+            AGENT,
+            &json!({"digits": key.to_string()}).to_string(),
+        )
+        .await;
+    }
+    // Five requests at once: each one's keys stay together.
+    let mut tasks = Vec::new();
+    for d in ["1111", "2222", "3333", "4444", "5555"] {
+        let router = router.clone();
+        tasks.push(tokio::spawn(async move {
+            ok(
+                &router,
+                "/api/v1/agent/dtmf",
+                AGENT,
+                &json!({"digits": d}).to_string(),
+            )
+            .await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let record = admin(&sim, "GET", &format!("/calls/{job}"), Value::Null).await;
+    let dtmf = record["dtmf"].as_str().unwrap();
+    assert_eq!(&dtmf[..15], "123456789*0#123");
+    let rest = &dtmf[15..];
+    assert_eq!(rest.len(), 20, "{dtmf}");
+    for block in rest.as_bytes().chunks(4) {
+        assert!(
+            block.iter().all(|b| *b == block[0]),
+            "keys interleaved: {rest}"
+        );
+    }
+}
+
 fn events_req(body: &Value) -> Request<Body> {
     Request::post("/ccc/events")
         .header("content-type", "application/json")
@@ -493,13 +538,14 @@ async fn the_directory_is_one_sweep_for_everyone_and_follows_events() {
         "proxy",
     );
 
-    // An event moves agent3 to READY: no new sweep.
+    // An event moves agent3 to READY (a bare name, as CCC may send it):
+    // no new sweep.
     let now = ccc_sim::now_ms();
     let ev = json!([{
         "eventType": "AgentReady",
         "eventTime": ccc_sim::events::format_event_time(now),
         "instanceId": "ccc-demo",
-        "agentId": AGENT3,
+        "agentId": "agent3",
         "outboundScenario": false,
     }]);
     let (s, _, b) = send(&router, events_req(&ev)).await;
@@ -514,4 +560,56 @@ async fn the_directory_is_one_sweep_for_everyone_and_follows_events() {
         .unwrap();
     assert_eq!(send(&router, anon).await.0.as_u16(), 401);
     let _ = AGENT3;
+}
+
+#[tokio::test]
+async fn replicas_share_one_directory_sweep_through_redis() {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("\n\n!!!!! SKIPPED: redis-server is not installed (scripts/setup.sh installs it) !!!!!\n\n");
+        return;
+    }
+    let redis = Redis::start(free_port()).expect("redis-server starts");
+    redis.ready().await;
+    let sim = ccc_testkit::spawn_sim(ccc_sim::SimConfig::demo().with_generated_agents(150)).await;
+    let url = redis.url();
+    let replica = || {
+        let config = config(
+            &sim.endpoint(),
+            &[
+                "--redis-url",
+                &url,
+                "--events-token",
+                TOKEN,
+                "--reconcile-secs",
+                "3600",
+            ],
+        );
+        router_from(config, [127, 0, 0, 1])
+    };
+    let (first, first_state) = replica();
+    let (second, second_state) = replica();
+    let (s, _, a) = send(&first, get("/api/v1/directory?q=agent00150", AGENT)).await;
+    assert_eq!(s, 200, "{a}");
+    let (s, _, b) = send(&second, get("/api/v1/directory?q=agent00150", AGENT2)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(ids(&a), ["agent00150@ccc-demo"]);
+    assert_eq!(
+        ids(&b),
+        ids(&a),
+        "the second replica reads the first one's sweep"
+    );
+    assert_eq!(
+        calls(&sim, "ListRealtimeAgentStates"),
+        2,
+        "one sweep of 154 agents for the fleet"
+    );
+    assert_eq!(
+        first_state.directory.sweeps() + second_state.directory.sweeps(),
+        1
+    );
+    drop(redis);
 }

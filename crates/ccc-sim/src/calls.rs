@@ -82,6 +82,46 @@ impl SimState {
         })
     }
 
+    /// Issue 18: `user_id`'s device answered its leg of `job_id` (several
+    /// agents may share a job during a consult).
+    pub fn answer_as(&self, user_id: &str, job_id: &str) -> Result<Agent, CallError> {
+        self.apply(user_id, |agent| {
+            if agent.call.as_ref().is_none_or(|c| c.job_id != job_id) {
+                return Err(CallError::NoCall(job_id.to_owned()));
+            }
+            if !agent.customer_answers(job_id, now_ms()) {
+                agent
+                    .answer(Some(job_id), None, now_ms())
+                    .map_err(|e| CallError::State(e.message))?;
+            }
+            Ok(agent.clone())
+        })
+        .ok_or_else(|| CallError::NoAgent(user_id.to_owned()))?
+    }
+
+    /// Issue 18: `user_id` leaves `job_id` (its device hung up or went
+    /// away), whoever else shares the job; after-call work as
+    /// [`SimState::hang_up`].
+    pub fn hang_up_as(
+        &self,
+        user_id: &str,
+        job_id: &str,
+        by: HangupBy,
+    ) -> Result<(Agent, HangupOutcome), CallError> {
+        let (agent, outcome) = self
+            .apply(user_id, |agent| {
+                let outcome = agent
+                    .hang_up(job_id, by, now_ms())
+                    .map_err(|e| CallError::State(e.message))?;
+                Ok::<_, CallError>((agent.clone(), outcome))
+            })
+            .ok_or_else(|| CallError::NoAgent(user_id.to_owned()))??;
+        if agent.in_after_call_of(job_id) {
+            self.schedule_after_call(&agent.user_id, job_id);
+        }
+        Ok((agent, outcome))
+    }
+
     /// How dialled customers behave now.
     pub fn dial_timings(&self) -> DialTimings {
         *self.inner.dial.lock().unwrap_or_else(|e| e.into_inner())

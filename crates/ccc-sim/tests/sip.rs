@@ -736,6 +736,55 @@ async fn the_agents_bye_releases_the_call() {
     sim.running.shutdown().await;
 }
 
+/// Issue 18: the consulted agent's registered device gets its own INVITE
+/// for the same job; answering it on the device is the consult's answer;
+/// cancelling the consult sends that device a BYE while the transferor's
+/// own call goes on.
+#[tokio::test]
+async fn a_consulted_agent_with_a_device_gets_the_invite() {
+    let sim = Sim::start(config()).await;
+    let mut ua1 = Ua::connect(&sim, A1).await;
+    ua1.register().await;
+    let mut ua2 = Ua::connect(&sim, A2).await;
+    ua2.register().await;
+    sim.ready(A1).await;
+    sim.ready(A2).await;
+    let job = sim.ring(A1).await;
+    let invite1 = ua1.recv_request(Method::Invite).await;
+    let _peer1 = ua1.answer(&invite1).await;
+    sim.state_until(A1, "TALKING").await;
+
+    sim.call(
+        "InitiateAttendedTransfer",
+        &[("UserId", A1), ("JobId", &job), ("Transferee", A2)],
+    )
+    .await;
+    let invite2 = ua2.recv_request(Method::Invite).await;
+    assert_eq!(job_of(&invite2), job, "the same job");
+    assert_ne!(invite2.call_id().unwrap(), invite1.call_id().unwrap());
+    let _peer2 = ua2.answer(&invite2).await;
+    sim.state_until(A2, "TALKING").await;
+    let d = sim
+        .call("PollUserStatus", &[("UserId", A1), ("DeviceId", "d")])
+        .await;
+    let legs = d["CallContext"]["ChannelContexts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let consulted = legs.iter().find(|c| c["UserId"] == A2).unwrap();
+    assert_eq!(consulted["ChannelState"], "ANSWERED", "{d}");
+
+    sim.call("CancelAttendedTransfer", &[("UserId", A1), ("JobId", &job)])
+        .await;
+    let bye = ua2.recv_request(Method::Bye).await;
+    assert_eq!(bye.call_id().unwrap(), invite2.call_id().unwrap());
+    assert_eq!(sim.user_state(A2).await, "WORKING");
+    assert_eq!(sim.user_state(A1).await, "TALKING", "A1's own call goes on");
+    let (s, media) = sim.media(&job).await;
+    assert_eq!(s, 200, "A1's call still has its media: {media}");
+    sim.running.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_call_that_stops_ringing_is_cancelled() {
     let mut c = config();

@@ -101,7 +101,9 @@ fn reconcile(state: &SimState) {
 
     let mut to_invite = Vec::new();
     let mut hub = phone.hub();
-    // Calls whose job the agent no longer has: CANCEL or BYE.
+    // Calls whose job the agent no longer has: CANCEL or BYE. (A call is
+    // keyed by its job, or `job/user` for a second agent of the same job:
+    // issue 18's consult and transfer targets.)
     let jobs: Vec<String> = hub.calls.keys().cloned().collect();
     for job in jobs {
         let Some(call) = hub.calls.get(&job) else {
@@ -111,7 +113,7 @@ fn reconcile(state: &SimState) {
             .iter()
             .find(|(u, _)| *u == call.user_id)
             .and_then(|(_, s)| s.as_ref());
-        let current = agent.is_some_and(|s| s.job.as_deref() == Some(job.as_str()));
+        let current = agent.is_some_and(|s| s.job.as_deref() == Some(call.job_id.as_str()));
         if current {
             let mix = agent.map(|s| s.mix).unwrap_or_default();
             if let Some(call) = hub.calls.get_mut(&job) {
@@ -153,9 +155,18 @@ fn reconcile(state: &SimState) {
         let Some(s) = s else { continue };
         let Some(job) = s.job.as_ref() else { continue };
         let rings = s.state == UserState::Ringing || s.state == UserState::Dialing;
-        if !s.on_site || !rings || hub.calls.contains_key(job) {
+        let has_call = hub
+            .calls
+            .values()
+            .any(|c| &c.job_id == job && &c.user_id == user);
+        if !s.on_site || !rings || has_call {
             continue;
         }
+        let key = if hub.calls.contains_key(job) {
+            format!("{job}/{user}")
+        } else {
+            job.clone()
+        };
         let Some(binding) = bindings
             .iter()
             .filter(|b| &b.user_id == user)
@@ -197,8 +208,8 @@ fn reconcile(state: &SimState) {
             auto_answer: outbound,
             caller,
         };
-        hub.calls.insert(job.clone(), call);
-        to_invite.push((job.clone(), domain, s.mix));
+        hub.calls.insert(key.clone(), call);
+        to_invite.push((key, domain, s.mix));
     }
     drop(hub);
     for (job, domain, mix) in to_invite {
@@ -247,7 +258,10 @@ enum Then {
         user_id: String,
         callee: Option<String>,
     },
-    Refused(String),
+    Refused {
+        job: String,
+        user_id: String,
+    },
 }
 
 /// A response from the device.
@@ -273,6 +287,7 @@ pub(crate) async fn on_response(state: &SimState, conn: u64, msg: &Message) {
         let Some(call) = hub.calls.get_mut(&job) else {
             return;
         };
+        let (job_id, user_id) = (call.job_id.clone(), call.user_id.clone());
         match (code, call.phase) {
             (100..=199, _) => {
                 if code == 180 || code == 183 {
@@ -287,7 +302,7 @@ pub(crate) async fn on_response(state: &SimState, conn: u64, msg: &Message) {
                 let ack = call.ack_2xx();
                 answer_sdp = call.media.clone().map(|m| (m, msg.body.clone()));
                 let then = Then::Answered {
-                    job: job.clone(),
+                    job: job_id.clone(),
                     outbound: call.outbound,
                     user_id: call.user_id.clone(),
                     callee: call.callee.clone(),
@@ -322,7 +337,10 @@ pub(crate) async fn on_response(state: &SimState, conn: u64, msg: &Message) {
                         c.phase = Phase::Failed;
                         c.media = None;
                     }
-                    Then::Refused(job)
+                    Then::Refused {
+                        job: job_id,
+                        user_id,
+                    }
                 } else {
                     hub.calls.remove(&job);
                     Then::Nothing
@@ -339,10 +357,11 @@ pub(crate) async fn on_response(state: &SimState, conn: u64, msg: &Message) {
         Then::Answered {
             job,
             outbound: false,
+            user_id,
             ..
         } => {
             // The device's 200 OK is the agent's answer.
-            if let Err(e) = state.answer(&job) {
+            if let Err(e) = state.answer_as(&user_id, &job) {
                 tracing::info!(job, error = %e, "answered on the device, but the call moved on");
             }
         }
@@ -363,10 +382,10 @@ pub(crate) async fn on_response(state: &SimState, conn: u64, msg: &Message) {
                 });
             }
         }
-        Then::Refused(job) => {
+        Then::Refused { job, user_id } => {
             // A refusal on the device is the agent's: ringing → rejected,
             // dialing → the attempt ends.
-            let _ = state.hang_up(&job, HangupBy::Agent);
+            let _ = state.hang_up_as(&user_id, &job, HangupBy::Agent);
         }
         Then::Nothing => {}
     }
@@ -386,23 +405,23 @@ pub(crate) async fn on_request(state: &SimState, conn: u64, msg: &Message) {
         }
         Method::Ack => {} // for our 200 to a re-INVITE
         Method::Bye => {
-            let job = {
+            let found = {
                 let mut hub = phone.hub();
-                let job = hub
+                let key = hub
                     .calls
                     .iter()
                     .find(|(_, c)| c.conn == conn && c.call_id == call_id)
                     .map(|(j, _)| j.clone());
-                let code = if job.is_some() { 200 } else { 481 };
-                if let Some(j) = &job {
-                    hub.calls.remove(j);
-                }
+                let code = if key.is_some() { 200 } else { 481 };
+                let found = key
+                    .and_then(|k| hub.calls.remove(&k))
+                    .map(|c| (c.user_id, c.job_id));
                 Softphone::send(&hub, conn, &msg.reply(code, None));
-                job
+                found
             };
-            if let Some(job) = job {
+            if let Some((user_id, job)) = found {
                 tracing::info!(job, "BYE from the agent's device: released");
-                let _ = state.hang_up(&job, HangupBy::Agent);
+                let _ = state.hang_up_as(&user_id, &job, HangupBy::Agent);
                 phone.changed();
             }
         }

@@ -92,9 +92,9 @@ async fn session(state: SimState, mut socket: WebSocket) {
         }
     }
     tracing::info!(conn, "SIP WebSocket closed");
-    for job in phone.close(conn) {
+    for (user_id, job) in phone.close(conn) {
         // The agent's leg is gone: the agent's side releases the call.
-        let _ = state.hang_up(&job, crate::state_machine::HangupBy::Agent);
+        let _ = state.hang_up_as(&user_id, &job, crate::state_machine::HangupBy::Agent);
     }
     phone.changed();
 }

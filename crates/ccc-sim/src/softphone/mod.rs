@@ -234,9 +234,9 @@ impl Softphone {
     }
 
     /// A WebSocket closed: its registrations and calls go. Returns the
-    /// answered calls, which the agent's side releases (a ringing one keeps
+    /// answered calls (agent, job), which the agent's side releases (a ringing one keeps
     /// ringing without a device).
-    pub(crate) fn close(&self, conn: u64) -> Vec<String> {
+    pub(crate) fn close(&self, conn: u64) -> Vec<(String, String)> {
         let mut hub = self.hub();
         hub.conns.remove(&conn);
         let gone = hub.registrar.drop_conn(conn);
@@ -244,12 +244,12 @@ impl Softphone {
             tracing::info!(conn, extensions = ?gone, "SIP registrations left with their socket");
         }
         let mut answered = Vec::new();
-        hub.calls.retain(|job, call| {
+        hub.calls.retain(|_, call| {
             if call.conn != conn {
                 return true;
             }
             if call.phase == Phase::Established {
-                answered.push(job.clone());
+                answered.push((call.user_id.clone(), call.job_id.clone()));
             }
             false
         });
