@@ -726,3 +726,54 @@ async fn a_blind_transfer_is_a_transfer_event() {
     assert_eq!(prop(&d, "jobId"), "job-1");
     assert_eq!(prop(&prop(&d, "target"), "id"), "agent2@ccc-demo");
 }
+
+#[wasm_bindgen_test]
+async fn a_number_target_presents_a_chosen_caller_id_and_the_words_follow_the_language() {
+    let f = Fixture::new();
+    f.api.session.borrow_mut().caller_ids = vec!["02150001234".into(), "02150005678".into()];
+    f.talking().await;
+    f.click("transfer-button");
+    f.until("the directory listed", |f| !f.targets().is_empty())
+        .await;
+    assert!(
+        f.q("transfer-caller-id").is_none(),
+        "no caller id for agents"
+    );
+    type_into(&f, "transfer-search", "13900001111");
+    f.until("the number offered", |f| {
+        f.targets().iter().any(|t| t.1 == "13900001111")
+    })
+    .await;
+    f.target("13900001111")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    f.until("the caller-id select", |f| {
+        f.q("transfer-caller-id").is_some()
+    })
+    .await;
+    let select: web_sys::HtmlSelectElement = f.get("transfer-caller-id").unchecked_into();
+    select.set_value("02150005678");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    // The language switch reaches the panel's words.
+    f.get("lang-switch").unchecked_into::<HtmlElement>().click();
+    f.until("Chinese words", |f| f.text("transfer-consult") == "先咨询")
+        .await;
+    assert_eq!(f.text("transfer-blind"), "直接转接");
+    f.click("transfer-consult");
+    f.until("the consult card", |f| f.q("consult-card").is_some())
+        .await;
+    assert!(f.text("consult-status").contains("客户保持中"));
+    assert_eq!(
+        f.api.commands.borrow().last(),
+        Some(&Command::Transfer(TransferRequest {
+            kind: TransferKind::Consult,
+            target: TransferTarget {
+                kind: TargetType::Number,
+                id: "13900001111".into(),
+            },
+            caller_id: Some("02150005678".into()),
+        }))
+    );
+}
