@@ -4,7 +4,7 @@
 //! consult is up. The two buttons sit in fixed slots and say why they are
 //! disabled, like every control.
 
-use leptos::{html, prelude::*};
+use leptos::{either::EitherOf3, html, prelude::*};
 
 use crate::{
     components::{action_button::unique_id, yes_no, ConsultCard, Keypad, TransferPanel},
@@ -166,12 +166,15 @@ pub fn CallMorePanels(
     let (transfer_button, keypad_button) = (more.transfer_button, more.keypad_button);
     let (transfer_id, keypad_id) = (more.transfer_id.clone(), more.keypad_id.clone());
     view! {
-        <Show when=move || open.get() == MorePanel::Transfer>
-            <TransferPanel id=transfer_id.clone() on_close=close(transfer_button) />
-        </Show>
-        <Show when=move || open.get() == MorePanel::Keypad>
-            <Keypad id=keypad_id.clone() on_close=close(keypad_button) />
-        </Show>
+        {move || match open.get() {
+            MorePanel::Transfer => EitherOf3::A(view! {
+                <TransferPanel id=transfer_id.clone() on_close=close(transfer_button) />
+            }),
+            MorePanel::Keypad => EitherOf3::B(view! {
+                <Keypad id=keypad_id.clone() on_close=close(keypad_button) />
+            }),
+            MorePanel::Closed => EitherOf3::C(()),
+        }}
         <ConsultCard />
     }
 }

@@ -6,7 +6,7 @@
 //! after complete or leave (after-call work) is the snapshot's to say.
 
 use ccc_model::api::{ConsultPhase, TargetType};
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 use crate::{
     components::{transfer_panel::target_type, ActionButton},
@@ -20,8 +20,16 @@ use crate::{
 pub fn ConsultCard() -> impl IntoView {
     let tb = expect_context::<Toolbar>();
     let consult = tb.truth.consult();
-    let conference = tb.truth.conference();
     let shown = Memo::new(move |_| consult.with(|Whole(c)| c.is_some()));
+    move || shown.get().then(|| view! { <ConsultLegCard /> })
+}
+
+/// The card itself, while a consult is up.
+#[component]
+fn ConsultLegCard() -> impl IntoView {
+    let tb = expect_context::<Toolbar>();
+    let consult = tb.truth.consult();
+    let conference = tb.truth.conference();
     let phase = Signal::derive(move || {
         if conference.get() {
             "conference"
@@ -71,69 +79,74 @@ pub fn ConsultCard() -> impl IntoView {
     let wait_answer = Signal::derive(move || {
         (phase.get() == "ringing").then(|| tb.t(i18n::WAIT_ANSWER).get().to_owned())
     });
+    let leave = move || {
+        view! {
+            <ActionButton
+                kind=CommandKind::LeaveConference
+                testid="conference-leave"
+                class="ccc-slot ccc-btn--hangup"
+                on_press=move |_| {
+                    tb.run(Command::LeaveConference);
+                }
+            />
+        }
+    };
+    let consult_actions = move || {
+        view! {
+            <ActionButton
+                kind=CommandKind::CompleteTransfer
+                testid="transfer-complete"
+                class="ccc-slot ccc-btn--answer"
+                on_press=move |_| {
+                    tb.run(Command::CompleteTransfer);
+                }
+            />
+            <ActionButton
+                kind=CommandKind::Conference
+                testid="conference"
+                class="ccc-slot"
+                blocked=wait_answer
+                on_press=move |_| {
+                    tb.run(Command::Conference);
+                }
+            />
+            <ActionButton
+                kind=CommandKind::CancelTransfer
+                testid="transfer-cancel"
+                class="ccc-slot ccc-btn--hangup"
+                on_press=move |_| {
+                    tb.run(Command::CancelTransfer);
+                }
+            />
+        }
+    };
     view! {
-        <Show when=move || shown.get()>
-            <div
-                class="ccc-consult"
-                data-testid="consult-card"
-                data-phase=phase
-                data-type=kind
-                role="group"
-                aria-label=tb.t(i18n::CONSULTATION)
-            >
-                <div class="ccc-call__head">
-                    <span class="ccc-call__party" data-testid="consult-party">
-                        {party}
-                    </span>
-                    <span class="ccc-call__dir">{group_or_number}</span>
-                    <span class="ccc-consult__status" data-testid="consult-status" role="status">
-                        {status}
-                    </span>
-                </div>
-                <div class="ccc-call__actions">
-                    <Show
-                        when=move || conference.get()
-                        fallback=move || {
-                            view! {
-                                <ActionButton
-                                    kind=CommandKind::CompleteTransfer
-                                    testid="transfer-complete"
-                                    class="ccc-slot ccc-btn--answer"
-                                    on_press=move |_| {
-                                        tb.run(Command::CompleteTransfer);
-                                    }
-                                />
-                                <ActionButton
-                                    kind=CommandKind::Conference
-                                    testid="conference"
-                                    class="ccc-slot"
-                                    blocked=wait_answer
-                                    on_press=move |_| {
-                                        tb.run(Command::Conference);
-                                    }
-                                />
-                                <ActionButton
-                                    kind=CommandKind::CancelTransfer
-                                    testid="transfer-cancel"
-                                    class="ccc-slot ccc-btn--hangup"
-                                    on_press=move |_| {
-                                        tb.run(Command::CancelTransfer);
-                                    }
-                                />
-                            }
-                        }
-                    >
-                        <ActionButton
-                            kind=CommandKind::LeaveConference
-                            testid="conference-leave"
-                            class="ccc-slot ccc-btn--hangup"
-                            on_press=move |_| {
-                                tb.run(Command::LeaveConference);
-                            }
-                        />
-                    </Show>
-                </div>
+        <div
+            class="ccc-consult"
+            data-testid="consult-card"
+            data-phase=phase
+            data-type=kind
+            role="group"
+            aria-label=tb.t(i18n::CONSULTATION)
+        >
+            <div class="ccc-call__head">
+                <span class="ccc-call__party" data-testid="consult-party">
+                    {party}
+                </span>
+                <span class="ccc-call__dir">{group_or_number}</span>
+                <span class="ccc-consult__status" data-testid="consult-status" role="status">
+                    {status}
+                </span>
             </div>
-        </Show>
+            <div class="ccc-call__actions">
+                {move || {
+                    if conference.get() {
+                        Either::Left(leave())
+                    } else {
+                        Either::Right(consult_actions())
+                    }
+                }}
+            </div>
+        </div>
     }
 }
