@@ -6,7 +6,9 @@
 
 use std::{future::Future, pin::Pin};
 
-use ccc_model::api::{AgentSnapshot, ApiErrorBody, NextState, NextStateRequest, Session};
+use ccc_model::api::{
+    AgentSnapshot, ApiErrorBody, Directory, NextState, NextStateRequest, Session,
+};
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -41,6 +43,13 @@ pub trait AgentApi {
         &self,
         next: Option<NextState>,
     ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>>;
+    /// `GET /api/v1/directory?q=`: transfer targets matching `query`
+    /// (agents with their live state, skill groups, favourites). An API
+    /// without a directory answers 404, as a proxy before issue 18 would.
+    fn directory(&self, query: &str) -> LocalFuture<'_, Result<Directory, Failure>> {
+        let _ = query;
+        Box::pin(async { Err(Failure::Http { status: 404 }) })
+    }
     /// The `X-CCC-Device-Id` this client sends.
     fn device_id(&self) -> String;
     /// The proxy's base path: the tabs of one browser showing toolbars for
@@ -234,6 +243,8 @@ impl AgentApi for HttpApi {
                 CommandBody::Break(b) => json_body(&b),
                 CommandBody::WorkMode(w) => json_body(&w),
                 CommandBody::Dial(d) => json_body(&d),
+                CommandBody::Transfer(t) => json_body(&t),
+                CommandBody::Dtmf(d) => json_body(&d),
             };
             let path = ["/api/v1/agent/", cmd.kind().name()].concat();
             self.fetch(&path, &[], Some(body)).await
@@ -253,6 +264,14 @@ impl AgentApi for HttpApi {
             )
             .map_err(|_| Failure::Decode)?;
             self.fetch_with("/api/v1/agent/next-state", &[], Some(body), true)
+                .await
+        })
+    }
+
+    fn directory(&self, query: &str) -> LocalFuture<'_, Result<Directory, Failure>> {
+        let query = query.to_owned();
+        Box::pin(async move {
+            self.fetch("/api/v1/directory", &[("q", query.as_str())], None)
                 .await
         })
     }

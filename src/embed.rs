@@ -190,6 +190,16 @@ impl ToolbarHandle {
             .dial_or_keep(number, caller_id.filter(|c| !c.is_empty())))
     }
 
+    /// Transfers the current call for a CRM that picked the target itself:
+    /// `{kind: "blind" | "consult", target: {type: "agent" | "skill-group" |
+    /// "number", id}, callerId?}`. `true` when sent, `false` when not
+    /// possible now (no call, a consult already up, a command in flight);
+    /// throws on a malformed request. The outcome arrives as `ccc:transfer`
+    /// (or `ccc:error` with `command: "transfer"`).
+    pub fn transfer(&self, request: JsValue) -> Result<bool, JsValue> {
+        self.command("transfer", request)
+    }
+
     /// The last server state (`UserState`), or `undefined` before the first sync.
     pub fn state(&self) -> Option<String> {
         self.toolbar

@@ -1,10 +1,13 @@
 //! Typed, versioned events for the host page: `CustomEvent`s on the host
 //! element (`ccc:state`, `ccc:call`, `ccc:ringing`, `ccc:mute`, `ccc:error`,
-//! `ccc:connection`, `ccc:pending`) and, in iframe mode, the same `detail`
+//! `ccc:connection`, `ccc:pending`, `ccc:transfer`) and, in iframe mode, the same `detail`
 //! posted to the parent window at its configured origin (never `*`).
 //! Commands come back from that origin only.
 
-use ccc_model::{UserState, WorkMode};
+use ccc_model::{
+    api::{TransferKind, TransferTarget},
+    UserState, WorkMode,
+};
 use leptos::{prelude::*, reactive::effect::RenderEffect};
 use send_wrapper::SendWrapper;
 use serde::Serialize;
@@ -16,6 +19,7 @@ use crate::{
     logic::call::direction,
     logic::call::{call_start, other_party},
     logic::host::{HostCommand, HostRequest, SCHEMA_VERSION},
+    logic::transfer::{consult_change, ConsultView, TransferPhase},
     state::Toolbar,
 };
 
@@ -178,6 +182,47 @@ pub struct PendingEvent {
     pub command: Option<&'static str>,
 }
 
+/// `ccc:transfer` detail: a blind transfer accepted, or a step of a
+/// consult (ringing, talking, conference, completed, cancelled, left).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferEvent {
+    /// Schema version (1).
+    pub version: u32,
+    /// `"transfer"`.
+    pub r#type: &'static str,
+    /// `blind`, `consult-ringing`, `consult-talking`, `conference`,
+    /// `completed`, `cancelled`, `left`.
+    pub phase: &'static str,
+    /// `blind` or `consult`.
+    pub kind: TransferKind,
+    /// The call's job id (the customer's call).
+    pub job_id: Option<String>,
+    /// Where to: `{type: "agent" | "skill-group" | "number", id}`.
+    pub target: TransferTarget,
+    /// The target's name when known.
+    pub name: Option<String>,
+}
+
+impl TransferEvent {
+    fn new(
+        phase: TransferPhase,
+        job_id: Option<String>,
+        target: TransferTarget,
+        name: Option<String>,
+    ) -> Self {
+        TransferEvent {
+            version: SCHEMA_VERSION,
+            r#type: "transfer",
+            phase: phase.as_str(),
+            kind: phase.kind(),
+            job_id,
+            target,
+            name,
+        }
+    }
+}
+
 /// The payloads of the current state, compared with the last ones emitted.
 #[derive(Debug, Default, PartialEq)]
 struct Emitted {
@@ -189,6 +234,11 @@ struct Emitted {
     error_seq: Option<u32>,
     connection: Option<&'static str>,
     pending: Option<Option<&'static str>>,
+    /// The consult as last seen, and the call's job id.
+    consult: ConsultView,
+    job_id: Option<String>,
+    /// The sequence number of the last blind transfer announced.
+    blind_seq: Option<u32>,
 }
 
 /// Emits an event for every change while the owner lives (one effect).
@@ -232,6 +282,12 @@ pub fn use_host_events(tb: Toolbar, emitter: Emitter) {
                             .unwrap_or_default(),
                     );
                 }
+                next.consult = ConsultView {
+                    consult: s.consult.clone(),
+                    conference: s.conference,
+                    talking: s.agent.state == UserState::Talking,
+                };
+                next.job_id = s.call.as_ref().map(|c| c.job_id.clone());
                 next.mute = Some(MuteEvent {
                     version: SCHEMA_VERSION,
                     r#type: "mute",
@@ -265,6 +321,25 @@ pub fn use_host_events(tb: Toolbar, emitter: Emitter) {
                 emitter.emit("mute", d);
             }
         }
+        if let Some((phase, leg)) = consult_change(&prev.consult, &next.consult) {
+            let job = next.job_id.clone().or_else(|| prev.job_id.clone());
+            let ev = TransferEvent::new(phase, job, leg.target, leg.name);
+            emitter.emit("transfer", &ev);
+        }
+        tb.last_transfer.with(|t| {
+            next.blind_seq = t.as_ref().map(|t| t.0);
+            if let Some((seq, job, req)) = t {
+                if prev.blind_seq != Some(*seq) && req.kind == TransferKind::Blind {
+                    let ev = TransferEvent::new(
+                        TransferPhase::Blind,
+                        job.clone(),
+                        req.target.clone(),
+                        None,
+                    );
+                    emitter.emit("transfer", &ev);
+                }
+            }
+        });
         let connection = tb.connection().as_str();
         next.connection = Some(connection);
         if next.connection != prev.connection {
@@ -326,7 +401,12 @@ pub fn host_command(tb: Toolbar, cmd: &HostCommand) -> Result<bool, &'static str
         }
         HostRequest::Dial { number, caller_id } => Ok(tb.dial_or_keep(number, caller_id)),
         HostRequest::Command(c) => {
-            if tb.why_not(c.kind()).is_some() {
+            // One consult per call: a second transfer waits for it to end.
+            let consulting = matches!(c, crate::logic::Command::Transfer(_))
+                && tb
+                    .snapshot
+                    .with_untracked(|s| s.as_ref().is_some_and(|s| s.consult.is_some()));
+            if consulting || tb.why_not(c.kind()).is_some() {
                 return Ok(false);
             }
             Ok(tb.run(c))

@@ -148,8 +148,74 @@ pub const CANCEL_NEXT: Words = ("Cancel next status", "取消预设状态");
 pub const SAVING: Words = ("Saving…", "正在保存…");
 /// The region of the call card.
 pub const CURRENT_CALL: Words = ("Current call", "当前通话");
-/// Room for the transfer and keypad controls (another issue).
+/// The call card's Transfer and Keypad group.
 pub const MORE_CALL_CONTROLS: Words = ("More call controls", "更多通话操作");
+/// Call card: opens the transfer panel.
+pub const TRANSFER: Words = ("Transfer", "转接");
+/// Call card: opens the keypad.
+pub const KEYPAD: Words = ("Keypad", "拨号盘");
+/// Transfer panel: its name.
+pub const TRANSFER_CALL: Words = ("Transfer the call", "转接通话");
+/// Transfer panel: the search field.
+pub const TRANSFER_SEARCH: Words = (
+    "Search agents, groups, or type a number",
+    "搜索坐席、技能组或输入号码",
+);
+/// Transfer panel: the search field's placeholder (short for 360 px).
+pub const TRANSFER_PLACEHOLDER: Words = ("Name, group or number", "姓名、技能组或号码");
+/// Transfer panel: the results list.
+pub const TRANSFER_TARGETS: Words = ("Transfer targets", "转接目标");
+/// Transfer panel: the directory is being asked.
+pub const SEARCHING: Words = ("Searching…", "正在搜索…");
+/// Transfer panel: nothing matches.
+pub const NO_TARGET: Words = (
+    "Nobody matches. Type a number to call out.",
+    "没有匹配项。可输入号码转外线。",
+);
+/// Transfer panel: the directory could not be read.
+pub const DIRECTORY_FAILED: Words = ("The directory could not be loaded.", "无法加载通讯录。");
+/// Transfer panel: blind transfer.
+pub const BLIND: Words = ("Transfer now", "直接转接");
+/// Transfer panel: consult first.
+pub const CONSULT: Words = ("Consult first", "先咨询");
+/// Transfer panel: Blind/Consult before a target is picked.
+pub const PICK_TARGET: Words = ("Pick who to transfer to first.", "请先选择转接目标。");
+/// Transfer panel: the caller id a number target sees.
+pub const CALLER_ID: Words = ("Caller ID shown to the customer", "外显号码");
+/// Transfer panel: CCC's own caller id.
+pub const DEFAULT_CALLER_ID: Words = ("Default caller ID", "默认外显号码");
+/// Transfer panel: a favourite (operator's quick connect).
+pub const FAVOURITE: Words = ("Favourite", "常用");
+/// Transfer panel: a skill group.
+pub const SKILL_GROUP: Words = ("Group", "技能组");
+/// Transfer panel: an external number.
+pub const EXTERNAL_NUMBER: Words = ("Number", "外线号码");
+/// Transfer button while a consult is up.
+pub const FINISH_CONSULT: Words = ("Finish the consultation first.", "请先结束咨询。");
+/// Consult card: its name.
+pub const CONSULTATION: Words = ("Consultation", "咨询");
+/// Consult card: the target rings.
+pub const CONSULT_RINGING: Words = ("Ringing… the customer is on hold", "振铃中…客户保持中");
+/// Consult card: talking to the target.
+pub const CONSULT_TALKING: Words = ("Talking, the customer is on hold", "咨询中，客户保持中");
+/// Consult card: all three talk.
+pub const CONFERENCE_ON: Words = ("Conference: all three of you talk", "三方通话中");
+/// Consult card: Conference before the target answered.
+pub const WAIT_ANSWER: Words = ("Only once they answer.", "需对方接听后可用。");
+/// Keypad: its name.
+pub const KEYPAD_KEYS: Words = ("Keypad: keys go to the customer", "拨号盘：按键发送给客户");
+/// Keypad: the keys sent so far.
+pub const KEYS_SENT: Words = ("Keys sent", "已发送按键");
+/// Directory states.
+pub const AGENT_READY: Words = ("Ready", "空闲");
+/// Directory states.
+pub const AGENT_ON_CALL: Words = ("On a call", "通话中");
+/// Directory states.
+pub const AGENT_ACW: Words = ("After-call work", "话后处理");
+/// Directory states.
+pub const AGENT_BREAK: Words = ("On a break", "小休");
+/// Directory states.
+pub const AGENT_OFFLINE: Words = ("Offline", "离线");
 /// Settings button and drawer.
 pub const SETTINGS: Words = ("Settings", "设置");
 /// Settings: close.
@@ -198,6 +264,22 @@ pub fn command_label(kind: CommandKind, pending: bool, lang: Lang) -> &'static s
         CommandKind::Dial => ("Call", "呼叫", "Calling…", "正在呼叫…"),
         CommandKind::Hold => ("Hold", "保持", "Holding…", "正在保持…"),
         CommandKind::Retrieve => ("Resume", "取回", "Resuming…", "正在取回…"),
+        CommandKind::Transfer => ("Transfer", "转接", "Transferring…", "正在转接…"),
+        CommandKind::CompleteTransfer => (
+            "Complete transfer",
+            "完成转接",
+            "Completing…",
+            "正在完成转接…",
+        ),
+        CommandKind::CancelTransfer => (
+            "Back to customer",
+            "取消咨询",
+            "Returning…",
+            "正在返回客户…",
+        ),
+        CommandKind::Conference => ("Conference", "三方通话", "Joining…", "正在加入三方…"),
+        CommandKind::LeaveConference => ("Leave", "退出三方", "Leaving…", "正在退出…"),
+        CommandKind::Dtmf => ("Send keys", "发送按键", "Sending keys…", "正在发送按键…"),
     };
     if pending {
         tr(lang, en_p, zh_p)
@@ -423,6 +505,23 @@ pub fn proxy_code_text(code: ProxyCode, lang: Lang) -> &'static str {
         ProxyCode::SipServerUnreachable => (
             "The phone server cannot be reached. The softphone will try again.",
             "无法连接电话服务器，软电话将自动重试。",
+        ),
+        ProxyCode::NoConsult => (
+            "There is no consultation to complete, cancel or turn into a conference.",
+            "当前没有进行中的咨询，无法完成、取消或转为三方通话。",
+        ),
+        ProxyCode::ConsultInProgress => (
+            "A consultation is still going on: complete it or go back to the customer first.",
+            "咨询仍在进行中：请先完成转接或返回客户。",
+        ),
+        ProxyCode::NoConference => ("This call is not a conference.", "当前通话不是三方通话。"),
+        ProxyCode::InvalidTarget => (
+            "This transfer target can't be used: pick an agent, a group or a number from the list.",
+            "无法转接到该目标：请从列表中选择坐席、技能组或号码。",
+        ),
+        ProxyCode::InvalidDtmf => (
+            "Keypad keys must be 0–9, * or # (at most 32 at once).",
+            "按键只能是 0–9、* 或 #（每次最多 32 个）。",
         ),
         ProxyCode::NoSipServer => (
             "Contact Center named no phone server for you. Ask your administrator.",

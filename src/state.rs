@@ -10,7 +10,7 @@
 use std::rc::Rc;
 
 use ccc_model::{
-    api::{AgentSnapshot, BreakReason, Call, NextState, Session},
+    api::{AgentSnapshot, BreakReason, Call, ConsultLeg, NextState, Session, TransferRequest},
     dial::DialNumber,
     UserState, WorkMode,
 };
@@ -85,6 +85,10 @@ pub struct Truth {
     pub held: bool,
     /// The state asked for after this call (the proxy's truth).
     pub next_state: Whole<Option<NextState>>,
+    /// The consult leg (issue 18): who, ringing or talking.
+    pub consult: Whole<Option<ConsultLeg>>,
+    /// The call is a three-party conference.
+    pub conference: bool,
     /// Break codes the agent may pick (session), configured order.
     pub break_codes: Vec<String>,
     /// Their display names (session).
@@ -111,6 +115,8 @@ impl Truth {
             t.muted = s.muted;
             t.held = s.held;
             t.next_state = Whole(s.next_state.clone());
+            t.consult = Whole(s.consult.clone());
+            t.conference = s.conference;
         }
         if let Some(s) = session {
             t.break_codes = s.break_codes.clone();
@@ -252,6 +258,13 @@ pub struct Toolbar {
     /// The softphone's state (`ON_SITE`): run by the leader tab, shared
     /// with followers ([`crate::softphone`]).
     pub phone: RwSignal<PhoneStatus>,
+    /// The last transfer the proxy accepted from this tab, with the call's
+    /// job id and a sequence number (the `ccc:transfer` event of a blind
+    /// transfer; a consult shows in the snapshot).
+    pub last_transfer: RwSignal<Option<(u32, Option<String>, TransferRequest)>>,
+    /// The name of the last target picked in the transfer panel, for the
+    /// consult card when the snapshot's consult leg has none.
+    pub target_name: RwSignal<Option<(ccc_model::api::TransferTarget, String)>>,
     /// Set by [`crate::softphone::use_softphone`]: takes a command that the
     /// softphone carries out itself (Answer while its INVITE rings) and
     /// returns true; Mute/Unmute also mute the microphone track, then go on.
@@ -286,6 +299,8 @@ impl Toolbar {
             dial_input: RwSignal::new(String::new()),
             dial_notice: RwSignal::new(None),
             phone: RwSignal::new(PhoneStatus::default()),
+            last_transfer: RwSignal::new(None),
+            target_name: RwSignal::new(None),
             softphone: StoredValue::new_local(None),
             device_id: StoredValue::new(api.device_id()),
             api: StoredValue::new_local(api),
@@ -448,6 +463,15 @@ impl Toolbar {
             match result {
                 Ok(snap) => {
                     let muted = snap.muted;
+                    if let Command::Transfer(t) = &cmd {
+                        let job = this.snapshot.with_untracked(|s| {
+                            s.as_ref()?.call.as_ref().map(|c| c.job_id.clone())
+                        });
+                        let seq = this
+                            .last_transfer
+                            .with_untracked(|l| l.as_ref().map_or(1, |l| l.0 + 1));
+                        this.last_transfer.set(Some((seq, job, t.clone())));
+                    }
                     this.apply(snap, now_ms());
                     match &cmd {
                         Command::Break { code } => this.remember_break(code),

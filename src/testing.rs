@@ -11,7 +11,10 @@ use std::{
 };
 
 use ccc_model::{
-    api::{AgentSnapshot, ApiError, Call, Channel, NextState, Session},
+    api::{
+        AgentSnapshot, ApiError, Call, Channel, ConsultLeg, ConsultPhase, Directory,
+        DirectoryEntry, NextState, Session, TransferKind,
+    },
     break_codes, CallType, ChannelFlag, ChannelState, UserState, WorkMode,
 };
 
@@ -40,6 +43,10 @@ pub struct FakeApi {
     pub commands: RefCell<Vec<Command>>,
     /// Every next state asked for (`PUT /api/v1/agent/next-state`).
     pub next_states: RefCell<Vec<Option<NextState>>>,
+    /// What `directory()` searches (by name, id or extension).
+    pub directory: RefCell<Vec<DirectoryEntry>>,
+    /// Every directory query, in order.
+    pub directory_queries: RefCell<Vec<String>>,
     /// `session()` calls.
     pub session_calls: Cell<u32>,
     /// The fake server's clock minus this browser's (ms).
@@ -112,6 +119,15 @@ impl FakeApi {
                 for ch in &mut c.channels {
                     ch.state = ChannelState::Answered;
                 }
+            }
+        });
+    }
+
+    /// The consulted party answers: the consult leg is talking.
+    pub fn consult_answers(&self) {
+        self.update(|s| {
+            if let Some(c) = s.consult.as_mut() {
+                c.phase = ConsultPhase::Talking;
             }
         });
     }
@@ -199,11 +215,53 @@ impl FakeApi {
                         ch.timestamp = Some(now);
                     }
                 }
+                Command::Transfer(t) => match t.kind {
+                    // The call is the target's; the agent in after-call work.
+                    TransferKind::Blind => {
+                        s.call = None;
+                        s.muted = false;
+                        s.held = false;
+                        enter(a, UserState::Working, None);
+                    }
+                    TransferKind::Consult => {
+                        let name = self
+                            .directory
+                            .borrow()
+                            .iter()
+                            .find(|e| e.target == t.target)
+                            .map(|e| e.name.clone());
+                        s.consult = Some(ConsultLeg {
+                            target: t.target.clone(),
+                            name,
+                            phase: ConsultPhase::Ringing,
+                        });
+                        s.held = true;
+                    }
+                },
+                Command::CancelTransfer => {
+                    s.consult = None;
+                    s.held = false;
+                }
+                Command::Conference => {
+                    s.conference = true;
+                    s.held = false;
+                }
+                Command::CompleteTransfer | Command::LeaveConference => {
+                    s.call = None;
+                    s.consult = None;
+                    s.conference = false;
+                    s.muted = false;
+                    s.held = false;
+                    enter(a, UserState::Working, None);
+                }
+                Command::Dtmf(_) => {}
                 Command::Mute => s.muted = true,
                 Command::Unmute => s.muted = false,
                 Command::Answer => enter(a, UserState::Talking, None),
                 Command::Hangup => {
                     s.call = None;
+                    s.consult = None;
+                    s.conference = false;
                     s.muted = false;
                     s.held = false;
                     if a.state == UserState::Ringing {
@@ -295,6 +353,24 @@ impl AgentApi for Rc<FakeApi> {
             s.server_time = self.server_now();
             Ok(s)
         })
+    }
+
+    fn directory(&self, query: &str) -> LocalFuture<'_, Result<Directory, Failure>> {
+        self.directory_queries.borrow_mut().push(query.to_owned());
+        let q = query.to_lowercase();
+        let entries = self
+            .directory
+            .borrow()
+            .iter()
+            .filter(|e| {
+                q.is_empty()
+                    || e.name.to_lowercase().contains(&q)
+                    || e.target.id.to_lowercase().contains(&q)
+                    || e.extension.as_deref().is_some_and(|x| x.contains(&q))
+            })
+            .cloned()
+            .collect();
+        Box::pin(async move { Ok(Directory { entries }) })
     }
 
     fn device_id(&self) -> String {

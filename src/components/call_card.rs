@@ -2,8 +2,9 @@
 //!
 //! - ringing: the caller, Answer, Decline;
 //! - dialing: the callee, "Calling…", Cancel;
-//! - talking: party, direction, duration, Mute, Hold, End, a slot for the
-//!   transfer and keypad controls another issue adds, and the next state;
+//! - talking: party, direction, duration, Mute, Hold, Transfer and Keypad
+//!   (the `call-more` slot), End, the open panel or the consult card, and
+//!   the next state;
 //! - after-call work: the wrap-up timer and the next state.
 //!
 //! Buttons sit in fixed slots with fixed widths, so Mute → Unmute or
@@ -12,7 +13,10 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::{ActionButton, CallInfo, HoldButton, MuteButton, NextStatePicker, StateTimer},
+    components::{
+        ActionButton, CallInfo, CallMoreButtons, CallMorePanels, HoldButton, More, MuteButton,
+        NextStatePicker, StateTimer,
+    },
     i18n,
     logic::{call::CallPhase, Command, CommandKind},
     state::{Toolbar, TruthStoreFields, Whole},
@@ -96,6 +100,7 @@ pub fn CallCard() -> impl IntoView {
                                 .into_any()
                         }
                         CallPhase::Talking => {
+                            let more = More::new();
                             view! {
                                 <div class="ccc-call__head">
                                     <CallInfo />
@@ -103,13 +108,7 @@ pub fn CallCard() -> impl IntoView {
                                 <div class="ccc-call__actions">
                                     <MuteButton />
                                     <HoldButton />
-                                    // Room for Transfer and Keypad (another issue).
-                                    <span
-                                        class="ccc-call__more"
-                                        data-testid="call-more"
-                                        role="group"
-                                        aria-label=tb.t(i18n::MORE_CALL_CONTROLS)
-                                    ></span>
+                                    <CallMoreButtons more=more.clone() />
                                     <ActionButton
                                         kind=CommandKind::Hangup
                                         testid="hangup"
@@ -118,6 +117,7 @@ pub fn CallCard() -> impl IntoView {
                                         on_press=hangup
                                     />
                                 </div>
+                                <CallMorePanels more=more />
                                 <NextStatePicker />
                             }
                                 .into_any()

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// True when a key event comes from a place where typing happens.
-fn typing_target(ev: &KeyboardEvent) -> bool {
+pub(crate) fn typing_target(ev: &KeyboardEvent) -> bool {
     let Some(el) = ev
         .target()
         .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())

@@ -1,6 +1,10 @@
 //! Commands from the host page (`handle.command(...)`, iframe `postMessage`).
 
-use ccc_model::{dial::DialNumber, WorkMode};
+use ccc_model::{
+    api::{DtmfRequest, TargetType, TransferKind, TransferTarget},
+    dial::DialNumber,
+    WorkMode,
+};
 use serde::Deserialize;
 
 use super::command::Command;
@@ -8,8 +12,8 @@ use super::command::Command;
 /// The version of the event and command schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// `{version: 1, command: "ready" | "break" | "dial" | ..., code?, outboundOnly?, mode?,
-/// mobile?, number?, callerId?}`.
+/// `{version: 1, command: "ready" | "break" | "dial" | "transfer" | ..., code?,
+/// outboundOnly?, mode?, mobile?, number?, callerId?, kind?, target?, digits?}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HostCommand {
@@ -18,7 +22,8 @@ pub struct HostCommand {
     pub version: Option<u32>,
     /// `sign-in`, `sign-out`, `ready`, `break`, `work-mode`, `reset`, `mute`,
     /// `unmute`, `toggle-mute`, `answer`, `hangup`, `dial`, `hold`, `retrieve`,
-    /// `resync`. Absent in `handle.command(name, args)` arguments, where
+    /// `resync`, `transfer`, `transfer/complete`, `transfer/cancel`,
+    /// `conference`, `conference/leave`, `dtmf`. Absent in `handle.command(name, args)` arguments, where
     /// `name` supplies it.
     #[serde(default)]
     pub command: String,
@@ -37,9 +42,19 @@ pub struct HostCommand {
     /// The number to dial.
     #[serde(default)]
     pub number: Option<String>,
-    /// The caller id to present when dialling (default: CCC's).
+    /// The caller id to present when dialling or transferring to a number
+    /// (default: CCC's).
     #[serde(default)]
     pub caller_id: Option<String>,
+    /// `transfer`: `blind` or `consult`.
+    #[serde(default)]
+    pub kind: Option<TransferKind>,
+    /// `transfer`: `{type: "agent" | "skill-group" | "number", id}`.
+    #[serde(default)]
+    pub target: Option<TransferTarget>,
+    /// `dtmf`: keypad keys `0-9*#`, at most 32.
+    #[serde(default)]
+    pub digits: Option<String>,
 }
 
 /// What a host command asks for.
@@ -94,12 +109,55 @@ impl HostCommand {
                     caller_id: self.caller_id.clone().filter(|c| !c.is_empty()),
                 });
             }
+            "transfer" => Command::Transfer(self.transfer()?),
+            "transfer/complete" => Command::CompleteTransfer,
+            "transfer/cancel" => Command::CancelTransfer,
+            "conference" => Command::Conference,
+            "conference/leave" => Command::LeaveConference,
+            "dtmf" => {
+                let d = DtmfRequest {
+                    digits: self.digits.clone().unwrap_or_default(),
+                };
+                if !d.is_valid() {
+                    return Err("dtmf needs digits: 1 to 32 of 0-9, * and #");
+                }
+                Command::Dtmf(d)
+            }
             "toggle-mute" if muted => Command::Unmute,
             "toggle-mute" => Command::Mute,
             "resync" => return Ok(HostRequest::Resync),
             _ => return Err("unknown command"),
         };
         Ok(HostRequest::Command(c))
+    }
+}
+
+impl HostCommand {
+    /// The transfer asked for: `kind` and `target` are required; an agent
+    /// or skill group needs an id, a number must be dialable (it is sent
+    /// without separators).
+    pub fn transfer(&self) -> Result<ccc_model::api::TransferRequest, &'static str> {
+        let kind = self
+            .kind
+            .ok_or("transfer needs a kind: \"blind\" or \"consult\"")?;
+        let mut target = self.target.clone().ok_or(
+            "transfer needs a target: {type: \"agent\" | \"skill-group\" | \"number\", id}",
+        )?;
+        target.id = target.id.trim().to_owned();
+        if target.id.is_empty() {
+            return Err("transfer needs a target id");
+        }
+        if target.kind == TargetType::Number {
+            target.id = DialNumber::parse(&target.id)
+                .map_err(|_| "transfer to a number needs digits, *, # and a leading +")?
+                .as_str()
+                .to_owned();
+        }
+        Ok(super::transfer::request(
+            kind,
+            target,
+            self.caller_id.clone(),
+        ))
     }
 }
 
@@ -185,6 +243,63 @@ mod tests {
             cmd("retrieve").request(false),
             Ok(HostRequest::Command(Command::Retrieve))
         );
+    }
+
+    #[test]
+    fn transfer_and_the_consult_commands() {
+        let t = HostCommand {
+            kind: Some(TransferKind::Blind),
+            target: Some(TransferTarget {
+                kind: TargetType::Number,
+                id: " 138 0013 8000 ".into(),
+            }),
+            caller_id: Some("02150001234".into()),
+            ..cmd("transfer")
+        };
+        let Ok(HostRequest::Command(Command::Transfer(r))) = t.request(false) else {
+            panic!("a transfer")
+        };
+        assert_eq!(r.target.id, "13800138000");
+        assert_eq!(r.caller_id.as_deref(), Some("02150001234"));
+        assert!(
+            cmd("transfer").request(false).is_err(),
+            "no kind, no target"
+        );
+        let no_target = HostCommand {
+            kind: Some(TransferKind::Consult),
+            ..cmd("transfer")
+        };
+        assert!(no_target.request(false).is_err());
+        let empty = HostCommand {
+            target: Some(TransferTarget {
+                kind: TargetType::Agent,
+                id: " ".into(),
+            }),
+            ..no_target
+        };
+        assert!(empty.request(false).is_err());
+        for (name, c) in [
+            ("transfer/complete", Command::CompleteTransfer),
+            ("transfer/cancel", Command::CancelTransfer),
+            ("conference", Command::Conference),
+            ("conference/leave", Command::LeaveConference),
+        ] {
+            assert_eq!(cmd(name).request(false), Ok(HostRequest::Command(c)));
+        }
+        let keys = HostCommand {
+            digits: Some("12#".into()),
+            ..cmd("dtmf")
+        };
+        assert!(matches!(
+            keys.request(false),
+            Ok(HostRequest::Command(Command::Dtmf(_)))
+        ));
+        assert!(cmd("dtmf").request(false).is_err());
+        let bad = HostCommand {
+            digits: Some("12a".into()),
+            ..cmd("dtmf")
+        };
+        assert!(bad.request(false).is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod ringing;
 pub mod shortcuts;
 pub mod status;
 pub mod takeover;
+pub mod transfer;
 
 pub use backoff::Backoff;
 pub use command::{Command, CommandKind, Pending};

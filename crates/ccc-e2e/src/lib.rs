@@ -5,6 +5,7 @@
 //! Everything waits with [`eventually`] (a condition polled up to a
 //! deadline), never with a bare sleep.
 
+pub mod agents;
 pub mod browser;
 pub mod bundle;
 pub mod first_state;

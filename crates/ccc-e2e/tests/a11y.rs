@@ -86,6 +86,18 @@ async fn the_toolbar_passes_an_axe_audit() {
         problems.push(format!("talking, muted, on hold, next state: {v}"));
     }
 
+    // Issue 18: the transfer panel with the directory listed, the keypad.
+    b.click("transfer-button").await;
+    b.testid("transfer-target").await;
+    for v in audit(&b, &axe).await {
+        problems.push(format!("transfer panel open: {v}"));
+    }
+    b.click("keypad-button").await;
+    b.wait_visible("keypad").await;
+    for v in audit(&b, &axe).await {
+        problems.push(format!("keypad open: {v}"));
+    }
+
     b.close().await;
     stack.stop().await;
     assert!(

@@ -6,10 +6,18 @@
 //! `artifacts/screenshots/<bar|tab>-<light|dark>-<phase>.png`; docs/widget.md
 //! shows a representative set (copied to docs/screenshots/).
 //!
+//! Issue 18 adds the transfer panel, the consult card and the keypad in the
+//! compact bar (`bar-<theme>-transfer|consult|keypad.png`), with a second
+//! agent in a second browser to consult.
+//!
 //! Each phase is also asserted (state, card phase, menu open), so a
 //! screenshot never shows something other than its name says.
 
-use ccc_e2e::{browser::BrowserOptions, screenshot_dir, Browser, Stack, StackOptions};
+use ccc_e2e::{
+    agents::{answered_call, customer_hangs_up, go_ready, pick_target},
+    browser::BrowserOptions,
+    screenshot_dir, Browser, Stack, StackOptions,
+};
 use serde_json::json;
 
 const AGENT: &str = "agent1@ccc-demo";
@@ -194,5 +202,74 @@ async fn every_phase_in_both_layouts_and_themes() {
         }
     }
     b.close().await;
+    stack.stop().await;
+}
+
+/// Issue 18: the transfer panel (Bo picked), the consult card (Bo
+/// answered, the customer on hold) and the keypad, in the 360 px bar, light
+/// and dark. Agent 2 (Bo Wang) is online in a second browser to be
+/// consulted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfer_panel_consult_card_and_keypad() {
+    const BO: &str = "agent2@ccc-demo";
+    let stack = Stack::start(StackOptions {
+        after_call_ms: 600_000,
+        proxy_flags: ["--rate-limit-burst", "100"].map(String::from).to_vec(),
+        ..Default::default()
+    })
+    .await;
+    let a = Browser::start(BrowserOptions::default()).await;
+    let bo = Browser::start(BrowserOptions::default()).await;
+    bo.sign_in(&stack, BO).await;
+    go_ready(&bo).await;
+    a.sign_in(&stack, AGENT).await;
+    go_ready(&a).await;
+    for theme in ["light", "dark"] {
+        let s = Shooter {
+            b: &a,
+            layout: Layout::Bar,
+            theme,
+        };
+        s.open(&stack).await;
+        a.wait_state("READY").await;
+        let job = answered_call(&stack, &a, AGENT, "13800138000").await;
+
+        pick_target(&a, "", BO).await;
+        s.shot("transfer").await;
+
+        a.click("transfer-consult").await;
+        bo.wait_state("RINGING").await;
+        bo.click("answer").await;
+        a.wait_attr("consult-card", "data-phase", "talking").await;
+        s.shot("consult").await;
+
+        a.click("transfer-cancel").await;
+        a.wait_attr("ccc-toolbar", "data-held", "false").await;
+        a.click("keypad-button").await;
+        a.wait_visible("keypad").await;
+        for key in ["1", "2", "3", "#"] {
+            a.client
+                .find(fantoccini::Locator::Css(&format!(
+                    "[data-testid=\"keypad-key\"][data-key=\"{key}\"]"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+        a.wait_text("keypad-sent", "123#").await;
+        s.shot("keypad").await;
+
+        customer_hangs_up(&stack, &job).await;
+        a.wait_state("WORKING").await;
+        a.choose("ready").await;
+        a.wait_state("READY").await;
+        bo.wait_state("WORKING").await;
+        bo.choose("ready").await;
+        bo.wait_state("READY").await;
+    }
+    a.close().await;
+    bo.close().await;
     stack.stop().await;
 }
