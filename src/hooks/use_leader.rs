@@ -16,7 +16,7 @@
 //!   as a page alone does.
 //! - Messages ([`TabMessage`], encoded and decoded by derive: plain objects,
 //!   `t` = type, `from` = the sender's random id): leader → `state` (every
-//!   change, and the answer to `hello`; [`crate::sync::Shared`]) and `beat`
+//!   change, and the answer to `hello`; its `state` is [`crate::sync::Shared`]) and `beat`
 //!   (each [`BEAT_MS`] without another message); follower → `hello` (on
 //!   start and when the leader is silent) and `resync` (the follower's
 //!   resync, done by the leader).
@@ -63,46 +63,34 @@ extern "C" {
     ) -> js_sys::Promise;
 }
 
-/// A message between the tabs: `{t: "hello" | "beat" | "resync", from}` or
-/// `{t: "state", from, snap, session, ...}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "lowercase")]
-pub enum TabMessage {
+/// What a [`TabMessage`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TabMessageKind {
     /// A follower asks the leader for its state.
-    Hello {
-        /// The sender's random id.
-        from: f64,
-    },
+    Hello,
     /// The leader is alive.
-    Beat {
-        /// The sender's random id.
-        from: f64,
-    },
+    Beat,
     /// A follower asks the leader to resync.
-    Resync {
-        /// The sender's random id.
-        from: f64,
-    },
-    /// What the leader shows.
-    State {
-        /// The sender's random id.
-        from: f64,
-        /// The state.
-        #[serde(flatten)]
-        shared: Box<Shared>,
-    },
+    Resync,
+    /// What the leader shows (in [`TabMessage::state`]).
+    State,
 }
 
-impl TabMessage {
-    /// The sender's id.
-    fn from(&self) -> f64 {
-        match self {
-            TabMessage::Hello { from }
-            | TabMessage::Beat { from }
-            | TabMessage::Resync { from }
-            | TabMessage::State { from, .. } => *from,
-        }
-    }
+/// A message between the tabs: `{t: "hello" | "beat" | "resync", from}` or
+/// `{t: "state", from, state: {snap, session, ...}}`. The snapshot and the
+/// session are decoded straight from the message, by the same decoders as
+/// the proxy's answers (a flattened or internally tagged enum would buffer
+/// them and add a second decoder of each: 34 KB gzip, measured).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TabMessage {
+    /// What it says.
+    pub t: TabMessageKind,
+    /// The sender's random id.
+    pub from: f64,
+    /// `state`: what the leader shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Box<Shared>>,
 }
 
 /// How a lock is asked for.
@@ -145,8 +133,13 @@ struct Tabs {
 }
 
 impl Tabs {
-    fn post(&self, message: &TabMessage) {
-        if let Ok(m) = serde_wasm_bindgen::to_value(message) {
+    fn post(&self, t: TabMessageKind, state: Option<Shared>) {
+        let message = TabMessage {
+            t,
+            from: self.id,
+            state: state.map(Box::new),
+        };
+        if let Ok(m) = serde_wasm_bindgen::to_value(&message) {
             let _ = self.channel.post_message(&m);
         }
         if self.tb.leader.get_untracked() {
@@ -155,10 +148,7 @@ impl Tabs {
     }
 
     fn post_state(&self) {
-        self.post(&TabMessage::State {
-            from: self.id,
-            shared: Box::new(sync::share(self.tb)),
-        });
+        self.post(TabMessageKind::State, Some(sync::share(self.tb)));
     }
 
     fn set_leader(&self, leader: bool) {
@@ -171,7 +161,7 @@ impl Tabs {
         self.set_leader(false);
         self.heard.set(now_ms());
         self.asked.set(Some(now_ms()));
-        self.post(&TabMessage::Hello { from: self.id });
+        self.post(TabMessageKind::Hello, None);
     }
 
     /// Asks for the lock.
@@ -276,7 +266,7 @@ impl Tabs {
         let now = now_ms();
         if self.tb.leader.get_untracked() {
             if now - self.said.get() >= BEAT_MS - TICK_MS as f64 / 2.0 {
-                self.post(&TabMessage::Beat { from: self.id });
+                self.post(TabMessageKind::Beat, None);
             }
             return;
         }
@@ -287,7 +277,7 @@ impl Tabs {
             }
             None if now - self.heard.get() >= SILENCE_MS => {
                 self.asked.set(Some(now));
-                self.post(&TabMessage::Hello { from: self.id });
+                self.post(TabMessageKind::Hello, None);
             }
             _ => {}
         }
@@ -302,20 +292,20 @@ impl Tabs {
             return;
         };
         let leader = self.tb.leader.get_untracked();
-        match msg {
-            TabMessage::Hello { .. } if leader => self.post_state(),
-            TabMessage::Resync { .. } if leader => self.tb.resync(),
-            TabMessage::State { .. } | TabMessage::Beat { .. } => {
+        match msg.t {
+            TabMessageKind::Hello if leader => self.post_state(),
+            TabMessageKind::Resync if leader => self.tb.resync(),
+            TabMessageKind::State | TabMessageKind::Beat => {
                 if leader {
                     // Two heartbeat leaders: the smaller id stays.
-                    if matches!(self.election, Election::Heartbeat) && msg.from() < self.id {
+                    if matches!(self.election, Election::Heartbeat) && msg.from < self.id {
                         self.follow();
                     }
                     return;
                 }
                 self.heard.set(now_ms());
                 self.asked.set(None);
-                if let TabMessage::State { shared, .. } = msg {
+                if let Some(shared) = msg.state {
                     sync::receive(self.tb, *shared);
                 }
             }
@@ -324,9 +314,17 @@ impl Tabs {
     }
 }
 
+/// The version of [`TabMessage`]: tabs of builds that speak different
+/// versions (during a deploy) are in different channels and elect a leader
+/// each, rather than misreading each other.
+pub const TAB_PROTOCOL: u32 = 2;
+
 /// The lock and channel name of the toolbars talking to the proxy at `base_path`.
 pub fn channel_name(base_path: &str) -> String {
-    ["ccc-toolbar ", base_path.trim_end_matches('/')].concat()
+    format!(
+        "ccc-toolbar/{TAB_PROTOCOL} {}",
+        base_path.trim_end_matches('/')
+    )
 }
 
 /// Elects this tab leader or follower among the tabs of this browser that
@@ -427,5 +425,5 @@ pub fn use_leader(tb: Toolbar, base_path: &str) -> Rc<dyn Fn()> {
         t.channel.close();
     });
     tabs.elect();
-    Rc::new(move || tabs.post(&TabMessage::Resync { from: tabs.id }))
+    Rc::new(move || tabs.post(TabMessageKind::Resync, None))
 }
