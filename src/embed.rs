@@ -72,10 +72,10 @@ pub struct MountOptionsJs {
     #[serde(default)]
     pub layout: Option<String>,
     /// `false`, or combos per action.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "shortcuts_option")]
     pub shortcuts: Option<ShortcutsOption>,
     /// `{parentOrigin}` turns iframe mode on.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "iframe_option")]
     pub iframe: Option<IframeOption>,
     /// Desktop notification of a ringing call (default `true`).
     #[serde(default, deserialize_with = "notifications")]
@@ -93,11 +93,7 @@ pub struct MountOptionsJs {
 
 /// The `shortcuts` option: `false` (none), `true` (the defaults) or
 /// overrides per action.
-#[derive(Debug, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "shortcuts must be false or {mute, ready, break} with a combo or false each"
-)]
+#[derive(Debug)]
 pub enum ShortcutsOption {
     /// `false`: no shortcuts; `true`: the defaults.
     All(bool),
@@ -106,48 +102,79 @@ pub enum ShortcutsOption {
 }
 
 /// `{mute, ready, break}`: a combo (`"Alt+Shift+M"`) or `false` each; a
-/// missing one keeps its default.
+/// missing one keeps its default. Each is kept as the JS value (a string is
+/// a combo, anything else turns the shortcut off).
 #[derive(Debug, Default, Deserialize)]
 pub struct ShortcutOverrides {
     /// Mute / unmute.
-    #[serde(default)]
-    pub mute: Option<ShortcutOption>,
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub mute: JsValue,
     /// Ready.
-    #[serde(default)]
-    pub ready: Option<ShortcutOption>,
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub ready: JsValue,
     /// Opens the status menu at the breaks.
-    #[serde(default, rename = "break")]
-    pub break_menu: Option<ShortcutOption>,
+    #[serde(default, rename = "break", with = "serde_wasm_bindgen::preserve")]
+    pub break_menu: JsValue,
 }
 
-/// One shortcut: a combo, or `false` (off).
-#[derive(Debug, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "a shortcut must be a combo such as \"Alt+Shift+M\" or false"
-)]
-pub enum ShortcutOption {
-    /// `"Alt+Shift+M"`.
-    Combo(String),
-    /// Off.
-    Off(bool),
-}
-
-/// The `iframe` option: `false` (off) or `{parentOrigin}`.
-#[derive(Debug, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "iframe must be {parentOrigin: \"https://…\"} or false"
-)]
+/// The `iframe` option: off, or on with the parent page's origin.
+#[derive(Debug)]
 pub enum IframeOption {
     /// `false` (off); `true` is refused as an origin is needed.
     Flag(bool),
     /// Iframe mode with the parent page's origin.
     Parent {
         /// The exact origin of the parent page.
-        #[serde(default, rename = "parentOrigin")]
         parent_origin: Option<String>,
     },
+}
+
+/// `{parentOrigin}`.
+#[derive(Debug, Deserialize)]
+struct IframeParent {
+    #[serde(default, rename = "parentOrigin")]
+    parent_origin: Option<String>,
+}
+
+/// The two options whose value is a boolean or an object are read as the JS
+/// value and then decoded by type (serde's `untagged` enums would buffer
+/// them: about 4 KB gzip more for the same result).
+fn shortcuts_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ShortcutsOption>, D::Error> {
+    let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Some(ShortcutsOption::All(b)));
+    }
+    if v.is_object() {
+        if let Ok(t) = serde_wasm_bindgen::from_value(v) {
+            return Ok(Some(ShortcutsOption::Table(t)));
+        }
+    }
+    Err(serde::de::Error::custom(
+        "shortcuts must be false or {mute, ready, break} with a combo or false each",
+    ))
+}
+
+fn iframe_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<IframeOption>, D::Error> {
+    let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Some(IframeOption::Flag(b)));
+    }
+    match serde_wasm_bindgen::from_value::<IframeParent>(v) {
+        Ok(p) => Ok(Some(IframeOption::Parent {
+            parent_origin: p.parent_origin,
+        })),
+        Err(_) => Err(serde::de::Error::custom(
+            "iframe must be {parentOrigin: \"https://…\"} or false",
+        )),
+    }
 }
 
 /// An alert flag (`true`/`false`, default `true`), refused with the option's name.
@@ -213,13 +240,8 @@ impl MountOptions {
                     ("break", t.break_menu),
                 ]
                 .into_iter()
-                .filter_map(|(name, o)| {
-                    let combo = match o? {
-                        ShortcutOption::Combo(c) => Some(c),
-                        ShortcutOption::Off(_) => None,
-                    };
-                    Some((name.to_owned(), combo))
-                })
+                .filter(|(_, v)| !v.is_undefined())
+                .map(|(name, v)| (name.to_owned(), v.as_string()))
                 .collect();
                 shortcuts::table(&overrides)
             }

@@ -35,7 +35,12 @@ pub struct Asset {
 ///   call card / settings rewrite with the store about +45 KB on its branch,
 ///   the bounded CCC text about +10 KB; where the bytes are is the next size
 ///   work (docs/widget.md), against issue 21's 170 KB goal.
-pub const LIMIT_GZIP_BYTES: usize = 324_328 + 8 * 1024;
+/// - issue 21, `agentui` (2026-12-07): 330,472 B by this test (wasm
+///   316,691 B, JS 10,114 B, CSS 3,667 B gzip), + 8,192 B. Raised: every
+///   JSON at a boundary is now a serde type decoded by derive (mount
+///   options, the tabs' messages, the stored recent calls), +6,023 B against
+///   the hand-written `Reflect` code it replaced (docs/widget.md).
+pub const LIMIT_GZIP_BYTES: usize = 330_472 + 8 * 1024;
 
 /// Issue 21's goal, reported by `make bench` (not enforced): 170 KB gzip.
 pub const GOAL_GZIP_BYTES: usize = 170_000;
