@@ -4,14 +4,14 @@
 use std::{any::Any, rc::Rc};
 
 use ccc_model::dial::DialNumber;
-use js_sys::Reflect;
 use leptos::{mount::mount_to, prelude::*};
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlElement;
 
 use crate::{
     api::{AgentApi, HttpApi},
-    browser::{device_id, field},
+    browser::device_id,
     components::{Theme, ToolbarView},
     events::{host_command, use_host_events, use_parent_commands, Emitter},
     hooks::{use_ringing, use_shortcuts, use_sync, use_tel_links},
@@ -26,7 +26,7 @@ use crate::{
     state::{SyncConfig, Toolbar},
 };
 
-/// Everything `mount` accepts, decoded.
+/// Everything `mount` accepts, decoded and checked.
 #[derive(Debug, Clone, Default)]
 pub struct MountOptions {
     /// Prefix of `/api/v1/...` (`""`: same origin root).
@@ -49,22 +49,152 @@ pub struct MountOptions {
     pub tel_links: bool,
 }
 
-/// A boolean option that defaults to `true`; anything but a boolean is refused.
-fn flag(options: &JsValue, key: &str) -> Result<bool, JsValue> {
-    let v = field(options, key);
-    if v.is_undefined() {
-        return Ok(true);
+/// `mount()`'s options object as the host page writes it, decoded by derive
+/// (serde-wasm-bindgen); [`MountOptions::from_options`] checks it. Every
+/// field is optional; unknown fields are ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MountOptionsJs {
+    /// Prefix of `/api/v1/...`.
+    #[serde(default)]
+    pub base_path: Option<String>,
+    /// `"en"`, `"zh-CN"` or `"auto"`.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// `"light"`, `"dark"` or `"auto"`.
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// A function returning a bearer token or a Promise of one (kept as the
+    /// JS value; anything but a function is ignored).
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub token: JsValue,
+    /// `"bar"` or `"standalone"`.
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// `false`, or combos per action.
+    #[serde(default, deserialize_with = "shortcuts_option")]
+    pub shortcuts: Option<ShortcutsOption>,
+    /// `{parentOrigin}` turns iframe mode on.
+    #[serde(default, deserialize_with = "iframe_option")]
+    pub iframe: Option<IframeOption>,
+    /// Desktop notification of a ringing call (default `true`).
+    #[serde(default, deserialize_with = "notifications")]
+    pub notifications: Option<bool>,
+    /// Ring tone (default `true`).
+    #[serde(default, deserialize_with = "ring_tone")]
+    pub ring_tone: Option<bool>,
+    /// Blinking title (default `true`).
+    #[serde(default, deserialize_with = "title_blink")]
+    pub title_blink: Option<bool>,
+    /// `tel:` links dial through the toolbar (default `false`).
+    #[serde(default)]
+    pub tel_links: Option<bool>,
+}
+
+/// The `shortcuts` option: `false` (none), `true` (the defaults) or
+/// overrides per action.
+#[derive(Debug)]
+pub enum ShortcutsOption {
+    /// `false`: no shortcuts; `true`: the defaults.
+    All(bool),
+    /// Overrides of the defaults.
+    Table(ShortcutOverrides),
+}
+
+/// `{mute, ready, break}`: a combo (`"Alt+Shift+M"`) or `false` each; a
+/// missing one keeps its default. Each is kept as the JS value (a string is
+/// a combo, anything else turns the shortcut off).
+#[derive(Debug, Default, Deserialize)]
+pub struct ShortcutOverrides {
+    /// Mute / unmute.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub mute: JsValue,
+    /// Ready.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    pub ready: JsValue,
+    /// Opens the status menu at the breaks.
+    #[serde(default, rename = "break", with = "serde_wasm_bindgen::preserve")]
+    pub break_menu: JsValue,
+}
+
+/// The `iframe` option: off, or on with the parent page's origin.
+#[derive(Debug)]
+pub enum IframeOption {
+    /// `false` (off); `true` is refused as an origin is needed.
+    Flag(bool),
+    /// Iframe mode with the parent page's origin.
+    Parent {
+        /// The exact origin of the parent page.
+        parent_origin: Option<String>,
+    },
+}
+
+/// `{parentOrigin}`.
+#[derive(Debug, Deserialize)]
+struct IframeParent {
+    #[serde(default, rename = "parentOrigin")]
+    parent_origin: Option<String>,
+}
+
+/// The two options whose value is a boolean or an object are read as the JS
+/// value and then decoded by type (serde's `untagged` enums would buffer
+/// them: about 4 KB gzip more for the same result).
+fn shortcuts_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ShortcutsOption>, D::Error> {
+    let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
     }
-    v.as_bool().ok_or_else(|| {
-        JsValue::from_str(
-            &[
-                "ccc-toolbar: ",
-                key,
-                " must be true or false (default true)",
-            ]
-            .concat(),
-        )
+    if let Some(b) = v.as_bool() {
+        return Ok(Some(ShortcutsOption::All(b)));
+    }
+    if v.is_object() {
+        if let Ok(t) = serde_wasm_bindgen::from_value(v) {
+            return Ok(Some(ShortcutsOption::Table(t)));
+        }
+    }
+    Err(serde::de::Error::custom(
+        "shortcuts must be false or {mute, ready, break} with a combo or false each",
+    ))
+}
+
+fn iframe_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<IframeOption>, D::Error> {
+    let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Some(IframeOption::Flag(b)));
+    }
+    match serde_wasm_bindgen::from_value::<IframeParent>(v) {
+        Ok(p) => Ok(Some(IframeOption::Parent {
+            parent_origin: p.parent_origin,
+        })),
+        Err(_) => Err(serde::de::Error::custom(
+            "iframe must be {parentOrigin: \"https://…\"} or false",
+        )),
+    }
+}
+
+/// An alert flag (`true`/`false`, default `true`), refused with the option's name.
+fn alert_flag<'de, D: serde::Deserializer<'de>>(d: D, key: &str) -> Result<Option<bool>, D::Error> {
+    // Present means a boolean (`null` too is refused); absent is the default.
+    bool::deserialize(d).map(Some).map_err(|_| {
+        serde::de::Error::custom(format!("{key} must be true or false (default true)"))
     })
+}
+
+fn notifications<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    alert_flag(d, "notifications")
+}
+
+fn ring_tone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    alert_flag(d, "ringTone")
+}
+
+fn title_blink<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    alert_flag(d, "titleBlink")
 }
 
 /// The browser's language.
@@ -75,59 +205,72 @@ pub fn browser_lang() -> Lang {
         .unwrap_or_default()
 }
 
+/// `ccc-toolbar: <message>` as the JS exception `mount` throws.
+fn mount_error(message: &str) -> JsValue {
+    JsValue::from_str(&format!("ccc-toolbar: {message}"))
+}
+
 impl MountOptions {
-    /// Decodes the JS options object; refuses iframe mode without a proper origin.
+    /// Decodes the JS options object (`undefined`/`null`: all defaults);
+    /// refuses iframe mode without a proper origin and mistyped options.
     pub fn from_js(options: &JsValue) -> Result<Self, JsValue> {
-        let mut o = MountOptions {
-            base_path: field(options, "basePath").as_string().unwrap_or_default(),
-            lang: field(options, "lang")
-                .as_string()
-                .filter(|l| l != "auto")
-                .map(|l| Lang::from_tag(&l)),
-            theme: field(options, "theme")
-                .as_string()
-                .map(|t| Theme::parse(&t))
-                .unwrap_or_default(),
-            token: field(options, "token").dyn_into::<js_sys::Function>().ok(),
-            standalone: field(options, "layout").as_string().as_deref() == Some("standalone"),
-            ring: RingOptions {
-                notifications: flag(options, "notifications")?,
-                ring_tone: flag(options, "ringTone")?,
-                title_blink: flag(options, "titleBlink")?,
-            },
-            tel_links: field(options, "telLinks").as_bool() == Some(true),
-            ..Default::default()
-        };
-        let sc = field(options, "shortcuts");
-        o.shortcuts = if sc.as_bool() == Some(false) {
-            Vec::new()
+        let raw: MountOptionsJs = if options.is_undefined() || options.is_null() {
+            MountOptionsJs::default()
         } else {
-            let overrides: Vec<(String, Option<String>)> = ShortcutAction::DEFAULTS
-                .iter()
-                .filter_map(|(_, name, _)| {
-                    let v = field(&sc, name);
-                    if v.is_undefined() {
-                        None
-                    } else {
-                        Some((name.to_string(), v.as_string()))
-                    }
-                })
-                .collect();
-            shortcuts::table(&overrides)
+            serde_wasm_bindgen::from_value(options.clone()).map_err(|e| {
+                let e = JsValue::from(e);
+                let message = e
+                    .dyn_ref::<js_sys::Error>()
+                    .map_or_else(|| "bad options".to_owned(), |e| String::from(e.message()));
+                mount_error(&message)
+            })?
         };
-        let iframe = field(options, "iframe");
-        if !iframe.is_undefined() && !iframe.is_null() && iframe.as_bool() != Some(false) {
-            let origin = field(&iframe, "parentOrigin")
-                .as_string()
-                .unwrap_or_default();
-            if !is_origin(&origin) {
-                return Err(JsValue::from_str(
-                    "ccc-toolbar: iframe mode needs iframe.parentOrigin, an exact origin such as \"https://crm.example.com\" (never \"*\")",
-                ));
+        Self::from_options(raw)
+    }
+
+    /// Checks decoded options.
+    pub fn from_options(raw: MountOptionsJs) -> Result<Self, JsValue> {
+        let shortcuts = match raw.shortcuts {
+            Some(ShortcutsOption::All(false)) => Vec::new(),
+            None | Some(ShortcutsOption::All(true)) => shortcuts::table(&[]),
+            Some(ShortcutsOption::Table(t)) => {
+                let overrides: Vec<(String, Option<String>)> = [
+                    ("mute", t.mute),
+                    ("ready", t.ready),
+                    ("break", t.break_menu),
+                ]
+                .into_iter()
+                .filter(|(_, v)| !v.is_undefined())
+                .map(|(name, v)| (name.to_owned(), v.as_string()))
+                .collect();
+                shortcuts::table(&overrides)
             }
-            o.parent_origin = Some(origin);
+        };
+        let parent_origin = match raw.iframe {
+            None | Some(IframeOption::Flag(false)) => None,
+            Some(IframeOption::Flag(true)) => Some(String::new()),
+            Some(IframeOption::Parent { parent_origin }) => Some(parent_origin.unwrap_or_default()),
+        };
+        if parent_origin.as_deref().is_some_and(|o| !is_origin(o)) {
+            return Err(mount_error(
+                "iframe mode needs iframe.parentOrigin, an exact origin such as \"https://crm.example.com\" (never \"*\")",
+            ));
         }
-        Ok(o)
+        Ok(MountOptions {
+            base_path: raw.base_path.unwrap_or_default(),
+            lang: raw.lang.filter(|l| l != "auto").map(|l| Lang::from_tag(&l)),
+            theme: raw.theme.map(|t| Theme::parse(&t)).unwrap_or_default(),
+            token: raw.token.dyn_into::<js_sys::Function>().ok(),
+            shortcuts,
+            parent_origin,
+            standalone: raw.layout.as_deref() == Some("standalone"),
+            ring: RingOptions {
+                notifications: raw.notifications.unwrap_or(true),
+                ring_tone: raw.ring_tone.unwrap_or(true),
+                title_blink: raw.title_blink.unwrap_or(true),
+            },
+            tel_links: raw.tel_links == Some(true),
+        })
     }
 }
 
@@ -265,14 +408,13 @@ pub fn mount_with_api(
 /// `telLinks` (`true`: `tel:` links in the page dial through the toolbar).
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<ToolbarHandle, JsValue> {
-    let options = MountOptions::from_js(&options)?;
+    Ok(mount_options(element, MountOptions::from_js(&options)?))
+}
+
+/// Mounts with checked options against the proxy.
+fn mount_options(element: HtmlElement, options: MountOptions) -> ToolbarHandle {
     let api = HttpApi::new(&options.base_path, device_id(), options.token.clone());
-    Ok(mount_with_api(
-        element,
-        Rc::new(api),
-        options,
-        SyncConfig::default(),
-    ))
+    mount_with_api(element, Rc::new(api), options, SyncConfig::default())
 }
 
 /// The standalone page: mounts into `[data-ccc-toolbar-auto]` if the page has
@@ -289,39 +431,31 @@ pub fn start() {
     let Ok(el) = el.dyn_into::<HtmlElement>() else {
         return;
     };
-    let opts = js_sys::Object::new();
-    let set = |k: &str, v: JsValue| {
-        let _ = Reflect::set(&opts, &JsValue::from_str(k), &v);
+    let attr = |name: &str| el.get_attribute(name);
+    let mut options = MountOptionsJs {
+        base_path: attr("data-base-path"),
+        lang: attr("data-lang"),
+        layout: attr("data-layout"),
+        ..Default::default()
     };
-    for (attr, key) in [
-        ("data-base-path", "basePath"),
-        ("data-theme", "theme"),
-        ("data-lang", "lang"),
-        ("data-layout", "layout"),
-    ] {
-        if let Some(v) = el.get_attribute(attr) {
-            set(key, JsValue::from_str(&v));
-        }
-    }
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
     if let Some(origin) = query_param(&search, "parentOrigin") {
-        let iframe = js_sys::Object::new();
-        let _ = Reflect::set(&iframe, &"parentOrigin".into(), &JsValue::from_str(&origin));
-        set("iframe", iframe.into());
-        set("layout", JsValue::from_str("bar"));
+        options.iframe = Some(IframeOption::Parent {
+            parent_origin: Some(origin),
+        });
+        options.layout = Some("bar".to_owned());
     }
-    let theme = query_param(&search, "theme").or_else(|| el.get_attribute("data-theme"));
-    if let Some(theme) = &theme {
-        set("theme", JsValue::from_str(theme));
+    options.theme = query_param(&search, "theme").or_else(|| attr("data-theme"));
+    if let Some(theme) = &options.theme {
         // The standalone page (ours, never a CRM page) follows the theme too.
         if let Some(body) = doc.body() {
             let _ = body.set_attribute("data-theme", Theme::parse(theme).as_str());
         }
     }
-    match mount(el, opts.into()) {
-        Ok(handle) => std::mem::forget(handle),
+    match MountOptions::from_options(options) {
+        Ok(options) => std::mem::forget(mount_options(el, options)),
         Err(e) => web_sys::console::error_1(&e),
     }
 }

@@ -14,13 +14,14 @@
 
 use std::{cell::Cell, pin::pin, rc::Rc};
 
-use ccc_model::api::{AgentSnapshot, ApiErrorBody, Bootstrap, BOOTSTRAP_ELEMENT_ID};
+use ccc_model::api::{AgentSnapshot, ApiErrorBody, Bootstrap, Session, BOOTSTRAP_ELEMENT_ID};
 use futures::future::{join, select, Either};
 use leptos::{prelude::*, task::spawn_local};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
 use crate::{
-    browser::{field, js_object, now_ms, random, sleep, Notify},
+    browser::{now_ms, random, sleep, Notify},
     logic::{Backoff, Failure, SyncHealth},
     softphone_status::PhoneStatus,
     state::{Problem, ShownError, Toolbar},
@@ -189,11 +190,6 @@ async fn woken(wake: &Notify, stopped: &Notify) {
     let _ = select(pin!(wake.notified()), pin!(stopped.notified())).await;
 }
 
-fn encode<T: serde::Serialize>(v: Option<&T>) -> JsValue {
-    v.and_then(|v| serde_wasm_bindgen::to_value(v).ok())
-        .unwrap_or(JsValue::NULL)
-}
-
 fn decode<T: serde::de::DeserializeOwned>(v: JsValue) -> Option<T> {
     if v.is_object() {
         serde_wasm_bindgen::from_value(v).ok()
@@ -202,10 +198,40 @@ fn decode<T: serde::de::DeserializeOwned>(v: JsValue) -> Option<T> {
     }
 }
 
-/// What the leader shows, as the fields of a plain JS object for a
-/// `BroadcastChannel`: the snapshot, the session, the clock offset, the
-/// connection's health and the sync's own error (a lost identity).
-pub fn share(tb: Toolbar) -> Vec<(&'static str, JsValue)> {
+/// What the leader shows, shared with the follower tabs (the `state`
+/// message of [`crate::hooks::use_leader`]): the snapshot, the session, the
+/// clock offset, the softphone, the connection's health and the sync's own
+/// error (a lost identity). Encoded and decoded by derive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shared {
+    /// The snapshot shown.
+    pub snap: Option<AgentSnapshot>,
+    /// The session.
+    pub session: Option<Session>,
+    /// Server clock minus local clock (ms).
+    pub offset: f64,
+    /// The softphone's state.
+    pub phone: PhoneStatus,
+    /// Sync failures since the last success.
+    pub failures: u32,
+    /// Local time (ms) of the last successful sync.
+    pub last_ok: Option<f64>,
+    /// The sync's own error, if one is shown.
+    pub error: Option<SharedError>,
+}
+
+/// A sync error as shared: the HTTP status and the API's error body, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedError {
+    /// HTTP status.
+    pub status: u16,
+    /// The error body (`None`: no readable body).
+    pub body: Option<ApiErrorBody>,
+}
+
+/// What the leader shows ([`Shared`]).
+pub fn share(tb: Toolbar) -> Shared {
     let health = tb.health.get_untracked();
     let error = tb.error.with_untracked(|e| match e {
         Some(ShownError {
@@ -213,43 +239,45 @@ pub fn share(tb: Toolbar) -> Vec<(&'static str, JsValue)> {
             problem: Problem::Failed(f),
             ..
         }) => match f {
-            Failure::Api { status, error } => Some((*status, Some(error.clone()))),
-            Failure::Http { status } => Some((*status, None)),
+            Failure::Api { status, error } => Some(SharedError {
+                status: *status,
+                body: Some(ApiErrorBody {
+                    error: error.clone(),
+                }),
+            }),
+            Failure::Http { status } => Some(SharedError {
+                status: *status,
+                body: None,
+            }),
             _ => None,
         },
         _ => None,
     });
-    vec![
-        ("snap", tb.snapshot.with_untracked(|s| encode(s.as_ref()))),
-        ("session", tb.session.with_untracked(|s| encode(s.as_ref()))),
-        ("offset", tb.offset.get_untracked().into()),
-        ("phone", tb.phone.with_untracked(|p| encode(Some(p)))),
-        ("failures", health.failures.into()),
-        (
-            "lastOk",
-            health.last_success_ms.map_or(JsValue::NULL, JsValue::from),
-        ),
-        (
-            "error",
-            error.map_or(JsValue::NULL, |(status, e)| {
-                js_object(&[
-                    ("status", status.into()),
-                    (
-                        "body",
-                        encode(e.map(|error| ApiErrorBody { error }).as_ref()),
-                    ),
-                ])
-            }),
-        ),
-    ]
+    Shared {
+        snap: tb.snapshot.get_untracked(),
+        session: tb.session.get_untracked(),
+        offset: tb.offset.get_untracked(),
+        phone: tb.phone.get_untracked(),
+        failures: health.failures,
+        last_ok: health.last_success_ms,
+        error,
+    }
 }
 
 /// Shows what the leader [`share`]d: the follower renders exactly what the
 /// leader sees (a snapshot older than the one shown, e.g. just after this
 /// tab's own command, is skipped, as from the sync loop).
-pub fn receive(tb: Toolbar, msg: &JsValue) {
-    if let Some(snap) = decode::<AgentSnapshot>(field(msg, "snap")) {
-        let offset = field(msg, "offset").as_f64().unwrap_or(0.0);
+pub fn receive(tb: Toolbar, shared: Shared) {
+    let Shared {
+        snap,
+        session,
+        offset,
+        phone,
+        failures,
+        last_ok,
+        error,
+    } = shared;
+    if let Some(snap) = snap {
         if tb.offset.get_untracked() != offset {
             tb.offset.set(offset);
         }
@@ -261,34 +289,28 @@ pub fn receive(tb: Toolbar, msg: &JsValue) {
             tb.snapshot.set(Some(snap));
         }
     }
-    if let Some(phone) = decode::<PhoneStatus>(field(msg, "phone")) {
-        if tb.phone.with_untracked(|p| *p != phone) {
-            tb.phone.set(phone);
-        }
+    if tb.phone.with_untracked(|p| *p != phone) {
+        tb.phone.set(phone);
     }
-    if let Some(session) = decode(field(msg, "session")) {
+    if let Some(session) = session {
         if tb.session.with_untracked(|s| s.as_ref() != Some(&session)) {
             tb.session.set(Some(session));
         }
     }
     let health = SyncHealth {
         browser_offline: tb.health.with_untracked(|h| h.browser_offline),
-        failures: field(msg, "failures").as_f64().unwrap_or(0.0) as u32,
-        last_success_ms: field(msg, "lastOk").as_f64(),
+        failures,
+        last_success_ms: last_ok,
     };
     if tb.health.get_untracked() != health {
         tb.health.set(health);
     }
-    let error = field(msg, "error");
-    let failure = field(&error, "status").as_f64().map(|status| {
-        let status = status as u16;
-        match decode::<ApiErrorBody>(field(&error, "body")) {
-            Some(b) => Failure::Api {
-                status,
-                error: b.error,
-            },
-            None => Failure::Http { status },
-        }
+    let failure = error.map(|SharedError { status, body }| match body {
+        Some(b) => Failure::Api {
+            status,
+            error: b.error,
+        },
+        None => Failure::Http { status },
     });
     show_sync_error(tb, failure);
 }

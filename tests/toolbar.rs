@@ -828,6 +828,25 @@ fn mount_options_refuse_iframe_mode_without_an_exact_origin() {
     assert_eq!(o.shortcuts.len(), 2);
 }
 
+#[wasm_bindgen_test]
+fn mount_options_are_decoded_by_derive_and_mistyped_ones_refused() {
+    let opts = |json: &str| MountOptions::from_js(&js_sys::JSON::parse(json).unwrap());
+    let o = MountOptions::from_js(&JsValue::UNDEFINED).unwrap();
+    assert_eq!((o.base_path.as_str(), o.shortcuts.len()), ("", 3));
+    assert!(o.ring.notifications && !o.tel_links && o.parent_origin.is_none());
+    let o = opts(r#"{"basePath":"/ccc","layout":"standalone","telLinks":true,"iframe":false,"shortcuts":true,"extra":1}"#)
+        .unwrap();
+    assert_eq!(o.base_path, "/ccc");
+    assert!(o.standalone && o.tel_links && o.parent_origin.is_none());
+    assert_eq!(o.shortcuts.len(), 3);
+    // An iframe without an origin, and options of the wrong type, say what is wrong.
+    let error = |json: &str| opts(json).unwrap_err().as_string().unwrap();
+    assert!(error(r#"{"iframe":true}"#).contains("iframe.parentOrigin"));
+    assert!(error(r#"{"iframe":"https://crm.example.com"}"#).contains("iframe must be"));
+    assert!(error(r#"{"shortcuts":"none"}"#).contains("shortcuts must be"));
+    assert!(error(r#"{"lang":5}"#).starts_with("ccc-toolbar: invalid type"));
+}
+
 fn press(target: &web_sys::EventTarget, code: &str, key: &str) {
     let init = web_sys::KeyboardEventInit::new();
     init.set_key(key);

@@ -63,7 +63,7 @@ pub fn PresenceNotice() -> impl IntoView {
     });
     let policy = Signal::derive(move || notice().map(|n| n.policy.as_str().to_owned()));
     view! {
-        <div role="status" aria-live="polite" data-testid="presence-region">
+        <div class="ccc-notice-slot" role="status" aria-live="polite" data-testid="presence-region">
             <div
                 class="ccc-banner"
                 data-testid="presence-notice"

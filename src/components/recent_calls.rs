@@ -4,6 +4,8 @@
 
 use ccc_model::dial::DialNumber;
 use leptos::prelude::*;
+use serde::Serialize;
+use wasm_bindgen::JsCast;
 
 use crate::{
     browser::{load, local_clock, storage, store},
@@ -18,10 +20,32 @@ use crate::{
     state::Toolbar,
 };
 
+/// The calls kept in localStorage (a JSON array of [`RecentCall`]); an
+/// entry that does not decode is dropped, never an error.
 fn stored() -> Vec<RecentCall> {
-    load(recent_calls::STORAGE_KEY)
-        .map(|s| recent_calls::parse(&s))
-        .unwrap_or_default()
+    let Some(array) = load(recent_calls::STORAGE_KEY)
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
+    else {
+        return Vec::new();
+    };
+    recent_calls::accept(
+        array
+            .iter()
+            .filter_map(|v| serde_wasm_bindgen::from_value(v).ok()),
+    )
+}
+
+/// Keeps `list` in localStorage.
+fn keep(list: &[RecentCall]) {
+    let json = list
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .ok()
+        .and_then(|v| js_sys::JSON::stringify(&v).ok())
+        .and_then(|s| s.as_string());
+    if let Some(json) = json {
+        store(recent_calls::STORAGE_KEY, &json);
+    }
 }
 
 /// The recent-calls list (a disclosure, closed by default).
@@ -48,7 +72,7 @@ pub fn RecentCalls() -> impl IntoView {
                 }
                 let mut all = stored();
                 recent_calls::remember(&mut all, call);
-                store(recent_calls::STORAGE_KEY, &recent_calls::serialize(&all));
+                keep(&all);
                 list.set(all);
             }
             Some(Seen::SignedOut) => {

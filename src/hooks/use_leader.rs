@@ -14,11 +14,12 @@
 //!   messages elect by heartbeat, and two leaders that hear each other keep
 //!   the one with the smaller id. Without `BroadcastChannel` every tab leads,
 //!   as a page alone does.
-//! - Messages (plain objects, `t` = type, `from` = the sender's random id):
-//!   leader → `state` (every change, and the answer to `hello`; its fields
-//!   are [`crate::sync::share`]'s) and `beat` (each [`BEAT_MS`] without
-//!   another message); follower → `hello` (on start and when the leader is
-//!   silent) and `resync` (the follower's resync, done by the leader).
+//! - Messages ([`TabMessage`], encoded and decoded by derive: plain objects,
+//!   `t` = type, `from` = the sender's random id): leader → `state` (every
+//!   change, and the answer to `hello`; its `state` is [`crate::sync::Shared`]) and `beat`
+//!   (each [`BEAT_MS`] without another message); follower → `hello` (on
+//!   start and when the leader is silent) and `resync` (the follower's
+//!   resync, done by the leader).
 
 use std::{
     cell::{Cell, RefCell},
@@ -27,6 +28,7 @@ use std::{
 
 use leptos::{prelude::*, task::spawn_local};
 use send_wrapper::SendWrapper;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::{prelude::*, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, BroadcastChannel, EventTarget, MessageEvent};
@@ -35,7 +37,7 @@ use crate::{
     browser::{field, js_object, now_ms, random},
     hooks::{use_event_listener, use_interval_fn},
     state::Toolbar,
-    sync,
+    sync::{self, Shared},
 };
 
 /// The leader says it is alive at least this often (ms).
@@ -59,6 +61,36 @@ extern "C" {
         options: &JsValue,
         callback: &JsValue,
     ) -> js_sys::Promise;
+}
+
+/// What a [`TabMessage`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TabMessageKind {
+    /// A follower asks the leader for its state.
+    Hello,
+    /// The leader is alive.
+    Beat,
+    /// A follower asks the leader to resync.
+    Resync,
+    /// What the leader shows (in [`TabMessage::state`]).
+    State,
+}
+
+/// A message between the tabs: `{t: "hello" | "beat" | "resync", from}` or
+/// `{t: "state", from, state: {snap, session, ...}}`. The snapshot and the
+/// session are decoded straight from the message, by the same decoders as
+/// the proxy's answers (a flattened or internally tagged enum would buffer
+/// them and add a second decoder of each: +28 KB gzip of wasm, measured).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TabMessage {
+    /// What it says.
+    pub t: TabMessageKind,
+    /// The sender's random id.
+    pub from: f64,
+    /// `state`: what the leader shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Box<Shared>>,
 }
 
 /// How a lock is asked for.
@@ -101,17 +133,22 @@ struct Tabs {
 }
 
 impl Tabs {
-    fn post(&self, t: &str, mut fields: Vec<(&'static str, JsValue)>) {
-        fields.push(("t", JsValue::from_str(t)));
-        fields.push(("from", self.id.into()));
-        let _ = self.channel.post_message(&js_object(&fields));
+    fn post(&self, t: TabMessageKind, state: Option<Shared>) {
+        let message = TabMessage {
+            t,
+            from: self.id,
+            state: state.map(Box::new),
+        };
+        if let Ok(m) = serde_wasm_bindgen::to_value(&message) {
+            let _ = self.channel.post_message(&m);
+        }
         if self.tb.leader.get_untracked() {
             self.said.set(now_ms());
         }
     }
 
     fn post_state(&self) {
-        self.post("state", sync::share(self.tb));
+        self.post(TabMessageKind::State, Some(sync::share(self.tb)));
     }
 
     fn set_leader(&self, leader: bool) {
@@ -124,7 +161,7 @@ impl Tabs {
         self.set_leader(false);
         self.heard.set(now_ms());
         self.asked.set(Some(now_ms()));
-        self.post("hello", Vec::new());
+        self.post(TabMessageKind::Hello, None);
     }
 
     /// Asks for the lock.
@@ -229,7 +266,7 @@ impl Tabs {
         let now = now_ms();
         if self.tb.leader.get_untracked() {
             if now - self.said.get() >= BEAT_MS - TICK_MS as f64 / 2.0 {
-                self.post("beat", Vec::new());
+                self.post(TabMessageKind::Beat, None);
             }
             return;
         }
@@ -240,7 +277,7 @@ impl Tabs {
             }
             None if now - self.heard.get() >= SILENCE_MS => {
                 self.asked.set(Some(now));
-                self.post("hello", Vec::new());
+                self.post(TabMessageKind::Hello, None);
             }
             _ => {}
         }
@@ -250,23 +287,26 @@ impl Tabs {
         if !self.active.get() {
             return;
         }
-        let from = field(&msg, "from").as_f64().unwrap_or(0.0);
+        // Anything that is not one of ours is ignored.
+        let Ok(msg) = serde_wasm_bindgen::from_value::<TabMessage>(msg) else {
+            return;
+        };
         let leader = self.tb.leader.get_untracked();
-        match field(&msg, "t").as_string().as_deref() {
-            Some("hello") if leader => self.post_state(),
-            Some("resync") if leader => self.tb.resync(),
-            Some(t @ ("state" | "beat")) => {
+        match msg.t {
+            TabMessageKind::Hello if leader => self.post_state(),
+            TabMessageKind::Resync if leader => self.tb.resync(),
+            TabMessageKind::State | TabMessageKind::Beat => {
                 if leader {
                     // Two heartbeat leaders: the smaller id stays.
-                    if matches!(self.election, Election::Heartbeat) && from < self.id {
+                    if matches!(self.election, Election::Heartbeat) && msg.from < self.id {
                         self.follow();
                     }
                     return;
                 }
                 self.heard.set(now_ms());
                 self.asked.set(None);
-                if t == "state" {
-                    sync::receive(self.tb, &msg);
+                if let Some(shared) = msg.state {
+                    sync::receive(self.tb, *shared);
                 }
             }
             _ => {}
@@ -274,9 +314,17 @@ impl Tabs {
     }
 }
 
+/// The version of [`TabMessage`]: tabs of builds that speak different
+/// versions (during a deploy) are in different channels and elect a leader
+/// each, rather than misreading each other.
+pub const TAB_PROTOCOL: u32 = 2;
+
 /// The lock and channel name of the toolbars talking to the proxy at `base_path`.
 pub fn channel_name(base_path: &str) -> String {
-    ["ccc-toolbar ", base_path.trim_end_matches('/')].concat()
+    format!(
+        "ccc-toolbar/{TAB_PROTOCOL} {}",
+        base_path.trim_end_matches('/')
+    )
 }
 
 /// Elects this tab leader or follower among the tabs of this browser that
@@ -377,5 +425,5 @@ pub fn use_leader(tb: Toolbar, base_path: &str) -> Rc<dyn Fn()> {
         t.channel.close();
     });
     tabs.elect();
-    Rc::new(move || tabs.post("resync", Vec::new()))
+    Rc::new(move || tabs.post(TabMessageKind::Resync, None))
 }

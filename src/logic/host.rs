@@ -7,7 +7,7 @@ use ccc_model::{
 };
 use serde::Deserialize;
 
-use super::command::Command;
+use super::command::{Command, CommandKind};
 
 /// The version of the event and command schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -76,32 +76,31 @@ pub enum HostRequest {
 
 impl HostCommand {
     /// The request, given whether the call is muted now (for `toggle-mute`).
+    /// Command names are [`CommandKind::name`]'s (the API's path segments),
+    /// plus `toggle-mute` and `resync`.
     pub fn request(&self, muted: bool) -> Result<HostRequest, &'static str> {
-        let c = match self.command.as_str() {
-            "sign-in" => Command::SignIn,
-            "sign-out" => Command::SignOut,
-            "ready" => Command::Ready {
+        let kind = match self.command.as_str() {
+            "toggle-mute" if muted => CommandKind::Unmute,
+            "toggle-mute" => CommandKind::Mute,
+            "resync" => return Ok(HostRequest::Resync),
+            name => CommandKind::parse(name).ok_or("unknown command")?,
+        };
+        let c = match kind {
+            CommandKind::Ready => Command::Ready {
                 outbound_only: self.outbound_only,
             },
-            "break" => Command::Break {
+            CommandKind::Break => Command::Break {
                 code: self
                     .code
                     .clone()
                     .filter(|c| !c.is_empty())
                     .ok_or("break needs a code")?,
             },
-            "work-mode" => Command::WorkMode {
+            CommandKind::WorkMode => Command::WorkMode {
                 mode: self.mode.clone().ok_or("work-mode needs a mode")?,
                 mobile: self.mobile.clone(),
             },
-            "reset" => Command::Reset,
-            "mute" => Command::Mute,
-            "unmute" => Command::Unmute,
-            "answer" => Command::Answer,
-            "hangup" => Command::Hangup,
-            "hold" => Command::Hold,
-            "retrieve" => Command::Retrieve,
-            "dial" => {
+            CommandKind::Dial => {
                 let number = self.number.as_deref().unwrap_or_default();
                 return Ok(HostRequest::Dial {
                     number: DialNumber::parse(number)
@@ -109,12 +108,8 @@ impl HostCommand {
                     caller_id: self.caller_id.clone().filter(|c| !c.is_empty()),
                 });
             }
-            "transfer" => Command::Transfer(self.transfer()?),
-            "transfer/complete" => Command::CompleteTransfer,
-            "transfer/cancel" => Command::CancelTransfer,
-            "conference" => Command::Conference,
-            "conference/leave" => Command::LeaveConference,
-            "dtmf" => {
+            CommandKind::Transfer => Command::Transfer(self.transfer()?),
+            CommandKind::Dtmf => {
                 let d = DtmfRequest {
                     digits: self.digits.clone().unwrap_or_default(),
                 };
@@ -123,10 +118,7 @@ impl HostCommand {
                 }
                 Command::Dtmf(d)
             }
-            "toggle-mute" if muted => Command::Unmute,
-            "toggle-mute" => Command::Mute,
-            "resync" => return Ok(HostRequest::Resync),
-            _ => return Err("unknown command"),
+            kind => Command::without_arguments(kind).ok_or("unknown command")?,
         };
         Ok(HostRequest::Command(c))
     }
@@ -300,6 +292,30 @@ mod tests {
             ..cmd("dtmf")
         };
         assert!(bad.request(false).is_err());
+    }
+
+    #[test]
+    fn every_command_name_is_a_host_command() {
+        for k in CommandKind::ALL {
+            let c = HostCommand {
+                code: Some("lunch".into()),
+                mode: Some(WorkMode::OnSite),
+                number: Some("13800138000".into()),
+                digits: Some("1#".into()),
+                kind: Some(TransferKind::Blind),
+                target: Some(TransferTarget {
+                    kind: TargetType::Agent,
+                    id: "agent2@ccc-demo".into(),
+                }),
+                ..cmd(k.name())
+            };
+            let kind = match c.request(false) {
+                Ok(HostRequest::Command(c)) => c.kind(),
+                Ok(HostRequest::Dial { .. }) => CommandKind::Dial,
+                other => panic!("{}: {other:?}", k.name()),
+            };
+            assert_eq!(kind, k);
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Recent calls of this browser: the last [`CAP`] calls (number, direction,
-//! time, talk time), newest first, for redialling. Kept in localStorage as
-//! one line per call (`job, number, call type, start, talk ms`, tab
-//! separated); whatever a line holds that is not a call is dropped, never
-//! an error. [`CallTracker`] turns the stream of snapshots into ended calls.
+//! time, talk time), newest first, for redialling. Kept in localStorage as a
+//! JSON array of [`RecentCall`] (encoded and decoded by derive); an entry
+//! that is not a call is dropped, never an error ([`accept`]).
+//! [`CallTracker`] turns the stream of snapshots into ended calls.
 
 use ccc_model::{api::AgentSnapshot, dial::DialNumber, CallType, UserState};
+use serde::{Deserialize, Serialize};
 
 use super::call::{call_start, other_party};
 
@@ -14,18 +15,22 @@ pub const CAP: usize = 10;
 /// localStorage key of the recent calls.
 pub const STORAGE_KEY: &str = "ccc-toolbar.recent-calls";
 
-/// One ended call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One ended call, as stored:
+/// `{"jobId":"j1","number":"138…","callType":"OUTBOUND","at":1,"talkMs":65000}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecentCall {
     /// CCC job id (the same call seen by two tabs is kept once).
     pub job_id: String,
     /// The other party.
     pub number: String,
     /// Direction as CCC typed it.
+    #[serde(default)]
     pub call_type: Option<CallType>,
     /// When the call began (server epoch ms).
     pub at: i64,
     /// Talk time (ms); `None`: never answered.
+    #[serde(default)]
     pub talk_ms: Option<i64>,
 }
 
@@ -36,59 +41,28 @@ pub fn remember(list: &mut Vec<RecentCall>, call: RecentCall) {
     list.truncate(CAP);
 }
 
-/// The stored text of `list`.
-pub fn serialize(list: &[RecentCall]) -> String {
-    let mut out = String::new();
-    for c in list {
-        let mut at = itoa::Buffer::new();
-        let mut talk = itoa::Buffer::new();
-        for (i, field) in [
-            c.job_id.as_str(),
-            &c.number,
-            c.call_type.as_ref().map_or("", CallType::as_str),
-            at.format(c.at),
-            c.talk_ms.map_or("", |t| talk.format(t)),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if i > 0 {
-                out.push('\t');
-            }
-            out.push_str(field);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// The calls in stored text; lines that are not calls are skipped.
-pub fn parse(text: &str) -> Vec<RecentCall> {
+/// The calls read back from storage, in order: an entry that is not a
+/// call (no job id, a number that can't be dialled, a negative talk time)
+/// is dropped, as is a second entry of the same call; [`CAP`] at most.
+pub fn accept(stored: impl IntoIterator<Item = RecentCall>) -> Vec<RecentCall> {
     let mut list: Vec<RecentCall> = Vec::new();
-    for call in text.lines().filter_map(parse_line) {
-        if list.len() < CAP && list.iter().all(|c| c.job_id != call.job_id) {
-            list.push(call);
+    for mut call in stored {
+        let Ok(number) = DialNumber::parse(&call.number) else {
+            continue;
+        };
+        if call.job_id.is_empty()
+            || call.talk_ms.is_some_and(|t| t < 0)
+            || list.iter().any(|c| c.job_id == call.job_id)
+        {
+            continue;
+        }
+        call.number = number.as_str().to_owned();
+        list.push(call);
+        if list.len() == CAP {
+            break;
         }
     }
     list
-}
-
-fn parse_line(line: &str) -> Option<RecentCall> {
-    let mut f = line.split('\t');
-    let (job, number, kind, at, talk) = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
-    if job.is_empty() || f.next().is_some() {
-        return None;
-    }
-    Some(RecentCall {
-        job_id: job.to_owned(),
-        number: DialNumber::parse(number).ok()?.as_str().to_owned(),
-        call_type: (!kind.is_empty()).then(|| CallType::parse(kind)),
-        at: at.parse().ok()?,
-        talk_ms: match talk {
-            "" => None,
-            t => Some(t.parse::<i64>().ok().filter(|t| *t >= 0)?),
-        },
-    })
 }
 
 /// What a snapshot means for the recent calls.
@@ -187,36 +161,50 @@ mod tests {
         assert_eq!(list.iter().filter(|c| c.job_id == "j5").count(), 1);
     }
 
+    /// The stored JSON (the widget writes it with `JSON.stringify` of the
+    /// serde-wasm-bindgen value, the same shape as serde_json's).
+    fn stored(list: &[RecentCall]) -> String {
+        serde_json::to_string(list).unwrap()
+    }
+
+    fn read(text: &str) -> Vec<RecentCall> {
+        let items: Vec<serde_json::Value> = serde_json::from_str(text).unwrap_or_default();
+        accept(
+            items
+                .into_iter()
+                .filter_map(|v| serde_json::from_value(v).ok()),
+        )
+    }
+
     #[test]
-    fn stored_text_round_trips() {
+    fn stored_json_round_trips() {
         let mut unanswered = call("j2", 2);
         unanswered.talk_ms = None;
         unanswered.call_type = None;
         let list = vec![call("j1", 1), unanswered];
-        assert_eq!(parse(&serialize(&list)), list);
+        assert_eq!(read(&stored(&list)), list);
+        assert_eq!(
+            stored(&[call("j1", 1)]),
+            r#"[{"jobId":"j1","number":"13800000000","callType":"OUTBOUND","at":1,"talkMs":65000}]"#
+        );
     }
 
     #[test]
-    fn bad_stored_text_loses_only_the_bad_lines() {
-        let good = serialize(&[call("j1", 1)]);
-        let text = [
+    fn bad_stored_entries_lose_only_themselves() {
+        let text = r#"[
             "garbage",
-            "\t13800000000\tOUTBOUND\t1\t",
-            "j2\tnot a number\tOUTBOUND\t1\t",
-            "j3\t138\tOUTBOUND\tyesterday\t",
-            "j4\t138\tOUTBOUND\t1\t-5",
-            "j5\t138\tOUTBOUND\t1\t5\textra",
-            good.trim_end(),
-            good.trim_end(),
-            "",
-        ]
-        .join("\n");
-        assert_eq!(parse(&text), vec![call("j1", 1)]);
-        assert!(parse("").is_empty());
-        let many: String = (0..20)
-            .map(|i| serialize(&[call(&format!("j{i}"), i)]))
-            .collect();
-        assert_eq!(parse(&many).len(), CAP);
+            {"jobId":"","number":"13800000000","at":1},
+            {"jobId":"j2","number":"not a number","at":1},
+            {"jobId":"j3","number":"138","at":"yesterday"},
+            {"jobId":"j4","number":"138","at":1,"talkMs":-5},
+            {"jobId":"j1","number":"138 0000 0000","callType":"OUTBOUND","at":1,"talkMs":65000},
+            {"jobId":"j1","number":"13800000000","callType":"OUTBOUND","at":1,"talkMs":65000}
+        ]"#;
+        assert_eq!(read(text), vec![call("j1", 1)]);
+        assert!(read("").is_empty());
+        assert!(read("j1\t138\tOUTBOUND\t1\t").is_empty(), "not JSON");
+        let many: Vec<RecentCall> = (0..20).map(|i| call(&format!("j{i}"), i)).collect();
+        assert_eq!(read(&stored(&many)).len(), CAP);
     }
 
     fn snap(state: UserState, call: Option<(&str, CallType)>, server_time: i64) -> AgentSnapshot {

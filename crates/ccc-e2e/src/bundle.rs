@@ -35,6 +35,11 @@ pub struct Asset {
 ///   call card / settings rewrite with the store about +45 KB on its branch,
 ///   the bounded CCC text about +10 KB; where the bytes are is the next size
 ///   work (docs/widget.md), against issue 21's 170 KB goal.
+/// - issue 21, `agentui` (2026-12-07): 330,472 B by this test (wasm
+///   316,691 B, JS 10,114 B, CSS 3,667 B gzip), + 8,192 B. Raised: every
+///   JSON at a boundary is now a serde type decoded by derive (mount
+///   options, the tabs' messages, the stored recent calls), +6,023 B against
+///   the hand-written `Reflect` code it replaced (docs/widget.md).
 /// - issue 18's widget (transfer panel, consult card, keypad, `ccc:transfer`,
 ///   `handle.transfer`; 2026-12-07, branch `xferui` with `xfer` merged):
 ///   364,075 B by this test, +39,747 B over the line above (365,817 B before
@@ -43,7 +48,7 @@ pub struct Asset {
 ///   panel 29 KB, the call-more slot 13 KB, the consult card 8 KB, the keypad
 ///   6 KB, and about 31 KB of generic tachys/reactive_graph instantiations for
 ///   their views (docs/widget.md).
-pub const LIMIT_GZIP_BYTES: usize = 364_075 + 8 * 1024;
+pub const LIMIT_GZIP_BYTES: usize = 364_075 + 6_023 + 8 * 1024;
 
 /// Issue 21's goal, reported by `make bench` (not enforced): 170 KB gzip.
 pub const GOAL_GZIP_BYTES: usize = 170_000;

@@ -98,6 +98,46 @@ impl Shooter<'_> {
     }
 }
 
+/// The settings drawer, open, leaves the dial box visible and usable: the
+/// number field's centre is the field itself (nothing lies over it), and
+/// the drawer does not overlap it.
+async fn dial_box_usable_with_settings_open(b: &Browser) {
+    let seen = b
+        .js("const q = id => document.querySelector(`[data-testid=${id}]`);\
+             q('dial-number').scrollIntoView({block: 'center'});\
+             const d = q('dial-number').getBoundingClientRect();\
+             const s = q('settings').getBoundingClientRect();\
+             const top = document.elementFromPoint(d.x + d.width / 2, d.y + d.height / 2);\
+             const overlap = !(s.bottom <= d.top || d.bottom <= s.top || s.right <= d.left || d.right <= s.left);\
+             return [top === q('dial-number'), overlap];")
+        .await;
+    assert_eq!(
+        seen,
+        json!([true, false]),
+        "[dial box on top at its centre, drawer overlapping it]"
+    );
+}
+
+/// No empty row between the status row and the call card / dial box: the
+/// space between them is the toolbar's one row gap (the empty error line
+/// and presence notice take no room).
+async fn no_empty_row_under_the_status(b: &Browser) {
+    let seen = b
+        .js(
+            "const root = document.querySelector('[data-testid=ccc-toolbar]');\
+             const top = root.querySelector('.ccc-top').getBoundingClientRect();\
+             const main = root.querySelector('.ccc-main').getBoundingClientRect();\
+             const gap = parseFloat(getComputedStyle(root).rowGap) || 0;\
+             return Math.round(main.top - top.bottom - gap);",
+        )
+        .await;
+    assert_eq!(
+        seen,
+        json!(0),
+        "extra space (px) between the status row and the call card"
+    );
+}
+
 async fn every_phase(stack: &Stack, b: &Browser, layout: Layout, theme: &'static str) {
     let s = Shooter { b, layout, theme };
     s.open(stack).await;
@@ -114,6 +154,7 @@ async fn every_phase(stack: &Stack, b: &Browser, layout: Layout, theme: &'static
     b.wait_state("BREAK").await;
     b.choose("ready").await;
     b.wait_state("READY").await;
+    no_empty_row_under_the_status(b).await;
     s.shot("ready").await;
 
     b.click("status-menu-button").await;
@@ -126,6 +167,8 @@ async fn every_phase(stack: &Stack, b: &Browser, layout: Layout, theme: &'static
     s.shot("break").await;
 
     b.open_settings().await;
+    dial_box_usable_with_settings_open(b).await;
+    b.js("window.scrollTo(0, 0)").await;
     s.shot("settings").await;
     b.click("settings-close").await;
 
@@ -138,6 +181,7 @@ async fn every_phase(stack: &Stack, b: &Browser, layout: Layout, theme: &'static
 
     b.click("answer").await;
     b.wait_state("TALKING").await;
+    no_empty_row_under_the_status(b).await;
     s.shot("talking").await;
 
     b.click("mute").await;

@@ -901,6 +901,32 @@ pub enum CommandBody {
 }
 
 impl Command {
+    /// The command of a kind that takes no arguments (`None` for `ready`,
+    /// `break`, `work-mode` and `dial`, which do).
+    pub fn without_arguments(kind: CommandKind) -> Option<Command> {
+        Some(match kind {
+            CommandKind::SignIn => Command::SignIn,
+            CommandKind::SignOut => Command::SignOut,
+            CommandKind::Reset => Command::Reset,
+            CommandKind::Mute => Command::Mute,
+            CommandKind::Unmute => Command::Unmute,
+            CommandKind::Answer => Command::Answer,
+            CommandKind::Hangup => Command::Hangup,
+            CommandKind::Hold => Command::Hold,
+            CommandKind::Retrieve => Command::Retrieve,
+            CommandKind::CompleteTransfer => Command::CompleteTransfer,
+            CommandKind::CancelTransfer => Command::CancelTransfer,
+            CommandKind::Conference => Command::Conference,
+            CommandKind::LeaveConference => Command::LeaveConference,
+            CommandKind::Ready
+            | CommandKind::Break
+            | CommandKind::WorkMode
+            | CommandKind::Dial
+            | CommandKind::Transfer
+            | CommandKind::Dtmf => return None,
+        })
+    }
+
     /// Its kind.
     pub fn kind(&self) -> CommandKind {
         match self {
@@ -971,6 +997,25 @@ mod tests {
             .path(),
             "/api/v1/agent/ready"
         );
+    }
+
+    #[test]
+    fn commands_without_arguments_are_of_their_kind() {
+        for k in CommandKind::ALL {
+            match Command::without_arguments(k) {
+                Some(c) => {
+                    assert_eq!(c.kind(), k);
+                    assert_eq!(c.body(), CommandBody::Empty);
+                }
+                None => assert!(matches!(
+                    k,
+                    CommandKind::Ready
+                        | CommandKind::Break
+                        | CommandKind::WorkMode
+                        | CommandKind::Dial
+                )),
+            }
+        }
     }
 
     #[test]

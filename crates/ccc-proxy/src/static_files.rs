@@ -45,6 +45,7 @@ pub async fn index(
             // The CSP names the page's own inline blocks; the data block
             // added below is never executed (application/json).
             let (scripts, styles) = security::inline_hashes(&html);
+            let preload = preload_links(&html).and_then(|l| HeaderValue::from_str(&l).ok());
             let policy = security::csp(&state.config.frame_ancestors, &scripts, &styles);
             let bootstrap = match &agent {
                 Ok(agent) => {
@@ -72,6 +73,9 @@ pub async fn index(
                 "no-cache"
             };
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            if let Some(v) = preload {
+                h.insert(header::LINK, v);
+            }
             if let Ok(v) = HeaderValue::from_str(&policy) {
                 h.insert(header::CONTENT_SECURITY_POLICY, v);
             }
@@ -87,6 +91,24 @@ pub async fn index(
                 .into_response()
         }
     }
+}
+
+/// The `Link` header of the widget's page: a preload of its wasm, so that
+/// the browser starts fetching it when the response headers arrive rather
+/// than when its parser reaches the page's own `<link rel=preload>` (on a
+/// cold load the wasm's download and compilation are most of the time to
+/// first state). It is requested exactly as the page's `fetch` of it
+/// (`crossorigin`), so the browser uses the preloaded bytes instead of
+/// fetching twice. Not the module or the stylesheets: the page asks for
+/// those with `integrity`, which a `Link` preload cannot carry, so Chromium
+/// would fetch them twice. `None` when the page is not a Trunk build.
+pub fn preload_links(index_html: &str) -> Option<String> {
+    let wasm = quoted_after(index_html, "module_or_path: '")?;
+    let safe = !wasm.is_empty()
+        && wasm
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+    safe.then(|| format!("<{wasm}>; rel=preload; as=fetch; crossorigin"))
 }
 
 /// `<script type="application/json" id="ccc-bootstrap">` with `b` as JSON,
@@ -344,6 +366,17 @@ const wasm = await init({ module_or_path: '/ccc-toolbar-24b9adf618b42af7_bg.wasm
             js.contains("link.href = \"/toolbar-4054b9e315c78235.css\";"),
             "{js}"
         );
+    }
+
+    #[test]
+    fn the_page_preloads_its_wasm_from_its_headers() {
+        assert_eq!(
+            preload_links(TRUNK_INDEX).as_deref(),
+            Some("</ccc-toolbar-24b9adf618b42af7_bg.wasm>; rel=preload; as=fetch; crossorigin")
+        );
+        assert_eq!(preload_links("<html></html>"), None);
+        let evil = TRUNK_INDEX.replace("_bg.wasm", "_bg.wasm>; rel=preload, <https://x");
+        assert_eq!(preload_links(&evil), None);
     }
 
     #[test]

@@ -70,6 +70,11 @@ async fn index_has_a_csp_naming_its_inline_loader() {
     assert_eq!(s, 200);
     assert!(b.as_str().unwrap().contains("import init"));
     assert_eq!(h["cache-control"], "no-cache");
+    // The wasm's download starts with the headers.
+    assert_eq!(
+        h["link"],
+        "</ccc-toolbar-0123456789abcdef_bg.wasm>; rel=preload; as=fetch; crossorigin"
+    );
     let csp = h["content-security-policy"].to_str().unwrap();
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(LOADER.as_bytes()));
     assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
