@@ -1013,6 +1013,8 @@ mod tests {
                         | CommandKind::Break
                         | CommandKind::WorkMode
                         | CommandKind::Dial
+                        | CommandKind::Transfer
+                        | CommandKind::Dtmf
                 )),
             }
         }
