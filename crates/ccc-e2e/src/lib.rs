@@ -8,6 +8,7 @@
 pub mod browser;
 pub mod bundle;
 pub mod first_state;
+pub mod softphone;
 pub mod stack;
 
 pub use browser::Browser;
