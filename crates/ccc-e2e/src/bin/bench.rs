@@ -328,6 +328,30 @@ fn bundle_figures() {
         }
         Err(e) => println!("bundle: {e}"),
     }
+    softphone_cost();
+}
+
+/// What the softphone costs the bundle: dist/ against the same build
+/// without the widget's cargo feature `softphone` (scripts/bench.sh builds
+/// it into target/dist-no-softphone). The feature removes the user agent,
+/// SIP, digest and WebRTC code; the status words and UI pieces stay (they
+/// render nothing), so the figure slightly understates the whole cost.
+fn softphone_cost() {
+    let root = workspace_root();
+    let gzip = |dir: &str| -> Result<usize, String> {
+        Ok(bundle::assets(&root.join(dir))?
+            .iter()
+            .map(|a| a.gzip)
+            .sum())
+    };
+    match (gzip("dist"), gzip("target/dist-no-softphone")) {
+        (Ok(with), Ok(without)) => println!(
+            "  the softphone's cost: {with} B − {without} B without it = {} B gzip (issue 20's target 40,960 B)",
+            with as i64 - without as i64
+        ),
+        (_, Err(e)) => println!("  the softphone's cost: not measured ({e})"),
+        (Err(_), _) => {}
+    }
 }
 
 async fn first_state_figures() {
