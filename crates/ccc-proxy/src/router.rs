@@ -37,6 +37,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/agent/{command}", post(api::command))
         .route(crate::sip_relay::WS_PATH, get(crate::sip_relay::upgrade))
+        .route("/api/v1/sip/ticket", post(crate::sip_relay::ticket))
         .route("/api/{*rest}", any(api::not_found))
         .layer(middleware::from_fn_with_state(
             state.security.clone(),
