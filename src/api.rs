@@ -6,7 +6,9 @@
 
 use std::{future::Future, pin::Pin};
 
-use ccc_model::api::{AgentSnapshot, ApiErrorBody, NextState, NextStateRequest, Session};
+use ccc_model::api::{
+    AgentSnapshot, ApiErrorBody, NextState, NextStateRequest, Session, SipTicket,
+};
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -41,6 +43,12 @@ pub trait AgentApi {
         &self,
         next: Option<NextState>,
     ) -> LocalFuture<'_, Result<AgentSnapshot, Failure>>;
+    /// `POST /api/v1/sip/ticket`: a single-use ticket that opens the
+    /// softphone's relay socket (a WebSocket carries no `Authorization`).
+    /// Fakes without a relay answer 404.
+    fn sip_ticket(&self) -> LocalFuture<'_, Result<SipTicket, Failure>> {
+        Box::pin(async { Err(Failure::Http { status: 404 }) })
+    }
     /// The `X-CCC-Device-Id` this client sends.
     fn device_id(&self) -> String;
     /// The proxy's base path: the tabs of one browser showing toolbars for
@@ -255,6 +263,14 @@ impl AgentApi for HttpApi {
             self.fetch_with("/api/v1/agent/next-state", &[], Some(body), true)
                 .await
         })
+    }
+
+    fn sip_ticket(&self) -> LocalFuture<'_, Result<SipTicket, Failure>> {
+        Box::pin(self.fetch(
+            "/api/v1/sip/ticket",
+            &[],
+            Some(js_sys::Object::new().into()),
+        ))
     }
 
     fn device_id(&self) -> String {
