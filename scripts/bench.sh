@@ -28,6 +28,12 @@ if [ -f "$wasm" ]; then
   rm -rf "$tmp"
 fi
 
+# The same bundle without the widget's cargo feature `softphone`: the bench
+# prints the difference (what the softphone costs). dist/ stays as it is.
+if [ -z "${CCC_BENCH:-}" ] || [[ ",$CCC_BENCH," == *,bundle,* ]]; then
+  CCC_WIDGET_DIST=target/dist-no-softphone CCC_WIDGET_NO_SOFTPHONE=1 scripts/build-widget.sh
+fi
+
 cargo run --quiet --profile server -p ccc-e2e --bin bench
 # CCC_BENCH=bundle,first-state (for example) runs only those bench sections.
 [ -z "${CCC_BENCH:-}" ] || exit 0

@@ -7,7 +7,7 @@
 use std::{future::Future, pin::Pin};
 
 use ccc_model::api::{
-    AgentSnapshot, ApiErrorBody, Directory, NextState, NextStateRequest, Session,
+    AgentSnapshot, ApiErrorBody, Directory, NextState, NextStateRequest, Session, SipTicket,
 };
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
@@ -48,6 +48,12 @@ pub trait AgentApi {
     /// without a directory answers 404, as a proxy before issue 18 would.
     fn directory(&self, query: &str) -> LocalFuture<'_, Result<Directory, Failure>> {
         let _ = query;
+        Box::pin(async { Err(Failure::Http { status: 404 }) })
+    }
+    /// `POST /api/v1/sip/ticket`: a single-use ticket that opens the
+    /// softphone's relay socket (a WebSocket carries no `Authorization`).
+    /// Fakes without a relay answer 404.
+    fn sip_ticket(&self) -> LocalFuture<'_, Result<SipTicket, Failure>> {
         Box::pin(async { Err(Failure::Http { status: 404 }) })
     }
     /// The `X-CCC-Device-Id` this client sends.
@@ -274,6 +280,14 @@ impl AgentApi for HttpApi {
             self.fetch("/api/v1/directory", &[("q", query.as_str())], None)
                 .await
         })
+    }
+
+    fn sip_ticket(&self) -> LocalFuture<'_, Result<SipTicket, Failure>> {
+        Box::pin(self.fetch(
+            "/api/v1/sip/ticket",
+            &[],
+            Some(js_sys::Object::new().into()),
+        ))
     }
 
     fn device_id(&self) -> String {

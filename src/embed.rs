@@ -22,7 +22,6 @@ use crate::{
         ringing::RingOptions,
         shortcuts::{self, Combo, ShortcutAction},
     },
-    softphone::use_softphone,
     state::{SyncConfig, Toolbar},
 };
 
@@ -376,7 +375,8 @@ pub fn mount_with_api(
         use_sync(toolbar);
         use_shortcuts(toolbar, shortcuts);
         use_ringing(toolbar, ring, ring_host);
-        use_softphone(toolbar);
+        #[cfg(feature = "softphone")]
+        crate::softphone::use_softphone(toolbar);
         use_host_events(
             toolbar,
             Emitter {

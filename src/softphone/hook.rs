@@ -77,6 +77,8 @@ struct Phone {
     audio: HtmlAudioElement,
     mic: RwSignal<String>,
     stopped: Cell<bool>,
+    /// A ticket is being fetched for the next socket.
+    opening: Cell<bool>,
     key: (String, String),
 }
 
@@ -141,6 +143,7 @@ impl Phone {
             audio,
             mic,
             stopped: Cell::new(false),
+            opening: Cell::new(false),
             key: (phone.ws_path.clone(), phone.aor.clone()),
         });
         p.set_status(|s| s.registration = Registration::Connecting);
@@ -156,11 +159,42 @@ impl Phone {
         }
     }
 
+    /// Opens the relay socket with a fresh single-use ticket (`?ticket=`):
+    /// the relay authenticates it by the ticket whatever the proxy's auth
+    /// mode, since a browser cannot put a bearer token on a WebSocket.
     fn connect(self: &Rc<Self>) {
+        if self.stopped.get() || self.opening.replace(true) {
+            return;
+        }
+        let api = self.tb.api.try_get_value();
+        let weak = Rc::downgrade(self);
+        spawn_local(async move {
+            let ticket = match api {
+                Some(api) => api.sip_ticket().await.ok(),
+                None => None,
+            };
+            let Some(p) = weak.upgrade() else {
+                return;
+            };
+            p.opening.set(false);
+            match ticket {
+                Some(t) => p.open(&t.ticket),
+                None => p.reconnect_later(),
+            }
+        });
+    }
+
+    fn open(self: &Rc<Self>, ticket: &str) {
         if self.stopped.get() {
             return;
         }
-        let Ok(ws) = WebSocket::new_with_str(&self.url, ccc_sip::h1::WS_SUBPROTOCOL) else {
+        let url = [
+            self.url.as_str(),
+            "&ticket=",
+            &String::from(js_sys::encode_uri_component(ticket)),
+        ]
+        .concat();
+        let Ok(ws) = WebSocket::new_with_str(&url, ccc_sip::h1::WS_SUBPROTOCOL) else {
             return self.reconnect_later();
         };
         let target: &web_sys::EventTarget = ws.as_ref();

@@ -28,6 +28,8 @@ pub struct StackOptions {
     /// Turn the softphone relay on, to the simulator's SIP server
     /// (`--sip-upstream ws://<simulator>/`).
     pub softphone: bool,
+    /// The simulator's `[softphone]` configuration (default: its own).
+    pub sim_softphone: Option<ccc_sim::softphone::SoftphoneConfig>,
 }
 
 impl Default for StackOptions {
@@ -40,6 +42,7 @@ impl Default for StackOptions {
             proxy_flags: Vec::new(),
             static_dir: None,
             softphone: false,
+            sim_softphone: None,
         }
     }
 }
@@ -62,6 +65,9 @@ impl Stack {
         sim_config.timings.after_call_ms = opts.after_call_ms;
         sim_config.timings.ringing_timeout_ms = opts.ringing_timeout_ms;
         sim_config.timings.demo_calls_secs = None;
+        if let Some(softphone) = &opts.sim_softphone {
+            sim_config.softphone = softphone.clone();
+        }
         let agents: Vec<DemoAgent> = sim_config.agents().into_iter().map(Into::into).collect();
         let sim = ccc_testkit::spawn_sim(sim_config).await;
 

@@ -109,6 +109,27 @@ impl std::fmt::Debug for SoftphoneSession {
     }
 }
 
+/// `POST /api/v1/sip/ticket`: a single-use ticket that authenticates the
+/// softphone's WebSocket (`GET {ws_path}?ticket=…`), since a browser cannot
+/// put `Authorization` on a WebSocket. A secret: redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SipTicket {
+    /// Opaque, 43 characters of base64url.
+    pub ticket: String,
+    /// How long it can be redeemed (ms from the answer).
+    pub expires_in_ms: u64,
+}
+
+impl std::fmt::Debug for SipTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SipTicket")
+            .field("ticket", &"<redacted>")
+            .field("expires_in_ms", &self.expires_in_ms)
+            .finish()
+    }
+}
+
 /// One entry of `RTCConfiguration.iceServers`.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -923,6 +923,44 @@ impl Fleet {
             .await;
     }
 
+    /// Stores `value` under `name` for `ttl` unless the name is taken; true
+    /// when Redis stored it (the softphone's single-use tickets).
+    pub async fn put_new(&self, name: &str, value: &str, ttl: Duration) -> bool {
+        let mut c = self.inner.conn.clone();
+        let key = self.channel(name);
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let value = value.to_owned();
+        self.run(async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("PX")
+                .arg(ms)
+                .arg("NX")
+                .query_async::<Option<String>>(&mut c)
+                .await
+        })
+        .await
+        .is_ok_and(|stored| stored.is_some())
+    }
+
+    /// Reads and deletes `name` in one step (`GETDEL`): of all replicas
+    /// asking at once, one gets the value. `None` when absent or Redis does
+    /// not answer.
+    pub async fn take(&self, name: &str) -> Option<String> {
+        let mut c = self.inner.conn.clone();
+        let key = self.channel(name);
+        self.run(async move {
+            redis::cmd("GETDEL")
+                .arg(&key)
+                .query_async::<Option<String>>(&mut c)
+                .await
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
     /// Subscribes to `views` and `fwd` until the process ends, reconnecting
     /// with backoff; sends [`FleetMessage::Resync`] after every (re)connect.
     pub fn spawn_subscriber(&self, tx: mpsc::Sender<FleetMessage>) -> tokio::task::JoinHandle<()> {

@@ -40,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/agent/{command}/{sub}", post(api::sub_command))
         .route("/api/v1/directory", get(crate::transfer_api::directory))
         .route(crate::sip_relay::WS_PATH, get(crate::sip_relay::upgrade))
+        .route("/api/v1/sip/ticket", post(crate::sip_relay::ticket))
         .route("/api/{*rest}", any(api::not_found))
         .layer(middleware::from_fn_with_state(
             state.security.clone(),

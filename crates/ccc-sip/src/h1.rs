@@ -16,7 +16,9 @@
 //!   `UserKey2` looks like `802001:1656406628862`, epoch **milliseconds**),
 //!   password = base64(HMAC-SHA1(secret, username)) ([`ephemeral_password`],
 //!   feature `ephemeral`, used by the simulator which plays CCC with its own
-//!   secret). We read the timestamp as the expiry, as Kamailio does.
+//!   secret). We read the timestamp as the expiry, as Kamailio does; a
+//!   timestamp too small to be milliseconds is seconds
+//!   ([`timestamp_to_ms`]), the unit stock `auth_ephemeral` and TURN REST use.
 
 /// The WebSocket subprotocol (RFC 7118 §4).
 pub const WS_SUBPROTOCOL: &str = "sip";
@@ -82,13 +84,28 @@ pub fn ephemeral_username(extension: &str, expires_ms: u64) -> String {
     format!("{extension}:{expires_ms}")
 }
 
-/// Splits an ephemeral username into (extension, expiry epoch ms).
+/// Splits an ephemeral username into (extension, expiry epoch ms); the
+/// timestamp may be in seconds or milliseconds ([`timestamp_to_ms`]).
 pub fn parse_ephemeral_username(username: &str) -> Option<(&str, u64)> {
     let (ext, ts) = username.rsplit_once(':')?;
     if ext.is_empty() {
         return None;
     }
-    Some((ext, ts.parse().ok()?))
+    Some((ext, timestamp_to_ms(ts.parse().ok()?)))
+}
+
+/// The ephemeral timestamp in epoch ms. CCC's `UserKey2` carries
+/// milliseconds (`802001:1656406628862`); stock Kamailio `auth_ephemeral`
+/// and TURN REST carry seconds (and Kamailio 5.6 refuses 13 digits). Below
+/// 10^11 a value is read as seconds: as milliseconds it would be 1973, as
+/// seconds it reaches the year 5138, so the two never meet.
+pub fn timestamp_to_ms(ts: u64) -> u64 {
+    const SECONDS_BELOW: u64 = 100_000_000_000;
+    if ts < SECONDS_BELOW {
+        ts.saturating_mul(1000)
+    } else {
+        ts
+    }
 }
 
 /// The ephemeral password: base64(HMAC-SHA1(secret, username)), exactly
@@ -128,6 +145,14 @@ mod tests {
             parse_ephemeral_username(&ephemeral_username("802001", 1656406628862)),
             Some(("802001", 1656406628862))
         );
+        // Seconds (stock auth_ephemeral, TURN REST) read as milliseconds.
+        assert_eq!(
+            parse_ephemeral_username("802001:1656406628"),
+            Some(("802001", 1656406628000))
+        );
+        assert_eq!(timestamp_to_ms(1_656_406_628_862), 1_656_406_628_862);
+        assert_eq!(timestamp_to_ms(99_999_999_999), 99_999_999_999_000);
+        assert_eq!(timestamp_to_ms(100_000_000_000), 100_000_000_000);
         assert_eq!(parse_ephemeral_username("802001"), None);
         assert_eq!(parse_ephemeral_username(":12"), None);
     }

@@ -10,6 +10,10 @@
 //! - [`Redis`]: a `redis-server` child on a free port, killed on drop.
 //! - [`sim_admin`]: one call of the simulator's `/_sim/` admin API.
 //! - [`metrics_text`], [`metric_sum`]: the proxy's `/metrics`.
+//! - [`kamailio::Kamailio`]: Debian's Kamailio (websocket +
+//!   `auth_ephemeral`) on a free port, for the softphone's interop tests.
+
+pub mod kamailio;
 
 use std::{net::SocketAddr, time::Duration};
 

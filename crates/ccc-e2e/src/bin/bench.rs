@@ -11,8 +11,9 @@
 //! - upstream load: PollUserStatus calls per second while 100 tabs wait;
 //! - browser → proxy requests and bytes per agent per idle minute with 1 and
 //!   with 10 tabs of one browser profile (one leader tab long-polls);
-//! - the softphone's REGISTER round trip through the proxy's SIP relay to
-//!   the simulator's registrar (`bench softphone` prints only this).
+//! - the softphone (`bench softphone` prints only these): the REGISTER
+//!   round trip through the proxy's SIP relay to the simulator's registrar,
+//!   and Answer click → first inbound audio packet in headless Chromium.
 //!
 //! Everything runs on loopback; the numbers are for comparing builds on the
 //! same machine, not absolute truths.
@@ -23,8 +24,8 @@
 use std::time::{Duration, Instant};
 
 use ccc_e2e::{
-    browser::BrowserOptions, bundle, epoch_ms, first_state, workspace_root, Browser, Stack,
-    StackOptions,
+    browser::BrowserOptions, bundle, epoch_ms, eventually, first_state, workspace_root, Browser,
+    Stack, StackOptions,
 };
 use fantoccini::wd::WindowHandle;
 use serde_json::Value;
@@ -208,6 +209,84 @@ async fn softphone_figures() {
     print!("  REGISTER → 401 → REGISTER + digest → 200   ");
     print_stats(&mut whole);
     stack.stop().await;
+    answer_to_audio_figures().await;
+}
+
+const ANSWERED_CALLS: usize = 20;
+
+/// Answer click → first inbound audio packet, over [`ANSWERED_CALLS`]
+/// inbound calls to one registered softphone (the first call included: its
+/// `getUserMedia` is the cold one). Both instants are the page's own
+/// `performance.now()`: just before the Answer button's `click()`, and the
+/// remote track's `unmute` (Chromium unmutes a remote track when its first
+/// RTP packet arrives; `ccc_e2e::softphone::SPY`). In between: microphone,
+/// `RTCPeerConnection`, ICE gathering, the SIP `200 OK` through the relay,
+/// the simulator's ICE/DTLS and its first packet.
+///
+/// Twice: with no TURN server (as media on loopback or a LAN needs none),
+/// and with the simulator's default, a TURN server named at 127.0.0.1 where
+/// nothing listens (an unreachable relay: the widget sends its SDP answer
+/// when ICE gathering completes or after 1.5 s, `softphone::media::GATHER_MS`).
+async fn answer_to_audio_figures() {
+    answer_to_audio(false).await;
+    answer_to_audio(true).await;
+}
+
+async fn answer_to_audio(unreachable_turn: bool) {
+    use ccc_e2e::softphone;
+
+    let mut sim = ccc_sim::softphone::SoftphoneConfig::default();
+    if !unreachable_turn {
+        // An empty domain: GetTurnServerList names no usable server.
+        sim.turn_domain = String::new();
+    }
+    let stack = Stack::start(StackOptions {
+        after_call_ms: 100,
+        sim_softphone: Some(sim),
+        ..softphone::stack_options()
+    })
+    .await;
+    let b = softphone::registered_agent(&stack, true).await;
+    let mut times = Vec::with_capacity(ANSWERED_CALLS);
+    for _ in 0..ANSWERED_CALLS {
+        let job = stack.ring(AGENT, "13800138000").await;
+        b.wait_attr("softphone-status", "data-call", "ringing")
+            .await;
+        b.wait_visible("answer").await;
+        b.js(
+            "window.__firstAudio = null; window.__t0 = performance.now();
+              document.querySelector('[data-testid=\"answer\"]').click(); return true",
+        )
+        .await;
+        let ms = eventually("the first inbound audio packet", Duration::from_secs(10), || async {
+            b.js("return window.__firstAudio === null ? null : window.__firstAudio - window.__t0")
+                .await
+                .as_f64()
+                .ok_or_else(|| "no audio yet".to_owned())
+        })
+        .await;
+        times.push(Duration::from_secs_f64(ms / 1000.0));
+        stack
+            .admin(
+                "POST",
+                &format!("/_sim/calls/{job}/hangup"),
+                serde_json::json!({}),
+            )
+            .await;
+        b.wait_attr("softphone-status", "data-call", "idle").await;
+        b.wait_state("READY").await;
+    }
+    println!(
+        "softphone Answer click → first inbound audio packet (page clock), {ANSWERED_CALLS} calls, {}:",
+        if unreachable_turn {
+            "a TURN server named where none listens"
+        } else {
+            "no TURN server (loopback needs none)"
+        }
+    );
+    print_stats(&mut times);
+    b.close().await;
+    stack.stop().await;
 }
 
 fn bundle_figures() {
@@ -248,6 +327,30 @@ fn bundle_figures() {
             );
         }
         Err(e) => println!("bundle: {e}"),
+    }
+    softphone_cost();
+}
+
+/// What the softphone costs the bundle: dist/ against the same build
+/// without the widget's cargo feature `softphone` (scripts/bench.sh builds
+/// it into target/dist-no-softphone). The feature removes the user agent,
+/// SIP, digest and WebRTC code; the status words and UI pieces stay (they
+/// render nothing), so the figure slightly understates the whole cost.
+fn softphone_cost() {
+    let root = workspace_root();
+    let gzip = |dir: &str| -> Result<usize, String> {
+        Ok(bundle::assets(&root.join(dir))?
+            .iter()
+            .map(|a| a.gzip)
+            .sum())
+    };
+    match (gzip("dist"), gzip("target/dist-no-softphone")) {
+        (Ok(with), Ok(without)) => println!(
+            "  the softphone's cost: {with} B − {without} B without it = {} B gzip (issue 20's target 40,960 B)",
+            with as i64 - without as i64
+        ),
+        (_, Err(e)) => println!("  the softphone's cost: not measured ({e})"),
+        (Err(_), _) => {}
     }
 }
 

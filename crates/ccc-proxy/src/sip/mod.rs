@@ -6,7 +6,8 @@
 //! - [`message`]: the little SIP the relay reads;
 //!   [`policy`]: which browser requests pass (the agent's own AOR only);
 //!   [`sockets`]: one socket per device;
-//!   [`ice`]: TURN servers and credentials, cached fleet-wide.
+//!   [`ice`]: TURN servers and credentials, cached fleet-wide;
+//!   [`ticket`]: single-use tickets that authenticate the relay's socket.
 //!
 //! docs/softphone.md describes the protocol and what is inferred.
 
@@ -14,6 +15,7 @@ pub mod ice;
 pub mod message;
 pub mod policy;
 pub mod sockets;
+pub mod ticket;
 
 use crate::ratelimit::RateLimiter;
 
@@ -26,6 +28,8 @@ pub struct SipState {
     pub limiter: RateLimiter,
     /// TURN servers and credentials.
     pub turn: ice::TurnCache,
+    /// Tickets of this process (Redis holds the fleet's).
+    pub tickets: ticket::Tickets,
 }
 
 impl SipState {
@@ -35,6 +39,7 @@ impl SipState {
             sockets: sockets::Sockets::default(),
             limiter: RateLimiter::new(config.rate_per_minute, config.rate_burst),
             turn: ice::TurnCache::default(),
+            tickets: ticket::Tickets::default(),
         }
     }
 }

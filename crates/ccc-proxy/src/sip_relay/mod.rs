@@ -2,9 +2,12 @@
 //! RFC 7118), relayed message by message to the agent's SIP server.
 //!
 //! The upgrade passes the rules of every `/api/` route (the API guard checks
-//! `Host`; the agent comes from [`CurrentAgent`]; a foreign `Origin` is
-//! refused here, since browsers send one with every WebSocket and the guard
-//! only checks it on state changes). Then the relay:
+//! `Host`; the agent comes from [`CurrentAgent`], or from a single-use
+//! ticket of `POST /api/v1/sip/ticket` ([`ticket`], [`crate::sip::ticket`])
+//! for a browser that authenticates with a bearer token it cannot put on a
+//! WebSocket; a foreign `Origin` is refused here, since browsers send one
+//! with every WebSocket and the guard only checks it on state changes).
+//! Then the relay:
 //! - serves only an ON_SITE agent with an extension (from CCC);
 //! - connects to `--sip-upstream` or [`session::ccc_sip_ws_url`];
 //! - keeps one socket per device ([`crate::sip::sockets`]);
@@ -25,9 +28,9 @@ use axum::{
         Query, State,
     },
     http::{header, HeaderMap, HeaderValue},
-    response::Response,
+    response::{IntoResponse, Response},
 };
-use ccc_model::ProxyCode;
+use ccc_model::{api::SipTicket, ProxyCode};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::{net::TcpStream, time::Instant};
@@ -50,6 +53,7 @@ use crate::{
         message::{self, Head},
         policy::{AorPolicy, Verdict},
         sockets::{Slot, CLOSE_REPLACED},
+        ticket::{Holder, TICKET_TTL},
     },
     state::AppState,
 };
@@ -63,11 +67,23 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// `?device=<id>`: browsers cannot set headers on a WebSocket, so the
-/// device id (`X-CCC-Device-Id` elsewhere) may come in the query.
-#[derive(Debug, Deserialize)]
+/// `?device=<id>&ticket=<ticket>`: browsers cannot set headers on a
+/// WebSocket, so the device id (`X-CCC-Device-Id` elsewhere) and the
+/// ticket (instead of `Authorization`) may come in the query. `Debug`
+/// never shows the ticket.
+#[derive(Deserialize)]
 pub struct RelayQuery {
     device: Option<String>,
+    ticket: Option<String>,
+}
+
+impl std::fmt::Debug for RelayQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayQuery")
+            .field("device", &self.device)
+            .field("ticket", &self.ticket.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 fn refusal(code: ProxyCode, message: &str) -> AppError {
@@ -104,10 +120,78 @@ fn relay_device(headers: &HeaderMap, query: Option<String>) -> Result<String, Ap
     })
 }
 
+/// `POST /api/v1/sip/ticket`: a ticket for this agent and device's next
+/// relay socket (`?ticket=`), single use, [`TICKET_TTL`]; `no-store`.
+pub async fn ticket(
+    State(state): State<AppState>,
+    agent: CurrentAgent,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if !state.config.sip.enabled {
+        return Err(AppError::not_found());
+    }
+    let device = relay_device(&headers, None)?;
+    state.read_limiter.check(&agent.user_id).map_err(|wait| {
+        state.metrics.rate_limited("read");
+        AppError::rate_limited("read", wait)
+    })?;
+    let holder = Holder {
+        user_id: agent.user_id,
+        device,
+    };
+    let ticket = state
+        .sip
+        .tickets
+        .issue(state.fleet.as_ref(), holder, Instant::now())
+        .await;
+    let body = SipTicket {
+        ticket,
+        expires_in_ms: u64::try_from(TICKET_TTL.as_millis()).unwrap_or(u64::MAX),
+    };
+    let mut res = axum::Json(body).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// Who opens the socket, on which device: the ticket's holder (the ticket
+/// is spent here, whatever happens next; a `?device=` must be the
+/// ticket's), else the request's own identity.
+async fn relay_holder(
+    state: &AppState,
+    agent: Result<CurrentAgent, AppError>,
+    headers: &HeaderMap,
+    query: RelayQuery,
+) -> Result<Holder, AppError> {
+    let Some(ticket) = query.ticket else {
+        let agent = agent?;
+        return Ok(Holder {
+            user_id: agent.user_id,
+            device: relay_device(headers, query.device)?,
+        });
+    };
+    let holder = state
+        .sip
+        .tickets
+        .redeem(state.fleet.as_ref(), &ticket, Instant::now())
+        .await
+        .ok_or_else(|| {
+            AppError::unauthenticated(
+                "The softphone ticket is unknown, used or expired; ask POST /api/v1/sip/ticket for a new one.",
+            )
+        })?;
+    if query.device.is_some() && relay_device(headers, query.device)? != holder.device {
+        return Err(AppError::bad_request(
+            "The device is not the one the ticket was issued to.",
+        ));
+    }
+    Ok(holder)
+}
+
 /// `GET /api/v1/sip`.
 pub async fn upgrade(
     State(state): State<AppState>,
-    agent: CurrentAgent,
+    agent: Result<CurrentAgent, AppError>,
     headers: HeaderMap,
     query: Result<Query<RelayQuery>, axum::extract::rejection::QueryRejection>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
@@ -128,7 +212,8 @@ pub async fn upgrade(
         ));
     }
     let Query(q) = query.map_err(|_| AppError::bad_request("Invalid query string."))?;
-    let device = relay_device(&headers, q.device)?;
+    let Holder { user_id, device } = relay_holder(&state, agent, &headers, q).await?;
+    let agent = CurrentAgent { user_id };
     state.read_limiter.check(&agent.user_id).map_err(|wait| {
         state.metrics.rate_limited("read");
         AppError::rate_limited("read", wait)

@@ -68,14 +68,16 @@ pub fn h1_credentials(details: &LoginDetails) -> Option<(String, String)> {
 }
 
 /// **Inference H1**: `UserKey2` is `<extension>:<epoch-ms>` and, as in
-/// TURN REST credentials, the time is when it expires. A time already
-/// past (so more likely the issue time) or missing gives
+/// TURN REST credentials, the time is when it expires (a seconds
+/// timestamp is read as such: `ccc_sip::h1::timestamp_to_ms`). A time
+/// already past (so more likely the issue time) or missing gives
 /// [`DEFAULT_LIFETIME_MS`] from `now`.
 pub fn credentials_expire_at(user_key2: &str, now: i64) -> i64 {
     let stamp = user_key2
         .rsplit(':')
         .next()
-        .and_then(|t| t.trim().parse::<i64>().ok());
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .and_then(|t| i64::try_from(ccc_sip::h1::timestamp_to_ms(t)).ok());
     match stamp {
         Some(t) if t > now + MIN_LIFETIME_MS => t,
         _ => now + DEFAULT_LIFETIME_MS,
@@ -230,6 +232,11 @@ mod tests {
         assert_eq!(
             credentials_expire_at("8001:1700000010000", now),
             now + DEFAULT_LIFETIME_MS
+        );
+        // Seconds, as stock Kamailio auth_ephemeral needs.
+        assert_eq!(
+            credentials_expire_at("8001:1700000900", now),
+            1_700_000_900_000
         );
         assert_eq!(
             credentials_expire_at("garbage", now),

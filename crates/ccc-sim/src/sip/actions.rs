@@ -26,6 +26,7 @@ pub fn login_details(
         &agent.extension,
         &agent.display_name,
         now.saturating_add(validity_ms),
+        phone.config().user_key2_unit,
     );
     if let Some(o) = details.as_object_mut() {
         o.insert("SipServerUrl".into(), json!(phone.server_url(host)));

@@ -13,6 +13,8 @@
 
 use ccc_sip::h1;
 
+use super::TimestampUnit;
+
 /// The secret. `Debug` never shows it.
 #[derive(Clone)]
 pub struct Secret(Vec<u8>);
@@ -65,9 +67,16 @@ impl Secret {
         self.mac(username)
     }
 
-    /// The SIP credentials of an agent, valid until `expires_ms`.
-    pub fn login(&self, extension: &str, display_name: &str, expires_ms: i64) -> LoginCredentials {
-        let expires = u64::try_from(expires_ms).unwrap_or(0);
+    /// The SIP credentials of an agent, valid until `expires_ms`, the
+    /// timestamp written in `unit`.
+    pub fn login(
+        &self,
+        extension: &str,
+        display_name: &str,
+        expires_ms: i64,
+        unit: TimestampUnit,
+    ) -> LoginCredentials {
+        let expires = unit.from_ms(u64::try_from(expires_ms).unwrap_or(0));
         let user_key2 = h1::ephemeral_username(extension, expires);
         let user_key = format!("{display_name}:{user_key2}");
         LoginCredentials {
@@ -114,7 +123,12 @@ mod tests {
     #[test]
     fn login_credentials_follow_h1() {
         let s = Secret::new("s3cret");
-        let c = s.login("80010001", "Ada Li", 1_656_406_628_862);
+        let c = s.login(
+            "80010001",
+            "Ada Li",
+            1_656_406_628_862,
+            TimestampUnit::Millis,
+        );
         assert_eq!(c.user_key2, "80010001:1656406628862");
         assert_eq!(c.user_key, "Ada Li:80010001:1656406628862");
         assert_eq!(
@@ -129,6 +143,24 @@ mod tests {
         assert_ne!(
             Secret::new("other").sip_password(&c.user_key2),
             c.signature2
+        );
+    }
+
+    #[test]
+    fn a_seconds_timestamp_for_stock_kamailio() {
+        let s = Secret::new("s3cret");
+        let c = s.login(
+            "80010001",
+            "Ada Li",
+            1_656_406_628_862,
+            TimestampUnit::Seconds,
+        );
+        assert_eq!(c.user_key2, "80010001:1656406628");
+        assert_eq!(s.sip_password("80010001:1656406628"), c.signature2);
+        // Still read as the same expiry (to the second).
+        assert_eq!(
+            h1::parse_ephemeral_username(&c.user_key2),
+            Some(("80010001", 1_656_406_628_000))
         );
     }
 

@@ -47,6 +47,36 @@ pub struct SoftphoneConfig {
     /// The `domain` of `GetTurnServerList` (default `127.0.0.1`: nothing
     /// listens there; media on loopback needs no relay).
     pub turn_domain: String,
+    /// The unit of `UserKey2`'s timestamp (default `ms`, as CCC's example).
+    pub user_key2_unit: TimestampUnit,
+}
+
+/// The unit of the timestamp in `UserKey2` (`<extension>:<timestamp>`).
+///
+/// **The one adaptation for Kamailio interop**: CCC's example carries epoch
+/// milliseconds, but stock Kamailio 5.6 `auth_ephemeral` reads the
+/// timestamp into a 32-bit integer and refuses 13 digits, so the test that
+/// registers the widget with Kamailio sets `s` (docs/softphone.md). Every
+/// reader accepts both (`ccc_sip::h1::timestamp_to_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum TimestampUnit {
+    /// Epoch milliseconds (`802001:1656406628862`).
+    #[default]
+    #[serde(rename = "ms")]
+    Millis,
+    /// Epoch seconds (`802001:1656406628`).
+    #[serde(rename = "s")]
+    Seconds,
+}
+
+impl TimestampUnit {
+    /// `epoch_ms` in this unit.
+    pub fn from_ms(self, epoch_ms: u64) -> u64 {
+        match self {
+            TimestampUnit::Millis => epoch_ms,
+            TimestampUnit::Seconds => epoch_ms / 1000,
+        }
+    }
 }
 
 impl Default for SoftphoneConfig {
@@ -60,6 +90,7 @@ impl Default for SoftphoneConfig {
             max_expires_secs: 3_600,
             default_expires_secs: 600,
             turn_domain: "127.0.0.1".to_owned(),
+            user_key2_unit: TimestampUnit::Millis,
         }
     }
 }
@@ -75,6 +106,7 @@ impl std::fmt::Debug for SoftphoneConfig {
             .field("max_expires_secs", &self.max_expires_secs)
             .field("default_expires_secs", &self.default_expires_secs)
             .field("turn_domain", &self.turn_domain)
+            .field("user_key2_unit", &self.user_key2_unit)
             .finish()
     }
 }
