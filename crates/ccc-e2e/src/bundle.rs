@@ -44,7 +44,7 @@ pub struct Asset {
 ///   `handle.transfer`; 2026-12-07, branch `xferui` with `xfer` merged):
 ///   364,075 B by this test, +39,747 B over the line above (365,817 B before
 ///   the panels' three `<Show>`s became plain `move ||` closures: -1,742 B),
-///   + 8,192 B. Raised, not hunted down; twiggy (raw wasm, -Oz): the transfer
+///   plus 8,192 B. Raised, not hunted down; twiggy (raw wasm, -Oz): the transfer
 ///   panel 29 KB, the call-more slot 13 KB, the consult card 8 KB, the keypad
 ///   6 KB, and about 31 KB of generic tachys/reactive_graph instantiations for
 ///   their views (docs/widget.md).
