@@ -422,9 +422,13 @@ async fn no_event_is_dropped_around_a_redis_restart() {
     let forwarded = a.state.metrics.ccc_events("forwarded");
     set_all(&sim, AGENTS, "lunch");
     everyone_sees(&all, "BREAK", "lunch", 15).await;
+    // Every browser saw the change (above); A forwarded at least those it
+    // found no view for (B may already have stored some views again by the
+    // time their events came, so the count is not exactly AGENTS).
+    let now_forwarded = a.state.metrics.ccc_events("forwarded");
     assert!(
-        a.state.metrics.ccc_events("forwarded") >= forwarded + AGENTS as u64,
-        "A forwarded the events it could not apply"
+        now_forwarded > forwarded,
+        "A forwarded the events it could not apply ({forwarded} → {now_forwarded})"
     );
 
     // Redis restarts empty: B writes every view back by itself.
