@@ -554,7 +554,10 @@ async fn two_str0m_peers_on_loopback_hear_each_other() {
     let (sim_side, offer) = MediaPeer::offer(Mix::default()).await.unwrap();
     assert!(offer.contains("PCMU/8000"), "{offer}");
     // RFC 4733 beside PCMU, so a browser's RTCDTMFSender can send the keypad.
-    assert!(offer.contains("a=rtpmap:101 telephone-event/8000"), "{offer}");
+    assert!(
+        offer.contains("a=rtpmap:101 telephone-event/8000"),
+        "{offer}"
+    );
     assert!(offer.contains("a=fmtp:101 0-16"), "{offer}");
     assert!(offer.contains("127.0.0.1"), "{offer}");
     let (agent_side, answer) = MediaPeer::answer(&offer, Mix::default()).await.unwrap();
