@@ -440,6 +440,15 @@ impl Phone {
         });
     }
 
+    /// Keypad keys in-band on this device's call; `false` when there is
+    /// no call media or telephone-event was not negotiated.
+    fn send_dtmf(&self, digits: &str) -> bool {
+        self.media
+            .borrow()
+            .as_ref()
+            .is_some_and(|m| m.send_dtmf(digits))
+    }
+
     fn set_muted(&self, muted: bool) {
         if let Some(m) = &*self.media.borrow() {
             m.set_muted(muted);
@@ -544,6 +553,8 @@ pub fn use_softphone(tb: Toolbar) -> UseSoftphoneReturn {
                 p.set_muted(false);
                 false
             }
+            // In-band (RFC 4733) when negotiated; otherwise the API path.
+            Command::Dtmf(d) => p.send_dtmf(&d.digits),
             _ => false,
         }
     });

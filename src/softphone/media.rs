@@ -18,7 +18,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AnalyserNode, AudioContext, HtmlAudioElement, MediaStream, MediaStreamConstraints,
     MediaStreamTrack, RtcConfiguration, RtcIceGatheringState, RtcIceServer, RtcPeerConnection,
-    RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    RtcRtpSender, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use crate::{
@@ -63,6 +63,8 @@ fn mic_problem(e: &JsValue) -> MicProblem {
 pub struct Media {
     pc: RtcPeerConnection,
     local: MediaStream,
+    /// The microphone's sender (its `dtmf` sends the keypad in-band).
+    audio_sender: Option<RtcRtpSender>,
     _listeners: Vec<Listener>,
     remote_listener: Rc<Cell<Option<Listener>>>,
 }
@@ -102,9 +104,10 @@ impl Media {
         let config = RtcConfiguration::new();
         config.set_ice_servers(&servers);
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
+        let mut audio_sender = None;
         for track in local.get_audio_tracks() {
             let track: MediaStreamTrack = track.unchecked_into();
-            pc.add_track_0(&track, &local);
+            audio_sender.get_or_insert(pc.add_track_0(&track, &local));
         }
         let remote_listener: Rc<Cell<Option<Listener>>> = Rc::default();
         let (audio, slot) = (audio.clone(), remote_listener.clone());
@@ -134,6 +137,7 @@ impl Media {
         Ok(Media {
             pc,
             local,
+            audio_sender,
             _listeners: vec![on_track],
             remote_listener,
         })
@@ -156,6 +160,23 @@ impl Media {
             let track: MediaStreamTrack = track.unchecked_into();
             track.set_enabled(!muted);
         }
+    }
+
+    /// Sends keypad `digits` in-band (RFC 4733 telephone events) through
+    /// the audio sender's `RTCDTMFSender`, after any keys still queued
+    /// there. `false`, sending nothing, unless the SDP negotiated
+    /// telephone-event and the audio is being sent (`canInsertDTMF`, which
+    /// web-sys does not bind): the caller then uses SendDtmfSignaling.
+    pub fn send_dtmf(&self, digits: &str) -> bool {
+        let Some(dtmf) = self.audio_sender.as_ref().and_then(RtcRtpSender::dtmf) else {
+            return false;
+        };
+        if field(dtmf.as_ref(), "canInsertDTMF").as_bool() != Some(true) {
+            return false;
+        }
+        // insertDTMF replaces the tones still waiting: keep them first.
+        dtmf.insert_dtmf(&format!("{}{digits}", dtmf.tone_buffer()));
+        true
     }
 
     /// The local (microphone) stream, for the level meter.

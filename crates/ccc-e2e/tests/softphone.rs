@@ -16,6 +16,7 @@ use ccc_e2e::{
     softphone::{registered_agent, stack_options, AGENT},
     Browser, Stack,
 };
+use fantoccini::Locator;
 use serde_json::{json, Value};
 
 const CALLER: &str = "13800138000";
@@ -68,8 +69,26 @@ async fn page_hears(b: &Browser) {
     .await
 }
 
+/// Clicks keypad key `key`.
+async fn press_key(b: &Browser, key: &str) {
+    let css = format!("[data-testid=\"keypad-key\"][data-key=\"{key}\"]");
+    b.client
+        .find(Locator::Css(&css))
+        .await
+        .unwrap_or_else(|e| panic!("key {key}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// How many SendDtmfSignaling requests reached the simulator.
+async fn send_dtmf_calls(stack: &Stack) -> u64 {
+    let stats = stack.admin("GET", "/_sim/stats", json!({})).await;
+    stats["calls"]["SendDtmfSignaling"].as_u64().unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inbound_call_answer_audio_mute_hold_hangup() {
+async fn inbound_call_answer_audio_keypad_mute_hold_hangup() {
     let stack = Stack::start(stack_options()).await;
     let b = registered_agent(&stack, true).await;
 
@@ -98,6 +117,42 @@ async fn inbound_call_answer_audio_mute_hold_hangup() {
         .js("return document.querySelector('[data-testid=\"mic-level\"]').value")
         .await;
     assert!(level.as_f64().is_some_and(|v| v > 0.0), "level {level}");
+
+    // Keypad: the SDP negotiated telephone-event, so the keys go in-band
+    // (RFC 4733 through RTCDTMFSender), in order, and no SendDtmfSignaling
+    // is made.
+    let api_dtmf = send_dtmf_calls(&stack).await;
+    b.click("keypad-button").await;
+    b.wait_visible("keypad").await;
+    press_key(&b, "1").await;
+    press_key(&b, "2").await;
+    b.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("3#*0")
+        .await
+        .unwrap();
+    b.wait_text("keypad-sent", "123#*0").await;
+    let record = eventually("the keys in the simulator", UI_DEADLINE, || async {
+        let r = stack
+            .admin("GET", &format!("/_sim/calls/{job}"), json!({}))
+            .await;
+        match r["dtmf"].as_str() {
+            Some("123#*0") => Ok(r),
+            _ => Err(r.to_string()),
+        }
+    })
+    .await;
+    let keys = record["keys"].as_array().unwrap();
+    assert!(
+        keys.iter().all(|k| k["via"] == "rtp"
+            && k["userId"] == AGENT
+            && k["channelId"].as_str().is_some_and(|c| !c.is_empty())),
+        "every key in-band, on the customer's channel: {record}"
+    );
+    assert_eq!(send_dtmf_calls(&stack).await, api_dtmf, "no API call");
+    b.click("keypad-close").await;
 
     // Mute: the track is disabled, so silence arrives on the wire.
     b.click("mute").await;

@@ -21,7 +21,17 @@ pub fn is_dtmf_key(c: char) -> bool {
     c.is_ascii_digit() || c == '*' || c == '#'
 }
 
-/// One key received by SendDtmfSignaling.
+/// How a keypad key reached the simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DtmfVia {
+    /// `SendDtmfSignaling` (the proxy's `POST /api/v1/agent/dtmf`).
+    Api,
+    /// In-band from the agent's softphone: RFC 4733 telephone events.
+    Rtp,
+}
+
+/// One keypad key of a call: by SendDtmfSignaling or in-band.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DtmfKey {
@@ -33,6 +43,8 @@ pub struct DtmfKey {
     pub user_id: String,
     /// When (epoch ms).
     pub at: i64,
+    /// `api` or `rtp`.
+    pub via: DtmfVia,
 }
 
 /// One transfer action on a call.

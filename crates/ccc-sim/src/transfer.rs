@@ -25,8 +25,8 @@ use serde_json::Value;
 
 use crate::auth::SignedRequest;
 use crate::links::{
-    drop_leg, is_dtmf_key, pair, peer_name, set_customer_hold, DtmfKey, JobRecord, TransferRecord,
-    ATTENDED_TRANSFER, BLIND_TRANSFER, CONSULTED,
+    drop_leg, is_dtmf_key, pair, peer_name, set_customer_hold, DtmfKey, DtmfVia, JobRecord,
+    TransferRecord, ATTENDED_TRANSFER, BLIND_TRANSFER, CONSULTED,
 };
 use crate::state_machine::{refuse, Agent, Call, DialOutcome, HangupBy, Link, Peer};
 use crate::world::unlink;
@@ -465,6 +465,7 @@ fn run(
                     channel_id: channel.to_owned(),
                     user_id: me.to_owned(),
                     at: now,
+                    via: DtmfVia::Api,
                 });
             }
             tracing::info!(user_id = me, job, keys = dtmf.len(), "dtmf");
@@ -840,6 +841,38 @@ impl SimState {
             events.push(message(&world, user_id, e, now));
             self.publish(events);
         }
+    }
+
+    /// A keypad key `user_id`'s softphone sent in-band (RFC 4733) on call
+    /// `job_id`: recorded with the keys of SendDtmfSignaling, on the
+    /// customer's channel, `via: rtp`. Ignored once the agent has left
+    /// the call.
+    pub fn record_rtp_dtmf(&self, job_id: &str, user_id: &str, key: char) {
+        let mut world = self.world();
+        let Some(call) = world
+            .agents
+            .get(user_id)
+            .and_then(|a| a.call.as_ref())
+            .filter(|c| c.job_id == job_id)
+        else {
+            tracing::debug!(job_id, user_id, %key, "in-band DTMF after the call: ignored");
+            return;
+        };
+        let channel_id = call
+            .context
+            .customer_channel()
+            .map(|c| c.channel_id.clone())
+            .unwrap_or_default();
+        let entry = world.records.entry(job_id.to_owned()).or_default();
+        entry.dtmf.push(key);
+        entry.keys.push(DtmfKey {
+            key: key.to_string(),
+            channel_id,
+            user_id: user_id.to_owned(),
+            at: now_ms(),
+            via: DtmfVia::Rtp,
+        });
+        tracing::info!(user_id, job_id, "dtmf in-band");
     }
 
     /// What call `job_id` recorded (keypad keys, transfers), and who is in

@@ -553,8 +553,15 @@ async fn peer_until(
 async fn two_str0m_peers_on_loopback_hear_each_other() {
     let (sim_side, offer) = MediaPeer::offer(Mix::default()).await.unwrap();
     assert!(offer.contains("PCMU/8000"), "{offer}");
+    // RFC 4733 beside PCMU, so a browser's RTCDTMFSender can send the keypad.
+    assert!(
+        offer.contains("a=rtpmap:101 telephone-event/8000"),
+        "{offer}"
+    );
+    assert!(offer.contains("a=fmtp:101 0-16"), "{offer}");
     assert!(offer.contains("127.0.0.1"), "{offer}");
     let (agent_side, answer) = MediaPeer::answer(&offer, Mix::default()).await.unwrap();
+    assert!(answer.contains("telephone-event/8000"), "{answer}");
     sim_side.accept_answer(&answer).await.unwrap();
     for (name, peer) in [("simulator", &sim_side), ("agent", &agent_side)] {
         peer_until(peer, &format!("{name} hears the tone"), |r| {

@@ -778,6 +778,7 @@ async fn keypad_keys_are_recorded_in_order_on_the_channel() {
     assert_eq!(record["dtmf"], "12*9#");
     assert_eq!(record["keys"][2]["channelId"], channel.as_str());
     assert_eq!(record["keys"][2]["userId"], A1);
+    assert_eq!(record["keys"][2]["via"], "api");
     assert_eq!(record["agents"][0]["userId"], A1);
     assert_eq!(state.stats().calls_of("SendDtmfSignaling"), 5);
     let (s, _) = admin(&app, "GET", "/_sim/calls/job-never", None).await;

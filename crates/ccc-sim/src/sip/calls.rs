@@ -234,6 +234,15 @@ async fn invite(state: SimState, job: String, domain: String, mix: Mix) {
             return;
         }
     };
+    if let Some(mut keys) = peer.dtmf_keys() {
+        // The keypad in-band: recorded with SendDtmfSignaling's keys.
+        let (state, job_id, user_id) = (state.clone(), call.job_id.clone(), call.user_id.clone());
+        tokio::spawn(async move {
+            while let Some(key) = keys.recv().await {
+                state.record_rtp_dtmf(&job_id, &user_id, key);
+            }
+        });
+    }
     call.media = Some(Arc::new(peer));
     call.phase = Phase::Inviting;
     let msg = call.invite(&sdp, &domain);

@@ -1,6 +1,8 @@
 //! The simulated customer's media: one WebRTC peer per call ([`str0m`],
 //! sans-IO, driven by a Tokio task on a UDP socket bound to 127.0.0.1),
-//! G.711 PCMU only, and meters of what flows each way.
+//! G.711 PCMU with RFC 4733 telephone events (the agent's keypad, decoded
+//! by [`RtpDtmf`] and handed out through [`MediaPeer::dtmf_keys`]), and
+//! meters of what flows each way.
 //!
 //! The peer plays a small mixer between the agent's leg (real RTP) and the
 //! simulated customer:
@@ -22,12 +24,14 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::{Codec, CodecExtra, FormatParams};
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
+use super::dtmf::RtpDtmf;
 use super::g711;
 use super::tone::{self, Pattern, ToneGenerator, FRAME_SAMPLES};
 
@@ -167,6 +171,8 @@ pub struct MediaPeer {
     commands: mpsc::UnboundedSender<Command>,
     meters: Arc<Mutex<Meters>>,
     addr: SocketAddr,
+    /// Keys received in-band, until [`MediaPeer::dtmf_keys`] takes them.
+    keys: Mutex<Option<mpsc::UnboundedReceiver<char>>>,
 }
 
 /// Keeps only the remote candidates the peer may use: UDP on a loopback
@@ -195,9 +201,24 @@ pub fn usable_candidates_only(sdp: &str) -> String {
     out
 }
 
-/// The str0m configuration: PCMU only.
+/// The payload type offered for `telephone-event/8000` (the one browsers
+/// use beside PCMU).
+pub const TELEPHONE_EVENT_PT: u8 = 101;
+
+/// The str0m configuration: PCMU, and RFC 4733 telephone events at PCMU's
+/// 8 kHz clock (events `0-16`, as browsers offer) so a browser's
+/// `RTCDTMFSender` can send the keypad in-band.
 fn rtc_config() -> RtcConfig {
-    RtcConfig::new().clear_codecs().enable_pcmu(true, false)
+    let mut config = RtcConfig::new().clear_codecs().enable_pcmu(true, false);
+    config.codec_config().add_config(
+        TELEPHONE_EVENT_PT.into(),
+        None,
+        Codec::Tele,
+        Frequency::EIGHT_KHZ,
+        None,
+        FormatParams::parse_line("0-16"),
+    );
+    config
 }
 
 async fn bind() -> Result<(UdpSocket, SocketAddr), MediaError> {
@@ -257,6 +278,7 @@ impl MediaPeer {
         mix: Mix,
     ) -> MediaPeer {
         let (commands, rx) = mpsc::unbounded_channel();
+        let (keys_tx, keys) = mpsc::unbounded_channel();
         let meters = Arc::new(Mutex::new(Meters {
             mix,
             ..Meters::default()
@@ -273,13 +295,23 @@ impl MediaPeer {
             hold_music: ToneGenerator::new(tone::HOLD_MUSIC),
             rtp_time: 0,
             heard: Vec::new(),
+            dtmf: RtpDtmf::default(),
+            keys: keys_tx,
         };
         tokio::spawn(task.run(rx));
         MediaPeer {
             commands,
             meters,
             addr,
+            keys: Mutex::new(Some(keys)),
         }
+    }
+
+    /// The keypad keys the agent's device sends in-band (RFC 4733), in
+    /// order, each once; the stream ends with the peer. The first call
+    /// takes it; later calls get `None`.
+    pub fn dtmf_keys(&self) -> Option<mpsc::UnboundedReceiver<char>> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// The local UDP address (always on 127.0.0.1).
@@ -366,6 +398,9 @@ struct PeerTask {
     rtp_time: u64,
     /// The agent's samples received since the last frame tick.
     heard: Vec<i16>,
+    /// Telephone events received, to keys.
+    dtmf: RtpDtmf,
+    keys: mpsc::UnboundedSender<char>,
 }
 
 impl PeerTask {
@@ -449,6 +484,14 @@ impl PeerTask {
                 self.meters().connected = false;
             }
             Event::MediaAdded(added) if self.mid.is_none() => self.mid = Some(added.mid),
+            Event::MediaData(data) if data.params.spec().codec.is_tele() => {
+                if let CodecExtra::Tele(report) = &data.codec_extra {
+                    if let Some(key) = self.dtmf.receive(data.time.numer(), report) {
+                        tracing::debug!(%key, "in-band DTMF from the agent");
+                        let _ = self.keys.send(key);
+                    }
+                }
+            }
             Event::MediaData(data) => {
                 let samples = g711::decode_frame(&data.data);
                 self.meters().from_agent.record(Instant::now(), &samples);
@@ -540,7 +583,11 @@ impl PeerTask {
         let Some(writer) = self.rtc.writer(mid) else {
             return;
         };
-        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+        let Some(pt) = writer
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::PCMU)
+            .map(|p| p.pt())
+        else {
             return;
         };
         let time = MediaTime::new(self.rtp_time, Frequency::EIGHT_KHZ);

@@ -2,12 +2,13 @@
 //! 20): the SIP server's tables and sockets ([`Softphone`]), the
 //! credentials ([`creds`]), the registrar ([`registrar`]), SIP dialogs to
 //! the agent's device ([`dialog`]) and the customer's media peer
-//! ([`media`], [`tone`], [`g711`]). [`crate::sip`] drives them from the
+//! ([`media`], [`tone`], [`g711`], [`dtmf`]). [`crate::sip`] drives them from the
 //! state machine; nothing here imports the rest of the crate, so modules
 //! import one way.
 
 pub mod creds;
 pub mod dialog;
+pub mod dtmf;
 pub mod g711;
 pub mod media;
 pub mod registrar;
