@@ -48,7 +48,11 @@ pub struct Asset {
 ///   panel 29 KB, the call-more slot 13 KB, the consult card 8 KB, the keypad
 ///   6 KB, and about 31 KB of generic tachys/reactive_graph instantiations for
 ///   their views (docs/widget.md).
-pub const LIMIT_GZIP_BYTES: usize = 364_075 + 6_023 + 8 * 1024;
+/// - issues 18, 20 and 21 merged (2026-12-07): 372,002 B by this test (wasm
+///   357,740 B, JS 10,251 B, CSS 4,011 B gzip), plus 8,192 B: the two
+///   branches above together, the softphone's relay ticket and its in-band
+///   keypad tones.
+pub const LIMIT_GZIP_BYTES: usize = 372_002 + 8 * 1024;
 
 /// Issue 21's goal, reported by `make bench` (not enforced): 170 KB gzip.
 pub const GOAL_GZIP_BYTES: usize = 170_000;
