@@ -9,6 +9,7 @@ pub mod agents;
 pub mod browser;
 pub mod bundle;
 pub mod first_state;
+pub mod load;
 pub mod softphone;
 pub mod stack;
 

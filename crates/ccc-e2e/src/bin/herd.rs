@@ -17,12 +17,12 @@
 #![allow(clippy::print_stdout)]
 
 use std::{
-    path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use ccc_e2e::load::{admin, pct, sibling, wait_healthy, KillOnDrop};
 use ccc_testkit::{KEY_ID, KEY_SECRET};
 use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
@@ -65,22 +65,6 @@ struct Args {
 const EVENTS_TOKEN: &str = "herd-events-token-0123456789abcdef";
 
 /// A child process killed (and reaped) when dropped.
-struct KillOnDrop {
-    child: Child,
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sibling(name: &str) -> PathBuf {
-    let me = std::env::current_exe().expect("own path");
-    me.with_file_name(name)
-}
-
 /// A simulator and a proxy (events on, header auth), the quota and the
 /// budget both `qps`.
 struct Stack {
@@ -527,45 +511,5 @@ async fn sim_stats(s: &Stack) -> Value {
     match s.http.get(format!("{}/_sim/stats", s.sim)).send().await {
         Ok(r) => r.json().await.unwrap_or(Value::Null),
         Err(_) => Value::Null,
-    }
-}
-
-fn pct(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-async fn wait_healthy(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(url).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{url} did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn admin(http: &reqwest::Client, sim: &str, method: &str, path: &str, body: Value) {
-    let url = format!("{sim}/_sim{path}");
-    let req = match method {
-        "PUT" => http.put(url),
-        "DELETE" => http.delete(url),
-        _ => http.post(url),
-    };
-    match req
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => println!("  admin {path}: {}", r.status()),
-        Err(e) => println!("  admin {path}: {e}"),
     }
 }

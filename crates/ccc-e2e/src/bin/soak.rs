@@ -29,7 +29,7 @@
 use std::{
     collections::HashMap,
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
@@ -37,6 +37,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use ccc_e2e::load::{admin, pct, sibling, wait_healthy, KillOnDrop};
 use ccc_testkit::{KEY_ID, KEY_SECRET};
 use clap::Parser;
 use serde_json::{json, Value};
@@ -73,17 +74,6 @@ const WAIT_SECS: u64 = 25;
 const STUCK_AFTER: Duration = Duration::from_secs(WAIT_SECS + 15);
 
 /// A child process killed (and reaped) when dropped.
-struct KillOnDrop {
-    child: Child,
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// One proxy replica of the soak (killed on drop).
 fn start_proxy(port: u16, sim_url: &str, redis_url: Option<&str>) -> KillOnDrop {
     let mut cmd = Command::new(sibling("ccc-proxy"));
@@ -134,11 +124,6 @@ struct Sample {
     rss_kib: u64,
     agents_held: f64,
     phase: String,
-}
-
-fn sibling(name: &str) -> PathBuf {
-    let me = std::env::current_exe().expect("own path");
-    me.with_file_name(name)
 }
 
 #[derive(Default)]
@@ -615,14 +600,6 @@ fn error_count(t: &Tally) -> u64 {
     t.errors.lock().unwrap().values().sum()
 }
 
-fn pct(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 /// One agent's browser: long-polls, backs off 1 s after an error (as the
 /// widget does, roughly), records what it sees.
 async fn client(
@@ -689,38 +666,6 @@ async fn client(
                 pending.remove(&index);
             }
         }
-    }
-}
-
-async fn wait_healthy(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(url).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{url} did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn admin(http: &reqwest::Client, sim: &str, method: &str, path: &str, body: Value) {
-    let url = format!("{sim}/_sim{path}");
-    let req = match method {
-        "PUT" => http.put(url),
-        "DELETE" => http.delete(url),
-        _ => http.post(url),
-    };
-    match req
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => println!("  admin {path}: {}", r.status()),
-        Err(e) => println!("  admin {path}: {e}"),
     }
 }
 
