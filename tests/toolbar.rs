@@ -10,12 +10,9 @@ use ccc_model::{
     CallType, ChannelState, ErrorCode, ErrorSource, UserState,
 };
 use ccc_toolbar::{
-    api::AgentApi,
-    browser::{now_ms, sleep},
-    embed::{mount_with_api, MountOptions, ToolbarHandle},
+    embed::MountOptions,
     i18n::Lang,
     logic::{shortcuts, Command, Failure},
-    state::SyncConfig,
     testing::FakeApi,
 };
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
@@ -24,84 +21,17 @@ use web_sys::{Element, HtmlElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// A fresh container in the page body with a toolbar on the fake API.
-struct Fixture {
-    el: HtmlElement,
-    api: Rc<FakeApi>,
-    handle: Option<ToolbarHandle>,
-}
+mod common;
 
-fn fast() -> SyncConfig {
-    SyncConfig {
-        wait_secs: 25,
-        backoff_base_ms: 20.0,
-        backoff_cap_ms: 160.0,
-    }
-}
+use common::Fixture;
 
 impl Fixture {
     fn new() -> Self {
         Self::with(FakeApi::new(), MountOptions::default())
     }
 
-    fn with(api: Rc<FakeApi>, mut options: MountOptions) -> Self {
-        let doc = web_sys::window().unwrap().document().unwrap();
-        let el: HtmlElement = doc.create_element("section").unwrap().unchecked_into();
-        doc.body().unwrap().append_child(&el).unwrap();
-        options.lang.get_or_insert(Lang::En);
-        let dyn_api: Rc<dyn AgentApi> = Rc::new(api.clone());
-        let handle = mount_with_api(el.clone(), dyn_api, options, fast());
-        Fixture {
-            el,
-            api,
-            handle: Some(handle),
-        }
-    }
-
-    fn q(&self, id: &str) -> Option<Element> {
-        self.el
-            .query_selector(&format!("[data-testid=\"{id}\"]"))
-            .unwrap()
-    }
-
-    fn get(&self, id: &str) -> Element {
-        self.q(id)
-            .unwrap_or_else(|| panic!("no [data-testid={id}]"))
-    }
-
-    fn text(&self, id: &str) -> String {
-        self.get(id).text_content().unwrap_or_default()
-    }
-
-    /// The text of `data-testid=id`, `None` while it is not in the DOM.
-    fn text_now(&self, id: &str) -> Option<String> {
-        self.q(id).and_then(|e| e.text_content())
-    }
-
-    fn attr(&self, id: &str, name: &str) -> Option<String> {
-        self.q(id).and_then(|e| e.get_attribute(name))
-    }
-
     fn root(&self, name: &str) -> Option<String> {
         self.attr("ccc-toolbar", name)
-    }
-
-    fn click(&self, id: &str) {
-        self.get(id).unchecked_into::<HtmlElement>().click();
-    }
-
-    /// Waits (polling every 10 ms, up to 2 s) until `cond` holds.
-    async fn until(&self, what: &str, cond: impl Fn(&Self) -> bool) {
-        let deadline = now_ms() + 2_000.0;
-        while !cond(self) {
-            if now_ms() > deadline {
-                panic!(
-                    "timed out waiting for {what}; DOM: {}",
-                    self.el.inner_html()
-                );
-            }
-            sleep(10.0).await;
-        }
     }
 
     async fn synced(&self, state: &str) {
@@ -116,15 +46,6 @@ impl Fixture {
         self.synced("OFFLINE").await;
         self.click("sign-in");
         self.synced("BREAK").await;
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some(mut h) = self.handle.take() {
-            h.unmount();
-        }
-        self.el.remove();
     }
 }
 

@@ -17,12 +17,9 @@ use ccc_model::{
     CallType, ChannelState, UserState,
 };
 use ccc_toolbar::{
-    api::AgentApi,
     browser::{now_ms, sleep},
-    embed::{mount_with_api, MountOptions, ToolbarHandle},
-    i18n::Lang,
+    embed::MountOptions,
     logic::Command,
-    state::SyncConfig,
     testing::FakeApi,
 };
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
@@ -31,11 +28,9 @@ use web_sys::{Element, HtmlElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-struct Fixture {
-    el: HtmlElement,
-    api: Rc<FakeApi>,
-    handle: Option<ToolbarHandle>,
-}
+mod common;
+
+use common::Fixture;
 
 impl Fixture {
     fn new() -> Self {
@@ -44,61 +39,7 @@ impl Fixture {
         // A leader of its own: a test that failed (wasm does not unwind, so
         // its toolbar stays) must not lead the next one.
         *api.base_path.borrow_mut() = format!("/transfer-{}", now_ms());
-        let doc = web_sys::window().unwrap().document().unwrap();
-        let el: HtmlElement = doc.create_element("section").unwrap().unchecked_into();
-        doc.body().unwrap().append_child(&el).unwrap();
-        let options = MountOptions {
-            lang: Some(Lang::En),
-            ..Default::default()
-        };
-        let dyn_api: Rc<dyn AgentApi> = Rc::new(api.clone());
-        let config = SyncConfig {
-            wait_secs: 25,
-            backoff_base_ms: 20.0,
-            backoff_cap_ms: 160.0,
-        };
-        let handle = mount_with_api(el.clone(), dyn_api, options, config);
-        Fixture {
-            el,
-            api,
-            handle: Some(handle),
-        }
-    }
-
-    fn q(&self, id: &str) -> Option<Element> {
-        self.el
-            .query_selector(&format!("[data-testid=\"{id}\"]"))
-            .unwrap()
-    }
-
-    fn get(&self, id: &str) -> Element {
-        self.q(id)
-            .unwrap_or_else(|| panic!("no [data-testid={id}]; DOM: {}", self.el.inner_html()))
-    }
-
-    fn text(&self, id: &str) -> String {
-        self.get(id).text_content().unwrap_or_default()
-    }
-
-    fn attr(&self, id: &str, name: &str) -> Option<String> {
-        self.q(id).and_then(|e| e.get_attribute(name))
-    }
-
-    fn click(&self, id: &str) {
-        self.get(id).unchecked_into::<HtmlElement>().click();
-    }
-
-    async fn until(&self, what: &str, cond: impl Fn(&Self) -> bool) {
-        let deadline = now_ms() + 3_000.0;
-        while !cond(self) {
-            if now_ms() > deadline {
-                panic!(
-                    "timed out waiting for {what}; DOM: {}",
-                    self.el.inner_html()
-                );
-            }
-            sleep(10.0).await;
-        }
+        Self::with(api, MountOptions::default())
     }
 
     async fn state(&self, state: &str) {
@@ -172,15 +113,6 @@ impl Fixture {
             .unwrap()
             .active_element()
             .and_then(|e| e.get_attribute("data-testid"))
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some(mut h) = self.handle.take() {
-            h.unmount();
-        }
-        self.el.remove();
     }
 }
 
