@@ -22,9 +22,8 @@ use serde::Deserialize;
 
 use crate::{
     budget::Priority,
-    config::DialRefusal,
     errors::AppError,
-    extract::{device_id, fetch, CurrentAgent, JsonBody},
+    extract::{device_id, dialable, fetch, CurrentAgent, JsonBody},
     poller::{FreshSnapshot, DEFAULT_DEVICE_ID, MAX_WAIT},
     state::AppState,
     upstream::now_ms,
@@ -290,23 +289,7 @@ pub fn parse_command(name: &str, body: JsonBody, state: &AppState) -> Result<Com
 /// `--caller-ids`: a refusal is a 400 and nothing reaches CCC.
 fn dial_command(body: JsonBody, state: &AppState) -> Result<Command, AppError> {
     let req = body.parse::<DialRequest>()?;
-    let number = req
-        .dial_number()
-        .map_err(|e| AppError::invalid(ProxyCode::InvalidNumber, e.to_string()))?;
-    let caller_id = state
-        .config
-        .dial
-        .check(&number, req.caller_id.as_deref())
-        .map_err(|refusal| match refusal {
-            DialRefusal::NumberNotAllowed => AppError::invalid(
-                ProxyCode::NumberNotAllowed,
-                format!("{number} may not be dialled from this toolbar."),
-            ),
-            DialRefusal::InvalidCallerId => AppError::invalid(
-                ProxyCode::InvalidCallerId,
-                "The caller id is not one of the numbers offered to you.",
-            ),
-        })?;
+    let (number, caller_id) = dialable(state, &req.number, req.caller_id.as_deref())?;
     Ok(Command::Dial { number, caller_id })
 }
 

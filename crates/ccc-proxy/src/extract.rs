@@ -1,6 +1,7 @@
 //! What the handlers take from a request — the authenticated agent, its
-//! device id, a JSON body — and the fresh snapshot they fetch for it; shared
-//! by [`crate::api`], [`crate::next_state_apply`] and [`crate::sip_relay`].
+//! device id, a JSON body, a number it may call — and the fresh snapshot they fetch for it; shared
+//! by [`crate::api`], [`crate::transfer_api`], [`crate::next_state_apply`]
+//! and [`crate::sip_relay`].
 
 use std::net::SocketAddr;
 
@@ -11,9 +12,11 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
+use ccc_model::{dial::DialNumber, ProxyCode};
+
 use crate::{
-    budget::Priority, errors::AppError, poller::DEFAULT_DEVICE_ID, state::AppState,
-    upstream::now_ms, view::View,
+    budget::Priority, config::DialRefusal, errors::AppError, poller::DEFAULT_DEVICE_ID,
+    state::AppState, upstream::now_ms, view::View,
 };
 
 /// Largest accepted JSON body.
@@ -136,4 +139,32 @@ impl FromRequestParts<AppState> for CurrentAgent {
         }
         Ok(CurrentAgent { user_id })
     }
+}
+
+/// A number the agent may call (a dial, or a transfer to a number): the
+/// number rule, `--dial-pattern` and the deny list, and the caller id one
+/// of `--caller-ids` (`None`: CCC's default). A refusal is a 400.
+pub fn dialable(
+    state: &AppState,
+    raw: &str,
+    caller_id: Option<&str>,
+) -> Result<(DialNumber, Option<String>), AppError> {
+    let number = DialNumber::parse(raw)
+        .map_err(|e| AppError::invalid(ProxyCode::InvalidNumber, e.to_string()))?;
+    let caller_id =
+        state
+            .config
+            .dial
+            .check(&number, caller_id)
+            .map_err(|refusal| match refusal {
+                DialRefusal::NumberNotAllowed => AppError::invalid(
+                    ProxyCode::NumberNotAllowed,
+                    format!("{number} may not be dialled from this toolbar."),
+                ),
+                DialRefusal::InvalidCallerId => AppError::invalid(
+                    ProxyCode::InvalidCallerId,
+                    "The caller id is not one of the numbers offered to you.",
+                ),
+            })?;
+    Ok((number, caller_id))
 }

@@ -21,16 +21,14 @@ use axum::{
 };
 use ccc_model::{
     api::{AgentSnapshot, Command, DtmfRequest, TargetType, TransferKind, TransferRequest},
-    dial::DialNumber,
     text, Action, CallActionData, ProxyCode,
 };
 use serde::Deserialize;
 
 use crate::{
     budget::Priority,
-    config::DialRefusal,
     errors::AppError,
-    extract::{fetch, CurrentAgent, JsonBody},
+    extract::{dialable, fetch, CurrentAgent, JsonBody},
     state::AppState,
 };
 
@@ -61,22 +59,7 @@ pub fn transfer_command(body: JsonBody, state: &AppState) -> Result<Command, App
             req.caller_id = None;
         }
         TargetType::Number => {
-            let number = DialNumber::parse(&id)
-                .map_err(|e| AppError::invalid(ProxyCode::InvalidNumber, e.to_string()))?;
-            let caller = state
-                .config
-                .dial
-                .check(&number, req.caller_id.as_deref())
-                .map_err(|r| match r {
-                    DialRefusal::NumberNotAllowed => AppError::invalid(
-                        ProxyCode::NumberNotAllowed,
-                        "This number may not be called from this toolbar.",
-                    ),
-                    DialRefusal::InvalidCallerId => AppError::invalid(
-                        ProxyCode::InvalidCallerId,
-                        "The caller id is not one of the numbers offered to you.",
-                    ),
-                })?;
+            let (number, caller) = dialable(state, &id, req.caller_id.as_deref())?;
             req.target.id = number.as_str().to_owned();
             req.caller_id = caller;
             return Ok(Command::Transfer(req));
