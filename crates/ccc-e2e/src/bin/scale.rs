@@ -9,7 +9,9 @@
 //!   the budget scale together); calls/s are reported in real time.
 //! - Freshness: a change in CCC until a waiting browser is answered, p50 and
 //!   p99, through one replica and across two replicas on Redis.
-//! - Proxy memory (RSS of a `ccc-proxy` process) per 1,000 waiting long-polls.
+//! - Proxy memory (RSS of a `ccc-proxy` process) per 1,000 waiting long-polls,
+//!   and whether it comes back when agents are forgotten (`scale memory`
+//!   runs only these).
 //!
 //! Loopback only; the figures compare builds on one machine.
 
@@ -33,6 +35,12 @@ const BUDGET: f64 = 20.0;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // `scale memory`: only the memory figures.
+    if std::env::args().nth(1).as_deref() == Some("memory") {
+        memory_per_thousand_waiters().await;
+        memory_over_rounds().await;
+        return;
+    }
     println!("scale (upstream load per state change; one change per agent per minute):");
     println!(
         "  {:>7}  {:<28} {:>10} {:>12} {:>14}",
@@ -65,6 +73,7 @@ async fn main() {
         }
     }
     memory_per_thousand_waiters().await;
+    memory_over_rounds().await;
 }
 
 fn config(endpoint: &str, extra: &[&str]) -> Config {
@@ -337,21 +346,23 @@ async fn freshness_across(redis_url: &str) -> (f64, f64) {
     r
 }
 
-async fn memory_per_thousand_waiters() {
-    let exe = std::env::current_exe()
+/// The release `ccc-proxy` next to this binary, if it was built.
+fn proxy_exe() -> Option<std::path::PathBuf> {
+    std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join("ccc-proxy")))
-        .filter(|p| p.exists());
-    let Some(exe) = exe else {
-        println!("proxy memory: skipped (build the ccc-proxy binary first)");
-        return;
-    };
-    let sim = sim(1000).await;
-    for i in 0..1000 {
-        set(&sim, &agent(i), UserState::Ready, None);
-    }
+        .filter(|p| p.exists())
+}
+
+/// Starts the release proxy (a process of its own, so its RSS is its own)
+/// in front of `sim` with `extra` flags; waits for `/healthz`.
+async fn proxy_process(
+    exe: &std::path::Path,
+    sim: &RunningSim,
+    extra: &[&str],
+) -> (std::process::Child, String, reqwest::Client) {
     let port = ccc_e2e::free_port();
-    let mut child = Command::new(exe)
+    let child = Command::new(exe)
         .args(["--endpoint", &sim.endpoint(), "--instance-id", "ccc-demo"])
         .args(["--listen", &format!("127.0.0.1:{port}"), "--auth", "header"])
         .args([
@@ -360,7 +371,8 @@ async fn memory_per_thousand_waiters() {
             "--events-token",
             TOKEN,
         ])
-        .args(["--upstream-qps", "2000", "--poll-idle-secs", "600"])
+        .args(["--upstream-qps", "2000"])
+        .args(extra)
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
         .env("RUST_LOG", "warn")
@@ -378,6 +390,140 @@ async fn memory_per_thousand_waiters() {
         assert!(Instant::now() < deadline, "ccc-proxy did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (child, base, http)
+}
+
+/// Polls the proxy's metric `name` until `done` holds (or `secs` pass);
+/// returns the last value.
+async fn metric_until(
+    http: &reqwest::Client,
+    base: &str,
+    name: &str,
+    secs: u64,
+    done: impl Fn(f64) -> bool,
+) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let text = ccc_testkit::metrics_text(http, base).await;
+        let n = ccc_e2e::metric_sum(&text, name);
+        if done(n) || Instant::now() > deadline {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// RSS of `pid` once it has stopped falling (no drop over 1 % in 3 s, or
+/// after 30 s): an allocator returns freed pages over a few seconds.
+async fn settled_rss(pid: u32) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut low = ccc_e2e::rss_kib(pid);
+    let mut since_drop = Instant::now();
+    while Instant::now() < deadline && since_drop.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = ccc_e2e::rss_kib(pid);
+        if (now as f64) < low as f64 * 0.99 {
+            since_drop = Instant::now();
+        }
+        low = low.min(now);
+    }
+    low
+}
+
+/// Memory follows the watched agents (issue 19): five rounds, each of
+/// 2,000 new agents long-polling at once; then their long-polls end, the
+/// proxy forgets them, and RSS is read again. Idle RSS must come back to
+/// about where it started, round after round.
+async fn memory_over_rounds() {
+    const ROUNDS: usize = 5;
+    const PER_ROUND: usize = 2_000;
+    let Some(exe) = proxy_exe() else {
+        println!("proxy memory over rounds: skipped (build the ccc-proxy binary first)");
+        return;
+    };
+    let sim = sim(ROUNDS * PER_ROUND).await;
+    for i in 0..ROUNDS * PER_ROUND {
+        set(&sim, &agent(i), UserState::Ready, None);
+    }
+    // Idle loops stop after 2 s; the janitor sweeps every 2 s.
+    let (mut child, base, probe) = proxy_process(&exe, &sim, &["--poll-idle-secs", "2"]).await;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let start = ccc_e2e::rss_kib(child.id());
+    println!(
+        "proxy memory over rounds ({PER_ROUND} new agents long-polling each round, then forgotten): idle at start {:.1} MiB",
+        mib(start)
+    );
+    let mut idle = Vec::new();
+    for round in 0..ROUNDS {
+        // A new client each round: the proxy closes the last round's idle
+        // connections (`--idle-timeout-secs`), a pooled one would race that.
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(PER_ROUND)
+            .build()
+            .unwrap();
+        let users: Vec<String> = (round * PER_ROUND..(round + 1) * PER_ROUND)
+            .map(agent)
+            .collect();
+        // Each agent long-polls (again after every answer) for 20 s.
+        let until = Instant::now() + Duration::from_secs(20);
+        let mut polls = Vec::new();
+        for user in users {
+            let (http, base) = (http.clone(), base.clone());
+            polls.push(tokio::spawn(async move {
+                let first = get(&http, &format!("{base}/api/v1/agent"), &user).await;
+                let mut since = first["contextId"].as_i64().unwrap_or_default();
+                while Instant::now() < until {
+                    let url = format!("{base}/api/v1/agent?since={since}&wait=5");
+                    let next = get(&http, &url, &user).await;
+                    since = next["contextId"].as_i64().unwrap_or(since);
+                }
+            }));
+        }
+        let waiting = metric_until(&http, &base, "ccc_proxy_longpoll_waiters ", 20, |n| {
+            n >= PER_ROUND as f64
+        })
+        .await;
+        let peak = ccc_e2e::rss_kib(child.id());
+        for p in polls {
+            let _ = p.await;
+        }
+        // The browsers leave: their connections close, the proxy forgets
+        // the agents, and the allocator gets time to hand pages back.
+        drop(http);
+        let held = metric_until(&probe, &base, "ccc_proxy_agents_held ", 60, |n| n == 0.0).await;
+        metric_until(&probe, &base, "ccc_proxy_connections ", 60, |n| n <= 1.0).await;
+        let after = settled_rss(child.id()).await;
+        idle.push(after);
+        println!(
+            "  round {}: {:.1} MiB with {waiting} long-polls waiting, {:.1} MiB after they ended ({held} agents held)",
+            round + 1,
+            mib(peak),
+            mib(after)
+        );
+    }
+    if let (Some(first), Some(last)) = (idle.first(), idle.last()) {
+        println!(
+            "  idle after round 1 / round {ROUNDS}: {:.1} / {:.1} MiB ({:+.1} %)",
+            mib(*first),
+            mib(*last),
+            (*last as f64 / *first as f64 - 1.0) * 100.0
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    sim.shutdown().await;
+}
+
+async fn memory_per_thousand_waiters() {
+    let Some(exe) = proxy_exe() else {
+        println!("proxy memory: skipped (build the ccc-proxy binary first)");
+        return;
+    };
+    let sim = sim(1000).await;
+    for i in 0..1000 {
+        set(&sim, &agent(i), UserState::Ready, None);
+    }
+    let (mut child, base, http) = proxy_process(&exe, &sim, &["--poll-idle-secs", "600"]).await;
     // Every agent known first (their hubs exist), then measure the waiters alone.
     let mut since = Vec::new();
     for i in 0..1000 {
@@ -395,15 +541,10 @@ async fn memory_per_thousand_waiters() {
         );
         waiters.push(tokio::spawn(async move { get(&http, &url, &user).await }));
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = ccc_testkit::metrics_text(&http, &base).await;
-        let n = ccc_e2e::metric_sum(&text, "ccc_proxy_longpoll_waiters ");
-        if n >= 1000.0 || Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    metric_until(&http, &base, "ccc_proxy_longpoll_waiters ", 20, |n| {
+        n >= 1000.0
+    })
+    .await;
     let after = ccc_e2e::rss_kib(child.id());
     println!(
         "proxy memory: RSS {:.1} MiB with 1,000 agents known, {:.1} MiB with 1,000 long-polls waiting: {:.2} MiB per 1,000 waiters",
