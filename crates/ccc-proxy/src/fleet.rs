@@ -4,6 +4,11 @@
 //!   and renewed while anybody watches the agent (`interest:<agent>`, set by
 //!   every replica with a waiting browser). The epoch (`INCR epoch:<agent>`)
 //!   fences writes: an owner whose lease moved on cannot store a poll.
+//!   A lease follows the browsers: a replica with a browser waiting for an
+//!   agent owned elsewhere names itself `heir:<agent>`, and an owner with no
+//!   browser of that agent left hands the lease to the heir at its next
+//!   renewal (so after a replica restart, or a rolling deploy, the work
+//!   spreads back instead of staying on the replicas that stayed up).
 //! - **Views.** `view:<agent>` holds the shown [`View`] and a revision;
 //!   every write is a compare-and-set on the revision, made by the same
 //!   rules as a single process ([`crate::view`]), and published on
@@ -177,11 +182,11 @@ impl fmt::Debug for Fleet {
 }
 
 const LEASES_LUA: &str = r"
--- KEYS: lease, epoch, interest per agent; ARGV: id, ttl, idle, then a mode per agent
+-- KEYS: lease, epoch, interest, heir per agent; ARGV: id, ttl, idle, then a mode per agent
 -- (1: a browser waits here, 0: renew only while somebody still watches).
 local out = {}
-for i = 1, #KEYS, 3 do
-  local mode = ARGV[3 + (i + 2) / 3]
+for i = 1, #KEYS, 4 do
+  local mode = ARGV[3 + (i + 3) / 4]
   if mode == '1' then redis.call('SET', KEYS[i+2], '1', 'PX', ARGV[3]) end
   local cur = redis.call('GET', KEYS[i])
   local wanted = mode == '1' or redis.call('EXISTS', KEYS[i+2]) == 1
@@ -196,7 +201,15 @@ for i = 1, #KEYS, 3 do
   else
     local sep = string.find(cur, ':[^:]*$')
     if string.sub(cur, 1, sep - 1) == ARGV[1] then
-      if wanted then
+      local heir = redis.call('GET', KEYS[i+3])
+      if mode == '0' and heir and heir ~= ARGV[1] then
+        -- No browser here, some on the heir's replica: the lease follows
+        -- them, under a new epoch (this replica's late writes are fenced).
+        local e = redis.call('INCR', KEYS[i+1])
+        redis.call('SET', KEYS[i], heir .. ':' .. e, 'PX', ARGV[2])
+        redis.call('DEL', KEYS[i+3])
+        out[#out+1] = 0
+      elseif wanted then
         redis.call('PEXPIRE', KEYS[i], ARGV[2])
         out[#out+1] = tonumber(string.sub(cur, sep + 1))
       else
@@ -204,6 +217,8 @@ for i = 1, #KEYS, 3 do
         out[#out+1] = 0
       end
     else
+      -- Owned elsewhere: a replica with a browser waiting asks for it.
+      if mode == '1' then redis.call('SET', KEYS[i+3], ARGV[1], 'PX', ARGV[2]) end
       out[#out+1] = -1
     end
   end
@@ -569,6 +584,7 @@ impl Fleet {
                 inv.key(self.key("lease", agent))
                     .key(self.key("epoch", agent))
                     .key(self.key("interest", agent))
+                    .key(self.key("heir", agent))
                     .arg(if *here { "1" } else { "0" });
             }
             let mut c = self.inner.conn.clone();

@@ -611,3 +611,55 @@ async fn presence_is_rebuilt_from_the_last_watchers_after_a_restart() {
     assert_eq!(left, None, "decided: no longer a watcher to remember");
     second_state.begin_shutdown();
 }
+
+/// A lease follows the browsers: while the owner still has a browser of
+/// the agent it keeps the lease; once it has none and another replica has
+/// one waiting, the lease passes to that replica under a new epoch (the
+/// old owner's late writes are fenced). After a replica restart the work
+/// spreads back instead of staying where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_follows_the_browsers_to_another_replica() {
+    if !redis_installed() {
+        return;
+    }
+    let mut redis = Redis::start(free_port()).expect("redis-server starts");
+    redis.ready().await;
+    let replica = || Fleet::new(&redis.url(), "handover:", Duration::from_secs(5)).unwrap();
+    let (a, b) = (replica(), replica());
+    let agent = || vec![(AGENT.to_owned(), true)];
+    let gone = || vec![(AGENT.to_owned(), false)];
+    let first = a.leases(&agent()).await.unwrap()[0].expect("A owns the agent");
+    let a_id = a.owner(AGENT).await.unwrap().expect("a lease");
+
+    // The agent's browser now waits on B too: A keeps the lease while its
+    // own browser is still there.
+    assert_eq!(b.leases(&agent()).await.unwrap(), vec![None]);
+    assert_eq!(a.leases(&agent()).await.unwrap(), vec![Some(first)]);
+    assert_eq!(b.leases(&agent()).await.unwrap(), vec![None]);
+
+    // A's browser is gone: at its renewal A hands the lease to B.
+    assert_eq!(a.leases(&gone()).await.unwrap(), vec![None]);
+    let b_id = b.owner(AGENT).await.unwrap().expect("a lease");
+    assert_ne!(b_id, a_id, "the lease moved to B");
+    let second = b.leases(&agent()).await.unwrap()[0].expect("B owns the agent");
+    assert!(
+        second.epoch > first.epoch,
+        "a new epoch fences A's late writes"
+    );
+    let (rev, _) = b.load(AGENT).await.unwrap();
+    assert_eq!(
+        a.store(AGENT, rev, &Default::default(), false, Some(first))
+            .await
+            .unwrap(),
+        ccc_proxy::fleet::Cas::Fenced,
+        "A's poll that was in flight cannot overwrite B's"
+    );
+
+    // With nobody asking for it, an owner without a browser keeps the lease
+    // while the agent is watched (no handover to nobody), and B's own
+    // renewals do not hand it back.
+    assert_eq!(b.leases(&gone()).await.unwrap(), vec![Some(second)]);
+    assert_eq!(a.leases(&gone()).await.unwrap(), vec![None]);
+    assert_eq!(b.owner(AGENT).await.unwrap(), Some(b_id));
+    redis.kill();
+}

@@ -76,6 +76,11 @@ pub(super) async fn agent_loop(hub: Arc<Hub>, agent: Arc<AgentHub>) {
             i.device_id.clone()
         };
         first = false;
+        if !hub.owns(&agent) && matches!(wake, Wake::Refresh) {
+            // A refresh reaches the owner in Redis: the lease may have just
+            // been handed to this replica (before its next renewal tick).
+            hub.claim_lease(&agent).await;
+        }
         if !hub.owns(&agent) {
             // Another replica calls CCC for this agent: read what it stored.
             if agent.tx.borrow().snapshot().is_none() {
