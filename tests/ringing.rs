@@ -6,25 +6,23 @@
 //! focus, and counts oscillators (its own page: no other test sees it).
 #![cfg(target_arch = "wasm32")]
 
-use std::rc::Rc;
-
 use ccc_model::{
     api::{AgentSnapshot, Call, Channel},
     break_codes, CallType, ChannelState, UserState,
 };
 use ccc_toolbar::{
-    api::AgentApi,
     browser::{now_ms, sleep},
-    embed::{mount_with_api, MountOptions, ToolbarHandle},
-    i18n::Lang,
-    state::SyncConfig,
+    embed::MountOptions,
     testing::FakeApi,
 };
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
-use web_sys::HtmlElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+mod common;
+
+use common::Fixture;
 
 const PAGE_TITLE: &str = "Ring test page";
 const CALLER: &str = "13800138000";
@@ -63,56 +61,25 @@ async fn until(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-/// A toolbar on the fake API in a fresh element, signed in, with the spy
-/// reset, the page "away" and the page title set.
-struct Ringing {
-    el: HtmlElement,
-    api: Rc<FakeApi>,
-    handle: Option<ToolbarHandle>,
-}
-
-impl Ringing {
-    async fn new(options: MountOptions) -> Self {
+impl Fixture {
+    /// A toolbar on the fake API in a fresh element, signed in, with the
+    /// spy reset, the page "away" and the page title set.
+    async fn ringing(options: MountOptions) -> Self {
         js(include_str!("ring_spy.js"));
-        let doc = web_sys::window().unwrap().document().unwrap();
-        doc.set_title(PAGE_TITLE);
-        let el: HtmlElement = doc.create_element("section").unwrap().unchecked_into();
-        doc.body().unwrap().append_child(&el).unwrap();
-        let api = FakeApi::new();
-        let dyn_api: Rc<dyn AgentApi> = Rc::new(api.clone());
-        let options = MountOptions {
-            lang: Some(Lang::En),
-            ..options
-        };
-        let config = SyncConfig {
-            wait_secs: 25,
-            backoff_base_ms: 20.0,
-            backoff_cap_ms: 160.0,
-        };
-        let handle = mount_with_api(el.clone(), dyn_api, options, config);
-        let r = Ringing {
-            el,
-            api,
-            handle: Some(handle),
-        };
+        web_sys::window()
+            .unwrap()
+            .document()
+            .unwrap()
+            .set_title(PAGE_TITLE);
+        let r = Fixture::with(FakeApi::new(), options);
         r.until_state("OFFLINE").await;
-        r.el.query_selector("[data-testid=\"sign-in\"]")
-            .unwrap()
-            .unwrap()
-            .unchecked_into::<HtmlElement>()
-            .click();
+        r.click("sign-in");
         r.until_state("BREAK").await;
         r
     }
 
     async fn until_state(&self, state: &str) {
-        let root = |name: &str| {
-            self.el
-                .query_selector("[data-testid=\"ccc-toolbar\"]")
-                .ok()
-                .flatten()
-                .and_then(|e| e.get_attribute(name))
-        };
+        let root = |name: &str| self.attr("ccc-toolbar", name);
         until(&["state ", state].concat(), || {
             root("data-state").as_deref() == Some(state)
                 && root("data-connection").as_deref() == Some("connected")
@@ -124,24 +91,6 @@ impl Ringing {
     async fn ring(&self, job: &str) {
         self.api.update(|s| ringing(s, job));
         self.until_state("RINGING").await;
-    }
-
-    fn click(&self, id: &str) {
-        self.el
-            .query_selector(&["[data-testid=\"", id, "\"]"].concat())
-            .unwrap()
-            .unwrap()
-            .unchecked_into::<HtmlElement>()
-            .click();
-    }
-}
-
-impl Drop for Ringing {
-    fn drop(&mut self) {
-        if let Some(mut h) = self.handle.take() {
-            h.unmount();
-        }
-        self.el.remove();
     }
 }
 
@@ -167,7 +116,7 @@ fn num(v: JsValue) -> f64 {
 
 #[wasm_bindgen_test]
 async fn a_call_in_a_background_tab_rings_until_answered() {
-    let r = Ringing::new(MountOptions::default()).await;
+    let r = Fixture::ringing(MountOptions::default()).await;
     r.ring("job-1").await;
 
     let ringing_title = ["☎ Incoming call from ", CALLER].concat();
@@ -207,7 +156,7 @@ async fn a_call_in_a_background_tab_rings_until_answered() {
 
 #[wasm_bindgen_test]
 async fn nothing_rings_while_the_agent_looks_and_coming_back_keeps_only_the_tone() {
-    let r = Ringing::new(MountOptions::default()).await;
+    let r = Fixture::ringing(MountOptions::default()).await;
     js("__ring.setAway(false)");
     r.ring("job-2").await;
     // The host hears of the call; the agent, looking at the toolbar, gets
@@ -242,7 +191,7 @@ async fn nothing_rings_while_the_agent_looks_and_coming_back_keeps_only_the_tone
 
 #[wasm_bindgen_test]
 async fn unmounting_while_ringing_stops_everything() {
-    let mut r = Ringing::new(MountOptions::default()).await;
+    let mut r = Fixture::ringing(MountOptions::default()).await;
     r.ring("job-3").await;
     until("the notification", || num(field("notes.length")) == 1.0).await;
     r.handle.take().unwrap().unmount();
@@ -264,7 +213,7 @@ async fn each_alert_can_be_switched_off_in_mount_options() {
     );
     assert!(opts(r#"{"titleBlink":null}"#).is_err());
 
-    let r = Ringing::new(o).await;
+    let r = Fixture::ringing(o).await;
     r.ring("job-4").await;
     until("the notification", || num(field("notes.length")) == 1.0).await;
     sleep(1_100.0).await;
@@ -276,10 +225,10 @@ async fn each_alert_can_be_switched_off_in_mount_options() {
 async fn go_online_asks_for_the_notification_permission_only_while_undecided() {
     js(include_str!("ring_spy.js"));
     js("Notification.permission = 'default'");
-    let r = Ringing::new(MountOptions::default()).await;
+    let r = Fixture::ringing(MountOptions::default()).await;
     assert_eq!(num(field("asked")), 1.0, "asked on the Go online click");
     assert_eq!(js("return Notification.permission"), "granted");
     drop(r);
-    let _r = Ringing::new(MountOptions::default()).await;
+    let _r = Fixture::ringing(MountOptions::default()).await;
     assert_eq!(num(field("asked")), 0.0, "not asked again once decided");
 }

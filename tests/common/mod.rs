@@ -1,4 +1,4 @@
-//! The Chromium tests' fixture, shared by `toolbar.rs` and `transfer.rs`: a
+//! The Chromium tests' fixture, shared by `toolbar.rs`, `transfer.rs` and `ringing.rs`: a
 //! fresh container in the page body with a toolbar on the fake API
 //! (`ccc_toolbar::testing::FakeApi`), DOM queries by `data-testid`, and a
 //! wait that polls up to a deadline. Each test file adds its own helpers in
