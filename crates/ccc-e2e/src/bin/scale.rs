@@ -23,6 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use ccc_e2e::load::{sibling, wait_healthy, KillOnDrop};
 use ccc_model::UserState;
 use ccc_proxy::{AppState, Config};
 use ccc_sim::{RunningSim, SimConfig, StateChange, WebhookTarget};
@@ -348,10 +349,7 @@ async fn freshness_across(redis_url: &str) -> (f64, f64) {
 
 /// The release `ccc-proxy` next to this binary, if it was built.
 fn proxy_exe() -> Option<std::path::PathBuf> {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join("ccc-proxy")))
-        .filter(|p| p.exists())
+    Some(sibling("ccc-proxy")).filter(|p| p.exists())
 }
 
 /// Starts the release proxy (a process of its own, so its RSS is its own)
@@ -360,7 +358,7 @@ async fn proxy_process(
     exe: &std::path::Path,
     sim: &RunningSim,
     extra: &[&str],
-) -> (std::process::Child, String, reqwest::Client) {
+) -> (KillOnDrop, String, reqwest::Client) {
     let port = ccc_e2e::free_port();
     let child = Command::new(exe)
         .args(["--endpoint", &sim.endpoint(), "--instance-id", "ccc-demo"])
@@ -385,12 +383,8 @@ async fn proxy_process(
         .pool_max_idle_per_host(2000)
         .build()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "ccc-proxy did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (child, base, http)
+    wait_healthy(&http, &format!("{base}/healthz")).await;
+    (KillOnDrop { child }, base, http)
 }
 
 /// Polls the proxy's metric `name` until `done` holds (or `secs` pass);
@@ -446,9 +440,9 @@ async fn memory_over_rounds() {
         set(&sim, &agent(i), UserState::Ready, None);
     }
     // Idle loops stop after 2 s; the janitor sweeps every 2 s.
-    let (mut child, base, probe) = proxy_process(&exe, &sim, &["--poll-idle-secs", "2"]).await;
+    let (proxy, base, probe) = proxy_process(&exe, &sim, &["--poll-idle-secs", "2"]).await;
     let mib = |kib: u64| kib as f64 / 1024.0;
-    let start = ccc_e2e::rss_kib(child.id());
+    let start = ccc_e2e::rss_kib(proxy.child.id());
     println!(
         "proxy memory over rounds ({PER_ROUND} new agents long-polling each round, then forgotten): idle at start {:.1} MiB",
         mib(start)
@@ -483,7 +477,7 @@ async fn memory_over_rounds() {
             n >= PER_ROUND as f64
         })
         .await;
-        let peak = ccc_e2e::rss_kib(child.id());
+        let peak = ccc_e2e::rss_kib(proxy.child.id());
         for p in polls {
             let _ = p.await;
         }
@@ -492,7 +486,7 @@ async fn memory_over_rounds() {
         drop(http);
         let held = metric_until(&probe, &base, "ccc_proxy_agents_held ", 60, |n| n == 0.0).await;
         metric_until(&probe, &base, "ccc_proxy_connections ", 60, |n| n <= 1.0).await;
-        let after = settled_rss(child.id()).await;
+        let after = settled_rss(proxy.child.id()).await;
         idle.push(after);
         println!(
             "  round {}: {:.1} MiB with {waiting} long-polls waiting, {:.1} MiB after they ended ({held} agents held)",
@@ -509,8 +503,7 @@ async fn memory_over_rounds() {
             (*last as f64 / *first as f64 - 1.0) * 100.0
         );
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(proxy);
     sim.shutdown().await;
 }
 
@@ -523,7 +516,7 @@ async fn memory_per_thousand_waiters() {
     for i in 0..1000 {
         set(&sim, &agent(i), UserState::Ready, None);
     }
-    let (mut child, base, http) = proxy_process(&exe, &sim, &["--poll-idle-secs", "600"]).await;
+    let (proxy, base, http) = proxy_process(&exe, &sim, &["--poll-idle-secs", "600"]).await;
     // Every agent known first (their hubs exist), then measure the waiters alone.
     let mut since = Vec::new();
     for i in 0..1000 {
@@ -531,7 +524,7 @@ async fn memory_per_thousand_waiters() {
         since.push(b["contextId"].as_i64().unwrap_or_default());
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = ccc_e2e::rss_kib(child.id());
+    let before = ccc_e2e::rss_kib(proxy.child.id());
     let mut waiters = Vec::new();
     for (i, s) in since.iter().enumerate() {
         let (http, url, user) = (
@@ -545,7 +538,7 @@ async fn memory_per_thousand_waiters() {
         n >= 1000.0
     })
     .await;
-    let after = ccc_e2e::rss_kib(child.id());
+    let after = ccc_e2e::rss_kib(proxy.child.id());
     println!(
         "proxy memory: RSS {:.1} MiB with 1,000 agents known, {:.1} MiB with 1,000 long-polls waiting: {:.2} MiB per 1,000 waiters",
         before as f64 / 1024.0,
@@ -555,7 +548,6 @@ async fn memory_per_thousand_waiters() {
     for w in waiters {
         w.abort();
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(proxy);
     sim.shutdown().await;
 }
