@@ -201,8 +201,9 @@ for i = 1, #KEYS, 4 do
   else
     local sep = string.find(cur, ':[^:]*$')
     if string.sub(cur, 1, sep - 1) == ARGV[1] then
-      local heir = redis.call('GET', KEYS[i+3])
-      if mode == '0' and heir and heir ~= ARGV[1] then
+      -- (the heir is read only when no browser waits here)
+      local heir = mode == '0' and redis.call('GET', KEYS[i+3])
+      if heir and heir ~= ARGV[1] then
         -- No browser here, some on the heir's replica: the lease follows
         -- them, under a new epoch (this replica's late writes are fenced).
         local e = redis.call('INCR', KEYS[i+1])
